@@ -12,16 +12,27 @@ public enum BundledResource {
 
     /// Returns the bytes of `Resources/<path>`, e.g. `instruments/koos.json`.
     public static func data(_ path: String) throws -> Data {
-        guard let base = Bundle.module.resourceURL else { throw Missing(path: path) }
-        let url = base.appendingPathComponent("Resources").appendingPathComponent(path)
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw Missing(path: path) }
-        return data
+        for url in candidates(path) {
+            if let data = FileManager.default.contents(atPath: url.path) { return data }
+        }
+        throw Missing(path: path)
     }
 
     /// Lists the file names in `Resources/<directory>`, sorted.
     public static func files(in directory: String) throws -> [String] {
-        guard let base = Bundle.module.resourceURL else { throw Missing(path: directory) }
-        let url = base.appendingPathComponent("Resources").appendingPathComponent(directory)
-        return try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+        for url in candidates(directory) {
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) { return names.sorted() }
+        }
+        throw Missing(path: directory)
+    }
+
+    /// Where `Resources/<path>` may be. Linux Foundation treats a bundle holding a `Resources` folder
+    /// as a versioned bundle, so its `resourceURL` already ends in `Resources`; macOS's does not.
+    private static func candidates(_ path: String) -> [URL] {
+        guard let base = Bundle.module.resourceURL else { return [] }
+        return [
+            base.appendingPathComponent(path),
+            base.appendingPathComponent("Resources").appendingPathComponent(path),
+        ]
     }
 }

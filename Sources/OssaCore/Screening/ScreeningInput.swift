@@ -1,0 +1,279 @@
+import Foundation
+
+/// Agreement between where it hurts and where the MRI lesions are.
+public enum PainConcordance: String, Sendable, Codable, CaseIterable {
+    case concordant, partial, discordant, unknown
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "concordance") }
+}
+
+/// Treatments tried before IO therapy (PRODUCT.md §2.1).
+public enum PriorTreatment: String, Sendable, Codable, CaseIterable {
+    case exercise
+    case physiotherapy
+    case weightLoss = "weight-loss"
+    case nsaid
+    case iaSteroid = "ia-steroid"
+    case hyaluronicAcid = "hyaluronic-acid"
+    case iaPRP = "ia-prp"
+    case bracing
+    case other
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "treatment") }
+}
+
+/// Outcome of a tried treatment.
+public enum TreatmentResponse: String, Sendable, Codable, CaseIterable {
+    case failed, partial, helped
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "treatment response") }
+}
+
+/// One treatment tried, with how long.
+public struct TreatmentTried: Sendable, Hashable, Codable {
+    public var treatment: PriorTreatment
+    public var durationWeeks: Double?
+    public var response: TreatmentResponse?
+    public init(treatment: PriorTreatment, durationWeeks: Double? = nil, response: TreatmentResponse? = nil) {
+        self.treatment = treatment
+        self.durationWeeks = durationWeeks
+        self.response = response
+    }
+}
+
+/// Whether the patient is a candidate for joint replacement, and if not why.
+public struct SurgicalCandidacy: Sendable, Hashable, Codable {
+    public var candidate: Bool
+    /// e.g. "too young", "medical comorbidity", "declines surgery".
+    public var reasonNot: String?
+    public init(candidate: Bool, reasonNot: String? = nil) {
+        self.candidate = candidate
+        self.reasonNot = reasonNot
+    }
+}
+
+/// Activity level: Tegner 0–10 (knee) and/or UCLA 1–10 (clinical.md §2.5).
+public struct ActivityLevel: Sendable, Hashable, Codable {
+    public var tegner: Int?
+    public var ucla: Int?
+    public init(tegner: Int? = nil, ucla: Int? = nil) {
+        self.tegner = tegner
+        self.ucla = ucla
+    }
+}
+
+/// Comorbidities that screening rules look at.
+public enum Comorbidity: String, Sendable, Codable, CaseIterable {
+    case diabetes
+    case inflammatoryArthritis = "inflammatory-arthritis"
+    case autoimmuneDisease = "autoimmune-disease"
+    case polyarticularDisease = "polyarticular-disease"
+    case bleedingDisorder = "bleeding-disorder"
+    case osteoporosis
+    case pelvicRadiation = "pelvic-radiation"
+    case cardiovascular
+    case other
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "comorbidity") }
+}
+
+/// Current medications and the dates of injections that need a washout.
+public struct Medications: Sendable, Hashable, Codable {
+    /// Any oral anticoagulant (warfarin, DOAC) or heparin.
+    public var anticoagulant: Bool?
+    public var antiplatelet: Bool?
+    public var immunosuppressant: Bool?
+    /// Currently taking NSAIDs (regularly).
+    public var nsaidCurrent: Bool?
+    public var nsaidLastDose: CalendarDate?
+    public var systemicSteroidLastDose: CalendarDate?
+    public var iaSteroidLastDate: CalendarDate?
+    public var iaHyaluronicAcidLastDate: CalendarDate?
+
+    public init(anticoagulant: Bool? = nil, antiplatelet: Bool? = nil, immunosuppressant: Bool? = nil, nsaidCurrent: Bool? = nil,
+                nsaidLastDose: CalendarDate? = nil, systemicSteroidLastDose: CalendarDate? = nil,
+                iaSteroidLastDate: CalendarDate? = nil, iaHyaluronicAcidLastDate: CalendarDate? = nil) {
+        self.anticoagulant = anticoagulant
+        self.antiplatelet = antiplatelet
+        self.immunosuppressant = immunosuppressant
+        self.nsaidCurrent = nsaidCurrent
+        self.nsaidLastDose = nsaidLastDose
+        self.systemicSteroidLastDose = systemicSteroidLastDose
+        self.iaSteroidLastDate = iaSteroidLastDate
+        self.iaHyaluronicAcidLastDate = iaHyaluronicAcidLastDate
+    }
+}
+
+/// Laboratory values in the units the rules use.
+public struct Labs: Sendable, Hashable, Codable {
+    /// Platelets ×10⁹/L (= ×1000/mm³).
+    public var platelets: Double?
+    /// Haemoglobin g/dL.
+    public var haemoglobin: Double?
+    /// HbA1c %.
+    public var hba1c: Double?
+    public var date: CalendarDate?
+    public init(platelets: Double? = nil, haemoglobin: Double? = nil, hba1c: Double? = nil, date: CalendarDate? = nil) {
+        self.platelets = platelets
+        self.haemoglobin = haemoglobin
+        self.hba1c = hba1c
+        self.date = date
+    }
+}
+
+/// Infection status.
+public struct InfectionStatus: Sendable, Hashable, Codable {
+    /// Systemic infection, sepsis or fever.
+    public var systemic: Bool?
+    /// Skin lesion or infection at the injection or harvest site.
+    public var localSkin: Bool?
+    public init(systemic: Bool? = nil, localSkin: Bool? = nil) {
+        self.systemic = systemic
+        self.localSkin = localSkin
+    }
+}
+
+/// Malignancy type relevant to IO access and PRP.
+public enum MalignancyType: String, Sendable, Codable, CaseIterable {
+    case none
+    case bone
+    case haematological
+    case solidActive = "solid-active"
+    case solidHistory = "solid-history"
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "malignancy type") }
+}
+
+/// Knee alignment from a long-leg film.
+public struct Alignment: Sendable, Hashable, Codable {
+    public var varusDegrees: Double?
+    public var valgusDegrees: Double?
+    public init(varusDegrees: Double? = nil, valgusDegrees: Double? = nil) {
+        self.varusDegrees = varusDegrees
+        self.valgusDegrees = valgusDegrees
+    }
+}
+
+/// Everything the candidacy screen looks at (PRODUCT.md §2.1): the JSON of `ossa screen --input`.
+///
+/// Only `evaluationDate`, `joint`, `side` and `diagnosis` are required; everything else may be
+/// left out, and rules treat a missing value as "not recorded" (see `ScreeningParameters`).
+/// Unknown keys are rejected so a misspelt field cannot silently disable a rule.
+public struct ScreeningInput: Sendable, Hashable, Codable {
+    public var evaluationDate: CalendarDate
+    public var joint: Joint
+    public var side: Side
+    public var diagnosis: Diagnosis
+    /// The most recent MRI of the joint.
+    public var mri: MRIStudy?
+    public var painConcordance: PainConcordance?
+    /// Average pain, 0–10.
+    public var painNRS: Double?
+    public var treatmentsTried: [TreatmentTried]?
+    public var wishesToAvoidReplacement: Bool?
+    public var surgicalCandidacy: SurgicalCandidacy?
+    public var age: Int?
+    public var activity: ActivityLevel?
+    public var heightCm: Double?
+    public var weightKg: Double?
+    /// Given directly, or computed from height and weight.
+    public var bmi: Double?
+    public var alignment: Alignment?
+    public var comorbidities: [Comorbidity]?
+    public var medications: Medications?
+    public var labs: Labs?
+    public var infection: InfectionStatus?
+    public var malignancy: MalignancyType?
+    public var pregnantOrBreastfeeding: Bool?
+    public var lastArthroscopyDate: CalendarDate?
+
+    public init(evaluationDate: CalendarDate, joint: Joint, side: Side, diagnosis: Diagnosis, mri: MRIStudy? = nil,
+                painConcordance: PainConcordance? = nil, painNRS: Double? = nil, treatmentsTried: [TreatmentTried]? = nil,
+                wishesToAvoidReplacement: Bool? = nil, surgicalCandidacy: SurgicalCandidacy? = nil, age: Int? = nil,
+                activity: ActivityLevel? = nil, heightCm: Double? = nil, weightKg: Double? = nil, bmi: Double? = nil,
+                alignment: Alignment? = nil, comorbidities: [Comorbidity]? = nil, medications: Medications? = nil, labs: Labs? = nil,
+                infection: InfectionStatus? = nil, malignancy: MalignancyType? = nil, pregnantOrBreastfeeding: Bool? = nil,
+                lastArthroscopyDate: CalendarDate? = nil) {
+        self.evaluationDate = evaluationDate
+        self.joint = joint
+        self.side = side
+        self.diagnosis = diagnosis
+        self.mri = mri
+        self.painConcordance = painConcordance
+        self.painNRS = painNRS
+        self.treatmentsTried = treatmentsTried
+        self.wishesToAvoidReplacement = wishesToAvoidReplacement
+        self.surgicalCandidacy = surgicalCandidacy
+        self.age = age
+        self.activity = activity
+        self.heightCm = heightCm
+        self.weightKg = weightKg
+        self.bmi = bmi
+        self.alignment = alignment
+        self.comorbidities = comorbidities
+        self.medications = medications
+        self.labs = labs
+        self.infection = infection
+        self.malignancy = malignancy
+        self.pregnantOrBreastfeeding = pregnantOrBreastfeeding
+        self.lastArthroscopyDate = lastArthroscopyDate
+    }
+
+    /// Decodes and validates a screening input; errors name the field (`labs.platelets: …`).
+    public static func decode(from data: Data) throws(FieldValidationError) -> ScreeningInput {
+        let input = try StrictJSON.decode(ScreeningInput.self, from: data)
+        try input.validate()
+        return input
+    }
+
+    /// BMI given, or computed from height and weight (kg/m²).
+    public var effectiveBMI: Double? {
+        if let bmi { return bmi }
+        guard let h = heightCm, let w = weightKg, h > 0 else { return nil }
+        let metres = h / 100
+        return w / (metres * metres)
+    }
+
+    /// Rejects impossible values and dates after the evaluation date, naming the field.
+    public func validate() throws(FieldValidationError) {
+        try diagnosis.validate(joint: joint, at: "diagnosis")
+        if case .boneBruise(let injury, _) = diagnosis, let injury, injury > evaluationDate {
+            throw FieldValidationError(path: "diagnosis.injuryDate", message: "\(injury) is after the evaluation date \(evaluationDate)")
+        }
+        if let mri {
+            try mri.validate(joint: joint, at: "mri")
+            try notAfterEvaluation(mri.date, "mri.date")
+        }
+        try PlausibleRanges.painNRS.check(painNRS, at: "painNRS")
+        for (i, t) in (treatmentsTried ?? []).enumerated() {
+            try PlausibleRanges.treatmentWeeks.check(t.durationWeeks, at: FieldPath.join(FieldPath.index("treatmentsTried", i), "durationWeeks"))
+        }
+        try PlausibleRanges.ageYears.check(age, at: "age")
+        if let t = activity?.tegner, !(0...10).contains(t) {
+            throw FieldValidationError(path: "activity.tegner", message: "\(t) is not a Tegner level (0–10)")
+        }
+        if let u = activity?.ucla, !(1...10).contains(u) {
+            throw FieldValidationError(path: "activity.ucla", message: "\(u) is not a UCLA activity level (1–10)")
+        }
+        try PlausibleRanges.heightCm.check(heightCm, at: "heightCm")
+        try PlausibleRanges.weightKg.check(weightKg, at: "weightKg")
+        try PlausibleRanges.bmi.check(bmi, at: "bmi")
+        if bmi == nil, let computed = effectiveBMI { try PlausibleRanges.bmi.check(computed, at: "weightKg") }
+        try PlausibleRanges.alignmentDegrees.check(alignment?.varusDegrees, at: "alignment.varusDegrees")
+        try PlausibleRanges.alignmentDegrees.check(alignment?.valgusDegrees, at: "alignment.valgusDegrees")
+        if let m = medications {
+            try notAfterEvaluation(m.nsaidLastDose, "medications.nsaidLastDose")
+            try notAfterEvaluation(m.systemicSteroidLastDose, "medications.systemicSteroidLastDose")
+            try notAfterEvaluation(m.iaSteroidLastDate, "medications.iaSteroidLastDate")
+            try notAfterEvaluation(m.iaHyaluronicAcidLastDate, "medications.iaHyaluronicAcidLastDate")
+        }
+        if let labs {
+            try PlausibleRanges.platelets.check(labs.platelets, at: "labs.platelets")
+            try PlausibleRanges.haemoglobin.check(labs.haemoglobin, at: "labs.haemoglobin")
+            try PlausibleRanges.hba1c.check(labs.hba1c, at: "labs.hba1c")
+            try notAfterEvaluation(labs.date, "labs.date")
+        }
+        try notAfterEvaluation(lastArthroscopyDate, "lastArthroscopyDate")
+    }
+
+    private func notAfterEvaluation(_ date: CalendarDate?, _ path: String) throws(FieldValidationError) {
+        if let date, date > evaluationDate {
+            throw FieldValidationError(path: path, message: "\(date) is after the evaluation date \(evaluationDate)")
+        }
+    }
+}
