@@ -4,6 +4,11 @@ import ArgumentParser
 struct Ossa: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ossa",
-        abstract: "Ossa: the clinical system for intraosseous regenerative therapy."
+        abstract: "Ossa: the clinical system for intraosseous regenerative therapy.",
+        discussion: """
+            Scores questionnaires, screens candidates against a versioned ruleset and analyses \
+            survival free of joint replacement. Every command takes --help.
+            """,
+        subcommands: [Score.self, Screen.self, Stats.self, Instruments.self, Schedule.self]
     )
 }
