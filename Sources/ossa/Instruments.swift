@@ -15,7 +15,7 @@ struct Instruments: ParsableCommand {
             for definition in library.instruments {
                 let scores = definition.scores.map(\.id).joined(separator: ", ")
                 emit("\(definition.id.padding(toLength: 9, withPad: " ", startingAt: 0))  \(definition.title)"
-                    + " — \(definition.items.count) items; scores: \(scores.isEmpty ? "none (records events)" : scores)"
+                    + " — \(definition.items.count) item\(definition.items.count == 1 ? "" : "s"); scores: \(scores.isEmpty ? "none (records events)" : scores)"
                     + "; scoring \(definition.scoring.algorithm) \(definition.scoring.version)")
             }
             return
