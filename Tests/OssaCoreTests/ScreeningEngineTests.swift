@@ -214,7 +214,7 @@ struct ScreeningEngineTests {
     // MARK: Ruleset schema errors
 
     private func rulesetError(_ mutate: (inout [String: Any]) -> Void) throws -> String? {
-        let data = try #require(try? ClinicalDataFile.load("rulesets/default.json"))
+        let data = try #require(try? BundledResource.data("rulesets/default.json"))
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         mutate(&object)
         let edited = try JSONSerialization.data(withJSONObject: object)
@@ -248,7 +248,7 @@ struct ScreeningEngineTests {
 
     @Test("a clinic ruleset with its own threshold changes the decision")
     func clinicRuleset() throws {
-        let data = try ClinicalDataFile.load("rulesets/default.json")
+        let data = try BundledResource.data("rulesets/default.json")
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var rules = try #require(object["rules"] as? [[String: Any]])
         let index = try #require(rules.firstIndex { $0["id"] as? String == "platelets-low" })
