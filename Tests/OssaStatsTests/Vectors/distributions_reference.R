@@ -1,0 +1,23 @@
+# Reference values for DistributionTests.swift.
+# Run: Rscript distributions_reference.R > distributions_r.csv
+# Made with R 4.2.2 (stats::pnorm/qnorm/pchisq/qchisq/pt/qt), printed with 17 significant digits.
+rows <- list()
+add <- function(fn, x, df, value) rows[[length(rows) + 1]] <<- data.frame(fn = fn, x = x, df = df, value = value)
+for (x in c(-38, -30, -20, -10, -5, -3, -1.959963984540054, -1, -0.5, 0, 0.25, 1, 2, 3.5, 8, 15, 30))
+  add("pnorm_upper", x, NA, pnorm(x, lower.tail = FALSE))
+for (p in c(1e-300, 1e-100, 1e-20, 1e-10, 1e-5, 0.001, 0.025, 0.1, 0.3, 0.5, 0.7, 0.9, 0.975, 0.999, 1 - 1e-10))
+  add("qnorm", p, NA, qnorm(p))
+for (df in c(1:10, 15, 20, 25, 30, 40, 50, 3.5, 7.25))
+  for (x in c(1e-6, 0.01, 0.5, 1, df / 2, df, df + 3 * sqrt(2 * df), 2 * df + 20, 100, 300, 700, 1400))
+    add("pchisq_upper", x, df, pchisq(x, df, lower.tail = FALSE))
+for (df in c(1, 2, 3, 5, 10, 30, 50)) for (p in c(0.05, 0.5, 0.95, 0.999))
+  add("qchisq", p, df, qchisq(p, df))
+for (df in c(1, 2, 3, 4, 5, 7, 10, 19, 30, 100, 1000, 2.5))
+  for (x in c(-40, -3, -1, -0.1, 0.5, 1.5, 2, 4, 10, 50))
+    add("pt", x, df, pt(x, df))
+for (df in c(1, 2, 3, 4, 5, 7, 10, 19, 30, 100, 1000, 2.5))
+  for (p in c(1e-8, 0.001, 0.025, 0.3, 0.6, 0.9, 0.975, 0.995, 0.9999))
+    add("qt", p, df, qt(p, df))
+out <- do.call(rbind, rows)
+cat(sprintf("# %s\n", R.version.string))
+write.csv(format(out, digits = 17), row.names = FALSE, quote = FALSE)
