@@ -13,10 +13,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // Ordered JSON writer for the output formats scripts rely on (no dependencies).
+        .target(name: "OssaJSON"),
         // Domain: no framework imports (Foundation only).
-        .target(name: "OssaCore", resources: [.copy("Resources")]),
+        .target(name: "OssaCore", dependencies: ["OssaJSON"], resources: [.copy("Resources")]),
         // Statistics: pure Swift, no I/O.
-        .target(name: "OssaStats"),
+        .target(name: "OssaStats", dependencies: ["OssaJSON"]),
         .target(name: "OssaFHIR", dependencies: ["OssaCore"]),
         .target(name: "OssaStore", dependencies: ["OssaCore"]),
         .target(name: "OssaWeb", dependencies: ["OssaCore", "OssaStats", "OssaStore", "OssaFHIR"]),

@@ -1,3 +1,4 @@
+import OssaJSON
 /// Everything `ossa stats survival` computes, with full detail (counts, CIs of hazard
 /// ratios, observed/expected). `report` projects it onto the stable JSON contract.
 public struct SurvivalAnalysis: Sendable {
@@ -256,10 +257,7 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
     /// Declared `throws` so call sites stay valid if output validation is added; it does not
     /// throw today (non-finite numbers are written as null).
     public func jsonString(prettyPrinted: Bool = true) throws -> String {
-        var out = ""
-        jsonValue.write(to: &out, pretty: prettyPrinted, indent: 0)
-        if prettyPrinted { out += "\n" }
-        return out
+        prettyPrinted ? jsonValue.rendered(.pretty) + "\n" : jsonValue.rendered(.compact)
     }
 
     var jsonValue: JSONValue {
@@ -290,84 +288,6 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             ])
         } ?? .null
         return .object([("kaplanMeier", .array(curves)), ("logRank", lr), ("cox", coxValue)])
-    }
-}
-
-/// Minimal ordered JSON tree and writer (no Foundation): non-finite numbers become null.
-enum JSONValue {
-    case null
-    case number(Double)
-    case int(Int)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    private var isScalar: Bool {
-        switch self {
-        case .array, .object: return false
-        default: return true
-        }
-    }
-
-    func write(to out: inout String, pretty: Bool, indent: Int) {
-        switch self {
-        case .null: out += "null"
-        case .int(let i): out += String(i)
-        case .number(let x): out += JSONValue.format(x)
-        case .string(let s): JSONValue.writeString(s, to: &out)
-        case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, v) in items.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                v.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            // Objects of scalars (e.g. KM steps) stay on one line when pretty-printing.
-            let inline = !pretty || members.allSatisfy { $0.1.isScalar }
-            out += "{"
-            for (i, (k, v)) in members.enumerated() {
-                if i > 0 { out += inline && pretty ? ", " : "," }
-                if !inline { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                JSONValue.writeString(k, to: &out)
-                out += pretty ? ": " : ":"
-                v.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if !inline { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
-        }
-    }
-
-    /// Shortest round-trip decimal; integral values without ".0"; NaN/±∞ → null.
-    static func format(_ x: Double) -> String {
-        guard x.isFinite else { return "null" }
-        if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
-        return x.description   // e.g. 0.8333333333333334, 1e-05 (valid JSON)
-    }
-
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OssaJSON
 
 /// The scores of one completed questionnaire, with the rule version that produced them.
 ///
@@ -40,8 +41,10 @@ public struct ScoreResult: Sendable, Equatable, Encodable {
 
     /// The contract JSON on one line, e.g. `{"instrument": "koos-jr", "version": "…", "scores": {"score": 91.975}}`.
     public func jsonString() -> String {
-        let body = scores.map { "\(Self.quote($0.id)): \($0.value.map(Self.number) ?? "null")" }.joined(separator: ", ")
-        return "{\"instrument\": \(Self.quote(instrument)), \"version\": \(Self.quote(version)), \"scores\": {\(body)}}"
+        let values = scores.map { ($0.id, $0.value.map(JSONValue.number) ?? .null) }
+        return JSONValue.object([
+            ("instrument", .string(instrument)), ("version", .string(version)), ("scores", .object(values)),
+        ]).rendered(.singleLine)
     }
 
     /// `jsonString()` as UTF-8 bytes.
@@ -71,39 +74,12 @@ public struct ScoreResult: Sendable, Equatable, Encodable {
         }
     }
 
-    /// Shortest round-trip decimal, integral values without a fraction (as `JSONEncoder` writes them).
-    static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
-
     /// Up to three decimals, trailing zeros dropped (JR tables are published to three decimals).
     static func display(_ value: Double) -> String {
         var text = String(format: "%.3f", value)
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text == "-0" ? "0" : text
-    }
-
-    static func quote(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 
