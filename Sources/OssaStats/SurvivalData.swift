@@ -129,21 +129,26 @@ public struct PreparedSurvivalData: Sendable {
     /// Whether a grouping is present.
     public var hasGroups: Bool { !groupLabels.isEmpty }
 
-    /// Sorts the data set by time (one radix sort of the time keys).
+    /// Sorts the data set by time: a counting sort for whole-number times (days), which scatters
+    /// every column in the same pass, or one radix sort of the time keys otherwise.
     public init(_ data: SurvivalDataset) {
         let n = data.count
-        let order = radixSortIndices(data.time)
         self.count = n
-        self.originalIndex = order
-        self.time = order.map { data.time[Int($0)] }
-        self.event = data.event.withUnsafeBufferPointer { ev in order.map { ev[Int($0)] ? 1 : 0 } }
-        if let g = data.groups {
-            self.group = g.codes.withUnsafeBufferPointer { codes in order.map { codes[Int($0)] } }
-            self.groupLabels = g.labels
+        self.groupLabels = data.groups?.labels ?? []
+        let order: [Int32]
+        if let maxKey = wholeNumberMaximum(data.time) {
+            var time = [Double](), event = [UInt8](), group = [Int32]()
+            order = countingSortScatter(data, maxKey: maxKey, time: &time, event: &event, group: &group)
+            self.time = time
+            self.event = event
+            self.group = group
         } else {
-            self.group = []
-            self.groupLabels = []
+            order = radixSortIndices(data.time)
+            self.time = order.map { data.time[Int($0)] }
+            self.event = data.event.withUnsafeBufferPointer { ev in order.map { ev[Int($0)] ? 1 : 0 } }
+            self.group = data.groups.map { g in g.codes.withUnsafeBufferPointer { c in order.map { c[Int($0)] } } } ?? []
         }
+        self.originalIndex = order
         let p = data.covariates.count
         self.covariateNames = data.covariates.map(\.name)
         var x = [Double](repeating: 0, count: n * p)
@@ -158,6 +163,61 @@ public struct PreparedSurvivalData: Sendable {
         }
         self.covariates = x
     }
+}
+
+/// The largest time when every time is a whole number of at most `4n + 65,536` (registry
+/// follow-up in days), so that a counting sort applies; nil otherwise.
+func wholeNumberMaximum(_ values: [Double]) -> Int? {
+    let limit = Double(4 * values.count + 65_536)
+    var maxKey = 0.0
+    for x in values {
+        guard x >= 0, x <= limit, x == x.rounded(.down) else { return nil }
+        maxKey = max(maxKey, x)
+    }
+    return Int(maxKey)
+}
+
+/// Stable counting sort on whole-number times: one pass counts, one pass scatters time, event and
+/// group straight to their sorted positions (no separate gathers). Returns the original index of
+/// each sorted position.
+func countingSortScatter(_ data: SurvivalDataset, maxKey: Int,
+                         time: inout [Double], event: inout [UInt8], group: inout [Int32]) -> [Int32] {
+    let n = data.count
+    var offsets = [Int](repeating: 0, count: maxKey + 2)
+    data.time.withUnsafeBufferPointer { t in
+        offsets.withUnsafeMutableBufferPointer { off in
+            for x in t { off[Int(x) + 1] += 1 }
+            for k in 1..<off.count { off[k] += off[k - 1] }
+        }
+    }
+    let codes = data.groups?.codes ?? []
+    let grouped = !codes.isEmpty
+    var sortedTime = [Double](repeating: 0, count: n)
+    var sortedEvent = [UInt8](repeating: 0, count: n)
+    var sortedGroup = [Int32](repeating: 0, count: grouped ? n : 0)
+    var order = [Int32](repeating: 0, count: n)
+    data.time.withUnsafeBufferPointer { t in
+    data.event.withUnsafeBufferPointer { ev in
+    codes.withUnsafeBufferPointer { g in
+    offsets.withUnsafeMutableBufferPointer { off in
+    sortedTime.withUnsafeMutableBufferPointer { st in
+    sortedEvent.withUnsafeMutableBufferPointer { se in
+    sortedGroup.withUnsafeMutableBufferPointer { sg in
+    order.withUnsafeMutableBufferPointer { o in
+        for i in 0..<n {
+            let k = Int(t[i])
+            let pos = off[k]
+            off[k] = pos + 1
+            o[pos] = Int32(truncatingIfNeeded: i)
+            st[pos] = t[i]
+            se[pos] = ev[i] ? 1 : 0
+            if grouped { sg[pos] = g[i] }
+        }
+    }}}}}}}}
+    time = sortedTime
+    event = sortedEvent
+    group = sortedGroup
+    return order
 }
 
 /// Indices that sort non-negative finite times ascending. LSD radix sort on the
