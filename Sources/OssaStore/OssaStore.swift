@@ -1,3 +1,44 @@
-/// Persistence (FluentKit models, numbered migrations, repositories, SQLKit read models) lives here.
-/// It arrives with the server issue; the target exists now so that nothing above it grows SQL of its own.
-public enum OssaStore {}
+/// OssaStore: persistence for Ossa (PRODUCT.md §1, §2.8, §2.9).
+///
+/// Layout:
+/// - `Database/`: `DatabaseLocation` (SQLite path or `postgres://` URL) and `OssaDatabase`, which owns the event
+///   loop group, the thread pool and Fluent's `Databases`, applies the SQLite pragmas and runs migrations.
+/// - `Migrations/`: numbered, append-only schema migrations (`M0001_…`); a shipped migration is never edited.
+/// - `Models/`: Fluent models. They are persistence types only; repositories return the `…Record` value types.
+/// - `Access/`: the acting user (`ActingUser`), roles and the access rules every repository call applies.
+/// - `Audit/`: the hash-chained, append-only audit log and its verifier.
+/// - `Repositories/`: sites, users, patients, episodes. Every call takes the acting user, filters by the
+///   user's site grants inside the SQL query, and appends its audit entry in the same transaction as the write.
+///
+/// `OssaStore` bundles one database with its repositories.
+public struct OssaStore: Sendable {
+    public let database: OssaDatabase
+    public var sites: SiteRepository { SiteRepository(database: database) }
+    public var users: UserRepository { UserRepository(database: database) }
+    public var patients: PatientRepository { PatientRepository(database: database) }
+    public var episodes: EpisodeRepository { EpisodeRepository(database: database) }
+    public var audit: AuditLog { AuditLog(database: database) }
+
+    public init(database: OssaDatabase) {
+        self.database = database
+    }
+}
+
+/// Errors raised by the store other than access refusals (those are `AccessDenied`).
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No such record among those the acting user may see (records of other sites are reported the same way,
+    /// so that their existence is not revealed).
+    case notFound(recordType: String, id: String)
+    /// A value the store will not save; `field` names it.
+    case invalid(field: String, message: String)
+    /// A uniqueness rule would be broken (e.g. a second user with the same e-mail).
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let type, let id): "no \(type) \(id)"
+        case .invalid(let field, let message): "\(field): \(message)"
+        case .conflict(let message): message
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import FluentKit
+import Foundation
+import SQLKit
+
+/// Inserts many rows through SQLKit, in chunked transactions (for `ossa demo` and imports).
+///
+/// Rows go in multi-row `INSERT` statements (as many rows per statement as keep the bound parameters under
+/// 30,000, below PostgreSQL's 65,535 limit); `chunkSize` rows make one transaction, which also appends one audit
+/// entry (`create`, record type `bulk-insert`, record id `TABLE:N`). A failing chunk rolls back whole; chunks before
+/// it stay committed and `BulkInsertError.committedRows` says how many rows that was. Callers check access first:
+/// this is plumbing under commands that have already decided the actor may write these rows.
+public struct BulkInsert: Sendable {
+    public let table: String
+    public let columns: [String]
+    public var chunkSize: Int
+
+    public init(into table: String, columns: [String], chunkSize: Int = 1000) {
+        self.table = table
+        self.columns = columns
+        self.chunkSize = chunkSize
+    }
+
+    /// Inserts `rows` (each with one value per column, in column order); returns the number inserted.
+    @discardableResult
+    public func run(_ rows: [[any Encodable & Sendable]], as actor: ActingUser, on database: OssaDatabase) async throws -> Int {
+        guard !columns.isEmpty else { throw StoreError.invalid(field: "columns", message: "no columns") }
+        guard chunkSize >= 1 else { throw StoreError.invalid(field: "chunkSize", message: "\(chunkSize) is below 1") }
+        if let bad = rows.firstIndex(where: { $0.count != columns.count }) {
+            throw StoreError.invalid(field: "rows[\(bad)]", message: "has \(rows[bad].count) values for \(columns.count) columns")
+        }
+        let rowsPerStatement = max(1, min(chunkSize, 30_000 / columns.count))
+        var committed = 0
+        var start = 0
+        while start < rows.count {
+            let chunk = Array(rows[start..<min(start + chunkSize, rows.count)])
+            do {
+                try await database.transaction { [table, columns] db in
+                    let sql = try db.sqlDatabase()
+                    var offset = 0
+                    while offset < chunk.count {
+                        var insert = sql.insert(into: table).columns(columns)
+                        for row in chunk[offset..<min(offset + rowsPerStatement, chunk.count)] {
+                            insert = insert.values(row.map { SQLBind($0) })
+                        }
+                        try await insert.run()
+                        offset += rowsPerStatement
+                    }
+                    try await AuditLog.append(AuditEvent(actor: actor, action: .create, recordType: .bulkInsert,
+                                                         recordID: "\(table):\(chunk.count)"), on: db)
+                }
+            } catch {
+                throw BulkInsertError(table: table, committedRows: committed, failedChunkStart: start, underlying: error)
+            }
+            committed += chunk.count
+            start += chunk.count
+        }
+        return committed
+    }
+}
+
+/// A chunk failed; the rows of earlier chunks are committed.
+public struct BulkInsertError: Error, CustomStringConvertible {
+    public let table: String
+    public let committedRows: Int
+    /// Index (in the input) of the first row of the chunk that was rolled back.
+    public let failedChunkStart: Int
+    public let underlying: any Error
+
+    public var description: String {
+        "bulk insert into \(table) failed in the chunk starting at row \(failedChunkStart) (\(committedRows) rows committed before it): \(String(reflecting: underlying))"
+    }
+}

@@ -1,0 +1,48 @@
+import FluentKit
+import SQLKit
+
+/// Every schema migration, in the order it runs.
+///
+/// Append-only: a migration that has shipped is never edited, renamed, reordered or removed; a change to the
+/// schema is a new migration with the next number (`M0015_…`). Each migration's `name` is its number and title,
+/// which is what Fluent records in `_fluent_migrations`.
+public enum OssaMigrations {
+    public static let all: [any Migration] = [
+        M0001_CreateSites(),
+        M0002_CreateRoles(),
+        M0003_CreatePatients(),
+        M0004_CreateUsers(),
+        M0005_CreateSiteGrants(),
+        M0006_CreateEpisodes(),
+        M0007_CreateScreeningDecisions(),
+        M0008_CreateImaging(),
+        M0009_CreateProcedures(),
+        M0010_CreateFollowUp(),
+        M0011_CreateInvitationsAndOutbox(),
+        M0012_CreateOutcomeEvents(),
+        M0013_CreateSessions(),
+        M0014_CreateAuditLog(),
+    ]
+}
+
+/// A numbered migration: its Fluent name is its type name (`M0001_CreateSites`).
+protocol NumberedMigration: AsyncMigration {}
+
+extension NumberedMigration {
+    var name: String { String(describing: Self.self) }
+}
+
+extension Database {
+    /// The SQLKit view of a Fluent database (both drivers are SQL drivers).
+    func sqlDatabase() throws -> any SQLDatabase {
+        try OssaDatabase.sql(self)
+    }
+
+    /// Creates a (unique) index; Fluent's schema builder has no indexes, SQLKit does.
+    func createIndex(_ name: String, on table: String, _ columns: [String], unique: Bool = false) async throws {
+        var builder = try sqlDatabase().create(index: name).on(table)
+        if unique { builder = builder.unique() }
+        for column in columns { builder = builder.column(column) }
+        try await builder.run()
+    }
+}

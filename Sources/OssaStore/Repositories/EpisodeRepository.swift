@@ -1,0 +1,171 @@
+import FluentKit
+import Foundation
+import OssaCore
+
+public enum EpisodeStatus: String, Sendable, Hashable, CaseIterable {
+    case open, closed
+}
+
+/// A treatment episode's header: one patient × one joint × one course (PRODUCT.md §2).
+public struct EpisodeRecord: Sendable, Hashable {
+    public var id: UUID
+    public var patientID: UUID
+    public var siteID: UUID
+    public var joint: Joint
+    public var side: Side
+    public var diagnosis: Diagnosis
+    public var status: EpisodeStatus
+    public var lastContactDate: CalendarDate?
+    public var createdAt: Date?
+    public var updatedAt: Date?
+
+    init(_ model: EpisodeModel) throws {
+        id = try model.requireID()
+        patientID = model.$patient.id
+        siteID = model.$site.id
+        guard let joint = Joint(rawValue: model.joint), let side = Side(rawValue: model.side),
+              let status = EpisodeStatus(rawValue: model.status) else {
+            throw StoreError.invalid(field: "episode", message: "stored joint/side/status is unknown")
+        }
+        self.joint = joint
+        self.side = side
+        self.status = status
+        do {
+            diagnosis = try StrictJSON.decode(Diagnosis.self, from: Data(model.diagnosisJSON.utf8))
+            lastContactDate = try model.lastContactDate.map { try CalendarDate(iso: $0) }
+        } catch {
+            throw StoreError.invalid(field: "episode", message: "stored diagnosis or date is unreadable: \(error)")
+        }
+        createdAt = model.createdAt
+        updatedAt = model.updatedAt
+    }
+}
+
+public struct NewEpisode: Sendable, Hashable {
+    public var patientID: UUID
+    public var joint: Joint
+    public var side: Side
+    public var diagnosis: Diagnosis
+
+    public init(patientID: UUID, joint: Joint, side: Side, diagnosis: Diagnosis) {
+        self.patientID = patientID
+        self.joint = joint
+        self.side = side
+        self.diagnosis = diagnosis
+    }
+}
+
+public struct EpisodeChanges: Sendable, Hashable {
+    public var diagnosis: Diagnosis?
+    public var status: EpisodeStatus?
+    public var lastContactDate: CalendarDate?
+
+    public init(diagnosis: Diagnosis? = nil, status: EpisodeStatus? = nil, lastContactDate: CalendarDate? = nil) {
+        self.diagnosis = diagnosis
+        self.status = status
+        self.lastContactDate = lastContactDate
+    }
+}
+
+/// Treatment episodes. The episode's site is always its patient's site; queries filter on it in SQL.
+public struct EpisodeRepository: Sendable {
+    let database: OssaDatabase
+
+    public func create(_ actor: ActingUser, _ new: NewEpisode) async throws -> EpisodeRecord {
+        let scope = try await Access.require(actor, .create, .episode, database: database)
+        try Self.validate(new.diagnosis, joint: new.joint)
+        let diagnosisJSON = try Self.json(new.diagnosis)
+        return try await database.transaction { db in
+            // The patient must be visible to the actor; the episode inherits its site.
+            guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?
+                .filter(\.$id == new.patientID).first() else {
+                throw StoreError.notFound(recordType: "patient", id: new.patientID.lowerString)
+            }
+            let model = EpisodeModel()
+            model.$patient.id = new.patientID
+            model.$site.id = patient.$site.id
+            model.joint = new.joint.rawValue
+            model.side = new.side.rawValue
+            model.diagnosisType = new.diagnosis.kind.rawValue
+            model.diagnosisJSON = diagnosisJSON
+            model.status = EpisodeStatus.open.rawValue
+            try await model.create(on: db)
+            try await Access.audit(actor, .create, .episode, model.id, on: db)
+            return try EpisodeRecord(model)
+        }
+    }
+
+    /// Reads one episode (part of the chart); audited as a read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> EpisodeRecord {
+        let scope = try await Access.require(actor, .read, .episode, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await Self.scoped(EpisodeModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "episode", id: id.lowerString)
+            }
+            try await Access.audit(actor, .read, .episode, id, on: db)
+            return try EpisodeRecord(model)
+        }
+    }
+
+    /// Episodes the actor may see, optionally of one patient, newest first; audited as a list.
+    public func list(_ actor: ActingUser, patient patientID: UUID? = nil, _ page: PageRequest = PageRequest()) async throws -> Page<EpisodeRecord> {
+        let scope = try await Access.require(actor, .list, .episode, recordID: patientID?.lowerString, database: database)
+        let page = try page.validated()
+        return try await database.transaction { db in
+            guard var query = Self.scoped(EpisodeModel.query(on: db), actor, scope) else {
+                return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
+            }
+            if let patientID { query = query.filter(\.$patient.$id == patientID) }
+            let result = try await query.sort(\.$createdAt, .descending).sort(\.$id).page(page, map: EpisodeRecord.init)
+            try await Access.audit(actor, .list, .episode, patientID, on: db)
+            return result
+        }
+    }
+
+    /// Clinical changes: clinicians of the episode's site only.
+    public func update(_ actor: ActingUser, _ id: UUID, _ changes: EpisodeChanges) async throws -> EpisodeRecord {
+        let scope = try await Access.require(actor, .update, .episode, recordID: id.lowerString, database: database)
+        let diagnosisJSON = try changes.diagnosis.map(Self.json)
+        return try await database.transaction { db in
+            guard let model = try await Self.scoped(EpisodeModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "episode", id: id.lowerString)
+            }
+            if let diagnosis = changes.diagnosis, let diagnosisJSON {
+                guard let joint = Joint(rawValue: model.joint) else {
+                    throw StoreError.invalid(field: "joint", message: "stored joint \"\(model.joint)\" is unknown")
+                }
+                try Self.validate(diagnosis, joint: joint)
+                model.diagnosisType = diagnosis.kind.rawValue
+                model.diagnosisJSON = diagnosisJSON
+            }
+            if let status = changes.status { model.status = status.rawValue }
+            if let last = changes.lastContactDate { model.lastContactDate = last.iso }
+            try await model.update(on: db)
+            try await Access.audit(actor, .update, .episode, id, on: db)
+            return try EpisodeRecord(model)
+        }
+    }
+
+    static func scoped(_ query: QueryBuilder<EpisodeModel>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<EpisodeModel>? {
+        switch scope {
+        case .all: query
+        case .grantedSites: actor.siteIDs.isEmpty ? nil : query.filter(\.$site.$id ~~ actor.siteIDList)
+        case .ownRecord: actor.patientID.map { query.filter(\.$patient.$id == $0) }
+        case .denied: nil
+        }
+    }
+
+    static func validate(_ diagnosis: Diagnosis, joint: Joint) throws {
+        do {
+            try diagnosis.validate(joint: joint, at: "diagnosis")
+        } catch {
+            throw StoreError.invalid(field: error.path, message: error.message)
+        }
+    }
+
+    static func json(_ diagnosis: Diagnosis) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(diagnosis), as: UTF8.self)
+    }
+}

@@ -1,0 +1,187 @@
+import FluentKit
+import Foundation
+import OssaCore
+
+public enum PatientSex: String, Sendable, Hashable, CaseIterable {
+    case female, male, other, unknown
+}
+
+/// An identified patient record (one chart per site).
+public struct PatientRecord: Sendable, Hashable {
+    public var id: UUID
+    public var siteID: UUID
+    public var mrn: String?
+    public var familyName: String
+    public var givenName: String
+    public var birthDate: CalendarDate
+    public var sex: PatientSex?
+    public var email: String?
+    public var phone: String?
+    public var createdAt: Date?
+    public var updatedAt: Date?
+
+    init(_ model: PatientModel) throws {
+        id = try model.requireID()
+        siteID = model.$site.id
+        mrn = model.mrn
+        familyName = model.familyName
+        givenName = model.givenName
+        do {
+            birthDate = try CalendarDate(iso: model.birthDate)
+        } catch {
+            throw StoreError.invalid(field: "birthDate", message: "stored value \"\(model.birthDate)\" is not a date")
+        }
+        sex = model.sex.flatMap(PatientSex.init(rawValue:))
+        email = model.email
+        phone = model.phone
+        createdAt = model.createdAt
+        updatedAt = model.updatedAt
+    }
+}
+
+public struct NewPatient: Sendable, Hashable {
+    public var siteID: UUID
+    public var mrn: String?
+    public var familyName: String
+    public var givenName: String
+    public var birthDate: CalendarDate
+    public var sex: PatientSex?
+    public var email: String?
+    public var phone: String?
+
+    public init(siteID: UUID, mrn: String? = nil, familyName: String, givenName: String, birthDate: CalendarDate,
+                sex: PatientSex? = nil, email: String? = nil, phone: String? = nil) {
+        self.siteID = siteID
+        self.mrn = mrn
+        self.familyName = familyName
+        self.givenName = givenName
+        self.birthDate = birthDate
+        self.sex = sex
+        self.email = email
+        self.phone = phone
+    }
+}
+
+/// Changes to a patient record; nil leaves a field as it is. A record does not move between sites.
+public struct PatientChanges: Sendable, Hashable {
+    public var mrn: String?
+    public var familyName: String?
+    public var givenName: String?
+    public var birthDate: CalendarDate?
+    public var sex: PatientSex?
+    public var email: String?
+    public var phone: String?
+
+    public init(mrn: String? = nil, familyName: String? = nil, givenName: String? = nil, birthDate: CalendarDate? = nil,
+                sex: PatientSex? = nil, email: String? = nil, phone: String? = nil) {
+        self.mrn = mrn
+        self.familyName = familyName
+        self.givenName = givenName
+        self.birthDate = birthDate
+        self.sex = sex
+        self.email = email
+        self.phone = phone
+    }
+}
+
+/// Identified patient records. Every query is restricted to the actor's granted sites (or, for a patient login,
+/// to their own record) in its WHERE clause; every chart read and every write is audited in its transaction.
+public struct PatientRepository: Sendable {
+    let database: OssaDatabase
+
+    public func create(_ actor: ActingUser, _ new: NewPatient) async throws -> PatientRecord {
+        let scope = try await Access.require(actor, .create, .patient, database: database)
+        try await Access.requireSite(actor, new.siteID, scope: scope, .create, .patient, database: database)
+        let familyName = try requiredText(new.familyName, field: "familyName")
+        let givenName = try requiredText(new.givenName, field: "givenName")
+        let mrn = try optionalText(new.mrn, field: "mrn", max: 64)
+        let email = try optionalText(new.email, field: "email", max: 254)
+        let phone = try optionalText(new.phone, field: "phone", max: 40)
+        return try await mapConstraint("a patient with MRN \(mrn ?? "") already exists at this site") {
+            try await database.transaction { db in
+                guard try await SiteModel.find(new.siteID, on: db) != nil else {
+                    throw StoreError.notFound(recordType: "site", id: new.siteID.lowerString)
+                }
+                let model = PatientModel()
+                model.$site.id = new.siteID
+                model.mrn = mrn
+                model.familyName = familyName
+                model.givenName = givenName
+                model.nameSearch = foldForSearch(familyName + " " + givenName)
+                model.birthDate = new.birthDate.iso
+                model.sex = new.sex?.rawValue
+                model.email = email
+                model.phone = phone
+                try await model.create(on: db)
+                try await Access.audit(actor, .create, .patient, model.id, on: db)
+                return try PatientRecord(model)
+            }
+        }
+    }
+
+    /// Reads one chart; audited as a read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> PatientRecord {
+        let scope = try await Access.require(actor, .read, .patient, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await Self.scoped(PatientModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "patient", id: id.lowerString)
+            }
+            try await Access.audit(actor, .read, .patient, id, on: db)
+            return try PatientRecord(model)
+        }
+    }
+
+    /// Lists (and searches by name) the patients the actor may see, by family then given name; audited as a list.
+    public func list(_ actor: ActingUser, _ page: PageRequest = PageRequest(), site: UUID? = nil) async throws -> Page<PatientRecord> {
+        let scope = try await Access.require(actor, .list, .patient, database: database)
+        let page = try page.validated()
+        return try await database.transaction { db in
+            guard var query = Self.scoped(PatientModel.query(on: db), actor, scope) else {
+                return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
+            }
+            if let site { query = query.filter(\.$site.$id == site) }
+            let result = try await query.filterLike("name_search", page.likePattern)
+                .sort(\.$familyName).sort(\.$givenName).sort(\.$id)
+                .page(page, map: PatientRecord.init)
+            try await Access.audit(actor, .list, .patient, nil, on: db)
+            return result
+        }
+    }
+
+    public func update(_ actor: ActingUser, _ id: UUID, _ changes: PatientChanges) async throws -> PatientRecord {
+        let scope = try await Access.require(actor, .update, .patient, recordID: id.lowerString, database: database)
+        let familyName = try changes.familyName.map { try requiredText($0, field: "familyName") }
+        let givenName = try changes.givenName.map { try requiredText($0, field: "givenName") }
+        let mrn = try optionalText(changes.mrn, field: "mrn", max: 64)
+        let email = try optionalText(changes.email, field: "email", max: 254)
+        let phone = try optionalText(changes.phone, field: "phone", max: 40)
+        return try await mapConstraint("a patient with MRN \(mrn ?? "") already exists at this site") {
+            try await database.transaction { db in
+                guard let model = try await Self.scoped(PatientModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                    throw StoreError.notFound(recordType: "patient", id: id.lowerString)
+                }
+                if let mrn { model.mrn = mrn }
+                if let familyName { model.familyName = familyName }
+                if let givenName { model.givenName = givenName }
+                model.nameSearch = foldForSearch(model.familyName + " " + model.givenName)
+                if let birthDate = changes.birthDate { model.birthDate = birthDate.iso }
+                if let sex = changes.sex { model.sex = sex.rawValue }
+                if let email { model.email = email }
+                if let phone { model.phone = phone }
+                try await model.update(on: db)
+                try await Access.audit(actor, .update, .patient, id, on: db)
+                return try PatientRecord(model)
+            }
+        }
+    }
+
+    /// The query restricted to what the actor may see, or nil when that is nothing.
+    static func scoped(_ query: QueryBuilder<PatientModel>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<PatientModel>? {
+        switch scope {
+        case .all: query
+        case .grantedSites: actor.siteIDs.isEmpty ? nil : query.filter(\.$site.$id ~~ actor.siteIDList)
+        case .ownRecord: actor.patientID.map { query.filter(\.$id == $0) }
+        case .denied: nil
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+@testable import OssaStore
+import SQLKit
+import Testing
+
+@Suite("Database location")
+struct DatabaseLocationTests {
+    @Test func defaultIsSQLiteUnderOssaData() throws {
+        #expect(try DatabaseLocation(parsing: nil) == .sqlite(path: "./ossa-data/ossa.sqlite"))
+        #expect(try DatabaseLocation(parsing: "  ") == .sqlite(path: "./ossa-data/ossa.sqlite"))
+    }
+
+    @Test func pathsAreSQLite() throws {
+        #expect(try DatabaseLocation(parsing: "/var/lib/ossa/db.sqlite") == .sqlite(path: "/var/lib/ossa/db.sqlite"))
+        #expect(try DatabaseLocation(parsing: "data/x.sqlite") == .sqlite(path: "data/x.sqlite"))
+        #expect(try DatabaseLocation(parsing: "sqlite:///tmp/a.sqlite") == .sqlite(path: "/tmp/a.sqlite"))
+        #expect(try DatabaseLocation(parsing: "sqlite:b.sqlite") == .sqlite(path: "b.sqlite"))
+    }
+
+    @Test func postgresURLs() throws {
+        let url = "postgres://ossa:secret@db.example:5433/ossa"
+        #expect(try DatabaseLocation(parsing: url) == .postgres(url: url))
+        let long = "postgresql://ossa@127.0.0.1/registry?sslmode=disable"
+        #expect(try DatabaseLocation(parsing: long) == .postgres(url: long))
+        #expect(DatabaseLocation.postgres(url: url).description == "postgres://ossa:***@db.example:5433/ossa")
+    }
+
+    @Test(arguments: [
+        ("mysql://root:pw@host/db", "unsupported scheme \"mysql\""),
+        ("http://example.org/db", "unsupported scheme \"http\""),
+        ("postgres://ossa:pw@/db", "names no host"),
+        ("postgres://host/db", "names no user"),
+        ("postgres://ossa:pw@host", "names no database"),
+        ("postgres://ossa:pw@host/", "names no database"),
+        ("data/", "is a directory"),
+        ("sqlite:", "names no file"),
+    ])
+    func rejectsOtherInput(input: String, reason: String) {
+        do {
+            _ = try DatabaseLocation(parsing: input)
+            Issue.record("accepted \(input)")
+        } catch {
+            #expect(error.description.contains(reason), "\(error.description)")
+            #expect(!error.description.contains(":pw@"), "password echoed: \(error.description)")
+        }
+    }
+
+    @Test func createsTheSQLiteDirectory() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-loc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("nested/ossa.sqlite").path
+        let database = try await OssaDatabase.open(.sqlite(path: path))
+        await database.shutdown()
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func unreachablePostgresFailsToOpen() async throws {
+        // Port 1 on loopback: nothing listens; opening must fail, not hang or crash.
+        await #expect(throws: (any Error).self) {
+            let db = try await OssaDatabase.open(.postgres(url: "postgres://ossa:x@127.0.0.1:1/ossa?sslmode=disable"))
+            await db.shutdown()
+        }
+    }
+}
+
+@Suite("Database")
+struct DatabaseTests {
+    @Test func sqliteRunsWALWithFullSync() async throws {
+        try await withStore(.sqlite) { store in
+            let pragmas = try await store.database.sqlitePragmas()
+            #expect(pragmas.journalMode == "wal")
+            #expect(pragmas.synchronous == 2) // FULL
+            #expect(pragmas.foreignKeys)
+        }
+    }
+
+    @Test func sqlitePragmasHoldAfterReopen() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-reopen-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ossa.sqlite").path
+        for _ in 0..<2 {
+            let database = try await OssaDatabase.open(.sqlite(path: path))
+            try await database.migrate()
+            let pragmas = try await database.sqlitePragmas()
+            #expect(pragmas.journalMode == "wal" && pragmas.synchronous == 2 && pragmas.foreignKeys)
+            await database.shutdown()
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func migrationsAreNumberedAndIdempotent(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let names = OssaMigrations.all.map(\.name)
+            for (index, name) in names.enumerated() {
+                #expect(name.hasPrefix(String(format: "M%04d_", index + 1)), "\(name) is out of sequence")
+            }
+            #expect(try await store.database.appliedMigrations() == names)
+            try await store.database.migrate()
+            #expect(try await store.database.appliedMigrations() == names)
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func everyTableExists(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let sql = try store.database.sql()
+            for table in ["sites", "roles", "users", "site_grants", "patients", "episodes", "screening_decisions",
+                          "imaging_studies", "subregion_findings", "procedures", "injections", "follow_up_timepoints",
+                          "questionnaire_responses", "invitations", "outbox_messages", "outcome_events", "sessions", "audit_log"] {
+                _ = try await sql.select().column(SQLLiteral.numeric("1")).from(table).limit(1).all()
+            }
+            let roles = try await sql.select().column("name").from("roles").orderBy("name").all()
+                .map { try $0.decode(column: "name", as: String.self) }
+            #expect(roles == ["admin", "clinician", "coordinator", "patient", "researcher"])
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func foreignKeysAreEnforced(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let sql = try store.database.sql()
+            await #expect(throws: (any Error).self) {
+                try await sql.insert(into: "site_grants").columns("id", "user_id", "site_id")
+                    .values(SQLBind(UUID()), SQLBind(UUID()), SQLBind(UUID())).run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await sql.insert(into: "users").columns("id", "email", "display_name", "role", "disabled")
+                    .values(SQLBind(UUID()), SQLBind("x@example.org"), SQLBind("X"), SQLBind("superuser"), SQLBind(false)).run()
+            }
+        }
+    }
+
+    @Test func shutdownIsIdempotentAndRefusesLaterUse() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-shutdown-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = try await OssaDatabase.open(.sqlite(path: dir.appendingPathComponent("ossa.sqlite").path))
+        await database.shutdown()
+        await database.shutdown()
+        #expect(throws: OssaDatabaseError.shutDown) { _ = try database.fluent() }
+    }
+}
