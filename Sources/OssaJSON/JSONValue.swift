@@ -103,3 +103,41 @@ public enum JSONValue: Sendable, Equatable {
         out += "\""
     }
 }
+
+/// Lets a type whose JSON contract is built as a `JSONValue` conform to `Encodable` without a second,
+/// hand-kept encoder: `encode(to:)` writes the same tree (non-finite numbers as `null`).
+extension JSONValue: Encodable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var c = encoder.singleValueContainer()
+            try c.encodeNil()
+        case .bool(let b):
+            var c = encoder.singleValueContainer()
+            try c.encode(b)
+        case .int(let i):
+            var c = encoder.singleValueContainer()
+            try c.encode(i)
+        case .number(let x):
+            var c = encoder.singleValueContainer()
+            if x.isFinite { try c.encode(x) } else { try c.encodeNil() }
+        case .string(let s):
+            var c = encoder.singleValueContainer()
+            try c.encode(s)
+        case .array(let items):
+            var c = encoder.unkeyedContainer()
+            for item in items { try c.encode(item) }
+        case .object(let members):
+            var c = encoder.container(keyedBy: Key.self)
+            for (key, value) in members { try c.encode(value, forKey: Key(key)) }
+        }
+    }
+}

@@ -132,20 +132,30 @@ public struct KaplanMeierCurve: Sendable {
 
 /// Kaplan–Meier estimation on prepared (time-sorted) data.
 public enum KaplanMeier: Sendable {
-    /// Whole-cohort curve. One pass over the sorted data.
+    /// Whole-cohort curve from sorted data.
     public static func fit(_ data: PreparedSurvivalData, confidenceType: ConfidenceIntervalType = .log,
                            confidenceLevel: Double = 0.95) -> KaplanMeierCurve {
-        var acc = Accumulator(n: data.count, type: confidenceType, level: confidenceLevel)
-        data.time.withUnsafeBufferPointer { time in
-            data.event.withUnsafeBufferPointer { event in
-                var i = 0
-                let n = time.count
-                while i < n {
-                    let t = time[i]
+        fit(SurvivalTable(data), confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+    }
+
+    /// One curve per group from sorted data (empty without a grouping).
+    public static func fitByGroup(_ data: PreparedSurvivalData, confidenceType: ConfidenceIntervalType = .log,
+                                  confidenceLevel: Double = 0.95) -> [KaplanMeierCurve] {
+        fitByGroup(SurvivalTable(data), confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+    }
+
+    /// Whole-cohort curve: one step per distinct time, censoring times included.
+    public static func fit(_ table: SurvivalTable, confidenceType: ConfidenceIntervalType = .log,
+                           confidenceLevel: Double = 0.95) -> KaplanMeierCurve {
+        var acc = Accumulator(n: table.count, type: confidenceType, level: confidenceLevel)
+        let k = table.groupCount
+        table.events.withUnsafeBufferPointer { events in
+            table.censored.withUnsafeBufferPointer { censored in
+                for (row, t) in table.time.enumerated() {
                     var d = 0, c = 0
-                    while i < n && time[i] == t {
-                        if event[i] != 0 { d += 1 } else { c += 1 }
-                        i += 1
+                    for g in row * k..<(row + 1) * k {
+                        d += Int(events[g])
+                        c += Int(censored[g])
                     }
                     acc.add(time: t, events: d, censored: c)
                 }
@@ -154,39 +164,24 @@ public enum KaplanMeier: Sendable {
         return acc.curve(group: nil)
     }
 
-    /// One curve per group (in the sorted label order), all from a single pass.
-    /// Returns an empty array when the data have no grouping.
-    public static func fitByGroup(_ data: PreparedSurvivalData, confidenceType: ConfidenceIntervalType = .log,
+    /// One curve per group, in the sorted label order; each has a step at every time at which that
+    /// group has an event or a censoring. Empty when the data have no grouping.
+    public static func fitByGroup(_ table: SurvivalTable, confidenceType: ConfidenceIntervalType = .log,
                                   confidenceLevel: Double = 0.95) -> [KaplanMeierCurve] {
-        let k = data.groupLabels.count
-        guard k > 0 else { return [] }
-        var sizes = [Int](repeating: 0, count: k)
-        for g in data.group { sizes[Int(g)] += 1 }
-        var accs = sizes.map { Accumulator(n: $0, type: confidenceType, level: confidenceLevel) }
-        var d = [Int](repeating: 0, count: k)
-        var c = [Int](repeating: 0, count: k)
-        data.time.withUnsafeBufferPointer { time in
-            data.event.withUnsafeBufferPointer { event in
-                data.group.withUnsafeBufferPointer { group in
-                    var i = 0
-                    let n = time.count
-                    while i < n {
-                        let t = time[i]
-                        while i < n && time[i] == t {
-                            let g = Int(group[i])
-                            if event[i] != 0 { d[g] += 1 } else { c[g] += 1 }
-                            i += 1
-                        }
-                        for g in 0..<k where d[g] + c[g] > 0 {
-                            accs[g].add(time: t, events: d[g], censored: c[g])
-                            d[g] = 0
-                            c[g] = 0
-                        }
+        guard table.hasGroups else { return [] }
+        let k = table.groupCount
+        var accs = table.subjects.map { Accumulator(n: $0, type: confidenceType, level: confidenceLevel) }
+        table.events.withUnsafeBufferPointer { events in
+            table.censored.withUnsafeBufferPointer { censored in
+                for (row, t) in table.time.enumerated() {
+                    for g in 0..<k {
+                        let d = Int(events[row * k + g]), c = Int(censored[row * k + g])
+                        if d + c > 0 { accs[g].add(time: t, events: d, censored: c) }
                     }
                 }
             }
         }
-        return accs.enumerated().map { $0.element.curve(group: data.groupLabels[$0.offset]) }
+        return accs.enumerated().map { $0.element.curve(group: table.groupLabels[$0.offset]) }
     }
 
     /// Pointwise limits for one step, exactly as R's `survfit_confint` (with

@@ -20,59 +20,49 @@ public struct LogRankResult: Sendable {
 
 /// The log-rank test on prepared (time-sorted) data.
 public enum LogRank: Sendable {
-    /// Computes the test in one pass; nil when the data have no grouping.
+    /// The test on sorted data; nil when the data have no grouping.
     public static func test(_ data: PreparedSurvivalData) -> LogRankResult? {
-        let k = data.groupLabels.count
-        guard k > 0 else { return nil }
-        var atRisk = [Double](repeating: 0, count: k)
-        var subjects = [Int](repeating: 0, count: k)
-        for g in data.group { subjects[Int(g)] += 1 }
-        for g in 0..<k { atRisk[g] = Double(subjects[g]) }
+        test(SurvivalTable(data))
+    }
+
+    /// The test on tabulated counts; nil when the data have no grouping.
+    public static func test(_ table: SurvivalTable) -> LogRankResult? {
+        guard table.hasGroups else { return nil }
+        let k = table.groupCount
+        let subjects = table.subjects
+        var atRisk = subjects.map(Double.init)
         var observed = [Double](repeating: 0, count: k)
         var expected = [Double](repeating: 0, count: k)
         var variance = [Double](repeating: 0, count: k * k)
-        var deaths = [Double](repeating: 0, count: k)
-        var leaving = [Double](repeating: 0, count: k)
-        var total = Double(data.count)
-        data.time.withUnsafeBufferPointer { time in
-            data.event.withUnsafeBufferPointer { event in
-                data.group.withUnsafeBufferPointer { group in
-                    var i = 0
-                    let n = time.count
-                    while i < n {
-                        let t = time[i]
-                        var d = 0.0, removed = 0.0
-                        while i < n && time[i] == t {
-                            let g = Int(group[i])
-                            if event[i] != 0 { deaths[g] += 1; d += 1 }
-                            leaving[g] += 1
-                            removed += 1
-                            i += 1
+        var total = Double(table.count)
+        table.events.withUnsafeBufferPointer { events in
+            table.censored.withUnsafeBufferPointer { censored in
+                for row in table.time.indices {
+                    let base = row * k
+                    var d = 0.0, removed = 0.0
+                    for g in 0..<k {
+                        d += Double(events[base + g])
+                        removed += Double(events[base + g] + censored[base + g])
+                    }
+                    if d > 0 {
+                        let nt = total
+                        for g in 0..<k {
+                            observed[g] += Double(events[base + g])
+                            expected[g] += atRisk[g] * d / nt
                         }
-                        if d > 0 {
-                            let nt = total
-                            for g in 0..<k {
-                                observed[g] += deaths[g]
-                                expected[g] += atRisk[g] * d / nt
-                            }
-                            if nt > 1 {
-                                // Hypergeometric covariance of the death counts at this time.
-                                let kt = d * (nt - d) / (nt * nt * (nt - 1))
-                                for a in 0..<k where atRisk[a] > 0 {
-                                    variance[a * k + a] += kt * atRisk[a] * nt
-                                    for b in 0..<k where atRisk[b] > 0 {
-                                        variance[a * k + b] -= kt * atRisk[a] * atRisk[b]
-                                    }
+                        if nt > 1 {
+                            // Hypergeometric covariance of the death counts at this time.
+                            let kt = d * (nt - d) / (nt * nt * (nt - 1))
+                            for a in 0..<k where atRisk[a] > 0 {
+                                variance[a * k + a] += kt * atRisk[a] * nt
+                                for b in 0..<k where atRisk[b] > 0 {
+                                    variance[a * k + b] -= kt * atRisk[a] * atRisk[b]
                                 }
                             }
                         }
-                        for g in 0..<k {
-                            atRisk[g] -= leaving[g]
-                            leaving[g] = 0
-                            deaths[g] = 0
-                        }
-                        total -= removed
                     }
+                    for g in 0..<k { atRisk[g] -= Double(events[base + g] + censored[base + g]) }
+                    total -= removed
                 }
             }
         }
@@ -93,7 +83,7 @@ public enum LogRank: Sendable {
         }
         let df = max(kept.count - 1, 0)
         let p = df > 0 ? ChiSquare.upperTail(chi, degreesOfFreedom: Double(df)) : 1
-        return LogRankResult(groups: data.groupLabels, subjects: subjects, observed: observed, expected: expected,
+        return LogRankResult(groups: table.groupLabels, subjects: subjects, observed: observed, expected: expected,
                              variance: variance, chiSquare: chi, degreesOfFreedom: df, pValue: p)
     }
 }

@@ -16,24 +16,31 @@ public struct SurvivalAnalysis: Sendable {
     /// Runs every analysis on data sorted once.
     public init(prepared: PreparedSurvivalData, confidenceType: ConfidenceIntervalType = .log,
                 confidenceLevel: Double = 0.95) throws {
+        try self.init(table: SurvivalTable(prepared), cox: prepared.covariateNames.isEmpty ? nil : { prepared },
+                      confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+    }
+
+    /// Tabulates `dataset` for Kaplan–Meier and log-rank (no sort needed for whole-number times) and
+    /// sorts it only when there are covariates for a Cox model.
+    public init(dataset: SurvivalDataset, confidenceType: ConfidenceIntervalType = .log,
+                confidenceLevel: Double = 0.95) throws {
+        try self.init(table: SurvivalTable(dataset),
+                      cox: dataset.covariates.isEmpty ? nil : { PreparedSurvivalData(dataset) },
+                      confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+    }
+
+    private init(table: SurvivalTable, cox prepared: (() -> PreparedSurvivalData)?,
+                 confidenceType: ConfidenceIntervalType, confidenceLevel: Double) throws {
         guard confidenceLevel > 0, confidenceLevel < 1 else {
             throw StatsError.invalidArgument("confidence level \(confidenceLevel) is not in (0, 1)")
         }
-        guard prepared.count > 0 else { throw StatsError.noSubjects }
+        guard table.count > 0 else { throw StatsError.noSubjects }
         self.confidenceType = confidenceType
         self.confidenceLevel = confidenceLevel
-        overall = KaplanMeier.fit(prepared, confidenceType: confidenceType, confidenceLevel: confidenceLevel)
-        byGroup = KaplanMeier.fitByGroup(prepared, confidenceType: confidenceType, confidenceLevel: confidenceLevel)
-        logRank = LogRank.test(prepared)
-        cox = prepared.covariateNames.isEmpty ? nil
-            : try CoxModel.fit(prepared, confidenceLevel: confidenceLevel)
-    }
-
-    /// Sorts `dataset` and runs every analysis.
-    public init(dataset: SurvivalDataset, confidenceType: ConfidenceIntervalType = .log,
-                confidenceLevel: Double = 0.95) throws {
-        try self.init(prepared: PreparedSurvivalData(dataset), confidenceType: confidenceType,
-                      confidenceLevel: confidenceLevel)
+        overall = KaplanMeier.fit(table, confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+        byGroup = KaplanMeier.fitByGroup(table, confidenceType: confidenceType, confidenceLevel: confidenceLevel)
+        logRank = LogRank.test(table)
+        cox = try prepared.map { try CoxModel.fit($0(), confidenceLevel: confidenceLevel) }
     }
 
     /// The JSON-contract view.
@@ -66,10 +73,10 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
     public var logRank: LogRank?
     public var cox: Cox?
 
-    // Codable (encode(to:)) writes the same keys with explicit nulls; `jsonString` adds
-    // a guaranteed key order.
+    // Decoding is Codable's; encoding (Codable or `jsonString`) goes through `jsonValue`, the one
+    // definition of the contract's keys, order and nulls.
 
-    public struct Curve: Codable, Sendable, Equatable {
+    public struct Curve: Decodable, Sendable, Equatable {
         public var group: String?
         public var median: Double?
         public var steps: [Step]
@@ -89,15 +96,9 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             steps = try c.decode([Step].self, forKey: .steps)
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encodeOrNull(group, forKey: .group)
-            try c.encodeFiniteOrNull(median, forKey: .median)
-            try c.encode(steps, forKey: .steps)
-        }
     }
 
-    public struct Step: Codable, Sendable, Equatable {
+    public struct Step: Decodable, Sendable, Equatable {
         public var time: Double
         public var atRisk: Int
         public var events: Int
@@ -131,19 +132,9 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             upper = try c.decodeIfPresent(Double.self, forKey: .upper)
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encodeFiniteOrNull(time, forKey: .time)
-            try c.encode(atRisk, forKey: .atRisk)
-            try c.encode(events, forKey: .events)
-            try c.encodeFiniteOrNull(survival, forKey: .survival)
-            try c.encodeFiniteOrNull(stdErr, forKey: .stdErr)
-            try c.encodeFiniteOrNull(lower, forKey: .lower)
-            try c.encodeFiniteOrNull(upper, forKey: .upper)
-        }
     }
 
-    public struct LogRank: Codable, Sendable, Equatable {
+    public struct LogRank: Decodable, Sendable, Equatable {
         public var chiSquare: Double
         public var degreesOfFreedom: Int
         public var pValue: Double
@@ -156,15 +147,9 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             self.pValue = pValue
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encodeFiniteOrNull(chiSquare, forKey: .chiSquare)
-            try c.encode(degreesOfFreedom, forKey: .degreesOfFreedom)
-            try c.encodeFiniteOrNull(pValue, forKey: .pValue)
-        }
     }
 
-    public struct Cox: Codable, Sendable, Equatable {
+    public struct Cox: Decodable, Sendable, Equatable {
         public var terms: [Term]
         public var logLikelihood: Double
 
@@ -175,14 +160,9 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             self.logLikelihood = logLikelihood
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(terms, forKey: .terms)
-            try c.encodeFiniteOrNull(logLikelihood, forKey: .logLikelihood)
-        }
     }
 
-    public struct Term: Codable, Sendable, Equatable {
+    public struct Term: Decodable, Sendable, Equatable {
         public var name: String
         public var coefficient: Double
         public var stdErr: Double
@@ -199,14 +179,6 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             self.pValue = pValue
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encodeFiniteOrNull(coefficient, forKey: .coefficient)
-            try c.encodeFiniteOrNull(stdErr, forKey: .stdErr)
-            try c.encodeFiniteOrNull(hazardRatio, forKey: .hazardRatio)
-            try c.encodeFiniteOrNull(pValue, forKey: .pValue)
-        }
     }
 
     private enum CodingKeys: String, CodingKey { case kaplanMeier, logRank, cox }
@@ -244,16 +216,13 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
         cox = try c.decodeIfPresent(Cox.self, forKey: .cox)
     }
 
+    /// Encodes the same tree `jsonString` writes, so there is one definition of the contract.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(kaplanMeier, forKey: .kaplanMeier)
-        try c.encodeOrNull(logRank, forKey: .logRank)
-        try c.encodeOrNull(cox, forKey: .cox)
+        try jsonValue.encode(to: encoder)
     }
 
     /// JSON text of the report with keys in contract order (Foundation's JSONEncoder does
-    /// not keep key order on Linux, so this writer is used for CLI output; it produces the
-    /// same keys and values as `encode(to:)`). Pretty output puts each step on one line.
+    /// not keep key order on Linux). Pretty output puts each step on one line.
     /// Declared `throws` so call sites stay valid if output validation is added; it does not
     /// throw today (non-finite numbers are written as null).
     public func jsonString(prettyPrinted: Bool = true) throws -> String {
@@ -288,17 +257,5 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
             ])
         } ?? .null
         return .object([("kaplanMeier", .array(curves)), ("logRank", lr), ("cox", coxValue)])
-    }
-}
-
-extension KeyedEncodingContainer {
-    /// Writes the value, or an explicit `null` (never omits the key).
-    mutating func encodeOrNull<T: Encodable>(_ value: T?, forKey key: Key) throws {
-        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
-    }
-
-    /// Writes a finite number, or an explicit `null` for nil/NaN/±∞ (JSON has no NaN).
-    mutating func encodeFiniteOrNull(_ value: Double?, forKey key: Key) throws {
-        if let value, value.isFinite { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
 }

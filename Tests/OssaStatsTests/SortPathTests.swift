@@ -41,4 +41,45 @@ struct SortPathTests {
         #expect(counting.group == [1, 0, 0, 1, 0, 0, 1])
         #expect(radix.event == counting.event && radix.group == counting.group)
     }
+
+    @Test("The histogram of whole-day times gives R's full KM table and log-rank without sorting")
+    func histogramMatchesR() throws {
+        let days = try Vectors.cohort()
+        let table = SurvivalTable(days)
+        let sorted = SurvivalTable(PreparedSurvivalData(days))
+        // Same counts whichever way the table was built.
+        #expect(table.time == sorted.time)
+        #expect(table.events == sorted.events)
+        #expect(table.censored == sorted.censored)
+        #expect(table.subjects == sorted.subjects)
+
+        let curve = KaplanMeier.fit(table, confidenceType: .logLog)
+        var rows = try Vectors.text("km_table_overall_r.csv").split(whereSeparator: \.isNewline).map(String.init)
+        rows.removeFirst()
+        #expect(rows.count == curve.steps.count)
+        for (row, step) in zip(rows, curve.steps) {
+            let f = row.split(separator: ",").map(String.init)
+            #expect(step.time == Double(f[0]))
+            #expect(step.atRisk == Int(f[1]) && step.events == Int(f[2]) && step.censored == Int(f[3]))
+            expectClose(step.survival, Double(f[4]), 1e-9, "surv at \(f[0])")
+            expectClose(step.varianceLogSurvival, Double(f[5]), 1e-9, "greenwood at \(f[0])")
+        }
+        let r = try Vectors.json("expected_r_survival.json")
+        let logRank = try #require(LogRank.test(table))
+        expectClose(logRank.chiSquare, (r["logrank"] as? [String: Any])?["chi2"] as? Double, 1e-9, "log-rank")
+        #expect(KaplanMeier.fitByGroup(table).map(\.group) == days.groups?.labels)
+    }
+
+    @Test("Widely spread whole-number times fall back to sorting instead of a huge histogram")
+    func sparseTimesAreSorted() throws {
+        // Whole numbers within the counting-sort limit, but a histogram would need more counters
+        // (65,551) than the table allows for 4 subjects (2·4 + 65,536).
+        let data = try SurvivalDataset(time: [65_550, 1, 40_000, 1], event: [true, false, true, true])
+        #expect(wholeNumberMaximum(data.time) == 65_550)
+        let table = SurvivalTable(data)
+        #expect(table.time == [1, 40_000, 65_550])
+        #expect(table.events == [1, 1, 1])
+        #expect(table.censored == [1, 0, 0])
+        #expect(!table.hasGroups && table.subjects == [4])
+    }
 }

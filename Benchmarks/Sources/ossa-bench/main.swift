@@ -37,22 +37,24 @@ do {
     // Kaplan–Meier block carries only the columns survfit/survdiff use (time, event, group).
     let kmData = try SurvivalDataset(time: dataset.time, event: dataset.event, groups: dataset.groups)
     if ProcessInfo.processInfo.environment["OSSA_BENCH_DETAIL"] != nil {
-        var prepared: PreparedSurvivalData?
-        let tPrep = seconds { prepared = PreparedSurvivalData(kmData) }
-        let tKM = seconds { _ = KaplanMeier.fit(prepared!, confidenceType: .logLog) }
-        let tGroups = seconds { _ = KaplanMeier.fitByGroup(prepared!, confidenceType: .logLog) }
-        let tLR = seconds { _ = LogRank.test(prepared!) }
-        FileHandle.standardError.write(Data("prepare \(tPrep) km \(tKM) byGroup \(tGroups) logrank \(tLR)\n".utf8))
+        var table: SurvivalTable?
+        let tTable = seconds { table = SurvivalTable(kmData) }
+        let tKM = seconds { _ = KaplanMeier.fit(table!, confidenceType: .logLog) }
+        let tGroups = seconds { _ = KaplanMeier.fitByGroup(table!, confidenceType: .logLog) }
+        let tLR = seconds { _ = LogRank.test(table!) }
+        let tSort = seconds { _ = PreparedSurvivalData(kmData) }
+        FileHandle.standardError.write(Data(
+            "table \(tTable) km \(tKM) byGroup \(tGroups) logrank \(tLR) (sort alone \(tSort))\n".utf8))
     }
     var overall: KaplanMeierCurve?
     var logRank: LogRankResult?
     var kmTimes: [Double] = []
     for _ in 0..<reps {
         kmTimes.append(seconds {
-            let prepared = PreparedSurvivalData(kmData)
-            overall = KaplanMeier.fit(prepared, confidenceType: .logLog)
-            _ = KaplanMeier.fitByGroup(prepared, confidenceType: .logLog)
-            logRank = LogRank.test(prepared)
+            let table = SurvivalTable(kmData)
+            overall = KaplanMeier.fit(table, confidenceType: .logLog)
+            _ = KaplanMeier.fitByGroup(table, confidenceType: .logLog)
+            logRank = LogRank.test(table)
         })
     }
 
