@@ -6,8 +6,13 @@
 /// - `Migrations/`: numbered, append-only schema migrations (`M0001_…`); a shipped migration is never edited.
 /// - `Models/`: Fluent models. They are persistence types only; repositories return the `…Record` value types.
 /// - `Access/`: the acting user (`ActingUser`), roles and the access rules every repository call applies.
-/// - `Audit/`: the hash-chained, append-only audit log and its verifier.
-/// - `Repositories/`: sites, users, patients, episodes. Every call takes the acting user, filters by the
+/// - `Audit/`: the hash-chained, append-only audit log, its anchor (the head kept in `audit_anchor`, and optionally
+///   in a file) and its verifier, which also reports entries removed from the end.
+/// - `Demo/`: `DemoLoader`, which writes OssaCore's synthetic registry through chunked bulk inserts.
+/// - `Database/Backup.swift`: SQLite backup (`VACUUM INTO`) and checked restore.
+/// - `Repositories/`: sites, users, patients, episodes, screening decisions, imaging, procedures, questionnaire
+///   responses, follow-up timepoints, outcome events, invitations, the outbox, and the researchers' de-identified
+///   read model. Every call takes the acting user, filters by the
 ///   user's site grants inside the SQL query, and appends its audit entry in the same transaction as the write.
 ///
 /// `OssaStore` bundles one database with its repositories.
@@ -18,6 +23,16 @@ public struct OssaStore: Sendable {
     public var patients: PatientRepository { PatientRepository(database: database) }
     public var episodes: EpisodeRepository { EpisodeRepository(database: database) }
     public var audit: AuditLog { AuditLog(database: database) }
+    public var screening: ScreeningRepository { ScreeningRepository(database: database) }
+    public var imaging: ImagingRepository { ImagingRepository(database: database) }
+    public var procedures: ProcedureRepository { ProcedureRepository(database: database) }
+    public var questionnaires: QuestionnaireRepository { QuestionnaireRepository(database: database) }
+    public var timepoints: TimepointRepository { TimepointRepository(database: database) }
+    public var outcomes: OutcomeEventRepository { OutcomeEventRepository(database: database) }
+    public var invitations: InvitationRepository { InvitationRepository(database: database) }
+    public var outbox: OutboxRepository { OutboxRepository(database: database) }
+    public var demoLoader: DemoLoader { DemoLoader(database: database) }
+    public var research: ResearchRepository { ResearchRepository(database: database) }
 
     public init(database: OssaDatabase) {
         self.database = database

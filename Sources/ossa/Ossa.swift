@@ -9,6 +9,7 @@ struct Ossa: AsyncParsableCommand {
             Scores questionnaires, screens candidates against a versioned ruleset and analyses \
             survival free of joint replacement. Every command takes --help.
             """,
-        subcommands: [Score.self, Screen.self, Stats.self, Instruments.self, Schedule.self]
+        subcommands: [Score.self, Screen.self, Stats.self, Instruments.self, Schedule.self,
+                      Serve.self, Demo.self, Migrate.self, User.self, Audit.self, Backup.self, Restore.self, Token.self]
     )
 }

@@ -91,8 +91,13 @@ struct DatabaseTests {
     func migrationsAreNumberedAndIdempotent(engine: Engine) async throws {
         try await withStore(engine) { store in
             let names = OssaMigrations.all.map(\.name)
-            for (index, name) in names.enumerated() {
-                #expect(name.hasPrefix(String(format: "M%04d_", index + 1)), "\(name) is out of sequence")
+            // Numbers increase strictly in run order. Blocks of numbers are reserved per line of work (M0015–M0019
+            // clinical records, M0020–M0029 accounts), so the list may skip numbers, never go back.
+            let numbers = names.map { Int($0.dropFirst().prefix(4)) ?? -1 }
+            #expect(numbers.first == 1)
+            for (name, (previous, number)) in zip(names.dropFirst(), zip(numbers, numbers.dropFirst())) {
+                #expect(number > previous, "\(name) is out of sequence")
+                #expect(name.hasPrefix(String(format: "M%04d_", number)), "\(name) is not named M####_…")
             }
             #expect(try await store.database.appliedMigrations() == names)
             try await store.database.migrate()

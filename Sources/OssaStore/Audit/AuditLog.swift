@@ -161,6 +161,8 @@ public struct AuditEntry: Sendable, Hashable {
 /// lock `AuditLog.advisoryLockKey`, so concurrent writers (several `ossa serve` processes) queue; on SQLite the
 /// store has a single connection and every append runs inside a write transaction. An append always happens in the
 /// transaction of the write it records, so a rolled-back write leaves no entry and a committed one always has one.
+/// Each append also advances the one-row `audit_anchor` table to the new entry, so that removing entries from the
+/// end of the log is detected (`AuditVerifier`).
 public struct AuditLog: Sendable {
     let database: OssaDatabase
 
@@ -170,8 +172,16 @@ public struct AuditLog: Sendable {
     /// Appends one entry inside the caller's transaction (opening one when `database` is not in a transaction).
     @discardableResult
     static func append(_ event: AuditEvent, on database: any Database) async throws -> AuditEntry {
+        try await appendBatch([event], on: database)[0]
+    }
+
+    /// Appends entries in order inside the caller's transaction: one read of the chain's head, one multi-row
+    /// INSERT, one anchor update.
+    @discardableResult
+    static func appendBatch(_ events: [AuditEvent], on database: any Database) async throws -> [AuditEntry] {
+        guard !events.isEmpty else { return [] }
         guard database.inTransaction else {
-            return try await database.transaction { try await append(event, on: $0) }
+            return try await database.transaction { try await appendBatch(events, on: $0) }
         }
         let sql = try database.sqlDatabase()
         if sql.dialect.name == "postgresql" {
@@ -179,20 +189,34 @@ public struct AuditLog: Sendable {
         }
         let last = try await sql.select().column("seq").column("at_us").column("hash").from("audit_log")
             .orderBy("seq", .descending).limit(1).first()
-        let previousSequence = try last?.decode(column: "seq", as: Int64.self) ?? 0
-        let previousAt = try last?.decode(column: "at_us", as: Int64.self) ?? 0
-        let previousHash = try last?.decode(column: "hash", as: String.self) ?? AuditEntry.genesisHash
+        var previousSequence = try last?.decode(column: "seq", as: Int64.self) ?? 0
+        var previousAt = try last?.decode(column: "at_us", as: Int64.self) ?? 0
+        var previousHash = try last?.decode(column: "hash", as: String.self) ?? AuditEntry.genesisHash
         // Time never runs backwards along the chain, even if the clock does.
         let now = Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
-        let entry = AuditEntry(sequence: previousSequence + 1, atMicroseconds: max(now, previousAt), event: event,
-                               previousHash: previousHash)
-        try await sql.insert(into: "audit_log")
-            .columns(AuditEntry.columns)
-            .values(SQLBind(entry.sequence), SQLBind(entry.atMicroseconds), SQLBind(entry.actorUserID),
-                    SQLBind(entry.actorRole), SQLBind(entry.action), SQLBind(entry.outcome), SQLBind(entry.recordType),
-                    SQLBind(entry.recordID), SQLBind(entry.fromAddress), SQLBind(entry.previousHash), SQLBind(entry.hash))
-            .run()
-        return entry
+        var entries: [AuditEntry] = []
+        entries.reserveCapacity(events.count)
+        for event in events {
+            let entry = AuditEntry(sequence: previousSequence + 1, atMicroseconds: max(now, previousAt), event: event,
+                                   previousHash: previousHash)
+            entries.append(entry)
+            (previousSequence, previousAt, previousHash) = (entry.sequence, entry.atMicroseconds, entry.hash)
+        }
+        try await BulkInsert.insertRows(into: "audit_log", columns: AuditEntry.columns, rows: entries.map { entry in
+            [entry.sequence, entry.atMicroseconds, entry.actorUserID, entry.actorRole, entry.action, entry.outcome, entry.recordType,
+             entry.recordID, entry.fromAddress, entry.previousHash, entry.hash]
+        }, on: sql)
+        // Same transaction: the anchor always names the newest entry (see M0016_CreateAuditAnchor).
+        let head = entries[entries.count - 1]
+        try await sql.update("audit_anchor").set("seq", to: SQLBind(head.sequence)).set("hash", to: SQLBind(head.hash))
+            .where("id", .equal, SQLBind(1)).run()
+        return entries
+    }
+
+    /// The newest entry's sequence number and hash as the anchor row holds them: copy it somewhere the database's
+    /// writers cannot reach (`AuditAnchor.write(to:)`) and pass it to `AuditVerifier.verify(_:externalAnchor:)` later.
+    public func head() async throws -> AuditAnchor {
+        try await AuditAnchor.read(on: database.sql())
     }
 
     /// Entries in sequence order, from `after` (exclusive). Admins only; reading the log is itself audited.

@@ -12,6 +12,12 @@ public enum AuditBreak: Sendable, Hashable, CustomStringConvertible {
     case hashMismatch
     /// The row cannot be read as an entry (bad sequence number, hash not 64 lowercase hex digits, …).
     case malformed(String)
+    /// Entries are missing from the end: the anchor names entry `anchoredSequence`, the log ends before it.
+    /// The reported sequence is the first missing one.
+    case truncated(anchoredSequence: Int64)
+    /// The anchor (the database's `audit_anchor` row, or an external copy) disagrees with the entry it names, or
+    /// entries follow the anchored head without having advanced it (appended behind the store's back).
+    case anchorMismatch(String)
 
     public var description: String {
         switch self {
@@ -19,6 +25,8 @@ public enum AuditBreak: Sendable, Hashable, CustomStringConvertible {
         case .previousHashMismatch: "previous-hash link does not match the entry before it"
         case .hashMismatch: "stored hash does not match the entry's content"
         case .malformed(let detail): "malformed entry: \(detail)"
+        case .truncated(let anchored): "entries are missing from the end of the log (the anchor names entry \(anchored))"
+        case .anchorMismatch(let detail): "anchor mismatch: \(detail)"
         }
     }
 }
@@ -41,18 +49,31 @@ public enum AuditVerification: Sendable, Hashable, CustomStringConvertible {
 /// Checks the audit log's hash chain from the first entry, reading it in pages.
 ///
 /// Detects an edited field (hash mismatch at that entry), a deleted entry (missing sequence), an inserted or
-/// forged entry (hash mismatch at it, or a broken link at the entry after it) and reordered entries (broken link).
-/// Not detectable from the table alone: removing entries from the end; compare `lastHash` with a copy kept
-/// elsewhere for that.
+/// forged entry (hash mismatch at it, or a broken link at the entry after it), reordered entries (broken link),
+/// and entries removed from the end or appended without the store (the chain's head differs from the
+/// `audit_anchor` row, which every append advances in its transaction). An attacker who also rewinds the anchor
+/// row is caught by an anchor kept outside the database (`externalAnchor`).
 public enum AuditVerifier {
-    public static func verify(_ database: OssaDatabase, pageSize: Int = 1000) async throws -> AuditVerification {
-        try await verify(database.sql(), pageSize: pageSize)
+    /// Checks the whole chain and the database's anchor, and an external anchor when given.
+    public static func verify(_ database: OssaDatabase, externalAnchor: AuditAnchor? = nil,
+                              pageSize: Int = 1000) async throws -> AuditVerification {
+        try await verify(database.sql(), pageSize: pageSize, externalAnchor: externalAnchor)
     }
 
-    static func verify(_ sql: any SQLDatabase, pageSize: Int) async throws -> AuditVerification {
+    /// What `ossa audit verify` reports: the first broken entry (sequence and reason), or nil when the log is intact.
+    public static func firstBrokenEntry(_ database: OssaDatabase,
+                                        externalAnchor: AuditAnchor? = nil) async throws -> (sequence: Int64, reason: AuditBreak)? {
+        switch try await verify(database, externalAnchor: externalAnchor) {
+        case .intact: nil
+        case .broken(let sequence, let reason): (sequence, reason)
+        }
+    }
+
+    static func verify(_ sql: any SQLDatabase, pageSize: Int, externalAnchor: AuditAnchor? = nil) async throws -> AuditVerification {
         var expected: Int64 = 1
         var previousHash = AuditEntry.genesisHash
         var count = 0
+        var hashAtExternal: String? = externalAnchor?.sequence == 0 ? AuditEntry.genesisHash : nil
         while true {
             let rows = try await sql.select().columns(AuditEntry.columns.map { SQLColumn($0) }).from("audit_log")
                 .where("seq", .greaterThanOrEqual, SQLBind(expected))
@@ -76,6 +97,7 @@ public enum AuditVerifier {
                     return .broken(sequence: entry.sequence, reason: .hashMismatch)
                 }
                 previousHash = entry.hash
+                if entry.sequence == externalAnchor?.sequence { hashAtExternal = entry.hash }
                 expected += 1
                 count += 1
             }
@@ -84,6 +106,22 @@ public enum AuditVerifier {
         if let stray = try await sql.select().column("seq").from("audit_log").where("seq", .lessThan, SQLBind(Int64(1)))
             .orderBy("seq").limit(1).first() {
             return .broken(sequence: try stray.decode(column: "seq", as: Int64.self), reason: .malformed("sequence numbers start at 1"))
+        }
+        let last = Int64(count)
+        for (anchor, name) in [(try await AuditAnchor.readRow(on: sql), "the audit_anchor row"), (externalAnchor, "the external anchor")] {
+            guard let anchor else {
+                if name == "the audit_anchor row" { return .broken(sequence: last + 1, reason: .anchorMismatch("the audit_anchor row is missing")) }
+                continue
+            }
+            if anchor.sequence > last { return .broken(sequence: last + 1, reason: .truncated(anchoredSequence: anchor.sequence)) }
+            let actual = name == "the external anchor" ? (hashAtExternal ?? "") : (anchor.sequence == last ? previousHash : "")
+            if anchor.sequence < last, name == "the audit_anchor row" {
+                return .broken(sequence: anchor.sequence + 1,
+                               reason: .anchorMismatch("entries after \(anchor.sequence) were not appended by the store (\(name) names \(anchor.sequence))"))
+            }
+            if actual != anchor.hash {
+                return .broken(sequence: anchor.sequence, reason: .anchorMismatch("\(name) holds a different hash for entry \(anchor.sequence)"))
+            }
         }
         return .intact(count: count, lastHash: previousHash)
     }

@@ -35,16 +35,8 @@ public struct BulkInsert: Sendable {
             let chunk = Array(rows[start..<min(start + chunkSize, rows.count)])
             do {
                 try await database.transaction { [table, columns] db in
-                    let sql = try db.sqlDatabase()
-                    var offset = 0
-                    while offset < chunk.count {
-                        var insert = sql.insert(into: table).columns(columns)
-                        for row in chunk[offset..<min(offset + rowsPerStatement, chunk.count)] {
-                            insert = insert.values(row.map { SQLBind($0) })
-                        }
-                        try await insert.run()
-                        offset += rowsPerStatement
-                    }
+                    try await Self.insertRows(into: table, columns: columns, rows: chunk, on: db.sqlDatabase(),
+                                              rowsPerStatement: rowsPerStatement)
                     try await AuditLog.append(AuditEvent(actor: actor, action: .create, recordType: .bulkInsert,
                                                          recordID: "\(table):\(chunk.count)"), on: db)
                 }
@@ -55,6 +47,24 @@ public struct BulkInsert: Sendable {
             start += chunk.count
         }
         return committed
+    }
+}
+
+extension BulkInsert {
+    /// Multi-row `INSERT`s of `rows` on `sql` (inside the caller's transaction; no audit entry): as many rows per
+    /// statement as keep the bound parameters under 30,000 (or `rowsPerStatement`).
+    static func insertRows(into table: String, columns: [String], rows: [[any Encodable & Sendable]], on sql: any SQLDatabase,
+                           rowsPerStatement: Int? = nil) async throws {
+        let perStatement = max(1, rowsPerStatement ?? (30_000 / max(1, columns.count)))
+        var offset = 0
+        while offset < rows.count {
+            var insert = sql.insert(into: table).columns(columns)
+            for row in rows[offset..<min(offset + perStatement, rows.count)] {
+                insert = insert.values(row.map { SQLBind($0) })
+            }
+            try await insert.run()
+            offset += perStatement
+        }
     }
 }
 

@@ -30,6 +30,8 @@ public final class OssaDatabase: Sendable {
     private let threadPool: NIOThreadPool
     private let databases: Databases
     private let state = NIOLockedValueBox(State.open)
+    /// Group commit for questionnaire submissions (see `GroupCommit`).
+    let submissionCommits = GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>()
 
     private enum State { case open, shutDown }
 

@@ -22,6 +22,10 @@ public enum OssaMigrations {
         M0012_CreateOutcomeEvents(),
         M0013_CreateSessions(),
         M0014_CreateAuditLog(),
+        M0015_AddClinicalRecordColumns(),
+        M0016_CreateAuditAnchor(),
+        M0020_CreateAPITokens(),
+        M0021_CreateLoginFailures(),
     ]
 }
 

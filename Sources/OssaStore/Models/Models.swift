@@ -102,6 +102,10 @@ final class ScreeningDecisionModel: Model, @unchecked Sendable {
     @OptionalField(key: "signed_at") var signedAt: Date?
     @OptionalField(key: "override_category") var overrideCategory: String?
     @OptionalField(key: "override_reason") var overrideReason: String?
+    /// Who ran the evaluation (M0015).
+    @OptionalField(key: "decided_by") var decidedBy: UUID?
+    @OptionalField(key: "overridden_by") var overriddenBy: UUID?
+    @OptionalField(key: "overridden_at") var overriddenAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     init() {}
 }
@@ -119,6 +123,8 @@ final class ImagingStudyModel: Model, @unchecked Sendable {
     @OptionalField(key: "tonnis") var tonnis: Int?
     /// Fracture line, AVN lesion, focal cartilage lesions, tumour/infection flag: JSON.
     @OptionalField(key: "other_findings_json") var otherFindingsJSON: String?
+    /// `baseline` or `follow-up` (M0015).
+    @OptionalField(key: "timing") var timing: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     init() {}
 }
@@ -154,6 +160,8 @@ final class ProcedureModel: Model, @unchecked Sendable {
     @OptionalField(key: "complications") var complications: String?
     @OptionalField(key: "discharge_instructions") var dischargeInstructions: String?
     @OptionalParent(key: "operator_id") var `operator`: UserModel?
+    /// The operator as written on the record (M0015).
+    @OptionalField(key: "operator_name") var operatorName: String?
     @OptionalParent(key: "signed_by") var signedBy: UserModel?
     @OptionalField(key: "signed_at") var signedAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?

@@ -1,0 +1,262 @@
+"""Server benchmark driver (issue #3): demo load time, bulk write rate against raw sqlite3, and
+questionnaire submission throughput/latency with wrk, on SQLite and on PostgreSQL.
+
+    bash Benchmarks/server [--patients 100000] [--wrk-patients 500] [--duration 20] [--connections 64]
+                           [--no-postgres]
+
+Everything runs on this machine in one run: Ossa is built in release mode; wrk (Debian), sqlite3 (Debian)
+and PostgreSQL (Debian, through .ci/postgres with durable settings) are installed when missing.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TARGETS = {"bulk_vs_raw": 0.3, "sqlite_rps": 2000.0, "sqlite_p99_ms": 50.0}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def ensure_tools(postgres):
+    missing = [pkg for tool, pkg in (("wrk", "wrk"), ("sqlite3", "sqlite3")) if not shutil.which(tool)]
+    if missing:
+        log(f"installing {' '.join(missing)} from Debian ...")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def build_ossa():
+    log("building ossa (release) ...")
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "ossa"],
+                   check=True, stdout=sys.stderr)
+    out = subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--show-bin-path"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, "ossa")
+
+
+def run_demo(ossa, database, patients):
+    """Runs `ossa demo`; returns (wall seconds, the JSON summary it prints with --summary-json)."""
+    summary = database + ".summary.json" if not database.startswith("postgres") else tempfile.mktemp(suffix=".json")
+    start = time.perf_counter()
+    subprocess.run([ossa, "demo", "--patients", str(patients), "--seed", "1", "--database", database,
+                    "--summary-json", summary], check=True, stdout=sys.stderr)
+    wall = time.perf_counter() - start
+    with open(summary) as f:
+        return wall, json.load(f)
+
+
+def sql_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, bytes):
+        return "X'" + value.hex() + "'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def raw_sqlite_rate(source_db, tables, chunk_rows=500):
+    """Writes the rows Ossa wrote (same tables, same values) with the sqlite3 shell: multi-row INSERTs of
+    `chunk_rows` rows, one transaction per chunk, WAL + synchronous=FULL like Ossa. Returns (rows, seconds)."""
+    work = tempfile.mkdtemp(prefix="ossa-raw-")
+    target = os.path.join(work, "raw.sqlite")
+    script = os.path.join(work, "load.sql")
+    src = sqlite3.connect(source_db)
+    rows_total = 0
+    with open(script, "w") as out:
+        out.write("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nPRAGMA foreign_keys=OFF;\n")
+        for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name IN (%s)"
+                                  % ",".join("?" * len(tables)), tables):
+            out.write(sql + ";\n")
+        for table in tables:
+            cursor = src.execute(f'SELECT * FROM "{table}"')
+            columns = ",".join(f'"{d[0]}"' for d in cursor.description)
+            while True:
+                batch = cursor.fetchmany(chunk_rows)
+                if not batch:
+                    break
+                rows_total += len(batch)
+                values = ",".join("(" + ",".join(sql_literal(v) for v in row) + ")" for row in batch)
+                out.write(f'BEGIN;\nINSERT INTO "{table}" ({columns}) VALUES {values};\nCOMMIT;\n')
+    src.close()
+    start = time.perf_counter()
+    with open(script) as f:
+        subprocess.run(["sqlite3", target], stdin=f, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    shutil.rmtree(work, ignore_errors=True)
+    return rows_total, seconds
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def demo_logins(text):
+    logins = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and "@" in fields[1]:
+            logins.setdefault(fields[0], fields[1])
+    return logins
+
+
+def http_json(url, token):
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def serve_and_load(ossa, database, logins, duration, connections):
+    """Starts `ossa serve`, creates an API token for a coordinator, runs wrk against the submission endpoint."""
+    token = subprocess.run([ossa, "token", "create", "--database", database, "--user", logins["coordinator"],
+                            "--name", "benchmark", "--as", logins["admin"]],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    port = free_port()
+    logf = tempfile.NamedTemporaryFile(prefix="ossa-serve-", suffix=".log", delete=False)
+    env = {**os.environ, "OSSA_LOG_LEVEL": "warning"}
+    server = subprocess.Popen([ossa, "serve", "--database", database, "--port", str(port)],
+                              stdout=logf, stderr=logf, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except Exception:
+                if server.poll() is not None:
+                    raise RuntimeError("ossa serve exited; log: " + logf.name)
+                time.sleep(0.05)
+        episodes = []
+        patients = http_json(base + "/api/v1/patients?limit=100", token)["items"]
+        for p in patients:
+            episodes += [e["id"] for e in http_json(f"{base}/api/v1/patients/{p['id']}/episodes", token)["items"]]
+        work = tempfile.mkdtemp(prefix="ossa-wrk-")
+        lua = os.path.join(work, "submit.lua")
+        with open(lua, "w") as f:
+            f.write("local episodes = {" + ",".join(f'"{e}"' for e in episodes) + "}\n")
+            f.write(f'local token = "{token}"\n')
+            f.write("""
+local counter = 0
+request = function()
+  counter = counter + 1
+  local episode = episodes[(counter % #episodes) + 1]
+  local body = '{"instrument":"nrs-pain","answers":{"pain":' .. (counter % 11) .. '}}'
+  return wrk.format("POST", "/api/v1/episodes/" .. episode .. "/questionnaire-responses",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %f %f %f\\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+""")
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", lua, base],
+                             check=True, capture_output=True, text=True).stdout
+        m = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
+        if not m:
+            raise RuntimeError("wrk printed no result:\n" + out)
+        requests, micros, errors = int(m[1]), int(m[2]), int(m[3])
+        seconds = micros / 1e6
+        return {"requests": requests, "errors": errors, "seconds": seconds,
+                "acknowledged_per_s": (requests - errors) / seconds,
+                "p50_ms": float(m[4]), "p99_ms": float(m[5]), "max_ms": float(m[6]), "episodes": len(episodes)}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def postgres_url():
+    env = {**os.environ, "OSSA_PG_DURABLE": "1"}
+    out = subprocess.run(["bash", os.path.join(ROOT, ".ci", "postgres")], check=True, capture_output=True,
+                         text=True, env=env).stdout
+    return out.strip().splitlines()[-1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--patients", type=int, default=100_000, help="patients for the demo load timing")
+    parser.add_argument("--wrk-patients", type=int, default=500, help="patients in the database wrk writes to")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+
+    ensure_tools(not args.no_postgres)
+    ossa = build_ossa()
+    work = tempfile.mkdtemp(prefix="ossa-server-bench-")
+    results = {}
+
+    log(f"ossa demo --patients {args.patients} (SQLite) ...")
+    big = os.path.join(work, "demo.sqlite")
+    wall, summary = run_demo(ossa, big, args.patients)
+    results["demo"] = {"wall_s": wall, **summary}
+    log("raw sqlite3 multi-row inserts of the same rows ...")
+    raw_rows, raw_s = raw_sqlite_rate(big, summary["tables"])
+    results["raw"] = {"rows": raw_rows, "seconds": raw_s, "rows_per_s": raw_rows / raw_s}
+
+    log(f"wrk on SQLite ({args.connections} connections, {args.duration} s) ...")
+    small = os.path.join(work, "wrk.sqlite")
+    demo_out = subprocess.run([ossa, "demo", "--patients", str(args.wrk_patients), "--seed", "2", "--database", small],
+                              check=True, capture_output=True, text=True).stdout
+    results["sqlite"] = serve_and_load(ossa, small, demo_logins(demo_out), args.duration, args.connections)
+
+    if not args.no_postgres:
+        log("starting a durable PostgreSQL cluster (.ci/postgres, OSSA_PG_DURABLE=1) ...")
+        url = postgres_url()
+        demo_out = subprocess.run([ossa, "demo", "--patients", str(args.wrk_patients), "--seed", "2", "--database", url],
+                                  check=True, capture_output=True, text=True).stdout
+        log(f"wrk on PostgreSQL ({args.connections} connections, {args.duration} s) ...")
+        results["postgres"] = serve_and_load(ossa, url, demo_logins(demo_out), args.duration, args.connections)
+
+    d, r = results["demo"], results["raw"]
+    ossa_rate = d["rows"] / d["write_s"]
+    ratio = ossa_rate / r["rows_per_s"]
+    print(f"demo load, {args.patients} patients (SQLite): {d['wall_s']:.1f} s wall; {d['rows']} rows; "
+          f"generating {d['generate_s']:.1f} s, writing {d['write_s']:.1f} s")
+    print(f"bulk write rate: Ossa {ossa_rate:,.0f} rows/s vs raw sqlite3 multi-row inserts {r['rows_per_s']:,.0f} rows/s "
+          f"= {ratio:.2f}x (target >= {TARGETS['bulk_vs_raw']}x)")
+    for engine in ("sqlite", "postgres"):
+        if engine in results:
+            s = results[engine]
+            print(f"submissions on {engine}: {s['acknowledged_per_s']:,.0f} acknowledged/s over {s['seconds']:.0f} s "
+                  f"({s['requests']} requests, {s['errors']} errors), p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
+                  f"max {s['max_ms']:.1f} ms")
+    s = results["sqlite"]
+    checks = [
+        (f"bulk write >= {TARGETS['bulk_vs_raw']}x raw sqlite3", ratio >= TARGETS["bulk_vs_raw"], f"{ratio:.2f}x"),
+        (f"SQLite >= {TARGETS['sqlite_rps']:.0f} acknowledged submissions/s", s["acknowledged_per_s"] >= TARGETS["sqlite_rps"],
+         f"{s['acknowledged_per_s']:,.0f}/s"),
+        (f"SQLite p99 <= {TARGETS['sqlite_p99_ms']:.0f} ms", s["p99_ms"] <= TARGETS["sqlite_p99_ms"], f"{s['p99_ms']:.1f} ms"),
+    ]
+    print("\ntargets:")
+    for name, ok, value in checks:
+        print(f"  {name}: {value}  {'met' if ok else 'NOT MET'}")
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(f"\n(details: {os.path.join(work, 'results.json')})")
+    sys.exit(0 if all(ok for _, ok, _ in checks) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+import FluentKit
+import Foundation
+
+final class APITokenModel: Model, @unchecked Sendable {  // Fluent models: see the note in Models.swift.
+    static let schema = "api_tokens"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "user_id") var user: UserModel
+    @Field(key: "name") var name: String
+    /// SHA-256 (hex) of the bearer token.
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "created_by") var createdBy: UUID
+    @OptionalField(key: "created_at") var createdAt: Date?
+    @OptionalField(key: "last_used_at") var lastUsedAt: Date?
+    @OptionalField(key: "expires_at") var expiresAt: Date?
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+    init() {}
+}
+
+/// An API token's metadata; the token itself is shown once, at creation, and never stored.
+public struct APITokenRecord: Sendable, Hashable {
+    public var id: UUID
+    public var userID: UUID
+    public var name: String
+    public var createdBy: UUID
+    public var createdAt: Date?
+    public var lastUsedAt: Date?
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    init(_ model: APITokenModel) throws {
+        id = try model.requireID()
+        userID = model.$user.id
+        name = model.name
+        createdBy = model.createdBy
+        createdAt = model.createdAt
+        lastUsedAt = model.lastUsedAt
+        expiresAt = model.expiresAt
+        revokedAt = model.revokedAt
+    }
+}
+
+/// API tokens for machine clients. A user manages their own tokens; an admin manages anyone's. Creation and
+/// revocation are audited (as a grant / revoke on the user, record id `api-token:<id>`).
+public struct APITokenRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Stores a new token for `userID`. `token` is the random secret the caller hands to the client once.
+    public func create(_ actor: ActingUser, user userID: UUID, name: String, token: String, now: Date,
+                       expiresAt: Date? = nil) async throws -> APITokenRecord {
+        try await requireManage(actor, userID, .grant)
+        let name = try requiredText(name, field: "name", max: 100)
+        if let expiresAt, expiresAt <= now { throw StoreError.invalid(field: "expiresAt", message: "is not in the future") }
+        let hash = SessionRepository.hash(token)
+        return try await database.transaction { db in
+            guard let user = try await UserModel.find(userID, on: db) else {
+                throw StoreError.notFound(recordType: "user", id: userID.lowerString)
+            }
+            guard !user.disabled else { throw StoreError.invalid(field: "user", message: "the account is disabled") }
+            let model = APITokenModel()
+            model.$user.id = userID
+            model.name = name
+            model.tokenHash = hash
+            model.createdBy = actor.userID
+            model.createdAt = now
+            model.expiresAt = expiresAt
+            try await model.create(on: db)
+            try await AuditLog.append(AuditEvent(actor: actor, action: .grant, recordType: .user,
+                                                 recordID: "api-token:\(try model.requireID().lowerString)"), on: db)
+            return try APITokenRecord(model)
+        }
+    }
+
+    /// The tokens of one user (revoked ones included), newest first.
+    public func list(_ actor: ActingUser, user userID: UUID) async throws -> [APITokenRecord] {
+        try await requireManage(actor, userID, .read)
+        return try await database.transaction { db in
+            try await APITokenModel.query(on: db).filter(\.$user.$id == userID)
+                .sort(\.$createdAt, .descending).sort(\.$id).all().map(APITokenRecord.init)
+        }
+    }
+
+    /// Revokes one token. Revoking a revoked token changes nothing; another user's token is reported as not found
+    /// unless the actor is an admin.
+    public func revoke(_ actor: ActingUser, _ id: UUID, now: Date) async throws -> APITokenRecord {
+        try await database.transaction { db in
+            guard let model = try await APITokenModel.find(id, on: db),
+                  actor.role == .admin || model.$user.id == actor.userID else {
+                throw StoreError.notFound(recordType: "api-token", id: id.lowerString)
+            }
+            if model.revokedAt == nil {
+                model.revokedAt = now
+                try await model.update(on: db)
+                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .user,
+                                                     recordID: "api-token:\(id.lowerString)"), on: db)
+            }
+            return try APITokenRecord(model)
+        }
+    }
+
+    /// Revokes every live token of a user (account disabled). Returns how many.
+    @discardableResult
+    public func revokeAll(_ actor: ActingUser, user userID: UUID, now: Date) async throws -> Int {
+        try await requireManage(actor, userID, .revoke)
+        return try await database.transaction { db in
+            let live = try await APITokenModel.query(on: db).filter(\.$user.$id == userID).filter(\.$revokedAt == nil).all()
+            for model in live {
+                model.revokedAt = now
+                try await model.update(on: db)
+                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .user,
+                                                     recordID: "api-token:\(try model.requireID().lowerString)"), on: db)
+            }
+            return live.count
+        }
+    }
+
+    /// The token's record and its owner's acting user, in one transaction: the per-request path of bearer
+    /// authentication. Nil when the token is unknown, revoked or expired, or the account is gone or disabled. Use is
+    /// recorded at most once per `touchInterval`.
+    public func authenticate(token: String, now: Date, address: String?,
+                             touchInterval: TimeInterval = 60) async throws -> (token: APITokenRecord, user: ActingUser)? {
+        let hash = SessionRepository.hash(token)
+        return try await database.transaction { db in
+            guard let model = try await APITokenModel.query(on: db).filter(\.$tokenHash == hash).first(),
+                  model.revokedAt == nil else { return nil }
+            if let expiresAt = model.expiresAt, expiresAt <= now { return nil }
+            guard let user = try await SessionRepository.actingUser(model.$user.id, address: address, on: db) else { return nil }
+            if model.lastUsedAt.map({ now.timeIntervalSince($0) >= touchInterval }) ?? true {
+                model.lastUsedAt = now
+                try await model.update(on: db)
+            }
+            return (try APITokenRecord(model), user)
+        }
+    }
+
+    /// Users manage their own tokens; admins anyone's. Refusals are audited like every other refusal.
+    private func requireManage(_ actor: ActingUser, _ userID: UUID, _ action: AuditAction) async throws {
+        guard actor.role == .admin || actor.userID == userID else {
+            try await Access.deny(actor, action, .user, recordID: "api-token@\(userID.lowerString)",
+                                  reason: "users manage only their own API tokens", database: database)
+        }
+    }
+}
+
+extension OssaStore {
+    public var apiTokens: APITokenRepository { APITokenRepository(database: database) }
+}

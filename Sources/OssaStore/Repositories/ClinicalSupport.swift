@@ -1,0 +1,142 @@
+import FluentKit
+import Foundation
+import OssaCore
+import SQLKit
+
+/// Site and patient scoping for records that belong to an episode (they carry `site_id` and `episode_id`).
+enum ClinicalScope {
+    /// `query` restricted to what the actor may see, inside the SQL WHERE clause; nil when that is nothing.
+    /// Granted sites filter on the record's own `site_id`; a patient login sees the records of their own
+    /// episodes (`episode_id IN (SELECT id FROM episodes WHERE patient_id = …)`).
+    static func apply<M: Model>(_ query: QueryBuilder<M>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<M>? {
+        switch scope {
+        case .all:
+            return query
+        case .grantedSites:
+            guard !actor.siteIDs.isEmpty else { return nil }
+            return query.filter(.path([.string("site_id")], schema: M.schemaOrAlias), .subset(inverse: false),
+                                .array(actor.siteIDList.map { .bind($0) }))
+        case .ownRecord:
+            guard let patientID = actor.patientID else { return nil }
+            return query.filter(.sql(embed: "\(ident: M.schemaOrAlias).\(ident: "episode_id") IN (SELECT \(ident: "id") FROM \(ident: "episodes") WHERE \(ident: "patient_id") = \(bind: patientID))"))
+        case .denied:
+            return nil
+        }
+    }
+
+    /// The episode the actor may act on under `scope`, or `StoreError.notFound` (other sites look absent).
+    static func episode(_ id: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope, on db: any Database) async throws -> EpisodeModel {
+        guard let episode = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+            throw StoreError.notFound(recordType: "episode", id: id.lowerString)
+        }
+        return episode
+    }
+
+    static func emptyPage<T>(_ page: PageRequest) -> Page<T> {
+        Page(items: [], total: 0, limit: page.limit, offset: page.offset)
+    }
+}
+
+/// A range of calendar days, both ends inclusive; either end may be open.
+public struct DateRange: Sendable, Hashable {
+    public var from: CalendarDate?
+    public var to: CalendarDate?
+
+    public init(from: CalendarDate? = nil, to: CalendarDate? = nil) {
+        self.from = from
+        self.to = to
+    }
+
+    func validated(field: String = "dateRange") throws -> DateRange {
+        if let from, let to, to < from {
+            throw StoreError.invalid(field: field, message: "ends (\(to)) before it starts (\(from))")
+        }
+        return self
+    }
+}
+
+extension QueryBuilder {
+    /// `column BETWEEN from AND to` on ISO `YYYY-MM-DD` text columns (text order is date order).
+    func filterDates(_ column: String, _ range: DateRange?) -> Self {
+        guard let range else { return self }
+        var query = self
+        if let from = range.from {
+            query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .greaterThanOrEqual, .bind(from.iso))
+        }
+        if let to = range.to {
+            query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .lessThanOrEqual, .bind(to.iso))
+        }
+        return query
+    }
+
+    /// `column BETWEEN from AND to` on instants: `from` at 00:00 UTC, `to` at the end of its day.
+    func filterInstants(_ column: String, _ range: DateRange?) -> Self {
+        guard let range else { return self }
+        var query = self
+        if let from = range.from {
+            query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .greaterThanOrEqual, .bind(from.startOfDayUTC))
+        }
+        if let to = range.to {
+            query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .lessThan, .bind(to.adding(days: 1).startOfDayUTC))
+        }
+        return query
+    }
+
+    /// Only rows of episodes of this patient (a subquery, so no join is needed).
+    func filterPatient(_ patientID: UUID?) -> Self {
+        guard let patientID else { return self }
+        return filter(.sql(embed: "\(ident: Model.schemaOrAlias).\(ident: "episode_id") IN (SELECT \(ident: "id") FROM \(ident: "episodes") WHERE \(ident: "patient_id") = \(bind: patientID))"))
+    }
+}
+
+extension CalendarDate {
+    /// 00:00 UTC on this day.
+    var startOfDayUTC: Date { Date(timeIntervalSince1970: Double(dayNumber) * 86_400) }
+
+    /// The UTC calendar day of an instant.
+    init(utc date: Date) {
+        self.init(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+}
+
+/// JSON for stored documents: sorted keys, so equal values store equal text.
+enum StoredJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String, field: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw StoreError.invalid(field: field, message: "stored JSON is unreadable: \(error)")
+        }
+    }
+}
+
+extension FieldValidationError {
+    /// The same error as the store reports it, with the field path under `prefix`.
+    func storeError(under prefix: String = "") -> StoreError {
+        let field = prefix.isEmpty ? path : (path.isEmpty ? prefix : FieldPath.join(prefix, path))
+        return StoreError.invalid(field: field.isEmpty ? prefix : field, message: message)
+    }
+}
+
+/// Runs a domain validation and reports its failure as `StoreError.invalid` naming the field.
+func validating(under prefix: String = "", _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as FieldValidationError {
+        throw error.storeError(under: prefix)
+    }
+}
+
+func parseStoredDate(_ text: String, field: String) throws -> CalendarDate {
+    do {
+        return try CalendarDate(iso: text)
+    } catch {
+        throw StoreError.invalid(field: field, message: "stored value \"\(text)\" is not a date")
+    }
+}

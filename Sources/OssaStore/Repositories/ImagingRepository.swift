@@ -1,0 +1,257 @@
+import FluentKit
+import Foundation
+import OssaCore
+import SQLKit
+
+public enum ImagingTiming: String, Sendable, Hashable, CaseIterable {
+    case baseline
+    case followUp = "follow-up"
+}
+
+public enum ImagingModality: String, Sendable, Hashable, CaseIterable {
+    case mri, xray
+}
+
+/// X-ray grades of the treated joint (PRODUCT.md §2.2).
+public struct XRayGrades: Sendable, Hashable {
+    public var kellgrenLawrence: KellgrenLawrenceGrade?
+    public var ahlback: AhlbackGrade?
+    public var tonnis: TonnisGrade?
+
+    public init(kellgrenLawrence: KellgrenLawrenceGrade? = nil, ahlback: AhlbackGrade? = nil, tonnis: TonnisGrade? = nil) {
+        self.kellgrenLawrence = kellgrenLawrence
+        self.ahlback = ahlback
+        self.tonnis = tonnis
+    }
+}
+
+/// A new imaging study: an MRI read per subregion, or an x-ray with its grades.
+public struct NewImagingStudy: Sendable, Hashable {
+    public var episodeID: UUID
+    public var timing: ImagingTiming
+    public var modality: ImagingModality
+    public var date: CalendarDate
+    /// Required for an MRI (its `date` must equal `date`); refused for an x-ray.
+    public var mri: MRIStudy?
+    public var xray: XRayGrades?
+
+    public init(episodeID: UUID, timing: ImagingTiming, mri: MRIStudy) {
+        self.episodeID = episodeID
+        self.timing = timing
+        modality = .mri
+        date = mri.date
+        self.mri = mri
+    }
+
+    public init(episodeID: UUID, timing: ImagingTiming, xrayOn date: CalendarDate, grades: XRayGrades) {
+        self.episodeID = episodeID
+        self.timing = timing
+        modality = .xray
+        self.date = date
+        xray = grades
+    }
+}
+
+/// A stored imaging study with its per-subregion findings.
+public struct ImagingStudyRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var timing: ImagingTiming
+    public var modality: ImagingModality
+    public var date: CalendarDate
+    /// The MRI reading (BML per subregion and the other findings); nil for an x-ray.
+    public var mri: MRIStudy?
+    public var xray: XRayGrades?
+    public var createdAt: Date?
+
+    /// BML burden, maximal grade and compartments (all zero for an x-ray).
+    public var bmlSummary: BMLSummary { BMLSummary(mri?.bml ?? []) }
+}
+
+/// The MRI findings other than the subregion grid, stored as JSON in `other_findings_json`.
+struct OtherMRIFindings: Codable {
+    var insufficiencyFracture: InsufficiencyFractureLine?
+    var avn: AVNLesion?
+    var focalCartilageLesions: [FocalCartilageLesion]?
+    var suspectedTumourOrInfection: Bool?
+}
+
+public struct ImagingFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    public var timing: ImagingTiming?
+    public var modality: ImagingModality?
+    public var studied: DateRange?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, timing: ImagingTiming? = nil, modality: ImagingModality? = nil,
+                studied: DateRange? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.timing = timing
+        self.modality = modality
+        self.studied = studied
+    }
+}
+
+/// Imaging studies and their MOAKS subregion findings (PRODUCT.md §2.2).
+public struct ImagingRepository: Sendable {
+    let database: OssaDatabase
+
+    public func create(_ actor: ActingUser, _ new: NewImagingStudy) async throws -> ImagingStudyRecord {
+        let scope = try await Access.require(actor, .create, .imagingStudy, recordID: new.episodeID.lowerString, database: database)
+        switch new.modality {
+        case .mri:
+            guard let mri = new.mri else { throw StoreError.invalid(field: "mri", message: "an MRI study needs its reading") }
+            guard mri.date == new.date else { throw StoreError.invalid(field: "mri.date", message: "\(mri.date) is not the study date \(new.date)") }
+            guard new.xray == nil else { throw StoreError.invalid(field: "xray", message: "an MRI study has no x-ray grades") }
+        case .xray:
+            guard new.mri == nil else { throw StoreError.invalid(field: "mri", message: "an x-ray study has no MRI reading") }
+            guard new.xray != nil else { throw StoreError.invalid(field: "xray", message: "an x-ray study needs its grades") }
+        }
+        let other = try new.mri.map {
+            try StoredJSON.encode(OtherMRIFindings(insufficiencyFracture: $0.insufficiencyFracture, avn: $0.avn,
+                                                   focalCartilageLesions: $0.focalCartilageLesions,
+                                                   suspectedTumourOrInfection: $0.suspectedTumourOrInfection))
+        }
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
+            guard let joint = Joint(rawValue: episode.joint) else {
+                throw StoreError.invalid(field: "joint", message: "stored joint \"\(episode.joint)\" is unknown")
+            }
+            if let mri = new.mri { try validating(under: "mri") { try mri.validate(joint: joint, at: "") } }
+            if let xray = new.xray {
+                if joint == .hip, xray.ahlback != nil {
+                    throw StoreError.invalid(field: "xray.ahlback", message: "the Ahlbäck grade is for the knee")
+                }
+                if joint == .knee, xray.tonnis != nil {
+                    throw StoreError.invalid(field: "xray.tonnis", message: "the Tönnis grade is for the hip")
+                }
+            }
+            let model = ImagingStudyModel()
+            model.$episode.id = new.episodeID
+            model.$site.id = episode.$site.id
+            model.modality = new.modality.rawValue
+            model.timing = new.timing.rawValue
+            model.studyDate = new.date.iso
+            model.kellgrenLawrence = new.xray?.kellgrenLawrence?.rawValue
+            model.ahlback = new.xray?.ahlback.map { String($0.rawValue) }
+            model.tonnis = new.xray?.tonnis?.rawValue
+            model.otherFindingsJSON = other
+            try await model.create(on: db)
+            let studyID = try model.requireID()
+            if let findings = new.mri?.bml, !findings.isEmpty {
+                try await BulkInsert.insertRows(into: "subregion_findings", columns: Self.findingColumns,
+                                                rows: findings.map { Self.findingRow($0, study: studyID) }, on: db.sqlDatabase())
+            }
+            try await Access.audit(actor, .create, .imagingStudy, studyID, on: db)
+            return try Self.record(model, findings: (new.mri?.bml ?? []).sorted { $0.subregion < $1.subregion })
+        }
+    }
+
+    /// One study with its findings; audited as a chart read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> ImagingStudyRecord {
+        let scope = try await Access.require(actor, .read, .imagingStudy, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "imaging study", id: id.lowerString)
+            }
+            let findings = try await Self.findings(of: [id], on: db)
+            try await Access.audit(actor, .read, .imagingStudy, id, on: db)
+            return try Self.record(model, findings: findings[id] ?? [])
+        }
+    }
+
+    /// Studies the actor may see, in date order (oldest first), with their findings; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: ImagingFilter = ImagingFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<ImagingStudyRecord> {
+        let scope = try await Access.require(actor, .list, .imagingStudy, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let studied = try filter.studied?.validated(field: "studied")
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            if let timing = filter.timing { query = query.filter(\.$timing == timing.rawValue) }
+            if let modality = filter.modality { query = query.filter(\.$modality == modality.rawValue) }
+            query = query.filterPatient(filter.patientID).filterDates("study_date", studied)
+            let total = try await query.copy().count()
+            let models = try await query.sort(\.$studyDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
+            let findings = try await Self.findings(of: try models.map { try $0.requireID() }, on: db)
+            let items = try models.map { try Self.record($0, findings: findings[try $0.requireID()] ?? []) }
+            try await Access.audit(actor, .list, .imagingStudy, filter.episodeID, on: db)
+            return Page(items: items, total: total, limit: page.limit, offset: page.offset)
+        }
+    }
+
+    /// Per-subregion change from a baseline MRI to a follow-up MRI of the same episode (negative = improvement).
+    public func compare(_ actor: ActingUser, baseline baselineID: UUID, followUp followUpID: UUID) async throws -> [BMLChange] {
+        let scope = try await Access.require(actor, .read, .imagingStudy, recordID: baselineID.lowerString, database: database)
+        return try await database.transaction { db in
+            var studies: [UUID: ImagingStudyModel] = [:]
+            for id in [baselineID, followUpID] {
+                guard let model = try await ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                    throw StoreError.notFound(recordType: "imaging study", id: id.lowerString)
+                }
+                guard model.modality == ImagingModality.mri.rawValue else {
+                    throw StoreError.invalid(field: id == baselineID ? "baseline" : "followUp", message: "is not an MRI study")
+                }
+                studies[id] = model
+            }
+            guard studies[baselineID]?.$episode.id == studies[followUpID]?.$episode.id else {
+                throw StoreError.invalid(field: "followUp", message: "is a study of another episode")
+            }
+            let findings = try await Self.findings(of: [baselineID, followUpID], on: db)
+            for id in [baselineID, followUpID] { try await Access.audit(actor, .read, .imagingStudy, id, on: db) }
+            return BMLChange.compare(baseline: findings[baselineID] ?? [], followUp: findings[followUpID] ?? [])
+        }
+    }
+
+    static let findingColumns = ["id", "study_id", "subregion", "bml_size_grade", "bml_percent_grade", "lesion_count"]
+
+    static func findingRow(_ finding: BMLFinding, study: UUID, id: UUID = UUID()) -> [any Encodable & Sendable] {
+        [id, study, finding.subregion.rawValue, finding.size.rawValue, finding.bmlPercent?.rawValue, finding.count]
+    }
+
+    static func findings(of studies: [UUID], on db: any Database) async throws -> [UUID: [BMLFinding]] {
+        guard !studies.isEmpty else { return [:] }
+        let models = try await SubregionFindingModel.query(on: db).filter(\.$study.$id ~~ studies).all()
+        var out: [UUID: [BMLFinding]] = [:]
+        for model in models {
+            guard let subregion = BMLSubregion(rawValue: model.subregion), let size = BMLSizeGrade(rawValue: model.bmlSizeGrade) else {
+                throw StoreError.invalid(field: "subregion", message: "stored finding \(model.subregion)/\(model.bmlSizeGrade) is unreadable")
+            }
+            let percent = try model.bmlPercentGrade.map {
+                guard let grade = BMLPercentGrade(rawValue: $0) else {
+                    throw StoreError.invalid(field: "bmlPercent", message: "stored grade \($0) is unknown")
+                }
+                return grade
+            }
+            out[model.$study.id, default: []].append(BMLFinding(subregion: subregion, size: size, bmlPercent: percent, count: model.lesionCount))
+        }
+        for key in out.keys { out[key]?.sort { $0.subregion < $1.subregion } }
+        return out
+    }
+
+    static func record(_ model: ImagingStudyModel, findings: [BMLFinding]) throws -> ImagingStudyRecord {
+        let id = try model.requireID()
+        guard let modality = ImagingModality(rawValue: model.modality) else {
+            throw StoreError.invalid(field: "modality", message: "stored modality \"\(model.modality)\" is unknown")
+        }
+        let timing = ImagingTiming(rawValue: model.timing ?? ImagingTiming.baseline.rawValue) ?? .baseline
+        let date = try parseStoredDate(model.studyDate, field: "date")
+        var mri: MRIStudy?
+        var xray: XRayGrades?
+        switch modality {
+        case .mri:
+            let other = try model.otherFindingsJSON.map { try StoredJSON.decode(OtherMRIFindings.self, $0, field: "otherFindings") }
+            mri = MRIStudy(date: date, bml: findings, insufficiencyFracture: other?.insufficiencyFracture, avn: other?.avn,
+                           focalCartilageLesions: other?.focalCartilageLesions, suspectedTumourOrInfection: other?.suspectedTumourOrInfection)
+        case .xray:
+            xray = XRayGrades(kellgrenLawrence: model.kellgrenLawrence.flatMap(KellgrenLawrenceGrade.init(rawValue:)),
+                              ahlback: model.ahlback.flatMap(Int.init).flatMap(AhlbackGrade.init(rawValue:)),
+                              tonnis: model.tonnis.flatMap(TonnisGrade.init(rawValue:)))
+        }
+        return ImagingStudyRecord(id: id, episodeID: model.$episode.id, siteID: model.$site.id, timing: timing, modality: modality,
+                                  date: date, mri: mri, xray: xray, createdAt: model.createdAt)
+    }
+}

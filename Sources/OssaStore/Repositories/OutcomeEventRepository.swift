@@ -1,0 +1,147 @@
+import FluentKit
+import Foundation
+import OssaCore
+
+/// Kinds of outcome event, as stored in `outcome_events.kind`.
+public enum OutcomeKind: String, Sendable, Hashable, CaseIterable {
+    case jointReplacement = "joint-replacement"
+    case otherSurgery = "other-surgery"
+    case repeatIO = "repeat-io"
+    case adverseEvent = "adverse-event"
+    case death
+    case withdrawal
+    case lostToFollowUp = "lost-to-follow-up"
+
+    public init(_ event: OutcomeEvent) {
+        switch event {
+        case .jointReplacement: self = .jointReplacement
+        case .otherSurgery: self = .otherSurgery
+        case .repeatIO: self = .repeatIO
+        case .adverseEvent: self = .adverseEvent
+        case .death: self = .death
+        case .withdrawal: self = .withdrawal
+        case .lostToFollowUp: self = .lostToFollowUp
+        }
+    }
+}
+
+public struct OutcomeEventRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var event: OutcomeEvent
+    public var kind: OutcomeKind { OutcomeKind(event) }
+    public var date: CalendarDate { event.date }
+    public var createdAt: Date?
+
+    init(_ model: OutcomeEventModel) throws {
+        id = try model.requireID()
+        episodeID = model.$episode.id
+        siteID = model.$site.id
+        let date = try parseStoredDate(model.eventDate, field: "date")
+        guard let kind = OutcomeKind(rawValue: model.kind) else {
+            throw StoreError.invalid(field: "kind", message: "stored kind \"\(model.kind)\" is unknown")
+        }
+        switch kind {
+        case .jointReplacement:
+            event = .jointReplacement(kind: model.replacementKind.flatMap(ReplacementKind.init(rawValue:)) ?? .other, date: date)
+        case .otherSurgery: event = .otherSurgery(description: model.eventDescription ?? "", date: date)
+        case .repeatIO: event = .repeatIO(date: date)
+        case .adverseEvent:
+            event = .adverseEvent(description: model.eventDescription ?? "",
+                                  severity: model.severity.flatMap(AdverseEventSeverity.init(rawValue:)) ?? .mild, date: date)
+        case .death: event = .death(date: date)
+        case .withdrawal: event = .withdrawal(date: date)
+        case .lostToFollowUp: event = .lostToFollowUp(lastContact: date)
+        }
+        createdAt = model.createdAt
+    }
+}
+
+public struct OutcomeFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    public var kind: OutcomeKind?
+    public var occurred: DateRange?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, kind: OutcomeKind? = nil, occurred: DateRange? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.kind = kind
+        self.occurred = occurred
+    }
+}
+
+/// Outcome events after treatment (PRODUCT.md §2.5): joint replacement, other surgery, repeat IO, adverse events,
+/// death, withdrawal, loss to follow-up.
+public struct OutcomeEventRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Records an event. Refused when it is dated before the episode's first IO procedure, after a recorded death,
+    /// or when a second death is recorded.
+    public func create(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent) async throws -> OutcomeEventRecord {
+        let scope = try await Access.require(actor, .create, .outcomeEvent, recordID: episodeID.lowerString, database: database)
+        let replacement: String?, severity: String?, description: String?
+        switch event {
+        case .jointReplacement(let kind, _): (replacement, severity, description) = (kind.rawValue, nil, nil)
+        case .otherSurgery(let text, _): (replacement, severity, description) = (nil, nil, try requiredText(text, field: "description", max: 2000))
+        case .adverseEvent(let text, let level, _):
+            (replacement, severity, description) = (nil, level.rawValue, try requiredText(text, field: "description", max: 2000))
+        default: (replacement, severity, description) = (nil, nil, nil)
+        }
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+            if let first = try await ProcedureModel.query(on: db).filter(\.$episode.$id == episodeID)
+                .filter(\.$kind == ProcedureKind.io.rawValue).sort(\.$procedureDate).first(),
+               event.date.iso < first.procedureDate {
+                throw StoreError.invalid(field: "date", message: "\(event.date) is before the first IO procedure on \(first.procedureDate)")
+            }
+            if let death = try await OutcomeEventModel.query(on: db).filter(\.$episode.$id == episodeID)
+                .filter(\.$kind == OutcomeKind.death.rawValue).first() {
+                if case .death = event { throw StoreError.conflict("a death is already recorded for episode \(episodeID.lowerString)") }
+                if event.date.iso > death.eventDate {
+                    throw StoreError.invalid(field: "date", message: "\(event.date) is after death on \(death.eventDate)")
+                }
+            }
+            let model = OutcomeEventModel()
+            model.$episode.id = episodeID
+            model.$site.id = episode.$site.id
+            model.kind = OutcomeKind(event).rawValue
+            model.eventDate = event.date.iso
+            model.replacementKind = replacement
+            model.severity = severity
+            model.eventDescription = description
+            try await model.create(on: db)
+            try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
+            return try OutcomeEventRecord(model)
+        }
+    }
+
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> OutcomeEventRecord {
+        let scope = try await Access.require(actor, .read, .outcomeEvent, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await ClinicalScope.apply(OutcomeEventModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "outcome event", id: id.lowerString)
+            }
+            try await Access.audit(actor, .read, .outcomeEvent, id, on: db)
+            return try OutcomeEventRecord(model)
+        }
+    }
+
+    /// Events the actor may see, in date order; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: OutcomeFilter = OutcomeFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<OutcomeEventRecord> {
+        let scope = try await Access.require(actor, .list, .outcomeEvent, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let occurred = try filter.occurred?.validated(field: "occurred")
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(OutcomeEventModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            if let kind = filter.kind { query = query.filter(\.$kind == kind.rawValue) }
+            query = query.filterPatient(filter.patientID).filterDates("event_date", occurred)
+            let result = try await query.sort(\.$eventDate).sort(\.$id).page(page, map: OutcomeEventRecord.init)
+            try await Access.audit(actor, .list, .outcomeEvent, filter.episodeID, on: db)
+            return result
+        }
+    }
+}

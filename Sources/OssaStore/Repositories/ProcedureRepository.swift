@@ -1,0 +1,231 @@
+import FluentKit
+import Foundation
+import OssaCore
+import SQLKit
+
+/// Kind of procedure in an episode (PRODUCT.md §2.3).
+public enum ProcedureKind: String, Sendable, Hashable, CaseIterable {
+    /// Intraosseous injection (the index treatment; the first one is time zero of follow-up).
+    case io
+    /// Adjunct intra-articular injection session.
+    case intraArticular = "intra-articular"
+}
+
+/// A procedure to record: OssaCore's `ProcedureRecord` (setting, anaesthesia, guidance, dose, PRP/BMC details,
+/// injections, complications) for an episode. The record's `signature` is not taken from input: a clinician
+/// signs through `ProcedureRepository.sign`.
+public struct NewProcedure: Sendable, Hashable {
+    public var episodeID: UUID
+    public var kind: ProcedureKind
+    public var record: ProcedureRecord
+    /// The operator's user account (`record.operator_` is the name as written); defaults to the acting user.
+    public var operatorID: UUID?
+
+    public init(episodeID: UUID, kind: ProcedureKind = .io, record: ProcedureRecord, operatorID: UUID? = nil) {
+        self.episodeID = episodeID
+        self.kind = kind
+        self.record = record
+        self.operatorID = operatorID
+    }
+}
+
+/// A stored procedure. (Named `StoredProcedure` because OssaCore's domain type is `ProcedureRecord`.)
+public struct StoredProcedure: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var kind: ProcedureKind
+    /// The procedure as recorded, injections in their recorded order; `signature` is nil (see `signedBy`).
+    public var record: ProcedureRecord
+    /// The operator's user account, when known (the name as written is `record.operator_`).
+    public var operatorID: UUID?
+    public var signedBy: UUID?
+    public var signedAt: Date?
+    public var createdAt: Date?
+}
+
+public struct ProcedureFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    public var kind: ProcedureKind?
+    public var performed: DateRange?
+    public var signed: Bool?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, kind: ProcedureKind? = nil, performed: DateRange? = nil, signed: Bool? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.kind = kind
+        self.performed = performed
+        self.signed = signed
+    }
+}
+
+/// Procedures and their injections. Clinicians record and sign; coordinators read.
+public struct ProcedureRepository: Sendable {
+    let database: OssaDatabase
+
+    public func create(_ actor: ActingUser, _ new: NewProcedure) async throws -> StoredProcedure {
+        let scope = try await Access.require(actor, .create, .procedure, recordID: new.episodeID.lowerString, database: database)
+        var unsigned = new.record
+        unsigned.signature = nil
+        let record = unsigned
+        try validating { try record.validate(at: "") }
+        let prp = try record.prp.map(StoredJSON.encode)
+        let bmc = try record.bmc.map(StoredJSON.encode)
+        let complications = try record.complications.isEmpty ? nil : StoredJSON.encode(record.complications)
+        let operatorName = try requiredText(record.operator_, field: "operator")
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
+            if let joint = Joint(rawValue: episode.joint) {
+                for (i, injection) in record.injections.enumerated() {
+                    if case .bone(let bone, let subregion) = injection.target {
+                        let allowed = Set(BMLSubregion.subregions(of: joint).map(\.boneTarget))
+                        if !allowed.isEmpty, !allowed.contains(bone) {
+                            throw StoreError.invalid(field: "injections[\(i)].target.bone",
+                                                     message: "\"\(bone.rawValue)\" is not a bone of the \(joint.rawValue)")
+                        }
+                        if let subregion, subregion.boneTarget != bone {
+                            throw StoreError.invalid(field: "injections[\(i)].target.subregion",
+                                                     message: "\"\(subregion.rawValue)\" is not in the \(bone.displayName)")
+                        }
+                    }
+                }
+            }
+            let operatorID = new.operatorID ?? actor.userID
+            if operatorID != actor.userID, try await UserModel.find(operatorID, on: db) == nil {
+                throw StoreError.invalid(field: "operatorID", message: "no user \(operatorID.lowerString)")
+            }
+            let model = ProcedureModel()
+            model.$episode.id = new.episodeID
+            model.$site.id = episode.$site.id
+            model.kind = new.kind.rawValue
+            model.procedureDate = record.date.iso
+            model.setting = record.setting.rawValue
+            model.anaesthesia = record.anaesthesia.rawValue
+            model.guidance = record.guidance.map(\.rawValue).joined(separator: ",")
+            model.fluoroscopySeconds = record.fluoroscopySeconds
+            model.dapMGyCm2 = record.doseAreaProduct
+            model.prpJSON = prp
+            model.bmcJSON = bmc
+            model.complications = complications
+            model.dischargeInstructions = record.dischargeInstructions
+            model.$operator.id = operatorID
+            model.operatorName = operatorName
+            try await model.create(on: db)
+            let id = try model.requireID()
+            try await BulkInsert.insertRows(into: "injections", columns: Self.injectionColumns,
+                                            rows: record.injections.enumerated().map { Self.injectionRow($1, ordinal: $0 + 1, procedure: id) },
+                                            on: db.sqlDatabase())
+            try await Access.audit(actor, .create, .procedure, id, on: db)
+            return try Self.stored(model, injections: record.injections)
+        }
+    }
+
+    /// One procedure with its injections; audited as a chart read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> StoredProcedure {
+        let scope = try await Access.require(actor, .read, .procedure, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            let injections = try await Self.injections(of: [id], on: db)
+            try await Access.audit(actor, .read, .procedure, id, on: db)
+            return try Self.stored(model, injections: injections[id] ?? [])
+        }
+    }
+
+    /// Procedures the actor may see, in date order; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: ProcedureFilter = ProcedureFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<StoredProcedure> {
+        let scope = try await Access.require(actor, .list, .procedure, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let performed = try filter.performed?.validated(field: "performed")
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            if let kind = filter.kind { query = query.filter(\.$kind == kind.rawValue) }
+            if let signed = filter.signed { query = signed ? query.filter(\.$signedBy.$id != nil) : query.filter(\.$signedBy.$id == nil) }
+            query = query.filterPatient(filter.patientID).filterDates("procedure_date", performed)
+            let total = try await query.copy().count()
+            let models = try await query.sort(\.$procedureDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
+            let injections = try await Self.injections(of: try models.map { try $0.requireID() }, on: db)
+            let items = try models.map { try Self.stored($0, injections: injections[try $0.requireID()] ?? []) }
+            try await Access.audit(actor, .list, .procedure, filter.episodeID, on: db)
+            return Page(items: items, total: total, limit: page.limit, offset: page.offset)
+        }
+    }
+
+    /// A clinician of the site signs the procedure record. Signed once.
+    public func sign(_ actor: ActingUser, _ id: UUID) async throws -> StoredProcedure {
+        let scope = try await Access.require(actor, .update, .procedure, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            guard model.$signedBy.id == nil else { throw StoreError.conflict("procedure \(id.lowerString) is already signed") }
+            model.$signedBy.id = actor.userID
+            model.signedAt = Date()
+            try await model.update(on: db)
+            let injections = try await Self.injections(of: [id], on: db)
+            try await Access.audit(actor, .update, .procedure, id, on: db)
+            return try Self.stored(model, injections: injections[id] ?? [])
+        }
+    }
+
+    static func load(_ id: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope, on db: any Database) async throws -> ProcedureModel {
+        guard let model = try await ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+            throw StoreError.notFound(recordType: "procedure", id: id.lowerString)
+        }
+        return model
+    }
+
+    static let injectionColumns = ["id", "procedure_id", "ordinal", "target_kind", "bone_target", "subregion", "product", "approach",
+                                   "needle_gauge", "volume_ml"]
+
+    static func injectionRow(_ injection: Injection, ordinal: Int, procedure: UUID, id: UUID = UUID()) -> [any Encodable & Sendable] {
+        let kind: String, bone: String?, subregion: String?
+        switch injection.target {
+        case .intraArticular: (kind, bone, subregion) = ("intra-articular", nil, nil)
+        case .bone(let b, let s): (kind, bone, subregion) = ("bone", b.rawValue, s?.rawValue)
+        }
+        return [id, procedure, ordinal, kind, bone, subregion, injection.product.rawValue, injection.approach, injection.gauge, injection.volumeMl]
+    }
+
+    static func injections(of procedures: [UUID], on db: any Database) async throws -> [UUID: [Injection]] {
+        guard !procedures.isEmpty else { return [:] }
+        let models = try await InjectionModel.query(on: db).filter(\.$procedure.$id ~~ procedures).sort(\.$ordinal).all()
+        var out: [UUID: [Injection]] = [:]
+        for model in models {
+            let target: InjectionTarget
+            if model.targetKind == "intra-articular" {
+                target = .intraArticular
+            } else {
+                guard let bone = model.boneTarget.flatMap(BoneTarget.init(rawValue:)) else {
+                    throw StoreError.invalid(field: "injections.target", message: "stored bone target is unreadable")
+                }
+                target = .bone(bone, subregion: model.subregion.flatMap(BMLSubregion.init(rawValue:)))
+            }
+            guard let product = InjectedProduct(rawValue: model.product) else {
+                throw StoreError.invalid(field: "injections.product", message: "stored product \"\(model.product)\" is unknown")
+            }
+            out[model.$procedure.id, default: []].append(Injection(target: target, product: product, approach: model.approach,
+                                                                   gauge: model.needleGauge, volumeMl: model.volumeMl))
+        }
+        return out
+    }
+
+    static func stored(_ model: ProcedureModel, injections: [Injection]) throws -> StoredProcedure {
+        guard let kind = ProcedureKind(rawValue: model.kind),
+              let setting = model.setting.flatMap(ProcedureSetting.init(rawValue:)),
+              let anaesthesia = model.anaesthesia.flatMap(Anaesthesia.init(rawValue:)) else {
+            throw StoreError.invalid(field: "procedure", message: "stored kind, setting or anaesthesia is unknown")
+        }
+        let guidance = (model.guidance ?? "").split(separator: ",").compactMap { Guidance(rawValue: String($0)) }
+        let record = ProcedureRecord(
+            date: try parseStoredDate(model.procedureDate, field: "date"), setting: setting, anaesthesia: anaesthesia, guidance: guidance,
+            fluoroscopySeconds: model.fluoroscopySeconds, doseAreaProduct: model.dapMGyCm2,
+            prp: try model.prpJSON.map { try StoredJSON.decode(PRPDetails.self, $0, field: "prp") },
+            bmc: try model.bmcJSON.map { try StoredJSON.decode(BMCDetails.self, $0, field: "bmc") },
+            injections: injections,
+            complications: try model.complications.map { try StoredJSON.decode([Complication].self, $0, field: "complications") } ?? [],
+            dischargeInstructions: model.dischargeInstructions, operator_: model.operatorName ?? "")
+        return StoredProcedure(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, kind: kind, record: record,
+                               operatorID: model.$operator.id, signedBy: model.$signedBy.id, signedAt: model.signedAt, createdAt: model.createdAt)
+    }
+}

@@ -1,0 +1,291 @@
+import FluentKit
+import Foundation
+import OssaCore
+import SQLKit
+
+/// How a questionnaire reached the store.
+public enum ResponseSource: String, Sendable, Hashable, CaseIterable {
+    /// The patient, through their personal link or login.
+    case patientLink = "patient-link"
+    /// Staff entering a paper form.
+    case staff
+    /// Bulk import (the demo registry, migrations from other systems).
+    case `import`
+}
+
+/// A stored questionnaire response: raw answers, the scores computed at submission and the rule version used.
+public struct QuestionnaireResponseRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var timepointID: UUID?
+    public var instrumentID: String
+    public var instrumentVersion: String
+    /// Item code → ordinal; nil = unanswered. Always kept, so scores can be recomputed.
+    public var answers: [String: Int?]
+    /// Score id → value (nil when too few items were answered), in the instrument's order.
+    public var scores: [ResponseScore]
+    public var scoringVersion: String
+    public var source: ResponseSource
+    public var completedAt: Date
+    public var createdAt: Date?
+
+    public func score(_ id: String) -> Double? { scores.first { $0.id == id }?.value }
+
+    init(id: UUID, episodeID: UUID, siteID: UUID, timepointID: UUID?, instrumentID: String, instrumentVersion: String,
+         answers: [String: Int?], scores: [ResponseScore], scoringVersion: String, source: ResponseSource, completedAt: Date, createdAt: Date?) {
+        self.id = id
+        self.episodeID = episodeID
+        self.siteID = siteID
+        self.timepointID = timepointID
+        self.instrumentID = instrumentID
+        self.instrumentVersion = instrumentVersion
+        self.answers = answers
+        self.scores = scores
+        self.scoringVersion = scoringVersion
+        self.source = source
+        self.completedAt = completedAt
+        self.createdAt = createdAt
+    }
+
+    init(_ model: QuestionnaireResponseModel) throws {
+        id = try model.requireID()
+        episodeID = model.$episode.id
+        siteID = model.$site.id
+        timepointID = model.$timepoint.id
+        instrumentID = model.instrumentID
+        instrumentVersion = model.instrumentVersion
+        answers = try StoredJSON.decode([String: Int?].self, model.answersJSON, field: "answers")
+        scores = try QuestionnaireRepository.decodeScores(model.scoresJSON, instrument: model.instrumentID)
+        scoringVersion = model.scoringVersion
+        source = ResponseSource(rawValue: model.source) ?? .import
+        completedAt = model.completedAt
+        createdAt = model.createdAt
+    }
+}
+
+/// One scored submission waiting for its group commit.
+struct SubmissionRequest: Sendable {
+    var actor: ActingUser
+    var scope: AccessPolicy.Scope
+    var episodeID: UUID
+    var instrumentID: String
+    var version: String
+    var answers: [String: Int?]
+    var answersJSON: String
+    var scoresJSON: String
+    var scores: [ResponseScore]
+    var timepointID: UUID?
+    var completedAt: Date
+    var source: ResponseSource
+}
+
+/// One computed score of a response; `value` is nil when too few items were answered.
+public struct ResponseScore: Sendable, Hashable {
+    public var id: String
+    public var value: Double?
+
+    public init(id: String, value: Double?) {
+        self.id = id
+        self.value = value
+    }
+}
+
+public struct QuestionnaireFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    public var instrumentID: String?
+    public var timepointID: UUID?
+    /// On the completion instant's UTC day.
+    public var completed: DateRange?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, instrumentID: String? = nil, timepointID: UUID? = nil,
+                completed: DateRange? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.instrumentID = instrumentID
+        self.timepointID = timepointID
+        self.completed = completed
+    }
+}
+
+/// Questionnaire responses (PRODUCT.md §2.4). `submit` is the hot path of the submission benchmark: scoring runs
+/// before the transaction; concurrent submissions share one transaction (`GroupCommit`), which holds per request a
+/// scoped episode lookup (and timepoint check), then one multi-row INSERT, the timepoints' completion and the
+/// audit entries (one read of the chain head, one INSERT, one anchor update).
+public struct QuestionnaireRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Scores `answers` with the instrument's published rule and stores answers, scores and scoring version.
+    /// A named timepoint must belong to the episode and not be cancelled; it becomes `completed` and its queued
+    /// reminders are cancelled. Invalid answers are `StoreError.invalid` naming the item (`answers.P3`).
+    public func submit(_ actor: ActingUser, episodeID: UUID, instrumentID: String, answers: [String: Int?],
+                       timepointID: UUID? = nil, completedAt: Date = Date(),
+                       library: InstrumentLibrary? = nil) async throws -> QuestionnaireResponseRecord {
+        let scope = try await Access.require(actor, .create, .questionnaireResponse, recordID: episodeID.lowerString, database: database)
+        let library = try library ?? InstrumentLibrary.builtIn()
+        guard let instrument = library.instrument(id: instrumentID) else {
+            throw StoreError.invalid(field: "instrumentID", message: "unknown instrument \"\(instrumentID)\" (available: \(library.ids.joined(separator: ", ")))")
+        }
+        let scores = try Self.score(instrument, answers)
+        let request = SubmissionRequest(
+            actor: actor, scope: scope, episodeID: episodeID, instrumentID: instrument.id, version: instrument.scoring.version,
+            answers: answers, answersJSON: try StoredJSON.encode(answers), scoresJSON: scores.jsonString(),
+            scores: scores.scores.map { ResponseScore(id: $0.id, value: $0.value) }, timepointID: timepointID, completedAt: completedAt,
+            source: actor.role == .patient ? .patientLink : .staff)
+        let database = database
+        return try await database.submissionCommits.submit(request) { batch in await Self.writeBatch(batch, on: database) }
+    }
+
+    /// Writes a batch of submissions in one transaction (group commit): each request's scoped episode lookup and
+    /// timepoint check, then one multi-row INSERT of the accepted responses, their timepoints' completion and one
+    /// audit entry per response. A request that fails its checks gets its error without affecting the others; if
+    /// the transaction itself fails, each request is retried alone so that it gets its own outcome.
+    static func writeBatch(_ requests: [SubmissionRequest], on database: OssaDatabase) async -> [Result<QuestionnaireResponseRecord, any Error>] {
+        do {
+            return try await database.transaction { db in
+                var results: [Result<QuestionnaireResponseRecord, any Error>] = []
+                var accepted: [QuestionnaireResponseRecord] = []
+                var events: [AuditEvent] = []
+                let now = Date()
+                for request in requests {
+                    do {
+                        let siteID = try await check(request, on: db)
+                        let record = QuestionnaireResponseRecord(
+                            id: UUID(), episodeID: request.episodeID, siteID: siteID, timepointID: request.timepointID,
+                            instrumentID: request.instrumentID, instrumentVersion: request.version, answers: request.answers,
+                            scores: request.scores, scoringVersion: request.version, source: request.source,
+                            completedAt: request.completedAt, createdAt: now)
+                        accepted.append(record)
+                        events.append(AuditEvent(actor: request.actor, action: .create, recordType: .questionnaireResponse,
+                                                 recordID: record.id.lowerString))
+                        results.append(.success(record))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                guard !accepted.isEmpty else { return results }
+                let sql = try db.sqlDatabase()
+                var rows: [[any Encodable & Sendable]] = []
+                for (request, result) in zip(requests, results) {
+                    guard case .success(let record) = result else { continue }
+                    rows.append([record.id, record.episodeID, record.siteID, record.timepointID, record.instrumentID, record.instrumentVersion,
+                                 request.answersJSON, request.scoresJSON, record.scoringVersion, record.source.rawValue, record.completedAt, now])
+                }
+                try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: rows, on: sql)
+                for record in accepted {
+                    guard let timepointID = record.timepointID else { continue }
+                    try await sql.update("follow_up_timepoints")
+                        .set("status", to: SQLBind(TimepointStatus.completed.rawValue))
+                        .set("completed_at", to: SQLBind(record.completedAt)).set("updated_at", to: SQLBind(now))
+                        .where("id", .equal, SQLBind(timepointID))
+                        .where("status", .in, SQLBind.group([TimepointStatus.pending.rawValue, TimepointStatus.missed.rawValue]))
+                        .run()
+                    try await TimepointRepository.cancelReminders(timepoint: timepointID, on: sql)
+                }
+                try await AuditLog.appendBatch(events, on: db)
+                return results
+            }
+        } catch {
+            guard requests.count > 1 else { return [.failure(error)] }
+            var results: [Result<QuestionnaireResponseRecord, any Error>] = []
+            for request in requests { results += await writeBatch([request], on: database) }
+            return results
+        }
+    }
+
+    /// The request's episode under its actor's scope (SQL WHERE) and its timepoint; returns the episode's site.
+    static func check(_ request: SubmissionRequest, on db: any Database) async throws -> UUID {
+        let episodeID = request.episodeID
+        let siteID: UUID
+        switch request.scope {
+        case .ownRecord:
+            // A patient submits for their own episodes only.
+            guard let patientID = request.actor.patientID,
+                  let episode = try await EpisodeModel.query(on: db).filter(\.$id == episodeID).filter(\.$patient.$id == patientID)
+                      .field(\.$id).field(\.$site.$id).first() else {
+                throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
+            }
+            siteID = episode.$site.id
+        default:
+            guard let query = EpisodeRepository.scoped(EpisodeModel.query(on: db), request.actor, request.scope),
+                  let episode = try await query.filter(\.$id == episodeID).field(\.$id).field(\.$site.$id).first() else {
+                throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
+            }
+            siteID = episode.$site.id
+        }
+        if let timepointID = request.timepointID {
+            guard let row = try await db.sqlDatabase().select().column("status").from("follow_up_timepoints")
+                .where("id", .equal, SQLBind(timepointID)).where("episode_id", .equal, SQLBind(episodeID)).first() else {
+                throw StoreError.invalid(field: "timepointID", message: "is not a timepoint of episode \(episodeID.lowerString)")
+            }
+            if try row.decode(column: "status", as: String.self) == TimepointStatus.cancelled.rawValue {
+                throw StoreError.invalid(field: "timepointID", message: "the timepoint was cancelled")
+            }
+        }
+        return siteID
+    }
+
+    static let columns = ["id", "episode_id", "site_id", "timepoint_id", "instrument_id", "instrument_version", "answers_json",
+                          "scores_json", "scoring_version", "source", "completed_at", "created_at"]
+
+    /// Scores with the instrument's rule; the events form (not scorable) is validated and stored without scores.
+    static func score(_ instrument: InstrumentDefinition, _ answers: [String: Int?]) throws -> ScoreResult {
+        do {
+            if !instrument.isScorable {
+                try instrument.validate(answers: answers)
+                return ScoreResult(instrument: instrument.id, version: instrument.scoring.version, scores: [])
+            }
+            return try instrument.score(answers)
+        } catch {
+            switch error {
+            case .unknownItem(_, let item): throw StoreError.invalid(field: "answers.\(item)", message: "is not an item of \(instrument.id)")
+            case .valueOutOfRange, .notAChoiceItem:
+                let item: String
+                if case .valueOutOfRange(_, let i, _, _) = error { item = i } else if case .notAChoiceItem(_, let i) = error { item = i } else { item = "" }
+                throw StoreError.invalid(field: "answers.\(item)", message: error.description)
+            default: throw StoreError.invalid(field: "answers", message: error.description)
+            }
+        }
+    }
+
+    /// Reads the stored score JSON (`{"instrument": …, "version": …, "scores": {…}}`), in the instrument's order.
+    static func decodeScores(_ text: String, instrument: String) throws -> [ResponseScore] {
+        struct Stored: Decodable { var scores: [String: Double?] }
+        let stored = try StoredJSON.decode(Stored.self, text, field: "scores")
+        let order = (try? InstrumentLibrary.builtIn().instrument(id: instrument)?.scores.map(\.id)) ?? nil
+        let ids = order.map { ids in ids.filter { stored.scores.keys.contains($0) } + stored.scores.keys.filter { !ids.contains($0) }.sorted() }
+            ?? stored.scores.keys.sorted()
+        return ids.map { ResponseScore(id: $0, value: stored.scores[$0] ?? nil) }
+    }
+
+    /// One response; audited as a chart read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> QuestionnaireResponseRecord {
+        let scope = try await Access.require(actor, .read, .questionnaireResponse, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "questionnaire response", id: id.lowerString)
+            }
+            try await Access.audit(actor, .read, .questionnaireResponse, id, on: db)
+            return try QuestionnaireResponseRecord(model)
+        }
+    }
+
+    /// Responses the actor may see, in completion order; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: QuestionnaireFilter = QuestionnaireFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<QuestionnaireResponseRecord> {
+        let scope = try await Access.require(actor, .list, .questionnaireResponse, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let completed = try filter.completed?.validated(field: "completed")
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            if let instrumentID = filter.instrumentID { query = query.filter(\.$instrumentID == instrumentID) }
+            if let timepointID = filter.timepointID { query = query.filter(\.$timepoint.$id == timepointID) }
+            query = query.filterPatient(filter.patientID).filterInstants("completed_at", completed)
+            let result = try await query.sort(\.$completedAt).sort(\.$id).page(page, map: QuestionnaireResponseRecord.init)
+            try await Access.audit(actor, .list, .questionnaireResponse, filter.episodeID, on: db)
+            return result
+        }
+    }
+}

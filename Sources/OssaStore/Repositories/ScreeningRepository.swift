@@ -1,0 +1,211 @@
+import FluentKit
+import Foundation
+import OssaCore
+
+/// A stored screening decision: the engine's output for one input, with who ran it and who signed or overrode it.
+public struct ScreeningDecisionRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID?
+    public var siteID: UUID
+    public var rulesetID: String
+    public var rulesetVersion: String
+    /// The engine's category (never changed; an override is stored beside it).
+    public var category: ScreeningCategory
+    public var excluded: Bool
+    public var evaluationDate: CalendarDate
+    /// The whole decision as the engine produced it, including the input snapshot and every fired rule.
+    public var decision: ScreeningDecision
+    public var decidedBy: UUID?
+    public var signedBy: UUID?
+    public var signedAt: Date?
+    public var overrideCategory: ScreeningCategory?
+    public var overrideReason: String?
+    public var overriddenBy: UUID?
+    public var overriddenAt: Date?
+    public var createdAt: Date?
+
+    /// The category that stands: the clinician's override when there is one, else the engine's.
+    public var effectiveCategory: ScreeningCategory { overrideCategory ?? category }
+    public var input: ScreeningInput { decision.input }
+    public var firedRules: [FiredRule] { decision.firedRules }
+    public var isSigned: Bool { signedBy != nil }
+
+    init(_ model: ScreeningDecisionModel) throws {
+        id = try model.requireID()
+        episodeID = model.$episode.id
+        siteID = model.$site.id
+        rulesetID = model.rulesetID
+        rulesetVersion = model.rulesetVersion
+        guard let category = ScreeningCategory(rawValue: model.category) else {
+            throw StoreError.invalid(field: "category", message: "stored category \"\(model.category)\" is unknown")
+        }
+        self.category = category
+        excluded = model.excluded
+        evaluationDate = try parseStoredDate(model.evaluationDate, field: "evaluationDate")
+        decision = try StoredJSON.decode(ScreeningDecision.self, model.decisionJSON, field: "decision")
+        decidedBy = model.decidedBy
+        signedBy = model.$signedBy.id
+        signedAt = model.signedAt
+        overrideCategory = try model.overrideCategory.map {
+            guard let value = ScreeningCategory(rawValue: $0) else {
+                throw StoreError.invalid(field: "overrideCategory", message: "stored category \"\($0)\" is unknown")
+            }
+            return value
+        }
+        overrideReason = model.overrideReason
+        overriddenBy = model.overriddenBy
+        overriddenAt = model.overriddenAt
+        createdAt = model.createdAt
+    }
+}
+
+/// Filters for listing screening decisions.
+public struct ScreeningFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    /// Effective category (override when present, else the engine's).
+    public var category: ScreeningCategory?
+    /// true: signed only; false: awaiting signature only.
+    public var signed: Bool?
+    /// On the evaluation date.
+    public var evaluated: DateRange?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, category: ScreeningCategory? = nil, signed: Bool? = nil,
+                evaluated: DateRange? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.category = category
+        self.signed = signed
+        self.evaluated = evaluated
+    }
+}
+
+/// Candidacy screening decisions (PRODUCT.md §2.1): evaluate with the versioned ruleset, store the decision with
+/// its input snapshot, then a clinician signs it or overrides its category with a reason.
+public struct ScreeningRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Runs the screening engine on `input` for the episode and stores the decision (unsigned).
+    /// The input's joint and side must be the episode's. `ruleset` defaults to the bundled default ruleset.
+    public func evaluate(_ actor: ActingUser, episodeID: UUID, _ input: ScreeningInput,
+                         ruleset: Ruleset? = nil) async throws -> ScreeningDecisionRecord {
+        let scope = try await Access.require(actor, .create, .screeningDecision, recordID: episodeID.lowerString, database: database)
+        let engine = try ruleset.map(ScreeningEngine.init(ruleset:)) ?? ScreeningEngine.withDefaultRuleset()
+        let decision: ScreeningDecision
+        do {
+            decision = try engine.evaluate(input)
+        } catch {
+            throw error.storeError(under: "input")
+        }
+        let decisionJSON = try StoredJSON.encode(decision)
+        let inputJSON = try StoredJSON.encode(decision.input)
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+            guard episode.joint == input.joint.rawValue else {
+                throw StoreError.invalid(field: "input.joint", message: "\"\(input.joint.rawValue)\" is not the episode's joint (\(episode.joint))")
+            }
+            guard episode.side == input.side.rawValue else {
+                throw StoreError.invalid(field: "input.side", message: "\"\(input.side.rawValue)\" is not the episode's side (\(episode.side))")
+            }
+            let model = ScreeningDecisionModel()
+            model.$episode.id = episodeID
+            model.$site.id = episode.$site.id
+            model.rulesetID = decision.ruleset.id
+            model.rulesetVersion = decision.ruleset.version
+            model.category = decision.category.rawValue
+            model.excluded = decision.excluded
+            model.evaluationDate = decision.evaluationDate.iso
+            model.inputSnapshot = inputJSON
+            model.decisionJSON = decisionJSON
+            model.decidedBy = actor.userID
+            try await model.create(on: db)
+            try await Access.audit(actor, .create, .screeningDecision, model.id, on: db)
+            return try ScreeningDecisionRecord(model)
+        }
+    }
+
+    /// Reads one decision; audited as a chart read.
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> ScreeningDecisionRecord {
+        let scope = try await Access.require(actor, .read, .screeningDecision, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            guard let model = try await ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+                throw StoreError.notFound(recordType: "screening decision", id: id.lowerString)
+            }
+            try await Access.audit(actor, .read, .screeningDecision, id, on: db)
+            return try ScreeningDecisionRecord(model)
+        }
+    }
+
+    /// Decisions the actor may see, newest evaluation first; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: ScreeningFilter = ScreeningFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<ScreeningDecisionRecord> {
+        let scope = try await Access.require(actor, .list, .screeningDecision, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let evaluated = try filter.evaluated?.validated(field: "evaluated")
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            query = query.filterPatient(filter.patientID).filterDates("evaluation_date", evaluated)
+            if let category = filter.category {
+                query = query.group(.or) { group in
+                    group.filter(\.$overrideCategory == category.rawValue)
+                    group.group(.and) { both in
+                        both.filter(\.$overrideCategory == nil).filter(\.$category == category.rawValue)
+                    }
+                }
+            }
+            if let signed = filter.signed { query = signed ? query.filter(\.$signedBy.$id != nil) : query.filter(\.$signedBy.$id == nil) }
+            let result = try await query.sort(\.$evaluationDate, .descending).sort(\.$createdAt, .descending).sort(\.$id)
+                .page(page, map: ScreeningDecisionRecord.init)
+            try await Access.audit(actor, .list, .screeningDecision, filter.episodeID, on: db)
+            return result
+        }
+    }
+
+    /// The clinician signs the decision as it stands. A decision is signed once.
+    public func sign(_ actor: ActingUser, _ id: UUID) async throws -> ScreeningDecisionRecord {
+        let scope = try await Access.require(actor, .update, .screeningDecision, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            guard model.$signedBy.id == nil else { throw StoreError.conflict("screening decision \(id.lowerString) is already signed") }
+            model.$signedBy.id = actor.userID
+            model.signedAt = Date()
+            try await model.update(on: db)
+            try await Access.audit(actor, .update, .screeningDecision, id, on: db)
+            return try ScreeningDecisionRecord(model)
+        }
+    }
+
+    /// The clinician replaces the category with `category`, giving a reason; this also signs the decision.
+    /// The engine's category, fired rules and input stay as they were. A decision is overridden once.
+    public func override(_ actor: ActingUser, _ id: UUID, category: ScreeningCategory, reason: String) async throws -> ScreeningDecisionRecord {
+        let scope = try await Access.require(actor, .update, .screeningDecision, recordID: id.lowerString, database: database)
+        let reason = try requiredText(reason, field: "reason", max: 2000)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            guard model.overrideCategory == nil else { throw StoreError.conflict("screening decision \(id.lowerString) is already overridden") }
+            guard model.category != category.rawValue else {
+                throw StoreError.invalid(field: "category", message: "\"\(category.rawValue)\" is the engine's own category; sign the decision instead")
+            }
+            let now = Date()
+            model.overrideCategory = category.rawValue
+            model.overrideReason = reason
+            model.overriddenBy = actor.userID
+            model.overriddenAt = now
+            if model.$signedBy.id == nil {
+                model.$signedBy.id = actor.userID
+                model.signedAt = now
+            }
+            try await model.update(on: db)
+            try await Access.audit(actor, .update, .screeningDecision, id, on: db)
+            return try ScreeningDecisionRecord(model)
+        }
+    }
+
+    static func load(_ id: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope, on db: any Database) async throws -> ScreeningDecisionModel {
+        guard let model = try await ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+            throw StoreError.notFound(recordType: "screening decision", id: id.lowerString)
+        }
+        return model
+    }
+}

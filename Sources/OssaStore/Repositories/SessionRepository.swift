@@ -1,0 +1,150 @@
+import Crypto
+import FluentKit
+import Foundation
+
+/// A signed-in browser session, as the web layer sees it. The cookie value itself is never stored or returned.
+public struct SessionRecord: Sendable, Hashable {
+    public var id: UUID
+    public var userID: UUID
+    /// The synchronizer token that unsafe cookie-authenticated requests must echo (form field or header).
+    public var csrfToken: String
+    public var createdAt: Date
+    public var lastSeenAt: Date
+    /// The absolute end of the session, whatever the activity.
+    public var expiresAt: Date
+
+    init(_ model: SessionModel) throws {
+        id = try model.requireID()
+        userID = model.$user.id
+        csrfToken = model.csrfToken
+        createdAt = model.createdAt ?? model.lastSeenAt
+        lastSeenAt = model.lastSeenAt
+        expiresAt = model.expiresAt
+    }
+}
+
+/// What a sign-in needs to know about an account: never leaves the server.
+public struct LoginCredentials: Sendable {
+    public var userID: UUID
+    public var passwordHash: String?
+    public var disabled: Bool
+}
+
+/// Server-side sessions (table `sessions`, M0013). The cookie carries a random token; the table holds only its
+/// SHA-256, so reading the database does not let anyone take over a session.
+///
+/// These calls are made by the authentication layer before there is an acting user, so they take none; they
+/// never return clinical data.
+public struct SessionRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Looks up an account by e-mail (case-insensitive) for a sign-in attempt; nil when there is none.
+    public func credentials(email: String) async throws -> LoginCredentials? {
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard !email.isEmpty else { return nil }
+        return try await database.transaction { db in
+            guard let user = try await UserModel.query(on: db).filter(\.$email == email).first() else { return nil }
+            return LoginCredentials(userID: try user.requireID(), passwordHash: user.passwordHash, disabled: user.disabled)
+        }
+    }
+
+    /// Starts a session for `userID` under a fresh random `token` (a new id at every sign-in, so a token planted
+    /// before sign-in is worthless). `expiresAt` is the absolute timeout.
+    public func create(userID: UUID, token: String, csrfToken: String, address: String?, now: Date,
+                       expiresAt: Date) async throws -> SessionRecord {
+        let hash = Self.hash(token)
+        return try await database.transaction { db in
+            let model = SessionModel()
+            model.$user.id = userID
+            model.tokenHash = hash
+            model.csrfToken = csrfToken
+            model.lastSeenAt = now
+            model.expiresAt = expiresAt
+            model.remoteAddress = address.map { String($0.prefix(100)) }
+            try await model.create(on: db)
+            // Fluent's timestamp is wall-clock time; the session's own clock (injectable in tests) wins.
+            model.createdAt = now
+            return try SessionRecord(model)
+        }
+    }
+
+    /// The live session for a cookie token and its acting user (role, grants, patient link as stored now), in one
+    /// transaction: the per-request path of cookie authentication. Nil when the token is unknown, the session is
+    /// past its absolute end or idle for longer than `idleTimeout` (it is then deleted), or the account is gone or
+    /// disabled. Activity is recorded at most once per `touchInterval`, so that reads do not each cost a write.
+    public func authenticate(token: String, now: Date, idleTimeout: TimeInterval, address: String?,
+                             touchInterval: TimeInterval = 60) async throws -> (session: SessionRecord, user: ActingUser)? {
+        let hash = Self.hash(token)
+        return try await database.transaction { db in
+            guard let model = try await SessionModel.query(on: db).filter(\.$tokenHash == hash).first() else { return nil }
+            if model.expiresAt <= now || model.lastSeenAt.addingTimeInterval(idleTimeout) <= now {
+                try await model.delete(on: db)
+                return nil
+            }
+            guard let user = try await Self.actingUser(model.$user.id, address: address, on: db) else { return nil }
+            if now.timeIntervalSince(model.lastSeenAt) >= touchInterval {
+                model.lastSeenAt = now
+                try await model.update(on: db)
+            }
+            return (try SessionRecord(model), user)
+        }
+    }
+
+    /// The acting user of an enabled account, loaded inside the caller's transaction (the same rule as
+    /// `UserRepository.actingUser`, which runs its own transaction).
+    static func actingUser(_ userID: UUID, address: String?, on db: any Database) async throws -> ActingUser? {
+        guard let user = try await UserModel.find(userID, on: db), !user.disabled,
+              let role = Role(rawValue: user.role) else { return nil }
+        let grants = try await SiteGrantModel.query(on: db).filter(\.$user.$id == userID).all()
+        return ActingUser(userID: userID, role: role, siteIDs: Set(grants.map { $0.$site.id }), patientID: user.$patient.id,
+                          address: address)
+    }
+
+    /// Ends the session for this token (sign-out). Unknown tokens are ignored.
+    public func delete(token: String) async throws {
+        let hash = Self.hash(token)
+        try await database.transaction { db in
+            try await SessionModel.query(on: db).filter(\.$tokenHash == hash).delete()
+        }
+    }
+
+    /// Ends every session of a user (password change, account disabled).
+    public func deleteAll(userID: UUID) async throws {
+        try await database.transaction { db in
+            try await SessionModel.query(on: db).filter(\.$user.$id == userID).delete()
+        }
+    }
+
+    /// Removes sessions past their absolute end or idle timeout; returns how many.
+    @discardableResult
+    public func purgeExpired(now: Date, idleTimeout: TimeInterval) async throws -> Int {
+        try await database.transaction { db in
+            let idleCutoff = now.addingTimeInterval(-idleTimeout)
+            let query = SessionModel.query(on: db).group(.or) { group in
+                group.filter(\.$expiresAt <= now).filter(\.$lastSeenAt <= idleCutoff)
+            }
+            let count = try await query.copy().count()
+            try await query.delete()
+            return count
+        }
+    }
+
+    /// Number of sessions a user has (tests, admin views).
+    public func count(userID: UUID) async throws -> Int {
+        try await database.transaction { db in
+            try await SessionModel.query(on: db).filter(\.$user.$id == userID).count()
+        }
+    }
+
+    /// Lowercase hex SHA-256, the form in which session and API tokens are stored.
+    public static func hash(_ token: String) -> String {
+        SHA256.hash(data: Array(token.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+extension OssaStore {
+    public var sessions: SessionRepository { SessionRepository(database: database) }
+}

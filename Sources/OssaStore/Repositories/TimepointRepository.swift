@@ -1,0 +1,208 @@
+import FluentKit
+import Foundation
+import OssaCore
+import SQLKit
+
+public enum TimepointStatus: String, Sendable, Hashable, CaseIterable {
+    case pending, completed, missed, cancelled
+}
+
+/// One follow-up timepoint of an episode, dated from the index procedure (PRODUCT.md §2.4).
+public struct TimepointRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    /// The protocol's timepoint id (`baseline`, `diary-d1`, …, `month-24`).
+    public var code: String
+    public var protocolID: String
+    public var dueDate: CalendarDate
+    /// First and last day answers are accepted (inclusive).
+    public var windowStart: CalendarDate
+    public var windowEnd: CalendarDate
+    public var status: TimepointStatus
+    public var completedAt: Date?
+
+    init(_ model: FollowUpTimepointModel) throws {
+        id = try model.requireID()
+        episodeID = model.$episode.id
+        siteID = model.$site.id
+        code = model.code
+        protocolID = model.protocolID
+        dueDate = try parseStoredDate(model.dueDate, field: "dueDate")
+        windowStart = try parseStoredDate(model.windowStart, field: "windowStart")
+        windowEnd = try parseStoredDate(model.windowEnd, field: "windowEnd")
+        guard let status = TimepointStatus(rawValue: model.status) else {
+            throw StoreError.invalid(field: "status", message: "stored status \"\(model.status)\" is unknown")
+        }
+        self.status = status
+        completedAt = model.completedAt
+    }
+}
+
+/// Worklists of pending timepoints on a given day.
+public enum TimepointWorklist: String, Sendable, Hashable, CaseIterable {
+    /// Window open and the target day not yet passed.
+    case due
+    /// Target day passed, window still open.
+    case overdue
+    /// Window closed without an answer and not yet marked missed.
+    case closed
+}
+
+public struct TimepointFilter: Sendable, Hashable {
+    public var episodeID: UUID?
+    public var patientID: UUID?
+    public var status: TimepointStatus?
+    /// On the due (target) date.
+    public var due: DateRange?
+    /// A worklist (only pending timepoints) on `worklistDay`; combines with the other filters.
+    public var worklistKind: TimepointWorklist?
+    public var worklistDay: CalendarDate?
+
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, status: TimepointStatus? = nil, due: DateRange? = nil,
+                worklist: TimepointWorklist? = nil, on day: CalendarDate? = nil) {
+        self.episodeID = episodeID
+        self.patientID = patientID
+        self.status = status
+        self.due = due
+        worklistKind = worklist
+        worklistDay = day
+    }
+}
+
+/// Follow-up timepoints: generated from a protocol on the index procedure date, worked through worklists,
+/// completed by questionnaire submissions or marked missed.
+public struct TimepointRepository: Sendable {
+    let database: OssaDatabase
+
+    /// Creates the episode's schedule from `followUp` (the bundled default protocol when nil) with `indexDate` as
+    /// day 0. Refused when the episode already has timepoints.
+    public func generate(_ actor: ActingUser, episodeID: UUID, indexDate: CalendarDate,
+                         protocol followUp: FollowUpProtocol? = nil) async throws -> [TimepointRecord] {
+        let scope = try await Access.require(actor, .create, .timepoint, recordID: episodeID.lowerString, database: database)
+        let followUp = try followUp ?? FollowUpProtocol.bundledDefault()
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+            guard let joint = Joint(rawValue: episode.joint) else {
+                throw StoreError.invalid(field: "joint", message: "stored joint \"\(episode.joint)\" is unknown")
+            }
+            guard try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id == episodeID).count() == 0 else {
+                throw StoreError.conflict("episode \(episodeID.lowerString) already has a follow-up schedule")
+            }
+            let schedule = followUp.schedule(indexDate: indexDate, joint: joint)
+            let now = Date()
+            var models: [FollowUpTimepointModel] = []
+            for timepoint in schedule.timepoints {
+                let model = FollowUpTimepointModel()
+                model.id = UUID()
+                model.$episode.id = episodeID
+                model.$site.id = episode.$site.id
+                model.code = timepoint.id
+                model.protocolID = followUp.id
+                model.dueDate = timepoint.targetDate.iso
+                model.windowStart = timepoint.windowOpen.iso
+                model.windowEnd = timepoint.windowClose.iso
+                model.status = TimepointStatus.pending.rawValue
+                model.createdAt = now
+                model.updatedAt = now
+                models.append(model)
+            }
+            try await BulkInsert.insertRows(into: "follow_up_timepoints", columns: Self.columns, rows: models.map(Self.row), on: db.sqlDatabase())
+            try await Access.audit(actor, .create, .timepoint, episodeID, on: db)
+            return try models.map(TimepointRecord.init)
+        }
+    }
+
+    static let columns = ["id", "episode_id", "site_id", "code", "protocol_id", "due_date", "window_start", "window_end", "status",
+                          "completed_at", "created_at", "updated_at"]
+
+    static func row(_ m: FollowUpTimepointModel) -> [any Encodable & Sendable] {
+        [m.id, m.$episode.id, m.$site.id, m.code, m.protocolID, m.dueDate, m.windowStart, m.windowEnd, m.status, m.completedAt,
+         m.createdAt, m.updatedAt]
+    }
+
+    public func get(_ actor: ActingUser, _ id: UUID) async throws -> TimepointRecord {
+        let scope = try await Access.require(actor, .read, .timepoint, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            try await Access.audit(actor, .read, .timepoint, id, on: db)
+            return try TimepointRecord(model)
+        }
+    }
+
+    /// Timepoints the actor may see, by due date; audited as a list.
+    public func list(_ actor: ActingUser, _ filter: TimepointFilter = TimepointFilter(),
+                     _ page: PageRequest = PageRequest()) async throws -> Page<TimepointRecord> {
+        let scope = try await Access.require(actor, .list, .timepoint, recordID: filter.episodeID?.lowerString, database: database)
+        let page = try page.validated()
+        let due = try filter.due?.validated(field: "due")
+        if (filter.worklistKind == nil) != (filter.worklistDay == nil) {
+            throw StoreError.invalid(field: "worklist", message: "a worklist needs both its kind and its day")
+        }
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
+            if let status = filter.status { query = query.filter(\.$status == status.rawValue) }
+            query = query.filterPatient(filter.patientID).filterDates("due_date", due)
+            if let kind = filter.worklistKind, let day = filter.worklistDay?.iso {
+                query = query.filter(\.$status == TimepointStatus.pending.rawValue)
+                switch kind {
+                case .due: query = query.filter(\.$windowStart <= day).filter(\.$windowEnd >= day).filter(\.$dueDate >= day)
+                case .overdue: query = query.filter(\.$dueDate < day).filter(\.$windowEnd >= day)
+                case .closed: query = query.filter(\.$windowEnd < day)
+                }
+            }
+            let result = try await query.sort(\.$dueDate).sort(\.$code).sort(\.$id).page(page, map: TimepointRecord.init)
+            try await Access.audit(actor, .list, .timepoint, filter.episodeID, on: db)
+            return result
+        }
+    }
+
+    /// Marks a timepoint completed or missed (or cancelled, or back to pending). Completing it, or marking it
+    /// missed or cancelled, cancels its queued reminders at once.
+    public func mark(_ actor: ActingUser, _ id: UUID, _ status: TimepointStatus, at date: Date = Date()) async throws -> TimepointRecord {
+        let scope = try await Access.require(actor, .update, .timepoint, recordID: id.lowerString, database: database)
+        return try await database.transaction { db in
+            let model = try await Self.load(id, actor, scope, on: db)
+            model.status = status.rawValue
+            model.completedAt = status == .completed ? date : nil
+            try await model.update(on: db)
+            if status != .pending { try await Self.cancelReminders(timepoint: id, on: db.sqlDatabase()) }
+            try await Access.audit(actor, .update, .timepoint, id, on: db)
+            return try TimepointRecord(model)
+        }
+    }
+
+    /// Marks every pending timepoint of the actor's sites whose window closed before `day` as missed; returns how many.
+    public func markClosedAsMissed(_ actor: ActingUser, before day: CalendarDate) async throws -> Int {
+        let scope = try await Access.require(actor, .update, .timepoint, database: database)
+        return try await database.transaction { db in
+            guard let query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope) else { return 0 }
+            let models = try await query.filter(\.$status == TimepointStatus.pending.rawValue).filter(\.$windowEnd < day.iso).all()
+            guard !models.isEmpty else { return 0 }
+            let ids = try models.map { try $0.requireID() }
+            try await FollowUpTimepointModel.query(on: db).filter(\.$id ~~ ids).set(\.$status, to: TimepointStatus.missed.rawValue)
+                .set(\.$updatedAt, to: Date()).update()
+            let sql = try db.sqlDatabase()
+            for id in ids { try await Self.cancelReminders(timepoint: id, on: sql) }
+            try await AuditLog.append(AuditEvent(actor: actor, action: .update, recordType: .timepoint, recordID: "missed:\(ids.count)"), on: db)
+            return ids.count
+        }
+    }
+
+    static func load(_ id: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope, on db: any Database) async throws -> FollowUpTimepointModel {
+        guard let model = try await ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+            throw StoreError.notFound(recordType: "timepoint", id: id.lowerString)
+        }
+        return model
+    }
+
+    /// Queued messages of the timepoint's invitations become `cancelled` (completion cancels reminders at once).
+    static func cancelReminders(timepoint: UUID, on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue) \
+            WHERE \(ident: "status") = \(bind: OutboxStatus.queued.rawValue) AND \(ident: "invitation_id") IN \
+            (SELECT \(ident: "id") FROM \(ident: "invitations") WHERE \(ident: "timepoint_id") = \(bind: timepoint))
+            """).run()
+    }
+}

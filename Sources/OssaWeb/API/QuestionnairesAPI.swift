@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import OssaCore
+import OssaStore
+
+/// A stored questionnaire response on the wire: the raw answers are always returned with the scores computed
+/// at submission and the scoring rule's version, so that a score can be checked or recomputed.
+struct QuestionnaireResponseDTO: Codable, Sendable {
+    var id: String
+    var episodeId: String
+    var timepointId: String?
+    var instrument: String
+    var instrumentVersion: String
+    /// Item code → ordinal answer; `null` = unanswered.
+    var answers: [String: Int?]
+    /// Score id → value; `null` when too few items were answered for the published rule.
+    var scores: [String: Double?]
+    var scoringVersion: String
+    var source: String
+    var completedAt: String
+    var createdAt: String?
+
+    init(_ record: QuestionnaireResponseRecord) {
+        id = record.id.lowercasedID
+        episodeId = record.episodeID.lowercasedID
+        timepointId = record.timepointID?.lowercasedID
+        instrument = record.instrumentID
+        instrumentVersion = record.instrumentVersion
+        answers = record.answers
+        scores = Dictionary(uniqueKeysWithValues: record.scores.map { ($0.id, $0.value) })
+        scoringVersion = record.scoringVersion
+        source = record.source.rawValue
+        completedAt = WireDate.string(record.completedAt) ?? ""
+        createdAt = WireDate.string(record.createdAt)
+    }
+}
+
+struct NewQuestionnaireResponseDTO: Codable, Sendable {
+    /// Instrument id, e.g. `koos`, `hoos-jr`, `nrs-pain` (see `ossa instruments`).
+    var instrument: String
+    var answers: [String: Int?]
+    var timepointId: String?
+    /// When the patient completed the form (RFC 3339); now when absent.
+    var completedAt: String?
+}
+
+/// Questionnaire responses: submitted (scored and stored) and listed under their episode, read by id.
+struct QuestionnairesAPI: APIRouteGroup {
+    let store: OssaStore
+    /// Loaded once: scoring must not re-read the instrument files on every submission.
+    let library: InstrumentLibrary
+
+    func register(on api: RouterGroup<OssaRequestContext>) {
+        api.get("/episodes/:episodeID/questionnaire-responses", use: list)
+        api.post("/episodes/:episodeID/questionnaire-responses", use: submit)
+        api.get("/questionnaire-responses/:responseID", use: get)
+    }
+
+    @Sendable func submit(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let episodeID = try context.uuidParameter("episodeID")
+        let body = try await JSONIO.decode(NewQuestionnaireResponseDTO.self, from: request, context: context)
+        let timepointID = try body.timepointId.map { text in
+            guard let id = UUID(uuidString: text) else {
+                throw Problem.validation([FieldProblem(field: "timepointId", message: "\"\(text)\" is not an id")])
+            }
+            return id
+        }
+        let completedAt = try body.completedAt.map { try WireDate.parse($0, field: "completedAt") } ?? Date()
+        let record = try await store.questionnaires.submit(actor, episodeID: episodeID, instrumentID: body.instrument,
+                                                           answers: body.answers, timepointID: timepointID,
+                                                           completedAt: completedAt, library: library)
+        return try JSONIO.response(QuestionnaireResponseDTO(record), status: .created,
+                                   headers: [.location: "/api/v1/questionnaire-responses/\(record.id.lowercasedID)"])
+    }
+
+    @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let episodeID = try context.uuidParameter("episodeID")
+        let query = QueryParameters(request: request)
+        let page = PageRequest(limit: try query.int("limit", default: 50, range: 1...PageRequest.maximumLimit),
+                               offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)))
+        let range = DateRange(from: try query.date("from"), to: try query.date("to"))
+        let filter = QuestionnaireFilter(episodeID: episodeID, instrumentID: query.string("instrument"),
+                                         timepointID: try query.uuid("timepoint"),
+                                         completed: range.from == nil && range.to == nil ? nil : range)
+        // The episode must be visible (404 otherwise), not merely have no visible responses.
+        _ = try await store.episodes.get(actor, episodeID)
+        let result = try await store.questionnaires.list(actor, filter, page)
+        return try JSONIO.response(PageDTO(result, QuestionnaireResponseDTO.init))
+    }
+
+    @Sendable func get(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let record = try await store.questionnaires.get(try context.requireUser(), try context.uuidParameter("responseID"))
+        return try JSONIO.response(QuestionnaireResponseDTO(record))
+    }
+}
+
+extension QueryParameters {
+    /// A calendar day (`YYYY-MM-DD`), or nil when absent; anything else is a 400 naming the parameter.
+    func date(_ name: String) throws -> CalendarDate? {
+        guard let text = string(name), !text.isEmpty else { return nil }
+        guard let date = try? CalendarDate(iso: text) else {
+            throw Problem.badParameter(name, "\"\(text)\" is not a date (YYYY-MM-DD)")
+        }
+        return date
+    }
+}

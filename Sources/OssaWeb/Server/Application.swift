@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import OssaStore
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// Builds the Ossa web application: used by `ossa serve` and by the tests alike.
+///
+/// The store must be open and migrated; the application does not own it (see `OssaServer.run` for running the
+/// application and closing the store on SIGTERM / SIGINT).
+public func buildApplication(configuration: ServerConfiguration, store: OssaStore, logger: Logger,
+                             environment: WebEnvironment = .live) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(configuration: configuration, store: store, environment: environment)
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
+                                                serverName: configuration.serverName),
+        logger: logger)
+}
+
+/// The route table. Middleware runs in the order added, outermost first, and applies to routes added after it.
+func buildRouter(configuration: ServerConfiguration, store: OssaStore,
+                 environment: WebEnvironment) async throws -> Router<OssaRequestContext> {
+    let pages = try await PageRenderer.load()
+    let auth = Auth(store: store, configuration: configuration, environment: environment)
+    let openAPI = try PageRenderer.resource("openapi.json")
+
+    let router = Router(context: OssaRequestContext.self)
+    router.add(middleware: FrontMiddleware(configuration: configuration, makeToken: environment.makeToken))
+    router.add(middleware: ObservabilityMiddleware(metrics: environment.metrics))
+    router.add(middleware: SecurityHeadersMiddleware(behindTLS: configuration.behindTLS))
+    router.add(middleware: ProblemMiddleware(pages: pages))
+
+    // Public: operations, static files, the API description, the sign-in page.
+    OperationsRoutes(store: store, metrics: environment.metrics).register(on: router)
+    router.get("/static/:file") { _, context -> Response in
+        guard let name = context.parameters.get("file"), let response = pages.staticFile(name) else { throw HTTPError(.notFound) }
+        return response
+    }
+    router.get("\(APIRoutes.prefix)/openapi.json") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+    }
+    let login = LoginRoutes(auth: auth, pages: pages)
+    login.register(on: router)
+
+    // JSON API: API token or session (+ CSRF header for writes).
+    let api = router.group(RouterPath(APIRoutes.prefix)).add(middleware: AuthMiddleware(mode: .api, auth: auth))
+    for group in try APIRoutes.groups(store: store, environment: environment) {
+        group.register(on: api)
+    }
+
+    // Pages: session only.
+    let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth))
+    login.registerSignedIn(on: signedIn)
+    PageRoutes(store: store, pages: pages).register(on: signedIn)
+    return router
+}
+
+/// Runs the application until SIGTERM or SIGINT, then lets in-flight requests finish, stops the periodic
+/// clean-up and closes the store, in that order.
+public enum OssaServer {
+    public static func run(_ application: some ApplicationProtocol, store: OssaStore, configuration: ServerConfiguration,
+                           logger: Logger) async throws {
+        try await serviceGroup(application, store: store, configuration: configuration, logger: logger).run()
+    }
+
+    /// The services of a running server: the store, the periodic clean-up and the application. ServiceGroup shuts
+    /// services down in reverse order, so the HTTP server stops (finishing in-flight requests) before the store
+    /// closes.
+    public static func serviceGroup(_ application: some ApplicationProtocol, store: OssaStore, configuration: ServerConfiguration,
+                                    logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: [StoreService(store: store), MaintenanceService(store: store, configuration: configuration, logger: logger),
+                       application],
+            gracefulShutdownSignals: signals,
+            logger: logger))
+    }
+}
+
+/// Keeps the store open for the life of the service group and closes it last.
+struct StoreService: Service {
+    let store: OssaStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.database.shutdown()
+    }
+}
+
+/// Deletes expired sessions and old login failures every few minutes.
+struct MaintenanceService: Service {
+    let store: OssaStore
+    let configuration: ServerConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let now = Date()
+                try await store.sessions.purgeExpired(now: now, idleTimeout: configuration.sessionIdleTimeout)
+                try await store.loginThrottle.purge(now: now, policy: configuration.loginThrottle)
+            } catch {
+                logger.warning("periodic clean-up failed", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(300)) }
+        }
+    }
+}
+
+extension OssaServer {
+    /// Routes swift-metrics (used by libraries) into the same Prometheus registry that `/metrics` emits. Call once
+    /// per process, before building the application, with the registry passed in `WebEnvironment.metrics`.
+    public static func bootstrapMetrics(_ registry: PrometheusCollectorRegistry) {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }
+}

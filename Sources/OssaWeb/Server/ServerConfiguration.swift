@@ -1,0 +1,49 @@
+import Foundation
+import OssaStore
+
+/// Everything `ossa serve` decides about the HTTP server, with safe defaults. The lead's `ossa serve` fills it
+/// from flags and the environment; tests fill it directly.
+public struct ServerConfiguration: Sendable {
+    /// Interface to bind; loopback by default so that a demo is not exposed by accident.
+    public var host: String
+    public var port: Int
+    /// The server sits behind a TLS-terminating proxy (or serves TLS itself): cookies get `Secure` (and the
+    /// `__Host-` name prefix), responses get `Strict-Transport-Security`.
+    public var behindTLS: Bool
+    /// Take the client address from the last `X-Forwarded-For` entry (the one added by the proxy in front of
+    /// Ossa). Only behind such a proxy; otherwise any client could pick the address that login throttling and the
+    /// audit log see.
+    public var trustForwardedFor: Bool
+    /// A session ends after this long without a request…
+    public var sessionIdleTimeout: TimeInterval
+    /// …and this long after sign-in, whatever the activity.
+    public var sessionAbsoluteTimeout: TimeInterval
+    /// Largest request body accepted (bytes); larger bodies get 413.
+    public var maxBodySize: Int
+    public var loginThrottle: LoginThrottlePolicy
+    /// bcrypt cost for passwords set through the server (the CLI passes its own). 12 in production; tests use 4.
+    public var bcryptCost: UInt8
+    /// Server name for logs.
+    public var serverName: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, behindTLS: Bool = false, trustForwardedFor: Bool = false,
+                sessionIdleTimeout: TimeInterval = 30 * 60, sessionAbsoluteTimeout: TimeInterval = 12 * 60 * 60,
+                maxBodySize: Int = 1 << 20, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+                bcryptCost: UInt8 = 12, serverName: String = "ossa") {
+        self.host = host
+        self.port = port
+        self.behindTLS = behindTLS
+        self.trustForwardedFor = trustForwardedFor
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.sessionAbsoluteTimeout = sessionAbsoluteTimeout
+        self.maxBodySize = maxBodySize
+        self.loginThrottle = loginThrottle
+        self.bcryptCost = bcryptCost
+        self.serverName = serverName
+    }
+
+    /// Session cookie name; `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
+    var sessionCookieName: String { behindTLS ? "__Host-ossa_session" : "ossa_session" }
+    /// Pre-sign-in CSRF cookie of the login form (double-submit).
+    var loginCookieName: String { behindTLS ? "__Host-ossa_login" : "ossa_login" }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OssaCore
+import OssaStore
+import OssaWeb
+import Prometheus
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Ossa web server (pages and the /api/v1 JSON API).",
+        discussion: """
+            Settings come from flags, then the environment: --database / OSSA_DATABASE_URL, --host / OSSA_HOST, \
+            --port / OSSA_PORT, --behind-tls / OSSA_BEHIND_TLS, --trust-forwarded-for / OSSA_TRUST_FORWARDED_FOR. \
+            Migrations are applied at start. SIGTERM or SIGINT stops it gracefully: requests in flight finish, \
+            then the database is closed.
+
+            --demo uses ./ossa-data/demo.sqlite (unless a database is given), fills it with a 500-patient \
+            synthetic registry on first start and prints the demo logins.
+            """
+    )
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+    @Option(help: "Interface to listen on (default: $OSSA_HOST, else 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (default: $OSSA_PORT, else 8080).") var port: String?
+    @Flag(name: .customLong("behind-tls"), help: "Clients reach Ossa over HTTPS (Secure cookies, HSTS).")
+    var behindTLS = false
+    @Flag(name: .customLong("trust-forwarded-for"), help: "Take the client address from X-Forwarded-For (only behind a proxy that sets it).")
+    var trustForwardedFor = false
+    @Flag(help: "Serve a synthetic demo registry (created on first start).") var demo = false
+    @Option(name: .customLong("demo-patients"), help: "Patients in a new demo registry.") var demoPatients = 500
+
+    func run() async throws {
+        let logger = makeLogger()
+        var database = databaseOptions
+        if demo && database.database == nil && ProcessInfo.processInfo.environment["OSSA_DATABASE_URL"] == nil {
+            database.database = DemoSetup.defaultPath
+        }
+        let settings = Settings(flags: [
+            "ossa.host": host, "ossa.port": port,
+            "ossa.behind.tls": behindTLS ? "true" : nil,
+            "ossa.trust.forwarded.for": trustForwardedFor ? "true" : nil,
+        ])
+        var configuration = ServerConfiguration()
+        configuration.host = settings.string("ossa.host") ?? configuration.host
+        configuration.port = try settings.int("ossa.port", default: configuration.port, in: 0...65_535)
+        configuration.behindTLS = try settings.bool("ossa.behind.tls", default: false)
+        configuration.trustForwardedFor = try settings.bool("ossa.trust.forwarded.for", default: false)
+
+        let store = try await openStore(database, logger: logger)
+        var logins: [DemoSetup.Login] = []
+        do {
+            if demo {
+                let bar = ProgressBar(label: "demo patients", total: demoPatients)
+                let result = try await DemoSetup.prepare(store: store, patients: demoPatients,
+                                                         progress: { done, _ in bar.update(done) })
+                if result.summary != nil { bar.finish() }
+                logins = result.logins
+            }
+        } catch {
+            await store.database.shutdown()
+            throw error
+        }
+
+        let registry = PrometheusCollectorRegistry()
+        OssaServer.bootstrapMetrics(registry)
+        let environment = WebEnvironment(metrics: registry)
+        let application = try await buildApplication(configuration: configuration, store: store, logger: logger,
+                                                     environment: environment)
+        let url = "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host):\(configuration.port)/"
+        print("Ossa is serving \(store.database.location) on \(url)")
+        if demo {
+            printDemoLogins(logins)
+            if !["127.0.0.1", "localhost", "::1"].contains(configuration.host) {
+                print("Warning: the demo accounts share a published password; do not expose this server.")
+            }
+        }
+        fflush(nil)  // all streams: the URL and logins must show before the server blocks
+        try await OssaServer.run(application, store: store, configuration: configuration, logger: logger)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+@testable import OssaWeb
+import Testing
+
+@Suite("The served OpenAPI document matches the routes")
+struct OpenAPITests {
+    /// `METHOD /path/{param}` for every operation in the document.
+    func documented(_ document: [String: Any]) throws -> Set<String> {
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var operations: Set<String> = []
+        for (path, item) in paths {
+            for method in item.keys where ["get", "put", "post", "patch", "delete", "head", "options"].contains(method) {
+                operations.insert("\(method.uppercased()) \(path)")
+            }
+        }
+        return operations
+    }
+
+    @Test("every /api/v1 route is documented with its method, and every documented operation is routed")
+    func coverage() async throws {
+        try await withServer { server, client in
+            let response = try await client.execute(uri: "/api/v1/openapi.json", method: .get)
+            #expect(response.status == .ok)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+
+            let router = try await buildRouter(configuration: server.configuration, store: server.fixture.store,
+                                               environment: server.environment)
+            let routed = Set(router.routes.compactMap { route -> String? in
+                let path = route.path.description
+                guard path.hasPrefix("/api/v1/") else { return nil }
+                // Hummingbird writes parameters as `:name`, OpenAPI as `{name}`.
+                let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
+                    component.hasPrefix(":") ? "{\(component.dropFirst())}" : String(component)
+                }.joined(separator: "/")
+                return "\(route.method.rawValue) \(openAPIPath)"
+            })
+            let described = try documented(document)
+            #expect(routed.subtracting(described).sorted() == [], "routes missing from openapi.json")
+            #expect(described.subtracting(routed).sorted() == [], "documented operations with no route")
+            #expect(routed.count >= 14)
+        }
+    }
+
+    @Test("every schema reference resolves")
+    func references() async throws {
+        try await withServer { _, client in
+            let text = try await client.execute(uri: "/api/v1/openapi.json", method: .get).text
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            let components = try #require(document["components"] as? [String: [String: Any]])
+            let regex = try Regex(##""\$ref": "#/components/(\w+)/(\w+)""##)
+            for match in text.matches(of: regex) {
+                let kind = String(match.output[1].substring ?? "")
+                let name = String(match.output[2].substring ?? "")
+                #expect(components[kind]?[name] != nil, "dangling $ref \(kind)/\(name)")
+            }
+        }
+    }
+}
