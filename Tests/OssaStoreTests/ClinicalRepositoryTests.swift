@@ -269,6 +269,18 @@ struct ClinicalRepositoryTests {
         }
     }
 
+    @Test func storedJSONWritersProduceValidJSON() throws {
+        let answers: [String: Int?] = ["P2": 3, "P1": nil, "we\"ird\\key\n\u{01}": -1, "Zürich": 0]
+        let text = StoredJSON.answers(answers)
+        #expect(text.hasPrefix("{\"P1\":null,\"P2\":3,"))
+        #expect(try JSONDecoder().decode([String: Int?].self, from: Data(text.utf8)) == answers)
+        let scores = ScoreResult(instrument: "koos", version: "2012", scores: [.init(id: "symptoms", value: 82.14285714285714),
+                                                                              .init(id: "pain", value: nil), .init(id: "tiny", value: 1e-7)])
+        let stored = StoredJSON.scores(scores)
+        #expect(stored == "{\"instrument\":\"koos\",\"version\":\"2012\",\"scores\":{\"symptoms\":82.14285714285714,\"pain\":null,\"tiny\":1e-07}}")
+        #expect(try QuestionnaireRepository.decodeScores(stored, instrument: "koos").map(\.value) == [82.14285714285714, nil, 1e-7])
+    }
+
     @Test(arguments: Engine.available)
     func invalidAnswersNameTheItemAndWriteNothing(engine: Engine) async throws {
         try await withStore(engine) { store in

@@ -5,7 +5,7 @@ import SQLKit
 /// an empty log).
 ///
 /// The database keeps one in `audit_anchor`, advanced with every append. A copy kept elsewhere (a file written
-/// by `ossa audit verify --write-anchor`, a ticket, a printout) also detects an attacker who rolls back both the
+/// by the CLI after each verification, a ticket, a printout) also detects an attacker who rolls back both the
 /// log and the anchor row. The file format is one line: `ossa-audit-anchor-v1 SEQ HASH` and LF.
 public struct AuditAnchor: Sendable, Hashable, CustomStringConvertible {
     public var sequence: Int64

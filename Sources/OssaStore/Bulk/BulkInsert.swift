@@ -1,4 +1,5 @@
 import FluentKit
+import FluentSQLiteDriver
 import Foundation
 import SQLKit
 
@@ -56,6 +57,10 @@ extension BulkInsert {
     static func insertRows(into table: String, columns: [String], rows: [[any Encodable & Sendable]], on sql: any SQLDatabase,
                            rowsPerStatement: Int? = nil) async throws {
         let perStatement = max(1, rowsPerStatement ?? (30_000 / max(1, columns.count)))
+        if sql.dialect.name == "sqlite", let sqlite = sql as? any SQLiteDatabase {
+            try await insertRowsSQLite(into: table, columns: columns, rows: rows, on: sqlite, rowsPerStatement: perStatement)
+            return
+        }
         var offset = 0
         while offset < rows.count {
             var insert = sql.insert(into: table).columns(columns)
@@ -64,6 +69,49 @@ extension BulkInsert {
             }
             try await insert.run()
             offset += perStatement
+        }
+    }
+}
+
+extension BulkInsert {
+    /// SQLite: the same statements with values bound straight as `SQLiteData`, in exactly the representation
+    /// SQLKit's `SQLiteDataEncoder` gives them (UUID → its uppercase text, Date → seconds since 1970 as REAL, Bool →
+    /// 0/1), so Fluent reads the rows back unchanged. It skips SQLKit's per-value expression tree and encoder, which
+    /// cost as much as SQLite itself on the demo load.
+    static func insertRowsSQLite(into table: String, columns: [String], rows: [[any Encodable & Sendable]], on sqlite: any SQLiteDatabase,
+                                 rowsPerStatement: Int) async throws {
+        let head = "INSERT INTO " + quoted(table) + " (" + columns.map(quoted).joined(separator: ", ") + ") VALUES "
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let encoder = SQLiteDataEncoder()
+        var offset = 0
+        while offset < rows.count {
+            let slice = rows[offset..<min(offset + rowsPerStatement, rows.count)]
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(slice.count * columns.count)
+            for row in slice {
+                for value in row { binds.append(try sqliteData(value, encoder)) }
+            }
+            let statement = head + Array(repeating: tuple, count: slice.count).joined(separator: ", ")
+            _ = try await sqlite.query(statement, binds)
+            offset += rowsPerStatement
+        }
+    }
+
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    @inline(__always)
+    static func sqliteData(_ value: any Encodable & Sendable, _ encoder: SQLiteDataEncoder) throws -> SQLiteData {
+        switch value {
+        case let v as String: .text(v)
+        case let v as Int: .integer(v)
+        case let v as UUID: .text(v.uuidString)
+        case let v as Double: .float(v)
+        case let v as Date: .float(v.timeIntervalSince1970)
+        case let v as Bool: .integer(v ? 1 : 0)
+        case let v as Int64: .integer(Int(v))
+        default: try encoder.encode(value)
         }
     }
 }

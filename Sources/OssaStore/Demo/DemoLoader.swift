@@ -125,12 +125,14 @@ public struct DemoLoader: Sendable {
         @Sendable func run(_ write: @escaping @Sendable (DemoChunk, Int) async throws -> Void) async throws -> DemoLoadSummary {
             var result = summary
             guard !chunks.isEmpty else { return result }
-            var pending = Task.detached { try context.rows(for: chunks[0]) }
+            // Generation is the heavier half: it runs on every core (`parts`) while the previous chunk is written.
+            let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            var pending = Task.detached { try await context.rows(for: chunks[0], parts: parts) }
             for (index, range) in chunks.enumerated() {
                 let chunk = try await pending.value
                 if index + 1 < chunks.count {
                     let next = chunks[index + 1]
-                    pending = Task.detached { try context.rows(for: next) }
+                    pending = Task.detached { try await context.rows(for: next, parts: parts) }
                 }
                 try await write(chunk, index)
                 result.add(chunk)
@@ -329,6 +331,27 @@ struct DemoRowContext: Sendable {
         return chunk
     }
 
+    /// The same rows, generated in `parts` concurrent slices (patients are independent) and joined in order.
+    func rows(for range: Range<Int>, parts: Int) async throws -> DemoChunk {
+        let parts = max(1, min(parts, range.count))
+        guard parts > 1 else { return try rows(for: range) }
+        let size = (range.count + parts - 1) / parts
+        let slices = stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<min($0 + size, range.upperBound) }
+        let pieces = try await withThrowingTaskGroup(of: (Int, DemoChunk).self) { group in
+            for (index, slice) in slices.enumerated() {
+                group.addTask { (index, try self.rows(for: slice)) }
+            }
+            var out: [DemoChunk?] = Array(repeating: nil, count: slices.count)
+            for try await (index, piece) in group { out[index] = piece }
+            return out.compactMap { $0 }
+        }
+        var chunk = DemoChunk(range: range)
+        for piece in pieces {
+            for (table, rows) in piece.rows { chunk.rows[table, default: []].append(contentsOf: rows) }
+        }
+        return chunk
+    }
+
     /// Row ids: the first 8 bytes from a hash of the patient, the last 8 a counter within the patient.
     struct IDs {
         let prefix: [UInt8]
@@ -429,7 +452,7 @@ struct DemoRowContext: Sendable {
                 let scores = try QuestionnaireRepository.score(instrument, answers)
                 chunk.rows["questionnaire_responses", default: []].append([
                     ids.make(), episodeID, siteID, timepointIDs[response.timepoint], instrument.id, instrument.scoring.version,
-                    try StoredJSON.encode(answers), scores.jsonString(), instrument.scoring.version, ResponseSource.import.rawValue,
+                    StoredJSON.answers(answers), StoredJSON.scores(scores), instrument.scoring.version, ResponseSource.import.rawValue,
                     response.completedOn.startOfDayUTC.addingTimeInterval(18 * 3600), now,
                 ])
             }

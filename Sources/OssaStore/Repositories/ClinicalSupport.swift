@@ -107,6 +107,56 @@ enum StoredJSON {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// Raw answers as a JSON object with sorted keys (`{"P1":2,"P2":null}`): the hot path of submissions and of the
+    /// demo load, written directly (JSONEncoder spends most of its time on a dictionary this simple).
+    static func answers(_ answers: [String: Int?]) -> String {
+        var out = "{"
+        out.reserveCapacity(answers.count * 8 + 2)
+        for (index, key) in answers.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            appendString(key, to: &out)
+            out += ":"
+            if let value = answers[key] ?? nil { out += String(value) } else { out += "null" }
+        }
+        return out + "}"
+    }
+
+    /// Computed scores as stored: `{"instrument":"koos","version":"2012","scores":{"symptoms":75,"pain":null}}`
+    /// (scores in the instrument's order; numbers in Swift's shortest round-trip form).
+    static func scores(_ result: ScoreResult) -> String {
+        var out = "{\"instrument\":"
+        appendString(result.instrument, to: &out)
+        out += ",\"version\":"
+        appendString(result.version, to: &out)
+        out += ",\"scores\":{"
+        for (index, score) in result.scores.enumerated() {
+            if index > 0 { out += "," }
+            appendString(score.id, to: &out)
+            out += ":"
+            if let value = score.value, value.isFinite { out += "\(value)" } else { out += "null" }
+        }
+        return out + "}}"
+    }
+
+    /// A JSON string literal (RFC 8259 escaping).
+    static func appendString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, _ text: String, field: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))

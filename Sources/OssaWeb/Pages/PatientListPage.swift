@@ -25,7 +25,9 @@ struct PatientListPage: Sendable {
     static let pageSize = 25
 
     static func load(store: OssaStore, actor: ActingUser, user: UserBar, query: String?, site: UUID?, offset: Int) async throws -> PatientListPage {
-        let sites = try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items
+        // A patient sees their own record only and no site directory (sites are staff data).
+        let sites = actor.role == .patient ? []
+            : try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items
         let codes = Dictionary(uniqueKeysWithValues: sites.map { ($0.id, $0.code) })
         let page = try await store.patients.list(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site)
         var rows: [Row] = []
@@ -48,6 +50,7 @@ struct PatientListPage: Sendable {
             return components.string ?? "/patients"
         }
         return PatientListPage(
+            title: actor.role == .patient ? "My record" : "Patients",
             user: user, query: query ?? "",
             sites: sites.map { SiteOption(id: $0.id.lowercasedID, code: $0.code, name: $0.name, selected: $0.id == site) },
             hasSites: sites.count > 1, patients: rows, hasPatients: !rows.isEmpty, summary: summary,
