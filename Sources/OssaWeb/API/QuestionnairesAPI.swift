@@ -77,13 +77,10 @@ struct QuestionnairesAPI: APIRouteGroup {
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let actor = try context.requireUser()
         let episodeID = try context.uuidParameter("episodeID")
-        let query = QueryParameters(request: request)
-        let page = PageRequest(limit: try query.int("limit", default: 50, range: 1...PageRequest.maximumLimit),
-                               offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)))
-        let range = DateRange(from: try query.date("from"), to: try query.date("to"))
-        let filter = QuestionnaireFilter(episodeID: episodeID, instrumentID: query.string("instrument"),
-                                         timepointID: try query.uuid("timepoint"),
-                                         completed: range.from == nil && range.to == nil ? nil : range)
+        let query = ClinicalQuery(request)
+        let filter = QuestionnaireFilter(episodeID: episodeID, instrumentID: query.query.string("instrument"),
+                                         timepointID: try query.uuid("timepoint"), completed: try query.dateRange())
+        let page = try query.page()
         // The episode must be visible (404 otherwise), not merely have no visible responses.
         _ = try await store.episodes.get(actor, episodeID)
         let result = try await store.questionnaires.list(actor, filter, page)
@@ -93,16 +90,5 @@ struct QuestionnairesAPI: APIRouteGroup {
     @Sendable func get(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let record = try await store.questionnaires.get(try context.requireUser(), try context.uuidParameter("responseID"))
         return try JSONIO.response(QuestionnaireResponseDTO(record))
-    }
-}
-
-extension QueryParameters {
-    /// A calendar day (`YYYY-MM-DD`), or nil when absent; anything else is a 400 naming the parameter.
-    func date(_ name: String) throws -> CalendarDate? {
-        guard let text = string(name), !text.isEmpty else { return nil }
-        guard let date = try? CalendarDate(iso: text) else {
-            throw Problem.badParameter(name, "\"\(text)\" is not a date (YYYY-MM-DD)")
-        }
-        return date
     }
 }
