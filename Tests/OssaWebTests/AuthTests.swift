@@ -126,6 +126,13 @@ struct AuthTests {
             let after = try await client.execute(uri: "/patients", method: .get, headers: session.headers)
             #expect(after.status == .seeOther)
             #expect(after.headers[.location] == "/login")
+
+            // Sign-in and sign-out are in the audit log: who, as what, which session.
+            let entries = try await server.fixture.store.audit.entries(as: server.fixture.admin, limit: 10_000)
+                .filter { $0.recordType == "session" && $0.actorUserID == userID.lowercasedID }
+            #expect(entries.map(\.action) == ["sign-in", "sign-out"])
+            #expect(entries.allSatisfy { $0.actorRole == "clinician" })
+            #expect(entries.first?.recordID != nil && entries.first?.recordID == entries.last?.recordID)
         }
     }
 

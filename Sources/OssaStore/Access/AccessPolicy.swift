@@ -119,6 +119,8 @@ enum AccessPolicy {
 public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case site, user, siteGrant = "site-grant", patient, episode, auditLog = "audit-log", export
     case bulkInsert = "bulk-insert"
+    /// A signed-in browser session (sign-in and sign-out entries).
+    case session
     case screeningDecision = "screening-decision", imagingStudy = "imaging-study", procedure
     case questionnaireResponse = "questionnaire-response", timepoint = "follow-up-timepoint"
     case outcomeEvent = "outcome-event", invitation, outboxMessage = "outbox-message"

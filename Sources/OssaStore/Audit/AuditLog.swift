@@ -6,6 +6,8 @@ import SQLKit
 /// What was done, as named in the audit log.
 public enum AuditAction: String, Sendable, Hashable, CaseIterable {
     case create, read, list, update, delete, export, grant, revoke
+    /// A session began (successful sign-in) or was ended by its user (sign-out); record type `session`.
+    case signIn = "sign-in", signOut = "sign-out"
 }
 
 /// Whether the action was carried out or refused.

@@ -62,6 +62,11 @@ public struct SessionRepository: Sendable {
             model.expiresAt = expiresAt
             model.remoteAddress = address.map { String($0.prefix(100)) }
             try await model.create(on: db)
+            // Who signed in, as what, from where: audited with the session it opened, in the same transaction.
+            let role = try await UserModel.find(userID, on: db).flatMap { Role(rawValue: $0.role) } ?? .patient
+            try await AuditLog.append(AuditEvent(actor: ActingUser(userID: userID, role: role, address: address),
+                                                 action: .signIn, recordType: .session,
+                                                 recordID: try model.requireID().lowerString), on: db)
             // Fluent's timestamp is wall-clock time; the session's own clock (injectable in tests) wins.
             model.createdAt = now
             return try SessionRecord(model)
@@ -101,10 +106,17 @@ public struct SessionRepository: Sendable {
     }
 
     /// Ends the session for this token (sign-out). Unknown tokens are ignored.
-    public func delete(token: String) async throws {
+    /// Ends the session of a cookie token (sign-out), audited as the user's sign-out from `address`.
+    public func delete(token: String, address: String? = nil) async throws {
         let hash = Self.hash(token)
         try await database.transaction { db in
-            try await SessionModel.query(on: db).filter(\.$tokenHash == hash).delete()
+            guard let session = try await SessionModel.query(on: db).filter(\.$tokenHash == hash).first() else { return }
+            let userID = session.$user.id
+            try await session.delete(on: db)
+            let role = try await UserModel.find(userID, on: db).flatMap { Role(rawValue: $0.role) } ?? .patient
+            try await AuditLog.append(AuditEvent(actor: ActingUser(userID: userID, role: role, address: address),
+                                                 action: .signOut, recordType: .session,
+                                                 recordID: try session.requireID().lowerString), on: db)
         }
     }
 

@@ -82,7 +82,7 @@ struct Auth: Sendable {
 
     func logout(_ authentication: Authentication?) async throws {
         if case .session(_, let token)? = authentication?.method {
-            try await store.sessions.delete(token: token)
+            try await store.sessions.delete(token: token, address: authentication?.user.address)
         }
     }
 
