@@ -185,6 +185,12 @@ public struct DemoLoader: Sendable {
         if sites + users + patients > 0 { throw DemoLoadError.notEmpty(sites: sites, users: users, patients: patients) }
     }
 
+    /// The database id the loader gives the generator's patient `patientID` (e.g. the demo patient login's record).
+    public static func patientUUID(seed: UInt64, patientID: String) -> UUID {
+        var ids = DemoRowContext.IDs(seed: seed, patient: patientID)
+        return ids.make()  // the patient row takes the first id of its patient's sequence (see `rows(for:)`)
+    }
+
     /// A stable UUID for a generator id (`site-lis`, `user-admin`, `pt-0000042`): SHA-256 of the seed and the id,
     /// with the RFC 9562 version 8 ("custom") and variant bits set.
     public static func uuid(seed: UInt64, _ id: String) -> UUID {

@@ -42,7 +42,9 @@ public enum DemoSetup {
         for user in summary.loadedUsers {
             _ = try await store.users.update(admin, user.id, UserChanges(passwordHash: hash))
         }
-        if let first = try await firstPatient(store: store, summary: summary) {
+        if patients > 0 {
+            // The first generated patient's record, by the id the loader gave it (no chart read is needed).
+            let first = DemoLoader.patientUUID(seed: seed, patientID: try registry.patient(0).patient.id)
             _ = try await store.users.create(admin, NewUser(email: patientEmail, displayName: "Demo patient", role: .patient,
                                                             passwordHash: hash, patientID: first))
         }
@@ -72,13 +74,6 @@ public enum DemoSetup {
         return users.filter { !$0.disabled }
             .sorted { (order.firstIndex(of: $0.role) ?? 9, $0.email) < (order.firstIndex(of: $1.role) ?? 9, $1.email) }
             .map { Login(role: $0.role.rawValue, email: $0.email) }
-    }
-
-    /// The first demo patient (by name) seen by a clinician of the first site, for the patient login.
-    static func firstPatient(store: OssaStore, summary: DemoLoadSummary) async throws -> UUID? {
-        guard let clinician = summary.loadedUsers.first(where: { $0.role == .clinician }) else { return nil }
-        let actor = try await store.users.actingUser(clinician.id, from: "cli")
-        return try await store.patients.list(actor, PageRequest(limit: 1)).items.first?.id
     }
 }
 
