@@ -148,9 +148,10 @@ public struct QuestionnaireRepository: Sendable {
                 var accepted: [QuestionnaireResponseRecord] = []
                 var events: [AuditEvent] = []
                 let now = Date()
-                for request in requests {
-                    do {
-                        let siteID = try await check(request, on: db)
+                let sites = try await checkBatch(requests, on: db)
+                for (request, site) in zip(requests, sites) {
+                    switch site {
+                    case .success(let siteID):
                         let record = QuestionnaireResponseRecord(
                             id: UUID(), episodeID: request.episodeID, siteID: siteID, timepointID: request.timepointID,
                             instrumentID: request.instrumentID, instrumentVersion: request.version, answers: request.answers,
@@ -160,7 +161,7 @@ public struct QuestionnaireRepository: Sendable {
                         events.append(AuditEvent(actor: request.actor, action: .create, recordType: .questionnaireResponse,
                                                  recordID: record.id.lowerString))
                         results.append(.success(record))
-                    } catch {
+                    case .failure(let error):
                         results.append(.failure(error))
                     }
                 }
@@ -194,37 +195,52 @@ public struct QuestionnaireRepository: Sendable {
         }
     }
 
-    /// The request's episode under its actor's scope (in the SQL WHERE) and its timepoint; returns the episode's
-    /// site. Plain SQLKit: Fluent's model decoding costs more than the rest of a submission.
-    static func check(_ request: SubmissionRequest, on db: any Database) async throws -> UUID {
-        let episodeID = request.episodeID
+    /// Each request's episode under its actor's scope and its timepoint, for a whole batch in two statements
+    /// (one per table, whatever the batch size); returns each episode's site or the request's own error. The
+    /// scope rule is the one the other repositories put in their WHERE clause — granted sites, or the patient's
+    /// own episodes — applied here per request because one batch mixes actors. Plain SQLKit: Fluent's model
+    /// decoding costs more than the rest of a submission.
+    static func checkBatch(_ requests: [SubmissionRequest], on db: any Database) async throws -> [Result<UUID, any Error>] {
         let sql = try db.sqlDatabase()
-        var select = sql.select().column("site_id").from("episodes").where("id", .equal, SQLBind(episodeID))
-        switch request.scope {
-        case .all: break
-        case .grantedSites:
-            guard !request.actor.siteIDs.isEmpty else { throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString) }
-            select = select.where("site_id", .in, SQLBind.group(request.actor.siteIDList))
-        case .ownRecord:
-            // A patient submits for their own episodes only.
-            guard let patientID = request.actor.patientID else { throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString) }
-            select = select.where("patient_id", .equal, SQLBind(patientID))
-        case .denied:
-            throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
+        struct Episode { var siteID: UUID; var patientID: UUID }
+        var episodes: [UUID: Episode] = [:]
+        for row in try await sql.select().column("id").column("site_id").column("patient_id").from("episodes")
+            .where("id", .in, SQLBind.group(Array(Set(requests.map(\.episodeID))))).all() {
+            episodes[try row.decode(column: "id", as: UUID.self)] = Episode(siteID: try row.decode(column: "site_id", as: UUID.self),
+                                                                          patientID: try row.decode(column: "patient_id", as: UUID.self))
         }
-        guard let siteID = try await select.first()?.decode(column: "site_id", as: UUID.self) else {
-            throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
-        }
-        if let timepointID = request.timepointID {
-            guard let row = try await sql.select().column("status").from("follow_up_timepoints")
-                .where("id", .equal, SQLBind(timepointID)).where("episode_id", .equal, SQLBind(episodeID)).first() else {
-                throw StoreError.invalid(field: "timepointID", message: "is not a timepoint of episode \(episodeID.lowerString)")
-            }
-            if try row.decode(column: "status", as: String.self) == TimepointStatus.cancelled.rawValue {
-                throw StoreError.invalid(field: "timepointID", message: "the timepoint was cancelled")
+        var timepoints: [UUID: (episodeID: UUID, status: String)] = [:]
+        let timepointIDs = Array(Set(requests.compactMap(\.timepointID)))
+        if !timepointIDs.isEmpty {
+            for row in try await sql.select().column("id").column("episode_id").column("status").from("follow_up_timepoints")
+                .where("id", .in, SQLBind.group(timepointIDs)).all() {
+                timepoints[try row.decode(column: "id", as: UUID.self)] = (try row.decode(column: "episode_id", as: UUID.self),
+                                                                          try row.decode(column: "status", as: String.self))
             }
         }
-        return siteID
+        return requests.map { request in
+            Result {
+                let episodeID = request.episodeID
+                let notFound = StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
+                guard let episode = episodes[episodeID] else { throw notFound }
+                switch request.scope {
+                case .all: break
+                case .grantedSites: guard request.actor.siteIDs.contains(episode.siteID) else { throw notFound }
+                // A patient submits for their own episodes only.
+                case .ownRecord: guard request.actor.patientID == episode.patientID else { throw notFound }
+                case .denied: throw notFound
+                }
+                if let timepointID = request.timepointID {
+                    guard let timepoint = timepoints[timepointID], timepoint.episodeID == episodeID else {
+                        throw StoreError.invalid(field: "timepointID", message: "is not a timepoint of episode \(episodeID.lowerString)")
+                    }
+                    if timepoint.status == TimepointStatus.cancelled.rawValue {
+                        throw StoreError.invalid(field: "timepointID", message: "the timepoint was cancelled")
+                    }
+                }
+                return episode.siteID
+            }
+        }
     }
 
     static let columns = ["id", "episode_id", "site_id", "timepoint_id", "instrument_id", "instrument_version", "answers_json",
