@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 final class APITokenModel: Model, @unchecked Sendable {  // Fluent models: see the note in Models.swift.
     static let schema = "api_tokens"
@@ -36,6 +37,18 @@ public struct APITokenRecord: Sendable, Hashable {
         lastUsedAt = model.lastUsedAt
         expiresAt = model.expiresAt
         revokedAt = model.revokedAt
+    }
+
+    /// From a row of `APITokenRepository.authenticate`'s query (token columns prefixed `t_`).
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "t_id", as: UUID.self)
+        userID = try row.decode(column: "user_id", as: UUID.self)
+        name = try row.decode(column: "t_name", as: String.self)
+        createdBy = try row.decode(column: "t_created_by", as: UUID.self)
+        createdAt = try row.decode(column: "t_created_at", as: Date?.self)
+        lastUsedAt = try row.decode(column: "t_last_used_at", as: Date?.self)
+        expiresAt = try row.decode(column: "t_expires_at", as: Date?.self)
+        revokedAt = try row.decode(column: "t_revoked_at", as: Date?.self)
     }
 }
 
@@ -82,7 +95,8 @@ public struct APITokenRepository: Sendable {
     /// Revokes one token. Revoking a revoked token changes nothing; another user's token is reported as not found
     /// unless the actor is an admin.
     public func revoke(_ actor: ActingUser, _ id: UUID, now: Date) async throws -> APITokenRecord {
-        try await database.transaction { db in
+        defer { database.credentials.invalidateAll() }
+        return try await database.transaction { db in
             guard let model = try await APITokenModel.find(id, on: db),
                   actor.role == .admin || model.$user.id == actor.userID else {
                 throw StoreError.notFound(recordType: "api-token", id: id.lowerString)
@@ -100,6 +114,7 @@ public struct APITokenRepository: Sendable {
     /// Revokes every live token of a user (account disabled). Returns how many.
     @discardableResult
     public func revokeAll(_ actor: ActingUser, user userID: UUID, now: Date) async throws -> Int {
+        defer { database.credentials.invalidateAll() }
         try await requireManage(actor, userID, .revoke)
         return try await database.transaction { db in
             let live = try await APITokenModel.query(on: db).filter(\.$user.$id == userID).filter(\.$revokedAt == nil).all()
@@ -119,17 +134,35 @@ public struct APITokenRepository: Sendable {
     public func authenticate(token: String, now: Date, address: String?,
                              touchInterval: TimeInterval = 60) async throws -> (token: APITokenRecord, user: ActingUser)? {
         let hash = SessionRepository.hash(token)
-        return try await database.transaction { db in
-            guard let model = try await APITokenModel.query(on: db).filter(\.$tokenHash == hash).first(),
-                  model.revokedAt == nil else { return nil }
-            if let expiresAt = model.expiresAt, expiresAt <= now { return nil }
-            guard let user = try await SessionRepository.actingUser(model.$user.id, address: address, on: db) else { return nil }
-            if model.lastUsedAt.map({ now.timeIntervalSince($0) >= touchInterval }) ?? true {
-                model.lastUsedAt = now
-                try await model.update(on: db)
-            }
-            return (try APITokenRecord(model), user)
+        let cache = database.credentials
+        if case .apiToken(let record, var user)? = cache.lookup(hash), record.revokedAt == nil,
+           record.expiresAt.map({ $0 > now }) ?? true,
+           let lastUsedAt = record.lastUsedAt, now.timeIntervalSince(lastUsedAt) < touchInterval {
+            user.address = address
+            return (record, user)
         }
+        let generation = cache.generation
+        // One statement (token, account and grants joined): this runs before every API call. A single statement
+        // reads one consistent snapshot, so no transaction is needed; the rare touch is its own statement.
+        let sql = try database.sql()
+        let rows = try await database.readSQL().raw("""
+            SELECT t.id AS t_id, t.name AS t_name, t.created_by AS t_created_by, t.created_at AS t_created_at,
+                   t.last_used_at AS t_last_used_at, t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at,
+                   \(unsafeRaw: SessionRepository.actingUserColumns)
+            FROM api_tokens t \(unsafeRaw: SessionRepository.actingUserJoins(credential: "t"))
+            WHERE t.token_hash = \(bind: hash)
+            """).all()
+        guard let first = rows.first else { return nil }
+        var record = try APITokenRecord(row: first)
+        guard record.revokedAt == nil else { return nil }
+        if let expiresAt = record.expiresAt, expiresAt <= now { return nil }
+        guard let user = try SessionRepository.actingUser(rows, address: address) else { return nil }
+        if record.lastUsedAt.map({ now.timeIntervalSince($0) >= touchInterval }) ?? true {
+            try await sql.update("api_tokens").set("last_used_at", to: SQLBind(now)).where("id", .equal, SQLBind(record.id)).run()
+            record.lastUsedAt = now
+        }
+        cache.store(hash, .apiToken(record, user), generation: generation)
+        return (record, user)
     }
 
     /// Users manage their own tokens; admins anyone's. Refusals are audited like every other refusal.

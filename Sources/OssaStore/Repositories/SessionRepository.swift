@@ -1,6 +1,7 @@
 import Crypto
 import FluentKit
 import Foundation
+import SQLKit
 
 /// A signed-in browser session, as the web layer sees it. The cookie value itself is never stored or returned.
 public struct SessionRecord: Sendable, Hashable {
@@ -20,6 +21,16 @@ public struct SessionRecord: Sendable, Hashable {
         createdAt = model.createdAt ?? model.lastSeenAt
         lastSeenAt = model.lastSeenAt
         expiresAt = model.expiresAt
+    }
+
+    /// From a row of `SessionRepository.authenticate`'s query (session columns prefixed `s_`).
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "s_id", as: UUID.self)
+        userID = try row.decode(column: "user_id", as: UUID.self)
+        csrfToken = try row.decode(column: "s_csrf_token", as: String.self)
+        lastSeenAt = try row.decode(column: "s_last_seen_at", as: Date.self)
+        createdAt = try row.decode(column: "s_created_at", as: Date?.self) ?? lastSeenAt
+        expiresAt = try row.decode(column: "s_expires_at", as: Date.self)
     }
 }
 
@@ -80,19 +91,55 @@ public struct SessionRepository: Sendable {
     public func authenticate(token: String, now: Date, idleTimeout: TimeInterval, address: String?,
                              touchInterval: TimeInterval = 60) async throws -> (session: SessionRecord, user: ActingUser)? {
         let hash = Self.hash(token)
-        return try await database.transaction { db in
-            guard let model = try await SessionModel.query(on: db).filter(\.$tokenHash == hash).first() else { return nil }
-            if model.expiresAt <= now || model.lastSeenAt.addingTimeInterval(idleTimeout) <= now {
-                try await model.delete(on: db)
-                return nil
-            }
-            guard let user = try await Self.actingUser(model.$user.id, address: address, on: db) else { return nil }
-            if now.timeIntervalSince(model.lastSeenAt) >= touchInterval {
-                model.lastSeenAt = now
-                try await model.update(on: db)
-            }
-            return (try SessionRecord(model), user)
+        let cache = database.credentials
+        if case .session(let session, var user)? = cache.lookup(hash), session.expiresAt > now,
+           session.lastSeenAt.addingTimeInterval(idleTimeout) > now, now.timeIntervalSince(session.lastSeenAt) < touchInterval {
+            user.address = address
+            return (session, user)
         }
+        let generation = cache.generation
+        // One statement, as for API tokens (see `APITokenRepository.authenticate`).
+        let sql = try database.sql()
+        let rows = try await database.readSQL().raw("""
+            SELECT s.id AS s_id, s.csrf_token AS s_csrf_token, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
+                   s.expires_at AS s_expires_at, \(unsafeRaw: Self.actingUserColumns)
+            FROM sessions s \(unsafeRaw: Self.actingUserJoins(credential: "s"))
+            WHERE s.token_hash = \(bind: hash)
+            """).all()
+        guard let first = rows.first else { return nil }
+        var session = try SessionRecord(row: first)
+        if session.expiresAt <= now || session.lastSeenAt.addingTimeInterval(idleTimeout) <= now {
+            try await sql.delete(from: "sessions").where("id", .equal, SQLBind(session.id)).run()
+            return nil
+        }
+        guard let user = try Self.actingUser(rows, address: address) else { return nil }
+        if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
+            try await sql.update("sessions").set("last_seen_at", to: SQLBind(now)).where("id", .equal, SQLBind(session.id)).run()
+            session.lastSeenAt = now
+        }
+        cache.store(hash, .session(session, user), generation: generation)
+        return (session, user)
+    }
+
+    /// The account and grant columns that `actingUser(_:address:)` reads, and the joins that supply them for a
+    /// credential table aliased `credential` (one row per site grant, or one row with no grant).
+    static let actingUserColumns = "u.id AS user_id, u.role AS u_role, u.disabled AS u_disabled, u.patient_id AS u_patient_id, g.site_id AS g_site_id"
+
+    static func actingUserJoins(credential: String) -> String {
+        "JOIN users u ON u.id = \(credential).user_id LEFT JOIN site_grants g ON g.user_id = \(credential).user_id"
+    }
+
+    /// The acting user of an enabled account from rows carrying `actingUserColumns`; nil when disabled or the role is
+    /// unknown (the same rule as `actingUser(_:address:on:)`).
+    static func actingUser(_ rows: [any SQLRow], address: String?) throws -> ActingUser? {
+        guard let first = rows.first, !(try first.decode(column: "u_disabled", as: Bool.self)),
+              let role = Role(rawValue: try first.decode(column: "u_role", as: String.self)) else { return nil }
+        var sites = Set<UUID>()
+        for row in rows {
+            if let site = try row.decode(column: "g_site_id", as: UUID?.self) { sites.insert(site) }
+        }
+        return ActingUser(userID: try first.decode(column: "user_id", as: UUID.self), role: role, siteIDs: sites,
+                          patientID: try first.decode(column: "u_patient_id", as: UUID?.self), address: address)
     }
 
     /// The acting user of an enabled account, loaded inside the caller's transaction (the same rule as
@@ -108,6 +155,7 @@ public struct SessionRepository: Sendable {
     /// Ends the session for this token (sign-out). Unknown tokens are ignored.
     /// Ends the session of a cookie token (sign-out), audited as the user's sign-out from `address`.
     public func delete(token: String, address: String? = nil) async throws {
+        defer { database.credentials.invalidateAll() }
         let hash = Self.hash(token)
         try await database.transaction { db in
             guard let session = try await SessionModel.query(on: db).filter(\.$tokenHash == hash).first() else { return }
@@ -122,6 +170,7 @@ public struct SessionRepository: Sendable {
 
     /// Ends every session of a user (password change, account disabled).
     public func deleteAll(userID: UUID) async throws {
+        defer { database.credentials.invalidateAll() }
         try await database.transaction { db in
             try await SessionModel.query(on: db).filter(\.$user.$id == userID).delete()
         }
@@ -130,7 +179,8 @@ public struct SessionRepository: Sendable {
     /// Removes sessions past their absolute end or idle timeout; returns how many.
     @discardableResult
     public func purgeExpired(now: Date, idleTimeout: TimeInterval) async throws -> Int {
-        try await database.transaction { db in
+        defer { database.credentials.invalidateAll() }
+        return try await database.transaction { db in
             let idleCutoff = now.addingTimeInterval(-idleTimeout)
             let query = SessionModel.query(on: db).group(.or) { group in
                 group.filter(\.$expiresAt <= now).filter(\.$lastSeenAt <= idleCutoff)

@@ -143,6 +143,8 @@ public struct UserRepository: Sendable {
     }
 
     public func update(_ actor: ActingUser, _ id: UUID, _ changes: UserChanges) async throws -> UserRecord {
+        // Credentials loaded before this change must not be reused (see `CredentialCache`).
+        defer { database.credentials.invalidateAll() }
         _ = try await Access.require(actor, .update, .user, recordID: id.lowerString, database: database)
         let displayName = try changes.displayName.map { try requiredText($0, field: "displayName") }
         let hash = try changes.passwordHash.map(Self.passwordHash)
@@ -167,6 +169,8 @@ public struct UserRepository: Sendable {
 
     /// Grants a staff user access to a site's records. Idempotent.
     public func grantSite(_ actor: ActingUser, user userID: UUID, site siteID: UUID) async throws {
+        // Credentials loaded before this change must not be reused (see `CredentialCache`).
+        defer { database.credentials.invalidateAll() }
         _ = try await Access.require(actor, .grant, .siteGrant, database: database)
         try await database.transaction { db in
             guard let user = try await UserModel.find(userID, on: db) else {
@@ -191,6 +195,8 @@ public struct UserRepository: Sendable {
 
     /// Withdraws a site grant. Idempotent.
     public func revokeSite(_ actor: ActingUser, user userID: UUID, site siteID: UUID) async throws {
+        // Credentials loaded before this change must not be reused (see `CredentialCache`).
+        defer { database.credentials.invalidateAll() }
         _ = try await Access.require(actor, .revoke, .siteGrant, database: database)
         try await database.transaction { db in
             let grants = try await SiteGrantModel.query(on: db).filter(\.$user.$id == userID).filter(\.$site.$id == siteID).all()
