@@ -74,6 +74,55 @@ struct DatabaseTests {
         }
     }
 
+    @Test("SQLite: the read connection sees every commit at once and refuses writes")
+    func sqliteReadConnection() async throws {
+        try await withStore(.sqlite) { store in
+            let sql = try store.database.sql()
+            try await sql.raw("CREATE TABLE probe (n INTEGER)").run()
+            for n in 1...3 {
+                try await store.database.transaction { db in
+                    try await db.sqlDatabase().raw("INSERT INTO probe (n) VALUES (\(bind: n))").run()
+                }
+                let seen = try await store.database.readSQL().raw("SELECT COUNT(*) AS c FROM probe").first()?.decode(column: "c", as: Int.self)
+                #expect(seen == n)
+            }
+            await #expect(throws: (any Error).self) {
+                try await store.database.readSQL().raw("INSERT INTO probe (n) VALUES (9)").run()
+            }
+            #expect(try await sql.raw("SELECT COUNT(*) AS c FROM probe").first()?.decode(column: "c", as: Int.self) == 3)
+        }
+    }
+
+    @Test("SQLite: committed pages reach the database file in the background, without a commit waiting for it")
+    func sqliteBackgroundCheckpoints() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-checkpoint-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ossa.sqlite").path
+        let database = try await OssaDatabase.open(.sqlite(path: path))
+        do {
+            try await database.sql().raw("CREATE TABLE probe (payload BLOB)").run()
+            // About 2 MB: far below the writer's own checkpoint threshold (10,000 pages), so only the background
+            // checkpointer can move it into the main file.
+            try await database.transaction { db in
+                for _ in 0..<500 {
+                    try await db.sqlDatabase().raw("INSERT INTO probe (payload) VALUES (randomblob(4000))").run()
+                }
+            }
+            let size = { ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0 }
+            let before = size()
+            #expect(before < 1_000_000, "the main file grew before any checkpoint: \(before) bytes")
+            let deadline = ContinuousClock.now + .seconds(10)
+            while size() < 2_000_000, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(size() >= 2_000_000, "the WAL was not checkpointed into the main file")
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+
     @Test func sqlitePragmasHoldAfterReopen() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-reopen-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -16,9 +16,12 @@ actor GroupCommit<Request: Sendable, Response: Sendable> {
     private var pending: [(request: Request, continuation: CheckedContinuation<Response, any Error>)] = []
     private var draining = false
     let maxBatch: Int
+    /// Where batches are written (see `OssaDatabase.writerExecutor`); nil = the global executor.
+    let executor: (any TaskExecutor)?
 
-    init(maxBatch: Int = 256) {
+    init(maxBatch: Int = 256, executor: (any TaskExecutor)? = nil) {
         self.maxBatch = maxBatch
+        self.executor = executor
     }
 
     func submit(_ request: Request, write: @escaping Writer) async throws -> Response {
@@ -26,7 +29,7 @@ actor GroupCommit<Request: Sendable, Response: Sendable> {
             pending.append((request, continuation))
             if !draining {
                 draining = true
-                Task { await self.drain(write) }
+                Task(executorPreference: executor) { await self.drain(write) }
             }
         }
     }

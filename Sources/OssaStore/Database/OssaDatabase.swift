@@ -19,6 +19,9 @@ public enum DatabaseEngine: String, Sendable, Hashable {
 /// (the driver issues the last one on each new connection; this type sets and checks the other two when opening).
 /// The SQLite driver keeps one connection per event loop and this type gives SQLite a one-thread loop, so there is
 /// exactly one connection: transactions, and with them audit-log appends, are serialised in this process.
+/// Every request's authentication is a read; on SQLite those reads go to a second, read-only connection on its own
+/// thread (`readSQL()`), which WAL lets run while the writer commits: otherwise each read would queue behind the
+/// writer's transaction and its fsync, and the group commit could not fill its batches.
 /// PostgreSQL: a pool of connections on a small loop group; audit appends serialise on an advisory lock.
 ///
 /// Call `shutdown()` before dropping the value.
@@ -29,23 +32,35 @@ public final class OssaDatabase: Sendable {
     private let eventLoopGroup: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     private let databases: Databases
+    /// SQLite only: the read-only connection behind `readSQL()`, and the one that checkpoints the WAL.
+    private let reader: SideConnection?
+    private let checkpointer: SideConnection?
+    private let checkpoints = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let state = NIOLockedValueBox(State.open)
     /// Group commit for questionnaire submissions (see `GroupCommit`).
-    let submissionCommits = GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>()
+    let submissionCommits: GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>
+    /// SQLite: runs tasks on the connection's event loop (see `transaction(_:)`); nil on PostgreSQL.
+    let writerExecutor: EventLoopExecutor?
+    /// Recently authenticated API tokens and sessions (see `CredentialCache`).
+    let credentials: CredentialCache
 
     private enum State { case open, shutDown }
 
     /// Opens (creating the SQLite file and its directory when needed) and checks the connection. Does not migrate.
     ///
     /// - Parameter postgresSearchPath: schemas for PostgreSQL's `search_path` (tests use a schema per test).
+    /// - Parameter credentialCacheLifetime: how long an authenticated token or session is reused before it is
+    ///   looked up again, bounding how late another process's change to it is seen (`CredentialCache`); zero
+    ///   turns the cache off.
     public static func open(
         _ location: DatabaseLocation,
         logger: Logger = Logger(label: "ossa.store"),
         postgresSearchPath: [String]? = nil,
-        postgresConnections: Int = 4
+        postgresConnections: Int = 4,
+        credentialCacheLifetime: Duration = .seconds(1)
     ) async throws -> OssaDatabase {
         let database = try OssaDatabase(location: location, logger: logger, postgresSearchPath: postgresSearchPath,
-                                        postgresConnections: postgresConnections)
+                                        postgresConnections: postgresConnections, credentialCacheLifetime: credentialCacheLifetime)
         do {
             try await database.prepareConnection()
         } catch {
@@ -55,11 +70,14 @@ public final class OssaDatabase: Sendable {
         return database
     }
 
-    private init(location: DatabaseLocation, logger: Logger, postgresSearchPath: [String]?, postgresConnections: Int) throws {
+    private init(location: DatabaseLocation, logger: Logger, postgresSearchPath: [String]?, postgresConnections: Int,
+                 credentialCacheLifetime: Duration) throws {
         self.location = location
+        credentials = CredentialCache(lifetime: credentialCacheLifetime)
         self.logger = logger
         let configuration: DatabaseConfigurationFactory
         let threads: Int
+        var readerConfiguration: DatabaseConfigurationFactory?
         switch location {
         case .sqlite(let path):
             engine = .sqlite
@@ -68,6 +86,7 @@ public final class OssaDatabase: Sendable {
             var sqlite = SQLiteConfiguration.file(url.path)
             sqlite.enableForeignKeys = true
             configuration = .sqlite(sqlite, sqlLogLevel: .trace)
+            readerConfiguration = .sqlite(sqlite, sqlLogLevel: .trace)
             threads = 1
         case .postgres(let urlString):
             engine = .postgres
@@ -83,10 +102,14 @@ public final class OssaDatabase: Sendable {
             threads = 2
         }
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        writerExecutor = engine == .sqlite ? EventLoopExecutor(eventLoopGroup.next()) : nil
+        submissionCommits = GroupCommit(executor: writerExecutor)
         threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         databases = Databases(threadPool: threadPool, on: eventLoopGroup)
         databases.use(configuration, as: .init(string: engine.rawValue), isDefault: true)
+        reader = readerConfiguration.map { SideConnection($0, name: "sqlite-reader") }
+        checkpointer = readerConfiguration.map { SideConnection($0, name: "sqlite-checkpointer") }
     }
 
     /// A Fluent database handle; cheap, make one per unit of work.
@@ -103,14 +126,28 @@ public final class OssaDatabase: Sendable {
         try Self.sql(try fluent())
     }
 
+    /// A handle for single-statement reads outside any transaction, such as authentication: on SQLite the
+    /// read-only connection, which sees every commit made before the statement starts; on PostgreSQL the pool.
+    public func readSQL() throws -> any SQLDatabase {
+        guard let reader else { return try sql() }
+        guard state.withLockedValue({ $0 }) == .open else { throw OssaDatabaseError.shutDown }
+        return try reader.sql(logger: logger)
+    }
+
     static func sql(_ database: any Database) throws -> any SQLDatabase {
         guard let sql = database as? any SQLDatabase else { throw OssaDatabaseError.notSQL }
         return sql
     }
 
     /// Runs `body` in one transaction; everything it writes commits together or not at all.
+    ///
+    /// On SQLite the body runs on the connection's own event loop (`writerExecutor`), so that each statement's
+    /// completion resumes it at once rather than after whatever HTTP work the server's loops have queued.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
-        try await fluent().transaction(body)
+        let executor = writerExecutor
+        return try await fluent().transaction { db in
+            try await withTaskExecutorPreference(executor) { try await body(db) }
+        }
     }
 
     private func prepareConnection() async throws {
@@ -121,6 +158,17 @@ public final class OssaDatabase: Sendable {
             // compiled-in default of the bundled SQLite, so a reconnected connection keeps it).
             try await sql.raw("PRAGMA journal_mode=WAL").run()
             try await sql.raw("PRAGMA synchronous=FULL").run()
+            // Statement journals (each multi-row INSERT inside a transaction keeps one) in memory rather than in
+            // temporary files, and a 64 MiB page cache: both only change speed, never what is durable.
+            try await sql.raw("PRAGMA temp_store=MEMORY").run()
+            try await sql.raw("PRAGMA cache_size=-65536").run()
+            // The reader may only read, whatever a caller sends it.
+            try await readSQL().raw("PRAGMA query_only=ON").run()
+            // Checkpoints (copying committed pages from the WAL into the database file, and its fsync) run on
+            // their own connection and thread, so that a commit never waits for one; the writer still checkpoints
+            // by itself should the WAL ever pass 10,000 pages (about 40 MB), so it cannot grow without bound.
+            try await sql.raw("PRAGMA wal_autocheckpoint=10000").run()
+            startCheckpoints()
             let pragmas = try await sqlitePragmas()
             guard pragmas.journalMode == "wal", pragmas.synchronous == 2, pragmas.foreignKeys else {
                 throw OssaDatabaseError.pragmas("journal_mode=\(pragmas.journalMode) synchronous=\(pragmas.synchronous) foreign_keys=\(pragmas.foreignKeys)")
@@ -163,6 +211,80 @@ public final class OssaDatabase: Sendable {
             return state == .open
         }
         guard wasOpen else { return }
+        if let task = checkpoints.withLockedValue({ $0 }) {
+            task.cancel()
+            await task.value
+        }
+        await reader?.shutdown()
+        await checkpointer?.shutdown()
+        await databases.shutdownAsync()
+        try? await threadPool.shutdownGracefully()
+        try? await eventLoopGroup.shutdownGracefully()
+    }
+}
+
+extension OssaDatabase {
+    /// How often the WAL is checkpointed in the background.
+    static let checkpointInterval: Duration = .seconds(1)
+
+    /// A PASSIVE checkpoint every `checkpointInterval`: it copies what no reader still needs and never blocks the
+    /// writer or the readers. A failure is logged and retried at the next tick.
+    private func startCheckpoints() {
+        guard let checkpointer else { return }
+        let logger = logger
+        checkpoints.withLockedValue { task in
+            guard task == nil else { return }
+            task = Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.checkpointInterval)
+                    if Task.isCancelled { break }
+                    do {
+                        try await checkpointer.sql(logger: logger).raw("PRAGMA wal_checkpoint(PASSIVE)").run()
+                    } catch {
+                        logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs tasks on one event loop. The group commit writes its batches on the SQLite connection's own loop: each
+/// statement's completion then resumes the writer on the thread that is already there, instead of queueing the
+/// writer behind HTTP work on the server's loops once per statement (a batch is seven statements).
+final class EventLoopExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// A second SQLite connection with its own event loop and thread (the driver keeps one connection per loop).
+private struct SideConnection: Sendable {
+    let eventLoopGroup: MultiThreadedEventLoopGroup
+    let threadPool: NIOThreadPool
+    let databases: Databases
+
+    init(_ configuration: DatabaseConfigurationFactory, name: String) {
+        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        databases = Databases(threadPool: threadPool, on: eventLoopGroup)
+        databases.use(configuration, as: .init(string: name), isDefault: true)
+    }
+
+    func sql(logger: Logger) throws -> any SQLDatabase {
+        guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else { throw OssaDatabaseError.shutDown }
+        return try OssaDatabase.sql(database)
+    }
+
+    func shutdown() async {
         await databases.shutdownAsync()
         try? await threadPool.shutdownGracefully()
         try? await eventLoopGroup.shutdownGracefully()
