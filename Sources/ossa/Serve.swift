@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("demo-patients"), help: "Patients in a new demo registry.") var demoPatients = 500
 
     func run() async throws {
+        OssaServer.runConcurrencyOnEventLoops()
         let logger = makeLogger()
         var database = databaseOptions
         if demo && database.database == nil && ProcessInfo.processInfo.environment["OSSA_DATABASE_URL"] == nil {

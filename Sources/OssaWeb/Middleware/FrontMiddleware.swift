@@ -8,11 +8,11 @@ import Logging
 struct FrontMiddleware: RouterMiddleware {
     typealias Context = OssaRequestContext
     let configuration: ServerConfiguration
-    let makeToken: @Sendable () -> String
+    let makeRequestID: @Sendable () -> String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? String(makeToken().prefix(22))
+        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? makeRequestID()
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)
         context.maxUploadSize = configuration.maxBodySize
@@ -28,10 +28,11 @@ struct FrontMiddleware: RouterMiddleware {
 
     /// 1–128 characters of `[A-Za-z0-9._-]`: anything else could smuggle text into logs.
     static func acceptable(_ value: String) -> String? {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
         guard (1...128).contains(value.utf8.count), value.utf8.allSatisfy(allowed.contains) else { return nil }
         return value
     }
+
+    private static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
 }
 
 extension HTTPField.Name {

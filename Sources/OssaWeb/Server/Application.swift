@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 import Logging
 import NIOCore
 import OssaStore
@@ -30,7 +31,7 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     let openAPI = try PageRenderer.resource("openapi.json")
 
     let router = Router(context: OssaRequestContext.self)
-    router.add(middleware: FrontMiddleware(configuration: configuration, makeToken: environment.makeToken))
+    router.add(middleware: FrontMiddleware(configuration: configuration, makeRequestID: environment.makeRequestID))
     router.add(middleware: ObservabilityMiddleware(metrics: environment.metrics))
     router.add(middleware: SecurityHeadersMiddleware(behindTLS: configuration.behindTLS))
     router.add(middleware: ProblemMiddleware(pages: pages))
@@ -63,6 +64,15 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
 /// Runs the application until SIGTERM or SIGINT, then lets in-flight requests finish, stops the periodic
 /// clean-up and closes the store, in that order.
 public enum OssaServer {
+    /// Makes NIO's event loops Swift concurrency's global executor, so that a request's handler, its database
+    /// calls' completions and the HTTP I/O run on the same threads instead of handing each step between
+    /// Dispatch's pool and the event loops (the thread switches were the largest single cost of a questionnaire
+    /// submission; see Benchmarks/README.md). Call once per process, from `ossa serve`, before anything else runs.
+    @discardableResult
+    public static func runConcurrencyOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
     public static func run(_ application: some ApplicationProtocol, store: OssaStore, configuration: ServerConfiguration,
                            logger: Logger) async throws {
         try await serviceGroup(application, store: store, configuration: configuration, logger: logger).run()
