@@ -185,7 +185,13 @@ public struct AuditLog: Sendable {
         guard database.inTransaction else {
             return try await database.transaction { try await appendBatch(events, on: $0) }
         }
-        let sql = try database.sqlDatabase()
+        return try await appendBatch(events, inTransactionOn: database.sqlDatabase())
+    }
+
+    /// `appendBatch(_:on:)` for a caller that holds a transaction open on `sql` itself.
+    @discardableResult
+    static func appendBatch(_ events: [AuditEvent], inTransactionOn sql: any SQLDatabase) async throws -> [AuditEntry] {
+        guard !events.isEmpty else { return [] }
         if sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: Int(advisoryLockKey)))").run()
         }

@@ -55,9 +55,9 @@ extension BulkInsert {
     /// Multi-row `INSERT`s of `rows` on `sql` (inside the caller's transaction; no audit entry): as many rows per
     /// statement as keep the bound parameters under 30,000 (or `rowsPerStatement`).
     static func insertRows(into table: String, columns: [String], rows: [[any Encodable & Sendable]], on sql: any SQLDatabase,
-                           rowsPerStatement: Int? = nil) async throws {
+                           sqlite: (any SQLiteDatabase)? = nil, rowsPerStatement: Int? = nil) async throws {
         let perStatement = max(1, rowsPerStatement ?? (30_000 / max(1, columns.count)))
-        if sql.dialect.name == "sqlite", let sqlite = sql as? any SQLiteDatabase {
+        if sql.dialect.name == "sqlite", let sqlite = sqlite ?? (sql as? any SQLiteDatabase) {
             try await insertRowsSQLite(into: table, columns: columns, rows: rows, on: sqlite, rowsPerStatement: perStatement)
             return
         }

@@ -150,6 +150,36 @@ public final class OssaDatabase: Sendable {
         }
     }
 
+    /// A transaction for SQL-level writers that never call Fluent inside it (the group commit). On SQLite it
+    /// leases the connection without a task of its own and runs BEGIN, the body and COMMIT as one task on the
+    /// database's event loop: Fluent's `transaction` would start a task on the server's loops, which are busy
+    /// with HTTP, and hop back to them for BEGIN and COMMIT. On PostgreSQL it is `transaction(_:)`.
+    func sqlTransaction<T: Sendable>(_ body: @escaping @Sendable (SQLWriteSession) async throws -> T) async throws -> T {
+        guard let executor = writerExecutor, let sqlite = try fluent() as? any SQLiteDatabase else {
+            return try await transaction { db in try await body(SQLWriteSession(sql: try db.sqlDatabase(), sqlite: nil)) }
+        }
+        return try await sqlite.withConnection { connection -> EventLoopFuture<T> in
+            let promise = connection.eventLoop.makePromise(of: T.self)
+            Task(executorPreference: executor) {
+                let sql = connection.sql(queryLogLevel: .trace)
+                do {
+                    try await sql.raw("BEGIN TRANSACTION").run()
+                    do {
+                        let result = try await body(SQLWriteSession(sql: sql, sqlite: connection))
+                        try await sql.raw("COMMIT TRANSACTION").run()
+                        promise.succeed(result)
+                    } catch {
+                        try? await sql.raw("ROLLBACK TRANSACTION").run()
+                        throw error
+                    }
+                } catch {
+                    promise.fail(error)
+                }
+            }
+            return promise.futureResult
+        }.get()
+    }
+
     private func prepareConnection() async throws {
         let sql = try sql()
         switch engine {
@@ -247,6 +277,13 @@ extension OssaDatabase {
             }
         }
     }
+}
+
+/// An open transaction for `OssaDatabase.sqlTransaction`: SQLKit on its connection and, on SQLite, the driver's
+/// connection itself (for `BulkInsert`'s direct path).
+struct SQLWriteSession: Sendable {
+    let sql: any SQLDatabase
+    let sqlite: (any SQLiteDatabase)?
 }
 
 /// Runs tasks on one event loop. The group commit writes its batches on the SQLite connection's own loop: each

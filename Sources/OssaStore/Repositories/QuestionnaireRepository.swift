@@ -143,12 +143,13 @@ public struct QuestionnaireRepository: Sendable {
     /// the transaction itself fails, each request is retried alone so that it gets its own outcome.
     static func writeBatch(_ requests: [SubmissionRequest], on database: OssaDatabase) async -> [Result<QuestionnaireResponseRecord, any Error>] {
         do {
-            return try await database.transaction { db in
+            return try await database.sqlTransaction { session in
+                let sql = session.sql
                 var results: [Result<QuestionnaireResponseRecord, any Error>] = []
                 var accepted: [QuestionnaireResponseRecord] = []
                 var events: [AuditEvent] = []
                 let now = Date()
-                let sites = try await checkBatch(requests, on: db)
+                let sites = try await checkBatch(requests, on: sql)
                 for (request, site) in zip(requests, sites) {
                     switch site {
                     case .success(let siteID):
@@ -166,14 +167,14 @@ public struct QuestionnaireRepository: Sendable {
                     }
                 }
                 guard !accepted.isEmpty else { return results }
-                let sql = try db.sqlDatabase()
                 var rows: [[any Encodable & Sendable]] = []
                 for (request, result) in zip(requests, results) {
                     guard case .success(let record) = result else { continue }
                     rows.append([record.id, record.episodeID, record.siteID, record.timepointID, record.instrumentID, record.instrumentVersion,
                                  request.answersJSON, request.scoresJSON, record.scoringVersion, record.source.rawValue, record.completedAt, now])
                 }
-                try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: rows, on: sql)
+                try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: rows, on: sql,
+                                                sqlite: session.sqlite)
                 for record in accepted {
                     guard let timepointID = record.timepointID else { continue }
                     try await sql.update("follow_up_timepoints")
@@ -184,7 +185,7 @@ public struct QuestionnaireRepository: Sendable {
                         .run()
                     try await TimepointRepository.cancelReminders(timepoint: timepointID, on: sql)
                 }
-                try await AuditLog.appendBatch(events, on: db)
+                try await AuditLog.appendBatch(events, inTransactionOn: sql)
                 return results
             }
         } catch {
@@ -200,8 +201,7 @@ public struct QuestionnaireRepository: Sendable {
     /// scope rule is the one the other repositories put in their WHERE clause — granted sites, or the patient's
     /// own episodes — applied here per request because one batch mixes actors. Plain SQLKit: Fluent's model
     /// decoding costs more than the rest of a submission.
-    static func checkBatch(_ requests: [SubmissionRequest], on db: any Database) async throws -> [Result<UUID, any Error>] {
-        let sql = try db.sqlDatabase()
+    static func checkBatch(_ requests: [SubmissionRequest], on sql: any SQLDatabase) async throws -> [Result<UUID, any Error>] {
         struct Episode { var siteID: UUID; var patientID: UUID }
         var episodes: [UUID: Episode] = [:]
         for row in try await sql.select().column("id").column("site_id").column("patient_id").from("episodes")
