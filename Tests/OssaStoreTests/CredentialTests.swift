@@ -34,6 +34,10 @@ struct CredentialTests {
 
             _ = try await store.apiTokens.revoke(f.admin, token.id, now: now)
             #expect(try await store.apiTokens.authenticate(token: "secret-1", now: now, address: nil) == nil)
+            // Issued and revoked: audited under the token's own record type and id (never the secret).
+            let trail = try await auditEntries(store).filter { $0.recordType == "api-token" }
+            #expect(trail.map(\.action) == ["create", "revoke"])
+            #expect(trail.allSatisfy { $0.recordID == token.id.uuidString.lowercased() && $0.actorUserID?.lowercased() == f.admin.userID.uuidString.lowercased() })
             #expect(try await store.apiTokens.authenticate(token: "never-issued", now: now, address: nil) == nil)
         }
     }

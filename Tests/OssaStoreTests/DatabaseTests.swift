@@ -98,7 +98,8 @@ struct DatabaseTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-checkpoint-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("ossa.sqlite").path
-        let database = try await OssaDatabase.open(.sqlite(path: path))
+        // A longer interval than the default, so that the file can be seen before the first checkpoint.
+        let database = try await OssaDatabase.open(.sqlite(path: path), checkpointInterval: .seconds(5))
         do {
             try await database.sql().raw("CREATE TABLE probe (payload BLOB)").run()
             // About 2 MB: far below the writer's own checkpoint threshold (10,000 pages), so only the background
@@ -111,7 +112,7 @@ struct DatabaseTests {
             let size = { ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0 }
             let before = size()
             #expect(before < 1_000_000, "the main file grew before any checkpoint: \(before) bytes")
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(15)
             while size() < 2_000_000, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
             }

@@ -121,6 +121,8 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case bulkInsert = "bulk-insert"
     /// A signed-in browser session (sign-in and sign-out entries).
     case session
+    /// A machine client's API token (created, revoked; record id = the token's id, never the token).
+    case apiToken = "api-token"
     case screeningDecision = "screening-decision", imagingStudy = "imaging-study", procedure
     case questionnaireResponse = "questionnaire-response", timepoint = "follow-up-timepoint"
     case outcomeEvent = "outcome-event", invitation, outboxMessage = "outbox-message"

@@ -53,14 +53,14 @@ public struct APITokenRecord: Sendable, Hashable {
 }
 
 /// API tokens for machine clients. A user manages their own tokens; an admin manages anyone's. Creation and
-/// revocation are audited (as a grant / revoke on the user, record id `api-token:<id>`).
+/// revocation are audited (record type `api-token`, record id = the token's id).
 public struct APITokenRepository: Sendable {
     let database: OssaDatabase
 
     /// Stores a new token for `userID`. `token` is the random secret the caller hands to the client once.
     public func create(_ actor: ActingUser, user userID: UUID, name: String, token: String, now: Date,
                        expiresAt: Date? = nil) async throws -> APITokenRecord {
-        try await requireManage(actor, userID, .grant)
+        try await requireManage(actor, userID, .create)
         let name = try requiredText(name, field: "name", max: 100)
         if let expiresAt, expiresAt <= now { throw StoreError.invalid(field: "expiresAt", message: "is not in the future") }
         let hash = SessionRepository.hash(token)
@@ -77,8 +77,8 @@ public struct APITokenRepository: Sendable {
             model.createdAt = now
             model.expiresAt = expiresAt
             try await model.create(on: db)
-            try await AuditLog.append(AuditEvent(actor: actor, action: .grant, recordType: .user,
-                                                 recordID: "api-token:\(try model.requireID().lowerString)"), on: db)
+            try await AuditLog.append(AuditEvent(actor: actor, action: .create, recordType: .apiToken,
+                                                 recordID: try model.requireID().lowerString), on: db)
             return try APITokenRecord(model)
         }
     }
@@ -104,8 +104,8 @@ public struct APITokenRepository: Sendable {
             if model.revokedAt == nil {
                 model.revokedAt = now
                 try await model.update(on: db)
-                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .user,
-                                                     recordID: "api-token:\(id.lowerString)"), on: db)
+                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .apiToken,
+                                                     recordID: id.lowerString), on: db)
             }
             return try APITokenRecord(model)
         }
@@ -121,8 +121,8 @@ public struct APITokenRepository: Sendable {
             for model in live {
                 model.revokedAt = now
                 try await model.update(on: db)
-                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .user,
-                                                     recordID: "api-token:\(try model.requireID().lowerString)"), on: db)
+                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .apiToken,
+                                                     recordID: try model.requireID().lowerString), on: db)
             }
             return live.count
         }
@@ -168,7 +168,7 @@ public struct APITokenRepository: Sendable {
     /// Users manage their own tokens; admins anyone's. Refusals are audited like every other refusal.
     private func requireManage(_ actor: ActingUser, _ userID: UUID, _ action: AuditAction) async throws {
         guard actor.role == .admin || actor.userID == userID else {
-            try await Access.deny(actor, action, .user, recordID: "api-token@\(userID.lowerString)",
+            try await Access.deny(actor, action, .apiToken, recordID: "user:\(userID.lowerString)",
                                   reason: "users manage only their own API tokens", database: database)
         }
     }
