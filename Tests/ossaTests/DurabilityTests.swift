@@ -144,11 +144,19 @@ struct ServerHarness {
         throw CLI.HarnessError(message: "ossa serve did not become healthy:\n\(output.suffix(2000))")
     }
 
-    /// SIGKILL: no chance to flush or close anything.
+    /// SIGKILL: no chance to flush or close anything. Waits (at most 10 s) until the process is gone by asking
+    /// the kernel, not with `waitUntilExit`: that waits on the run loop of the thread that launched the process,
+    /// which in an async test may be another thread that never runs its run loop again, and then hangs forever.
     func kill() {
-        guard process.isRunning else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        Foundation.kill(pid, SIGKILL)
+        for _ in 0..<1000 {
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, WNOHANG)
+            // Reaped here, or already reaped by Foundation (ECHILD), or gone: done.
+            if reaped == pid || (reaped == -1 && errno == ECHILD) || !process.isRunning { return }
+            usleep(10_000)
+        }
     }
 }
 
