@@ -128,8 +128,8 @@ public struct APITokenRepository: Sendable {
         }
     }
 
-    /// The token's record and its owner's acting user, in one transaction: the per-request path of bearer
-    /// authentication. Nil when the token is unknown, revoked or expired, or the account is gone or disabled. Use is
+    /// The token's record and its owner's acting user, read in one statement (or reused from `CredentialCache`):
+    /// the per-request path of bearer authentication. Nil when the token is unknown, revoked or expired, or the account is gone or disabled. Use is
     /// recorded at most once per `touchInterval`.
     public func authenticate(token: String, now: Date, address: String?,
                              touchInterval: TimeInterval = 60) async throws -> (token: APITokenRecord, user: ActingUser)? {

@@ -84,8 +84,8 @@ public struct SessionRepository: Sendable {
         }
     }
 
-    /// The live session for a cookie token and its acting user (role, grants, patient link as stored now), in one
-    /// transaction: the per-request path of cookie authentication. Nil when the token is unknown, the session is
+    /// The live session for a cookie token and its acting user (role, grants, patient link as stored now), read in
+    /// one statement (or reused from `CredentialCache`): the per-request path of cookie authentication. Nil when the token is unknown, the session is
     /// past its absolute end or idle for longer than `idleTimeout` (it is then deleted), or the account is gone or
     /// disabled. Activity is recorded at most once per `touchInterval`, so that reads do not each cost a write.
     public func authenticate(token: String, now: Date, idleTimeout: TimeInterval, address: String?,

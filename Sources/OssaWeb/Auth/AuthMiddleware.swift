@@ -3,7 +3,8 @@ import Hummingbird
 import OssaStore
 
 /// Establishes who is calling, from an `Authorization: Bearer` API token or the session cookie, and loads them
-/// as the store's `ActingUser` (role and site grants as stored now, so a revoked grant takes effect at once).
+/// as the store's `ActingUser` (role and site grants as stored now: a change made through this server applies to the
+/// next request; one made by another process within a second, see `CredentialCache`).
 ///
 /// API routes (`.api`): no credentials → 401 problem; a cookie-authenticated unsafe request must carry the
 /// session's token in `X-CSRF-Token` → otherwise 403. Token-authenticated calls are exempt: browsers never
