@@ -144,7 +144,6 @@ public struct APITokenRepository: Sendable {
         let generation = cache.generation
         // One statement (token, account and grants joined): this runs before every API call. A single statement
         // reads one consistent snapshot, so no transaction is needed; the rare touch is its own statement.
-        let sql = try database.sql()
         let rows = try await database.readSQL().raw("""
             SELECT t.id AS t_id, t.name AS t_name, t.created_by AS t_created_by, t.created_at AS t_created_at,
                    t.last_used_at AS t_last_used_at, t.expires_at AS t_expires_at, t.revoked_at AS t_revoked_at,
@@ -158,7 +157,7 @@ public struct APITokenRepository: Sendable {
         if let expiresAt = record.expiresAt, expiresAt <= now { return nil }
         guard let user = try SessionRepository.actingUser(rows, address: address) else { return nil }
         if record.lastUsedAt.map({ now.timeIntervalSince($0) >= touchInterval }) ?? true {
-            try await sql.update("api_tokens").set("last_used_at", to: SQLBind(now)).where("id", .equal, SQLBind(record.id)).run()
+            try await database.sql().update("api_tokens").set("last_used_at", to: SQLBind(now)).where("id", .equal, SQLBind(record.id)).run()
             record.lastUsedAt = now
         }
         cache.store(hash, .apiToken(record, user), generation: generation)

@@ -99,7 +99,6 @@ public struct SessionRepository: Sendable {
         }
         let generation = cache.generation
         // One statement, as for API tokens (see `APITokenRepository.authenticate`).
-        let sql = try database.sql()
         let rows = try await database.readSQL().raw("""
             SELECT s.id AS s_id, s.csrf_token AS s_csrf_token, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at,
                    s.expires_at AS s_expires_at, \(unsafeRaw: Self.actingUserColumns)
@@ -109,12 +108,12 @@ public struct SessionRepository: Sendable {
         guard let first = rows.first else { return nil }
         var session = try SessionRecord(row: first)
         if session.expiresAt <= now || session.lastSeenAt.addingTimeInterval(idleTimeout) <= now {
-            try await sql.delete(from: "sessions").where("id", .equal, SQLBind(session.id)).run()
+            try await database.sql().delete(from: "sessions").where("id", .equal, SQLBind(session.id)).run()
             return nil
         }
         guard let user = try Self.actingUser(rows, address: address) else { return nil }
         if now.timeIntervalSince(session.lastSeenAt) >= touchInterval {
-            try await sql.update("sessions").set("last_seen_at", to: SQLBind(now)).where("id", .equal, SQLBind(session.id)).run()
+            try await database.sql().update("sessions").set("last_seen_at", to: SQLBind(now)).where("id", .equal, SQLBind(session.id)).run()
             session.lastSeenAt = now
         }
         cache.store(hash, .session(session, user), generation: generation)
@@ -130,7 +129,7 @@ public struct SessionRepository: Sendable {
     }
 
     /// The acting user of an enabled account from rows carrying `actingUserColumns`; nil when disabled or the role is
-    /// unknown (the same rule as `actingUser(_:address:on:)`).
+    /// unknown (the same rule as `UserRepository.actingUser(_:from:)`).
     static func actingUser(_ rows: [any SQLRow], address: String?) throws -> ActingUser? {
         guard let first = rows.first, !(try first.decode(column: "u_disabled", as: Bool.self)),
               let role = Role(rawValue: try first.decode(column: "u_role", as: String.self)) else { return nil }
@@ -140,16 +139,6 @@ public struct SessionRepository: Sendable {
         }
         return ActingUser(userID: try first.decode(column: "user_id", as: UUID.self), role: role, siteIDs: sites,
                           patientID: try first.decode(column: "u_patient_id", as: UUID?.self), address: address)
-    }
-
-    /// The acting user of an enabled account, loaded inside the caller's transaction (the same rule as
-    /// `UserRepository.actingUser`, which runs its own transaction).
-    static func actingUser(_ userID: UUID, address: String?, on db: any Database) async throws -> ActingUser? {
-        guard let user = try await UserModel.find(userID, on: db), !user.disabled,
-              let role = Role(rawValue: user.role) else { return nil }
-        let grants = try await SiteGrantModel.query(on: db).filter(\.$user.$id == userID).all()
-        return ActingUser(userID: userID, role: role, siteIDs: Set(grants.map { $0.$site.id }), patientID: user.$patient.id,
-                          address: address)
     }
 
     /// Ends the session for this token (sign-out). Unknown tokens are ignored.
