@@ -54,9 +54,12 @@ public enum Summary: Sendable {
 
     /// Change follow-up − baseline over pairs where both are present (paired t-test,
     /// like R `t.test(followUp, baseline, paired = TRUE)`). nil when no complete pair.
+    /// Throws `StatsError.lengthMismatch` when the two arrays are not one entry per subject each.
     public static func pairedChange(baseline: [Double?], followUp: [Double?],
-                                    confidenceLevel: Double = 0.95) -> PairedChangeSummary? {
-        precondition(baseline.count == followUp.count, "baseline and follow-up must be paired")
+                                    confidenceLevel: Double = 0.95) throws -> PairedChangeSummary? {
+        guard baseline.count == followUp.count else {
+            throw StatsError.lengthMismatch("\(baseline.count) baseline values and \(followUp.count) follow-up values (they must be paired)")
+        }
         var diffs: [Double] = []
         diffs.reserveCapacity(baseline.count)
         var incomplete = 0

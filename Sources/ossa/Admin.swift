@@ -10,8 +10,8 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var databaseOptions: DatabaseOptions
 
     func run() async throws {
-        let logger = makeLogger()
-        let applied = try await withStore(databaseOptions, logger: logger) { store in
+        let logger = try makeLogger()
+        let applied = try await withStore(databaseOptions, create: true, logger: logger) { store in
             try await store.database.appliedMigrations()
         }
         print("\(applied.count) migrations applied:")
@@ -45,7 +45,7 @@ struct Audit: AsyncParsableCommand {
                     throw CommandLineError(message: "--anchor \(path): \(error)")
                 }
             }
-            let logger = makeLogger()
+            let logger = try makeLogger()
             let result = try await withStore(databaseOptions, migrate: false, logger: logger) { store in
                 try await AuditVerifier.verify(store.database, externalAnchor: external)
             }
@@ -76,7 +76,7 @@ struct Backup: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: file) else {
             throw CommandLineError(message: "\(file) exists already; choose a new file")
         }
-        let info = try await withStore(databaseOptions, migrate: false, logger: makeLogger()) { store in
+        let info = try await withStore(databaseOptions, migrate: false, logger: try makeLogger()) { store in
             try await store.database.backup(to: file)
         }
         print("backup written to \(file): \(info.bytes) bytes, \(info.migrations.count) migrations, audit log \(info.auditIntact ? "intact" : "BROKEN") up to entry \(info.auditHead.sequence)")
@@ -94,7 +94,7 @@ struct Restore: AsyncParsableCommand {
     func run() async throws {
         _ = try readInput(file, option: "FILE")
         let location = try Settings(flags: ["ossa.database.url": databaseOptions.database]).databaseLocation()
-        try await OssaDatabase.restore(from: file, to: location, logger: makeLogger())
+        try await OssaDatabase.restore(from: file, to: location, logger: try makeLogger())
         print("restored \(location) from \(file)")
     }
 }
@@ -143,7 +143,7 @@ struct User: AsyncParsableCommand {
                 return id
             }
             let (password, generated) = try User.password(fromStandardInput: passwordFromStandardInput)
-            let user = try await withStore(databaseOptions, logger: makeLogger()) { store in
+            let user = try await withStore(databaseOptions, logger: try makeLogger()) { store in
                 if let admin {
                     let actor = try await administrator(store, email: admin)
                     return try await Accounts.addUser(store: store, actor: actor, email: email, displayName: name, role: role,
@@ -171,7 +171,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             let (password, generated) = try User.password(fromStandardInput: passwordFromStandardInput)
-            try await withStore(databaseOptions, logger: makeLogger()) { store in
+            try await withStore(databaseOptions, logger: try makeLogger()) { store in
                 let actor = try await administrator(store, email: admin)
                 guard let user = try await Accounts.findUser(store: store, actor: actor, email: email) else {
                     throw CommandLineError(message: "\(email): no such user")
@@ -192,7 +192,7 @@ struct User: AsyncParsableCommand {
         @Option(name: .customLong("as"), help: "E-mail of the admin making the change.") var admin: String
 
         func run() async throws {
-            try await withStore(databaseOptions, logger: makeLogger()) { store in
+            try await withStore(databaseOptions, logger: try makeLogger()) { store in
                 let actor = try await administrator(store, email: admin)
                 guard let user = try await Accounts.findUser(store: store, actor: actor, email: email) else {
                     throw CommandLineError(message: "\(email): no such user")
@@ -222,7 +222,7 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             if let days, days <= 0 { throw CommandLineError(message: "--days \(days): must be at least 1") }
             let token = WebEnvironment.randomToken()
-            try await withStore(databaseOptions, logger: makeLogger()) { store in
+            try await withStore(databaseOptions, logger: try makeLogger()) { store in
                 let actor = try await administrator(store, email: admin)
                 guard let owner = try await Accounts.findUser(store: store, actor: actor, email: user) else {
                     throw CommandLineError(message: "--user \(user): no such user")

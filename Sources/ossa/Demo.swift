@@ -36,7 +36,7 @@ struct Demo: AsyncParsableCommand {
         }
         let bar = ProgressBar(label: "patients", total: patients)
         let began = Date()
-        let result = try await withStore(databaseOptions, logger: makeLogger(level: .warning)) { store in
+        let result = try await withStore(databaseOptions, create: true, logger: try makeLogger(level: .warning)) { store in
             try await DemoSetup.load(store: store, patients: patients, seed: seed, startDate: start,
                                      progress: { done, total in bar.update(done) })
         }

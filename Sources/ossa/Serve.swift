@@ -32,7 +32,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         OssaServer.runConcurrencyOnEventLoops()
-        let logger = makeLogger()
+        let logger = try makeLogger()
         var database = databaseOptions
         if demo && database.database == nil && ProcessInfo.processInfo.environment["OSSA_DATABASE_URL"] == nil {
             database.database = DemoSetup.defaultPath
@@ -48,7 +48,7 @@ struct Serve: AsyncParsableCommand {
         configuration.behindTLS = try settings.bool("ossa.behind.tls", default: false)
         configuration.trustForwardedFor = try settings.bool("ossa.trust.forwarded.for", default: false)
 
-        let store = try await openStore(database, logger: logger)
+        let store = try await openStore(database, create: true, logger: logger)
         var logins: [DemoSetup.Login] = []
         do {
             if demo {

@@ -65,20 +65,36 @@ struct Settings {
 }
 
 /// Logs go to standard error so that command output on standard output stays machine-readable.
-func makeLogger(_ label: String = "ossa", level: Logger.Level = .info) -> Logger {
+/// `OSSA_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical) overrides `level`; any other value stops
+/// the command with a message naming it, rather than being ignored.
+func makeLogger(_ label: String = "ossa", level: Logger.Level = .info) throws -> Logger {
     var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
-    if let text = ProcessInfo.processInfo.environment["OSSA_LOG_LEVEL"], let parsed = Logger.Level(rawValue: text) {
-        logger.logLevel = parsed
-    } else {
-        logger.logLevel = level
-    }
+    logger.logLevel = try logLevel(ProcessInfo.processInfo.environment["OSSA_LOG_LEVEL"]) ?? level
     return logger
 }
 
+/// Parses `OSSA_LOG_LEVEL`: nil when unset or empty.
+func logLevel(_ text: String?) throws -> Logger.Level? {
+    guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+    guard let level = Logger.Level(rawValue: text.lowercased()) else {
+        let known = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+        throw CommandLineError(message: "OSSA_LOG_LEVEL: \"\(text)\" is not a log level (one of \(known))")
+    }
+    return level
+}
+
 /// Opens (and, unless told otherwise, migrates) the configured database; the caller shuts it down.
-func openStore(_ options: DatabaseOptions, migrate: Bool = true, logger: Logger) async throws -> OssaStore {
+///
+/// `create`: only `serve`, `migrate` and `demo` make a new database. Every other command refuses a path that holds
+/// no Ossa database, naming it and what to run, and creates nothing there (no empty file, no directory).
+func openStore(_ options: DatabaseOptions, migrate: Bool = true, create: Bool = false, logger: Logger) async throws -> OssaStore {
     let location = try Settings(flags: ["ossa.database.url": options.database]).databaseLocation()
-    let database = try await OssaDatabase.open(location, logger: logger)
+    let database: OssaDatabase
+    do {
+        database = try await OssaDatabase.open(location, logger: logger, mustExist: !create)
+    } catch let error as OssaDatabaseError {
+        throw CommandLineError(message: "\(error)")
+    }
     if migrate {
         do { try await database.migrate() } catch {
             await database.shutdown()
@@ -89,9 +105,9 @@ func openStore(_ options: DatabaseOptions, migrate: Bool = true, logger: Logger)
 }
 
 /// Runs `body` with an open store and closes the store afterwards, whatever happens.
-func withStore<T>(_ options: DatabaseOptions, migrate: Bool = true, logger: Logger,
+func withStore<T>(_ options: DatabaseOptions, migrate: Bool = true, create: Bool = false, logger: Logger,
                   _ body: (OssaStore) async throws -> T) async throws -> T {
-    let store = try await openStore(options, migrate: migrate, logger: logger)
+    let store = try await openStore(options, migrate: migrate, create: create, logger: logger)
     do {
         let result = try await body(store)
         await store.database.shutdown()

@@ -41,7 +41,7 @@ import Testing
     @Test func pairedChange() throws {
         let b: [Double?] = [18, 22, nil, 25, 30, 16, 21, 27, 19, nil]
         let f: [Double?] = [35, 38, 40, nil, 44, 30, 36, 41, 28, 33]
-        let p = try #require(Summary.pairedChange(baseline: b, followUp: f))
+        let p = try #require(try Summary.pairedChange(baseline: b, followUp: f))
         #expect(p.change.count == 7)
         #expect(p.incompletePairs == 3)
         expectClose(p.change.mean, 14.142857142857142, 1e-13, "mean change")
@@ -50,6 +50,10 @@ import Testing
         expectClose(p.change.upper, 16.496437935654789, 1e-12, "upper")
         expectClose(p.tStatistic, 14.703691013203613, 1e-12, "t")
         expectRelClose(try #require(p.pValue), 6.2162388904952383e-06, 1e-10, "p")
-        #expect(Summary.pairedChange(baseline: [nil, 1], followUp: [2, nil]) == nil)
+        #expect(try Summary.pairedChange(baseline: [nil, 1], followUp: [2, nil]) == nil)
+        // Unpaired input is an error the caller can handle, not a crash.
+        #expect(throws: StatsError.lengthMismatch("2 baseline values and 1 follow-up values (they must be paired)")) {
+            try Summary.pairedChange(baseline: [1, 2], followUp: [3])
+        }
     }
 }

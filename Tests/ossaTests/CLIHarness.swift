@@ -35,10 +35,13 @@ enum CLI {
     struct HarnessError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
     /// Runs `ossa` with `arguments` in `directory` (the repository root by default).
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> CLIResult {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CLIResult {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.currentDirectoryURL = directory ?? packageRoot
         // Files, not pipes: a large output cannot fill a pipe buffer and stall the child.
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-cli-\(UUID().uuidString)")

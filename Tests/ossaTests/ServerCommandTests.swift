@@ -116,5 +116,34 @@ struct ServerCommandTests {
         #expect(badPort.status != 0 && badPort.stderr.contains("ossa.port"))
         let badURL = try run(["migrate", "--database", "mysql://nope"])
         #expect(badURL.status != 0 && badURL.stderr.contains("OSSA_DATABASE_URL"))
+        let badLevel = try CLI.run(["migrate", "--database", database], in: directory, environment: ["OSSA_LOG_LEVEL": "verbose"])
+        #expect(badLevel.status != 0)
+        #expect(badLevel.stderr.contains("OSSA_LOG_LEVEL: \"verbose\" is not a log level"), "\(badLevel.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: database), "a refused setting creates nothing")
+    }
+
+    @Test("commands that need an Ossa database refuse a missing or foreign one, name it, and create nothing")
+    func missingDatabase() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("nowhere/ossa.sqlite").path
+        for arguments in [["audit", "verify"], ["backup", directory.appendingPathComponent("copy.sqlite").path],
+                          ["user", "disable", "x@example.org", "--as", "admin@example.org"]] {
+            let result = try run(arguments + ["--database", missing])
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.contains("no Ossa database at sqlite:\(missing)"), "\(result.stderr)")
+            #expect(result.stderr.contains("ossa migrate"))
+            #expect(!result.stderr.contains("no such table"))
+            #expect(result.stdout.isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("nowhere").path))
+
+        // A file that is not an Ossa database is refused and left as it was.
+        let foreign = directory.appendingPathComponent("notes.sqlite")
+        try Data("not a database".utf8).write(to: foreign)
+        let result = try run(["audit", "verify", "--database", foreign.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("is not an Ossa database"), "\(result.stderr)")
+        #expect(try Data(contentsOf: foreign) == Data("not a database".utf8))
     }
 }

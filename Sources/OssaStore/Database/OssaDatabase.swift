@@ -54,18 +54,31 @@ public final class OssaDatabase: Sendable {
     ///   looked up again, bounding how late another process's change to it is seen (`CredentialCache`); zero
     ///   turns the cache off.
     /// - Parameter checkpointInterval: SQLite: how often the WAL is checkpointed in the background.
+    /// - Parameter mustExist: refuse (with `OssaDatabaseError.noDatabase` or `.notOssa`) a location that holds no
+    ///   Ossa database instead of creating one; nothing is created or changed at the location then.
     public static func open(
         _ location: DatabaseLocation,
         logger: Logger = Logger(label: "ossa.store"),
         postgresSearchPath: [String]? = nil,
         postgresConnections: Int = 4,
         credentialCacheLifetime: Duration = .seconds(1),
-        checkpointInterval: Duration = OssaDatabase.defaultCheckpointInterval
+        checkpointInterval: Duration = OssaDatabase.defaultCheckpointInterval,
+        mustExist: Bool = false
     ) async throws -> OssaDatabase {
+        if mustExist, case .sqlite(let path) = location {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw OssaDatabaseError.noDatabase(location.description)
+            }
+        }
         let database = try OssaDatabase(location: location, logger: logger, postgresSearchPath: postgresSearchPath,
                                         postgresConnections: postgresConnections, credentialCacheLifetime: credentialCacheLifetime,
                                         checkpointInterval: checkpointInterval)
         do {
+            // Checked before the connection is prepared: preparing sets WAL mode, which would change a foreign file.
+            if mustExist, !(await database.holdsOssaSchema()) {
+                throw OssaDatabaseError.notOssa(location.description)
+            }
             try await database.prepareConnection()
         } catch {
             await database.shutdown()
@@ -213,6 +226,18 @@ public final class OssaDatabase: Sendable {
         }
     }
 
+    /// Whether the database has Ossa's migration table with its first migration applied (false for an empty file,
+    /// a foreign SQLite file, a file that is not SQLite at all, or a PostgreSQL database without the schema).
+    func holdsOssaSchema() async -> Bool {
+        do {
+            let row = try await sql().select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n")
+                .from("_fluent_migrations").where("name", .equal, SQLBind(OssaMigrations.all[0].name)).first()
+            return try (row?.decode(column: "n", as: Int.self) ?? 0) > 0
+        } catch {
+            return false
+        }
+    }
+
     /// The SQLite settings in force on the connection (journal mode, synchronous level 0–3, foreign keys).
     public func sqlitePragmas() async throws -> (journalMode: String, synchronous: Int, foreignKeys: Bool) {
         guard engine == .sqlite else { throw OssaDatabaseError.notSQLite }
@@ -341,9 +366,17 @@ public enum OssaDatabaseError: Error, Sendable, Equatable, CustomStringConvertib
     case notSQL
     case notSQLite
     case pragmas(String)
+    /// `mustExist`: nothing at the location (the location as `DatabaseLocation.description` gives it).
+    case noDatabase(String)
+    /// `mustExist`: the location holds something that is not an Ossa database.
+    case notOssa(String)
 
     public var description: String {
         switch self {
+        case .noDatabase(let location):
+            "no Ossa database at \(location); run `ossa migrate --database …` to create one (or `ossa serve`, or `ossa demo`)"
+        case .notOssa(let location):
+            "\(location) is not an Ossa database (no Ossa migrations in it); point --database at an Ossa database, or run `ossa migrate` to set one up"
         case .shutDown: "the database has been shut down"
         case .notSQL: "the database driver is not an SQL driver"
         case .notSQLite: "not a SQLite database"
