@@ -107,6 +107,18 @@ struct DemoLoaderTests {
             #expect(response.source == .import)
             // Completed timepoints carry their response.
             if let tp = response.timepointID { #expect(try await store.timepoints.get(clinician, tp).status == .completed) }
+            // Episodes were opened when the clinic first saw them, not when the demo was loaded.
+            let episodes = try await store.episodes.list(clinician, PageRequest(limit: 500)).items
+            let mineEpisodes = mine.flatMap(\.episodes)
+            #expect(episodes.count == mineEpisodes.count)
+            let firstSeen = Set(mineEpisodes.compactMap { demo in
+                (demo.screenings.map(\.decision.evaluationDate) + demo.episode.imaging.map(\.date) + demo.episode.procedures.map(\.date)).min()?.iso
+            })
+            for episode in episodes {
+                let opened = try #require(episode.createdAt)
+                #expect(firstSeen.contains(String(opened.formatted(.iso8601).prefix(10))), "episode opened \(opened)")
+                #expect(opened < Date().addingTimeInterval(-86_400))
+            }
             // Procedures read back with their injections and operator.
             let procedures = try await store.procedures.list(clinician, ProcedureFilter(), PageRequest(limit: 500))
             if let procedure = procedures.items.first {

@@ -375,22 +375,31 @@ struct DemoRowContext: Sendable {
         }
     }
 
+    /// 09:00 UTC on the episode's first dated record, or nil when it has none.
+    static func openedAt(_ demo: DemoEpisode) -> Date? {
+        let dates = demo.screenings.map(\.decision.evaluationDate) + demo.episode.imaging.map(\.date) + demo.episode.procedures.map(\.date)
+        return dates.min().map { $0.startOfDayUTC.addingTimeInterval(9 * 3600) }
+    }
+
     func add(_ record: DemoPatientRecord, to chunk: inout DemoChunk) throws {
         let p = record.patient
         var ids = IDs(seed: header.seed, patient: p.id)
         guard let siteID = header.siteIDs[p.siteId] else { throw DemoError.generated("patient \(p.id) is at unknown site \(p.siteId)") }
         let patientID = ids.make()
+        // A demo record was "created" when the clinic first saw it (the earliest screening, MRI or procedure), not
+        // when the demo was loaded: pages show these dates as when an episode was opened.
+        let opened = record.episodes.map(Self.openedAt)
         chunk.rows["patients", default: []].append([
             patientID, siteID, p.mrn, p.familyName, p.givenName, foldForSearch(p.familyName + " " + p.givenName), p.birthDate.iso,
-            p.sex.rawValue, p.email.lowercased(), p.phone, now, now,
+            p.sex.rawValue, p.email.lowercased(), p.phone, opened.compactMap { $0 }.min() ?? now, now,
         ])
-        for demo in record.episodes {
+        for (episodeIndex, demo) in record.episodes.enumerated() {
             let e = demo.episode
             let episodeID = ids.make()
             let closed = e.outcomes.contains { if case .death = $0 { true } else if case .jointReplacement = $0 { true } else { false } }
             chunk.rows["episodes", default: []].append([
                 episodeID, patientID, siteID, e.joint.rawValue, e.side.rawValue, e.diagnosis.kind.rawValue, try StoredJSON.encode(e.diagnosis),
-                (closed ? EpisodeStatus.closed : .open).rawValue, e.lastContactDate?.iso, now, now,
+                (closed ? EpisodeStatus.closed : .open).rawValue, e.lastContactDate?.iso, opened[episodeIndex] ?? now, now,
             ])
             for screening in demo.screenings {
                 let d = screening.decision

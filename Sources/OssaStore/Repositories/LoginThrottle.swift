@@ -31,11 +31,27 @@ public struct LoginThrottlePolicy: Sendable, Hashable {
 public struct LoginThrottle: Sendable {
     let database: OssaDatabase
 
-    /// Seconds until another attempt is allowed, or nil when the attempt may proceed.
-    public func retryAfter(email: String, address: String?, now: Date, policy: LoginThrottlePolicy) async throws -> Int? {
+    /// An attempt the throttle let through; it already counts as a failure until `succeeded(_:)` says otherwise.
+    public struct Attempt: Sendable, Hashable {
+        let email: String
+        let rowIDs: [UUID]
+    }
+
+    /// Whether an attempt may proceed now: `.throttled(seconds)` when the account or the address has reached its
+    /// limit, otherwise `.allowed` with the attempt counted against both.
+    public enum Decision: Sendable, Hashable {
+        case allowed(Attempt)
+        case throttled(retryAfter: Int)
+    }
+
+    /// Checks the limits and counts the attempt in one transaction, serialised (an advisory lock on PostgreSQL, the
+    /// single writer connection on SQLite): a parallel burst of attempts cannot all pass the check before any of
+    /// them is recorded. The attempt is counted before the password is checked; `succeeded(_:)` takes it back.
+    public func begin(email: String, address: String?, now: Date, policy: LoginThrottlePolicy) async throws -> Decision {
         let keys = Self.keys(email: email, address: address)
         let since = now.addingTimeInterval(-policy.window)
         return try await database.transaction { db in
+            try await serialize(Self.advisoryLockKey, on: db)
             var wait: TimeInterval?
             for (kind, key) in keys {
                 let limit = kind == "account" ? policy.maxFailuresPerAccount : policy.maxFailuresPerAddress
@@ -47,31 +63,32 @@ public struct LoginThrottle: Sendable {
                     wait = max(wait ?? 0, until)
                 }
             }
-            return wait.map { max(1, Int($0.rounded(.up))) }
-        }
-    }
-
-    /// Records one failed attempt against the account and the address.
-    public func recordFailure(email: String, address: String?, now: Date) async throws {
-        let keys = Self.keys(email: email, address: address)
-        try await database.transaction { db in
+            if let wait { return .throttled(retryAfter: max(1, Int(wait.rounded(.up)))) }
+            var ids: [UUID] = []
             for (kind, key) in keys {
                 let model = LoginFailureModel()
                 model.kind = kind
                 model.key = key
                 model.at = now
                 try await model.create(on: db)
+                ids.append(try model.requireID())
             }
+            return .allowed(Attempt(email: email, rowIDs: ids))
         }
     }
 
-    /// Forgets an account's failures after a successful sign-in (the address keeps its count).
-    public func clear(email: String) async throws {
-        let key = Self.accountKey(email)
+    /// The attempt signed in: it no longer counts, and the account's earlier failures are forgotten (the address
+    /// keeps its earlier count).
+    public func succeeded(_ attempt: Attempt) async throws {
+        let key = Self.accountKey(attempt.email)
         try await database.transaction { db in
+            try await LoginFailureModel.query(on: db).filter(\.$id ~~ attempt.rowIDs).delete()
             try await LoginFailureModel.query(on: db).filter(\.$kind == "account").filter(\.$key == key).delete()
         }
     }
+
+    /// `pg_advisory_xact_lock` key for throttle decisions ("OSSATHRT" as ASCII bytes).
+    static let advisoryLockKey: Int64 = 0x4F53_5341_5448_5254
 
     /// Drops failures older than the window.
     public func purge(now: Date, policy: LoginThrottlePolicy) async throws {

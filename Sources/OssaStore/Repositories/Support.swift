@@ -124,6 +124,17 @@ enum Access {
     }
 }
 
+/// Serialises transactions that check and then write (a "first admin" check, a throttle decision) across every
+/// process sharing the database: on PostgreSQL a transaction-scoped advisory lock; on SQLite the one writer
+/// connection already runs one transaction at a time in a process, and another process's concurrent writer is
+/// refused with SQLITE_BUSY rather than interleaved.
+func serialize(_ key: Int64, on db: any Database) async throws {
+    let sql = try db.sqlDatabase()
+    if sql.dialect.name == "postgresql" {
+        try await sql.raw("SELECT pg_advisory_xact_lock(\(literal: Int(key)))").run()
+    }
+}
+
 /// Maps unique-constraint failures to `StoreError.conflict`.
 func mapConstraint<T>(_ message: String, _ body: () async throws -> T) async throws -> T {
     do {

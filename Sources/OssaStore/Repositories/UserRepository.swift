@@ -95,12 +95,17 @@ public struct UserRepository: Sendable {
 
     /// Creates the first administrator of an empty database (`ossa user create --admin` on a new install).
     /// Refused once any user exists. The audit entry names the new admin as actor, from `address`.
+    /// `pg_advisory_xact_lock` key for `createFirstAdmin` ("OSSAADMN" as ASCII bytes).
+    static let firstAdminLockKey: Int64 = 0x4F53_5341_4144_4D4E
+
     public func createFirstAdmin(email: String, displayName: String, passwordHash: String? = nil,
                                  from address: String? = "cli") async throws -> UserRecord {
         let email = try Self.email(email)
         let displayName = try requiredText(displayName, field: "displayName")
         let hash = try passwordHash.map(Self.passwordHash)
         return try await database.transaction { db in
+            // Two concurrent calls must not both see an empty table (PostgreSQL's READ COMMITTED would let them).
+            try await serialize(Self.firstAdminLockKey, on: db)
             guard try await UserModel.query(on: db).count() == 0 else {
                 throw StoreError.conflict("users exist already; an administrator creates further users")
             }

@@ -59,9 +59,11 @@ struct Auth: Sendable {
     /// so response time does not reveal which e-mail addresses have accounts.
     func login(email: String, password: String, address: String?) async throws -> LoginOutcome {
         let now = environment.now()
-        if let wait = try await store.loginThrottle.retryAfter(email: email, address: address, now: now,
-                                                               policy: configuration.loginThrottle) {
-            return .throttled(retryAfter: wait)
+        // The attempt is counted before the password is checked, under a lock: a parallel burst cannot all pass.
+        let attempt: LoginThrottle.Attempt
+        switch try await store.loginThrottle.begin(email: email, address: address, now: now, policy: configuration.loginThrottle) {
+        case .throttled(let wait): return .throttled(retryAfter: wait)
+        case .allowed(let allowed): attempt = allowed
         }
         let credentials = try await store.sessions.credentials(email: email)
         let hash = credentials?.passwordHash ?? dummyHash
@@ -69,10 +71,9 @@ struct Auth: Sendable {
         // cooperative threads that serve every other request.
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard matches, let credentials, credentials.passwordHash != nil, !credentials.disabled else {
-            try await store.loginThrottle.recordFailure(email: email, address: address, now: now)
             return .failed
         }
-        try await store.loginThrottle.clear(email: email)
+        try await store.loginThrottle.succeeded(attempt)
         let token = environment.makeToken()
         let session = try await store.sessions.create(
             userID: credentials.userID, token: token, csrfToken: environment.makeToken(), address: address, now: now,
