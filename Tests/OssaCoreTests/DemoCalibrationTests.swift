@@ -109,8 +109,8 @@ struct DemoCohortStats {
     }
 }
 
-/// The demo registry reproduces the published benchmarks of reference/clinical.md on SCORED data.
-/// Targets are typed here from clinical.md (not read from the calibration file), with tolerances that
+/// The demo registry reproduces the published benchmarks (Sánchez 2016 and 2019, Sánchez/Fiz 2020, KSSTA 2022)
+/// on SCORED data. Targets are typed here from those papers (not read from the calibration file), with tolerances that
 /// allow for sampling error at N = 2,000 patients.
 @Suite("Demo registry calibration")
 struct DemoCalibrationTests {
@@ -128,14 +128,14 @@ struct DemoCalibrationTests {
 
     @Test func kneeKoosPainBaselineMatchesSanchez2016() throws {
         let s = try stats()
-        // Sánchez 2016: KOOS pain 61.55 ± 14.11 at baseline (clinical.md §1.2).
+        // Sánchez 2016: KOOS pain 61.55 ± 14.11 at baseline (BioMed Res Int 2016:4868613).
         #expect(abs(DemoCohortStats.mean(s.kneePainBaseline) - 61.55) < 2.5)
         #expect((10.0...18.0).contains(DemoCohortStats.sd(s.kneePainBaseline)))
     }
 
     @Test func kneeKoosPainChangeAtSixMonthsIsAboutPlus13() throws {
         let s = try stats()
-        // Sánchez 2016: +13.1 at 24 weeks; headline benchmark "+13 points" (clinical.md §1 table).
+        // Sánchez 2016: +13.1 at 24 weeks; headline benchmark "+13 points".
         #expect(s.kneePainChange6m.count > 600)
         #expect(abs(DemoCohortStats.mean(s.kneePainChange6m) - 13.1) < 2.0)
     }

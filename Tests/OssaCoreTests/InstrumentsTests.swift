@@ -3,7 +3,7 @@ import Testing
 @testable import OssaCore
 
 /// Instrument definitions: the built-in library, its codes and item sets, and clinic-supplied files.
-/// Reference values are typed from reference/clinical.md, never read back from the JSON under test.
+/// Reference values are typed from the published sources, never read back from the JSON under test.
 @Suite("Instruments")
 struct InstrumentsTests {
     let library: InstrumentLibrary
@@ -26,7 +26,7 @@ struct InstrumentsTests {
         #expect(error?.description.contains("koos-jr") == true)
     }
 
-    /// clinical.md §7.1, typed here: panel and score codes per instrument; nil = no verified code.
+    /// LOINC table (loinc.org), typed here: panel and score codes per instrument; nil = no verified code.
     @Test func loincCodesMatchClinicalReference() throws {
         let expectedPanels: [String: String?] = [
             "koos": "72091-2", "hoos": "72092-0", "koos-jr": nil, "hoos-jr": nil,
@@ -54,7 +54,7 @@ struct InstrumentsTests {
     }
 
     @Test func loincCheckDigit() {
-        // Every code in clinical.md §7.1 passes the Mod-10 check.
+        // Every LOINC code typed above passes the Mod-10 check.
         for code in ["72091-2", "72102-7", "72101-9", "72100-1", "72099-5", "72098-7", "79438-8", "82324-5", "98915-2",
                      "72092-0", "72097-9", "72096-1", "72095-3", "72094-6", "72093-8", "82323-7", "98945-9", "88784-4",
                      "72514-3", "38208-5", "71971-6", "71969-0"] {
@@ -65,7 +65,7 @@ struct InstrumentsTests {
         }
     }
 
-    /// clinical.md §2.1–2.3: item codes per subscale and the 2012 / 2013 minimum-answered counts.
+    /// KOOS/HOOS user's guides and Lyman 2016: item codes per subscale and the 2012 / 2013 minimum-answered counts.
     @Test func koosAndHoosStructure() throws {
         func codes(_ prefix: String, _ count: Int) -> [String] { (1...count).map { "\(prefix)\($0)" } }
         let koos = try library.require(id: "koos")
@@ -89,7 +89,7 @@ struct InstrumentsTests {
                 #expect(definition.options(for: item).map(\.value) == [0, 1, 2, 3, 4], "\(definition.id).\(item.code)")
             }
         }
-        // S4/S5 are ability questions: first box "Always" still scores 0 (clinical.md §2.1).
+        // S4/S5 are ability questions: first box "Always" still scores 0 (KOOS User's Guide).
         let s4 = try #require(koos.item("S4"))
         #expect(koos.options(for: s4).first?.label == "Always")
     }
@@ -110,7 +110,7 @@ struct InstrumentsTests {
         let pga = try library.require(id: "pga")
         #expect(pga.direction == .higherIsWorse)
         #expect(pga.options(for: pga.items[0]).map(\.value) == Array(0...10))
-        // PGA enters OMERACT-OARSI as value × 10 (clinical.md §3).
+        // PGA enters OMERACT-OARSI as value × 10 (Pham et al. 2004).
         #expect(pga.omeractOarsi?.first?.domain == .patientGlobal)
         #expect(pga.omeractOarsi?.first?.domainValue(7) == 70)
         let tegner = try library.require(id: "tegner")

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 @testable import OssaCore
 
-/// Per-instrument thresholds (clinical.md §2.8) and OMERACT-OARSI 2004 (clinical.md §3, Pham 2004).
+/// Per-instrument thresholds (each with its published source) and OMERACT-OARSI 2004 (Pham et al., Osteoarthritis
+/// Cartilage 2004;12:389–399).
 @Suite("Responders")
 struct ResponderTests {
     let table: ResponderThresholdTable
@@ -15,7 +16,7 @@ struct ResponderTests {
         ResponderThreshold(id: "t", instrument: "x", score: "score", kind: kind, value: value, unit: unit, evidence: "V", source: "test")
     }
 
-    // MARK: Table contents, typed from clinical.md §2.8
+    // MARK: Table contents, typed from the published sources
 
     @Test func defaultThresholdsMatchClinicalReference() throws {
         let koosJRSCB = try #require(table.defaultThreshold(instrument: "koos-jr", score: "score", kind: .scb))
@@ -133,7 +134,7 @@ struct ResponderOmeractOarsiTests {
     typealias Change = OmeractOarsiInput.Change
 
     @Test func cutoffsAreThePham2004Values() {
-        // Typed from clinical.md §3.
+        // Typed from Pham et al. 2004.
         #expect(criteria.highImprovement.minimumRelativePercent == 50)
         #expect(criteria.highImprovement.minimumAbsolutePoints == 20)
         #expect(Set(criteria.highImprovement.domains) == [.pain, .function])

@@ -8,7 +8,7 @@ struct ScheduleTests {
         do { return try FollowUpProtocol.bundledDefault() } catch { fatalError("default protocol does not load: \(error)") }
     }()
 
-    @Test("timepoints of PRODUCT.md §2.4 are all present")
+    @Test("timepoints of the Ossa follow-up protocol are all present")
     func timepoints() {
         let s = proto.schedule(indexDate: day("2026-01-31"), joint: .knee)
         #expect(s.timepoints.map(\.id) == ["baseline", "diary-d1", "diary-d2", "diary-d3", "diary-d4", "diary-d5", "diary-d6", "diary-d7",

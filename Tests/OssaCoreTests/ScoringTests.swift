@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import OssaCore
 
-/// Scoring against hand-worked values and the tables typed from reference/clinical.md §2.4.
+/// Scoring against hand-worked values and the HSS KOOS JR / HOOS JR conversion tables (Lyman 2016), typed here.
 @Suite("Scoring")
 struct ScoringTests {
     let library: InstrumentLibrary
@@ -56,7 +56,7 @@ struct ScoringTests {
         #expect(result.version == "2012")
     }
 
-    /// 2012 rule: ≥ 50% answered — symptoms 4/7, pain 5/9, ADL 9/17, sport 3/5, QOL 2/4 (clinical.md §2.1).
+    /// 2012 rule: ≥ 50% answered — symptoms 4/7, pain 5/9, ADL 9/17, sport 3/5, QOL 2/4 (KOOS User's Guide 2012).
     @Test(arguments: [("symptoms", "S", 7, 4), ("pain", "P", 9, 5), ("adl", "A", 17, 9), ("sport", "SP", 5, 3), ("qol", "Q", 4, 2)])
     func koosMissingDataRule(subscale: String, prefix: String, items: Int, minimum: Int) throws {
         let koos = try library.require(id: "koos")
@@ -103,7 +103,7 @@ struct ScoringTests {
         #expect(result.version == "2013")
     }
 
-    /// 2013 rule: symptoms ≥ 3, pain ≥ 5, ADL ≥ 9, sport ≥ 2, QOL ≥ 2 (clinical.md §2.2).
+    /// 2013 rule: symptoms ≥ 3, pain ≥ 5, ADL ≥ 9, sport ≥ 2, QOL ≥ 2 (HOOS User's Guide 2013).
     @Test(arguments: [("symptoms", "S", 5, 3), ("pain", "P", 10, 5), ("adl", "A", 17, 9), ("sport", "SP", 4, 2), ("qol", "Q", 4, 2)])
     func hoosMissingDataRule(subscale: String, prefix: String, items: Int, minimum: Int) throws {
         let hoos = try library.require(id: "hoos")
@@ -116,13 +116,13 @@ struct ScoringTests {
 
     // MARK: JR forms
 
-    /// KOOS JR raw 0–28 → interval, typed from clinical.md §2.4.
+    /// KOOS JR raw 0–28 → interval, typed from the HSS conversion table (Lyman 2016).
     static let koosJRTable: [Double] = [
         100.000, 91.975, 84.600, 79.914, 76.332, 73.342, 70.704, 68.284, 65.994, 63.776,
         61.583, 59.381, 57.140, 54.840, 52.465, 50.012, 47.487, 44.905, 42.281, 39.625,
         36.931, 34.174, 31.307, 28.251, 24.875, 20.941, 15.939, 8.291, 0.000,
     ]
-    /// HOOS JR raw 0–24 → interval, typed from clinical.md §2.4.
+    /// HOOS JR raw 0–24 → interval, typed from the HSS conversion table (Lyman 2016).
     static let hoosJRTable: [Double] = [
         100.000, 92.340, 85.257, 80.550, 76.776, 73.472, 70.426, 67.516, 64.664,
         61.815, 58.930, 55.985, 52.965, 49.858, 46.652, 43.335, 39.902, 36.363,

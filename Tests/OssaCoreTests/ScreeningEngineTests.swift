@@ -79,7 +79,7 @@ struct ScreeningEngineTests {
         #expect(decision.earliestEligibleDate == day("2026-03-31"))
         let nsaid = try #require(decision.firedRules.first { $0.id == "nsaid-washout" })
         #expect(nsaid.reason.contains("2026-02-25"))
-        #expect(nsaid.evidence.contains("clinical.md §5.2"))
+        #expect(nsaid.evidence.contains("https://doi.org/10.1186/s13063-022-07049-3"))
     }
 
     @Test("no eligible date when a not-now rule has none (missing MRI)")
@@ -95,7 +95,7 @@ struct ScreeningEngineTests {
 
     // MARK: Targets, setting, adjuncts
 
-    @Test("targets from BML subregions with volumes from clinical.md §1.1")
+    @Test("targets from BML subregions with volumes from the Intraosseous Injections chapter")
     func kneeTargets() throws {
         var input = ScreeningFixtures.recommendedKnee
         input.mri?.bml = [
@@ -278,7 +278,7 @@ struct ScreeningEngineTests {
         let text = decision.renderText()
         #expect(text.hasPrefix("Screening: NOT-NOW"))
         #expect(text.contains("[WARNING] nsaid-washout → not-now"))
-        #expect(text.contains("evidence: PRGF Restoring trial (Trials 2022) (clinical.md §5.2)"))
+        #expect(text.contains("evidence: PRGF Restoring trial (Trials 2022) (https://doi.org/10.1186/s13063-022-07049-3)"))
         #expect(text.contains("Stop NSAIDs; eligible from 2026-03-12."))
         #expect(text.contains("medial tibial plateau: 5–10 mL"))
         #expect(text.contains("What to expect:"))

@@ -3,8 +3,8 @@ import Testing
 @testable import OssaCore
 
 /// One case per default rule: `fire` builds an input on which the rule fires, `near` one just on
-/// the other side of its threshold, on which it must not fire. Values come from clinical.md §5 and
-/// PRODUCT.md §2.1, typed here, not read from the ruleset.
+/// the other side of its threshold, on which it must not fire. Values come from the published trial criteria and
+/// the Ossa pathway rules (see the ruleset's evidence), typed here, not read from the ruleset.
 struct RuleCase: Sendable, CustomTestStringConvertible {
     let rule: String
     let label: String
@@ -183,7 +183,7 @@ struct ScreeningRuleTests {
         #expect(decision.firedRules.map(\.id).contains("oa-severe-with-bml"))
     }
 
-    @Test("each rule's effect on the category, from clinical.md §5 / PRODUCT.md §2.1")
+    @Test("each rule's effect on the category, from the trial criteria and the Ossa pathway")
     func effectsMatchSpecification() throws {
         let expected: [String: RuleEffect] = [
             "focal-cartilage-lesion": .refer, "avn-collapsed": .refer, "mri-not-recent": .notNow,
@@ -198,6 +198,30 @@ struct ScreeningRuleTests {
         for (id, effect) in expected {
             #expect(rules[id]?.effect == effect, "\(id)")
             #expect(!(rules[id]?.evidence.isEmpty ?? true), "\(id) has evidence")
+        }
+    }
+
+    @Test("shipped clinical data cites primary sources, not the team's internal notes")
+    func shippedDataCitesPrimarySources() throws {
+        var paths: [String] = []
+        for directory in ["rulesets", "instruments", "responders", "protocols", "demo"] {
+            paths += try BundledResource.files(in: directory).filter { $0.hasSuffix(".json") }.map { "\(directory)/\($0)" }
+        }
+        for required in ["rulesets/default.json", "protocols/default.json", "demo/calibration.json",
+                         "responders/thresholds.json", "responders/omeract-oarsi-2004.json", "instruments/koos.json"] {
+            #expect(paths.contains(required), "\(required) is bundled")
+        }
+        for path in paths {
+            let data = try BundledResource.data(path)
+            let text = try #require(String(data: data, encoding: .utf8), "\(path) is UTF-8")
+            for document in ["clinical.md", "PRODUCT.md", "registry-anchors"] {
+                #expect(!text.contains(document), "\(path) points to \(document)")
+            }
+        }
+        let ruleset = try Ruleset.bundledDefault()
+        #expect(!ruleset.evidence.isEmpty)
+        for source in ruleset.evidence {
+            #expect(!source.citation.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(source.id) has a citation")
         }
     }
 }

@@ -48,7 +48,7 @@ struct ScoreCommandTests {
         #expect(json["instrument"] as? String == "koos-jr")
         let scores = try #require(json["scores"] as? [String: Any])
         #expect(Set(scores.keys) == ["score"])
-        // S6 2 + P2 3 + P3 2 + P6 3 + P9 2 + A3 2 + A5 3 = 17; clinical.md §2.4 table: 17 → 44.905
+        // S6 2 + P2 3 + P3 2 + P6 3 + P9 2 + A3 2 + A5 3 = 17; HSS KOOS JR conversion table (Lyman 2016): 17 → 44.905
         #expect(scores["score"] as? Double == 44.905)
     }
 

@@ -30,7 +30,7 @@ struct ScreenCommandTests {
     func washoutText() throws {
         let result = try CLI.run(["screen", "--input", "Examples/screening/knee-nsaid-washout-not-now.json", "--format", "text"])
         #expect(result.status == 0)
-        // Last NSAID dose 2026-02-25 + 15-day washout (PRGF Restoring, clinical.md §5.2) = 2026-03-12.
+        // Last NSAID dose 2026-02-25 + 15-day washout (PRGF Restoring trial, Trials 2022) = 2026-03-12.
         #expect(result.stdout.contains("2026-03-12"))
         #expect(result.stdout.contains("NOT-NOW"))
     }

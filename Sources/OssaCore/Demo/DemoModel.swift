@@ -17,7 +17,7 @@ public struct DemoSite: Sendable, Hashable, Codable {
     public var alwaysSurgeryCentre: Bool
 }
 
-/// Roles of PRODUCT.md §1.
+/// The staff roles of Ossa's five (patient, coordinator, clinician, researcher, admin) that the demo creates.
 public enum DemoRole: String, Sendable, Hashable, Codable, CaseIterable {
     case clinician, coordinator, researcher, admin
 }

@@ -20,7 +20,7 @@ public enum AVNStaging: Sendable, Hashable {
     case arco(ARCOStage)
     case koshino(KoshinoStage)
 
-    /// Collapsed lesions (ARCO IIIB/IV, Koshino 3–4) are triaged to surgery (clinical.md §5.2).
+    /// Collapsed lesions (ARCO IIIB/IV, Koshino 3–4) are triaged to surgery (an imaging red flag).
     public var isCollapsed: Bool {
         switch self {
         case .arco(let stage): stage.isCollapsed
@@ -29,7 +29,8 @@ public enum AVNStaging: Sendable, Hashable {
     }
 }
 
-/// The condition treated in an episode (clinical.md §4.5 asks for these categories to be separate).
+/// The condition treated in an episode. BML in OA, insufficiency fracture (SIFK), bone bruise, bone marrow edema
+/// syndrome and osteonecrosis are kept as separate categories.
 ///
 /// JSON is a flat object with a `type` and only the fields that type allows, e.g.
 /// `{"type": "osteoarthritis", "kellgrenLawrence": 3, "ahlback": "III"}` or

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Shockwave device type (clinical.md §6 data model).
+/// Shockwave device type: focused (electromagnetic, piezoelectric, electrohydraulic) or radial.
 public enum ShockwaveDevice: String, Sendable, Codable, CaseIterable {
     case focusedElectromagnetic = "focused-electromagnetic"
     case focusedPiezoelectric = "focused-piezoelectric"
@@ -9,7 +9,7 @@ public enum ShockwaveDevice: String, Sendable, Codable, CaseIterable {
     public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "shockwave device") }
 }
 
-/// A course of focal shockwave therapy for bone edema (clinical.md §6).
+/// A course of focal shockwave therapy for bone edema (Gao 2015; Sansone 2017; Kang 2018).
 public struct ShockwaveCourse: Sendable, Hashable, Codable {
     public var device: ShockwaveDevice
     /// Energy flux density, mJ/mm².
@@ -64,7 +64,7 @@ public enum ReplacementKind: String, Sendable, Codable, CaseIterable {
     public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "joint replacement") }
 }
 
-/// Events after treatment (PRODUCT.md §2.5).
+/// Events after treatment: joint replacement, other surgery, repeat IO, adverse events.
 public enum OutcomeEvent: Sendable, Hashable, Codable {
     case jointReplacement(kind: ReplacementKind, date: CalendarDate)
     case otherSurgery(description: String, date: CalendarDate)
@@ -82,7 +82,7 @@ public enum OutcomeEvent: Sendable, Hashable, Codable {
     }
 }
 
-/// One patient × one joint × one course of treatment (PRODUCT.md §2).
+/// One patient × one joint × one course of treatment (screening, imaging, procedures, follow-up, outcome events).
 public struct TreatmentEpisode: Sendable, Hashable, Codable {
     public var id: String
     public var patientId: String

@@ -58,7 +58,7 @@ extension GradingScale {
     }
 }
 
-/// Kellgren–Lawrence radiographic OA grade 0–4 (Kellgren & Lawrence 1957; clinical.md §4.4).
+/// Kellgren–Lawrence radiographic OA grade 0–4 (Kellgren & Lawrence 1957).
 public enum KellgrenLawrenceGrade: Int, GradingScale {
     case grade0 = 0, grade1, grade2, grade3, grade4
     public static let scaleName = "Kellgren–Lawrence grade"
@@ -69,7 +69,7 @@ public enum KellgrenLawrenceGrade: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 }
 
-/// Ahlbäck knee OA grade I–V (clinical.md §4.4). Written as a Roman numeral; 1–5 also accepted.
+/// Ahlbäck radiographic knee OA grade I–V. Written as a Roman numeral; 1–5 also accepted.
 public enum AhlbackGrade: Int, GradingScale {
     case I = 1, II, III, IV, V
     public static let scaleName = "Ahlbäck grade"
@@ -80,7 +80,7 @@ public enum AhlbackGrade: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(label) }
 }
 
-/// Tönnis hip OA grade 0–3 (clinical.md §4.4).
+/// Tönnis radiographic hip OA grade 0–3.
 public enum TonnisGrade: Int, GradingScale {
     case grade0 = 0, grade1, grade2, grade3
     public static let scaleName = "Tönnis grade"
@@ -91,7 +91,7 @@ public enum TonnisGrade: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 }
 
-/// ARCO 2019 osteonecrosis stage (clinical.md §4.5): I, II, IIIA (depression ≤ 2 mm), IIIB (> 2 mm), IV.
+/// ARCO 2019 osteonecrosis stage (Yoon et al. 2020): I, II, IIIA (depression ≤ 2 mm), IIIB (> 2 mm), IV.
 /// Written as a label; integers are not accepted because "3" is ambiguous between IIIA and IIIB.
 public enum ARCOStage: Int, GradingScale {
     case I = 1, II = 2, IIIA = 3, IIIB = 4, IV = 5
@@ -106,7 +106,7 @@ public enum ARCOStage: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(label) }
 }
 
-/// Koshino stage 1–4 for spontaneous osteonecrosis of the knee / SIFK (clinical.md §4.5).
+/// Koshino stage 1–4 for spontaneous osteonecrosis of the knee / SIFK (Koshino, J Bone Joint Surg Am 1982).
 public enum KoshinoStage: Int, GradingScale {
     case stage1 = 1, stage2, stage3, stage4
     public static let scaleName = "Koshino stage"
@@ -119,7 +119,7 @@ public enum KoshinoStage: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 }
 
-/// MOAKS BML size grade per subregion (Hunter 2011; clinical.md §4.1):
+/// MOAKS BML size grade per subregion (Hunter et al., Osteoarthritis Cartilage 2011;19:990–1002):
 /// 0 none, 1 < 33 %, 2 33–66 %, 3 > 66 % of the subregion volume.
 public enum BMLSizeGrade: Int, GradingScale {
     case none = 0, small, medium, large
@@ -131,7 +131,7 @@ public enum BMLSizeGrade: Int, GradingScale {
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(rawValue) }
 }
 
-/// MOAKS "% of the lesion that is BML (vs cyst)" grade 0–3 (clinical.md §4.1), same bands as size.
+/// MOAKS "% of the lesion that is BML (vs cyst)" grade 0–3 (Hunter 2011), same bands as size.
 public enum BMLPercentGrade: Int, GradingScale {
     case none = 0, under33, from33to66, over66
     public static let scaleName = "MOAKS %-BML grade"

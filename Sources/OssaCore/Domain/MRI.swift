@@ -2,8 +2,8 @@ import Foundation
 
 /// Anatomical grouping of BML subregions used for "compartments involved".
 ///
-/// Knee compartments follow MOAKS (Hunter 2011, clinical.md §4.1). For the hip the groups are the two
-/// bones (femoral head, acetabulum): HOAMS subregions are not in the reference (clinical.md §4.3).
+/// Knee compartments follow MOAKS (Hunter 2011). For the hip the groups are the two
+/// bones (femoral head, acetabulum): the HOAMS subregions (Roemer 2011) were not available to us.
 public enum Compartment: String, Sendable, Codable, CaseIterable, Hashable, Comparable {
     case patellofemoral
     case medialTibiofemoral = "medial-tibiofemoral"
@@ -17,7 +17,7 @@ public enum Compartment: String, Sendable, Codable, CaseIterable, Hashable, Comp
     }
 }
 
-/// Bone where an intraosseous injection can be placed (clinical.md §0.6, §1.1, §1.6).
+/// Bone where an intraosseous injection can be placed (knee: Sánchez 2014 technique; hip: Sánchez/Fiz technique).
 public enum BoneTarget: String, Sendable, Codable, CaseIterable, Hashable, Comparable {
     case medialTibialPlateau = "medial-tibial-plateau"
     case lateralTibialPlateau = "lateral-tibial-plateau"
@@ -52,7 +52,7 @@ public enum BoneTarget: String, Sendable, Codable, CaseIterable, Hashable, Compa
 
 /// BML subregions: the 15 MOAKS knee locations, and a pragmatic hip set.
 ///
-/// Hip: HOAMS (Roemer 2011) subregions were not retrievable (clinical.md §4.3, §8.4), so Ossa defines
+/// Hip: HOAMS (Roemer 2011) subregions were not retrievable (paper not available to us), so Ossa defines
 /// six femoral-head regions (superior, anterior, posterior, medial, lateral, central weight-bearing)
 /// and three acetabular regions (superior roof, anterior, posterior). Replace them with HOAMS once the
 /// paper is obtained; stored findings keep their raw codes.
@@ -133,7 +133,7 @@ public enum BMLSubregion: String, Sendable, Codable, CaseIterable, Hashable, Com
     }
 }
 
-/// MOAKS BML reading for one subregion (clinical.md §4.1). Subregions not listed read as grade 0.
+/// MOAKS BML reading for one subregion (Hunter 2011). Subregions not listed read as grade 0.
 public struct BMLFinding: Sendable, Hashable, Codable {
     public var subregion: BMLSubregion
     /// Size grade 0–3 (% of subregion volume).
@@ -168,7 +168,7 @@ public struct BMLFinding: Sendable, Hashable, Codable {
     }
 }
 
-/// Summary of a BML reading (clinical.md §4.1 "derived summaries").
+/// Summary of a BML reading (MOAKS-derived summaries: burden, maximal grade, compartments).
 public struct BMLSummary: Sendable, Hashable, Codable {
     /// Sum of size grades over all subregions.
     public var burden: Int
@@ -269,7 +269,7 @@ public struct MRIStudy: Sendable, Hashable, Codable {
     public var insufficiencyFracture: InsufficiencyFractureLine?
     public var avn: AVNLesion?
     public var focalCartilageLesions: [FocalCartilageLesion]?
-    /// Radiologist raised suspicion of tumour or osteomyelitis (an IO-access red flag, clinical.md §5.2).
+    /// Radiologist raised suspicion of tumour or osteomyelitis (an IO-access red flag).
     public var suspectedTumourOrInfection: Bool?
 
     public init(date: CalendarDate, bml: [BMLFinding] = [], insufficiencyFracture: InsufficiencyFractureLine? = nil,

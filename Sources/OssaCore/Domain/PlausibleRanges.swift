@@ -39,8 +39,8 @@ public struct PlausibleRange: Sendable, Hashable {
 public enum PlausibleRanges {
     /// Needles and trocars: 8 G bone-access trocars (BMC harvest) to 30 G skin needles.
     public static let gaugeG = PlausibleRange(8...30, unit: "G", reason: "bone trocars are 8–13 G, injection needles up to 30 G")
-    /// Volume per injection site: published IO sites take 2–10 mL, IA 3–8 mL (clinical.md §1.1); 30 mL allows lavage-style IA.
-    public static let injectionVolumeMl = PlausibleRange(0.1...30, unit: "mL", reason: "per-site volumes are 2–10 mL (clinical.md §1.1)")
+    /// Volume per injection site: published IO sites take 2–10 mL, IA 3–8 mL (Sánchez 2014); 30 mL allows lavage-style IA.
+    public static let injectionVolumeMl = PlausibleRange(0.1...30, unit: "mL", reason: "per-site volumes are 2–10 mL in the published IO technique")
     /// Whole blood drawn for PRP: commercial systems use 8–120 mL; 240 mL is a safe ceiling.
     public static let bloodDrawnMl = PlausibleRange(1...240, unit: "mL", reason: "PRP systems draw 8–120 mL")
     /// Final PRP volume cannot meaningfully exceed 120 mL.
@@ -51,24 +51,24 @@ public enum PlausibleRanges {
     public static let plateletFold = PlausibleRange(0.1...15, unit: "×", reason: "PRP systems concentrate 1–9×")
     /// Bone marrow aspirate: Hernigou harvested larger volumes; 500 mL is beyond any protocol.
     public static let aspirateVolumeMl = PlausibleRange(1...500, unit: "mL", reason: "iliac crest aspirates are 30–240 mL")
-    /// BMC volume: 40 mL in Hernigou 2020 (clinical.md §1.7).
-    public static let concentrateVolumeMl = PlausibleRange(0.5...100, unit: "mL", reason: "BMC volumes are 3–40 mL (clinical.md §1.7)")
+    /// BMC volume: 40 mL in Hernigou 2020 (Int Orthop).
+    public static let concentrateVolumeMl = PlausibleRange(0.5...100, unit: "mL", reason: "published BMC volumes are 3–40 mL")
     /// Nucleated cells ×10⁶/mL in concentrate.
     public static let nucleatedCellsPerMl = PlausibleRange(0...1_000, unit: "×10⁶/mL", reason: "BMC holds tens of millions of nucleated cells per mL")
-    /// CFU-F per mL: Hernigou 3,420–9,830 (clinical.md §1.7).
+    /// CFU-F per mL: Hernigou 2018 (Int Orthop 42:2563–2571) 3,420–9,830.
     public static let cfuFPerMl = PlausibleRange(0...1_000_000, unit: "CFU-F/mL", reason: "published BMC holds thousands of CFU-F per mL")
     /// Fluoroscopy time: IO knee cases take seconds to a few minutes; an hour is a slip.
     public static let fluoroscopySeconds = PlausibleRange(0...3_600, unit: "s", reason: "IO cases need seconds to minutes of screening")
     /// Dose-area product in mGy·cm².
     public static let doseAreaProduct = PlausibleRange(0...100_000, unit: "mGy·cm²", reason: "extremity fluoroscopy DAP is far below 100 Gy·cm²")
-    /// Focused/radial ESWT energy flux density: published 0.04–0.55 mJ/mm² (clinical.md §6); devices reach ~1.2.
-    public static let energyFluxDensity = PlausibleRange(0.001...1.5, unit: "mJ/mm²", reason: "ESWT devices deliver up to ~1.2 mJ/mm² (clinical.md §6)")
-    /// Pulses per ESWT session: 1,000–4,000 published (clinical.md §6).
-    public static let shockwavePulses = PlausibleRange(1...10_000, unit: "pulses", reason: "sessions use 1,000–4,000 pulses (clinical.md §6)")
+    /// Focused/radial ESWT energy flux density: published 0.04–0.55 mJ/mm² (ESWT knee and bone-edema protocols); devices reach ~1.2.
+    public static let energyFluxDensity = PlausibleRange(0.001...1.5, unit: "mJ/mm²", reason: "ESWT devices deliver up to ~1.2 mJ/mm²")
+    /// Pulses per ESWT session: 1,000–4,000 in published protocols.
+    public static let shockwavePulses = PlausibleRange(1...10_000, unit: "pulses", reason: "sessions use 1,000–4,000 pulses")
     /// Pulse frequency in Hz.
     public static let shockwaveFrequencyHz = PlausibleRange(0.1...25, unit: "Hz", reason: "ESWT devices fire 1–22 Hz")
-    /// ESWT sessions in one course: 1–6 published (clinical.md §6).
-    public static let shockwaveSessions = PlausibleRange(1...20, unit: "sessions", reason: "courses are 1–6 sessions (clinical.md §6)")
+    /// ESWT sessions in one course: 1–6 in published protocols.
+    public static let shockwaveSessions = PlausibleRange(1...20, unit: "sessions", reason: "courses are 1–6 sessions")
     /// Age in years.
     public static let ageYears = PlausibleRange(0...120, unit: "years", reason: "human lifespan")
     /// Height in cm.

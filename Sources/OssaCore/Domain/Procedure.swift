@@ -38,7 +38,7 @@ public enum PRPActivation: String, Sendable, Codable, CaseIterable {
     public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "activation") }
 }
 
-/// Platelet-rich plasma characterisation (clinical.md §0.6).
+/// Platelet-rich plasma characterisation (system, volumes, platelet and leukocyte content, activation).
 public struct PRPDetails: Sendable, Hashable, Codable {
     public var system: String?
     public var bloodDrawnMl: Double?
@@ -82,7 +82,7 @@ public enum HarvestSite: String, Sendable, Codable, CaseIterable {
     public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "harvest site") }
 }
 
-/// Bone marrow concentrate characterisation (clinical.md §0.6, §1.7).
+/// Bone marrow concentrate characterisation (harvest, volumes, nucleated cells, CFU-F as in Hernigou 2018).
 public struct BMCDetails: Sendable, Hashable, Codable {
     public var harvestSite: HarvestSite
     public var aspirateVolumeMl: Double?
@@ -201,7 +201,7 @@ public struct Signature: Sendable, Hashable, Codable {
     }
 }
 
-/// The planned IO procedure, derived from screening targets (PRODUCT.md §2.3).
+/// The planned IO procedure, derived from screening targets.
 public struct ProcedurePlan: Sendable, Hashable, Codable {
     public var setting: ProcedureSetting
     public var anaesthesia: Anaesthesia
@@ -215,7 +215,7 @@ public struct ProcedurePlan: Sendable, Hashable, Codable {
     }
 }
 
-/// The record of an IO procedure (PRODUCT.md §2.3).
+/// The record of an IO procedure: setting, anaesthesia, guidance, product, per-site injections, signature.
 public struct ProcedureRecord: Sendable, Hashable, Codable {
     public var date: CalendarDate
     public var setting: ProcedureSetting

@@ -3,7 +3,7 @@ import Foundation
 /// Which end of a scale is the good end.
 ///
 /// Directions differ between instruments (KOOS/HOOS: 100 = best; NRS pain: 10 = worst; Tegner/UCLA:
-/// higher = more active), so responder rules must normalise direction explicitly (clinical.md §0.2).
+/// higher = more active), so responder rules must normalise direction explicitly.
 public enum ScoreDirection: String, Codable, Sendable, Equatable, CaseIterable {
     /// Higher values mean a better state (KOOS, HOOS, JR forms; Tegner/UCLA: more active).
     case higherIsBetter = "higher-is-better"
@@ -14,7 +14,7 @@ public enum ScoreDirection: String, Codable, Sendable, Equatable, CaseIterable {
 /// One answer box of a choice item: the ordinal value used for scoring and its display label.
 ///
 /// Scoring reads only `value`, never the label, so a translated or licensed wording cannot change a
-/// score (the 0–4 vs 1–5 bug class, registry-anchors.md §2-G).
+/// score (the 0–4 vs 1–5 bug class, e.g. ben-domingue/irw#2100).
 public struct AnswerOption: Codable, Sendable, Equatable {
     public var value: Int
     public var label: String
@@ -156,7 +156,7 @@ public struct ScoreDefinition: Codable, Sendable, Equatable {
     public var transform: LinearTransform?
     /// Raw-sum conversion table (method `table` only), one row per raw sum from 0 to the maximum.
     public var table: [ScoreTableRow]?
-    /// LOINC code of the score, only where verified (clinical.md §7.1).
+    /// LOINC code of the score, only where verified against the LOINC table (loinc.org).
     public var loinc: String?
     public var range: ScoreRange?
     /// Overrides the instrument's direction for this score.
@@ -224,7 +224,7 @@ public struct InstrumentDefinition: Codable, Sendable, Equatable, Identifiable {
     /// Plain-language note on the direction (e.g. "higher = more active").
     public var directionNote: String?
     public var scoring: ScoringSpec
-    /// LOINC panel code, only where verified (clinical.md §7.1).
+    /// LOINC panel code, only where verified against the LOINC table (loinc.org).
     public var loincPanel: String?
     /// Licence and wording note.
     public var licence: String

@@ -151,7 +151,7 @@ extension InstrumentDefinition {
 }
 
 /// LOINC code syntax and Mod-10 check digit, so a mistyped code in a data file is caught on load
-/// (clinical.md §7.1 warns that public projects mislabel these codes).
+/// (several public projects mislabel these codes; the LOINC table at loinc.org is the source of truth).
 public enum LOINCCode {
     /// True when `code` has the form `digits-checkdigit` and the check digit is right.
     public static func isValid(_ code: String) -> Bool {

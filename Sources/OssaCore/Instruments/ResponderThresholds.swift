@@ -1,6 +1,6 @@
 import Foundation
 
-/// Kind of a per-instrument responder threshold (clinical.md §2.8).
+/// Kind of a per-instrument responder threshold: MCID, MCII, PASS or SCB.
 public enum ThresholdKind: String, Codable, Sendable, Equatable, CaseIterable {
     /// Minimal clinically important difference (a change).
     case mcid
@@ -44,7 +44,7 @@ public struct ResponderThreshold: Codable, Sendable, Equatable, Identifiable {
     public var direction: ThresholdDirection
     /// Whether this is the entry used when only instrument, score, kind and unit are chosen.
     public var `default`: Bool
-    /// Evidence tag from clinical.md: V verified, S secondary, M memory.
+    /// Evidence tag: V checked in the primary paper, S from a secondary source, M from memory (not re-checked).
     public var evidence: String
     /// Citation.
     public var source: String

@@ -51,7 +51,7 @@ public struct ProtocolTimepoint: Sendable, Hashable, Codable {
     public var repeatDaily: Int?
 }
 
-/// A follow-up protocol as data (PRODUCT.md §2.4).
+/// A follow-up protocol as data: timepoints relative to the first IO procedure, each with a window.
 public struct FollowUpProtocol: Sendable, Hashable, Codable {
     public var id: String
     public var version: String

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Screening categories, from least to most restrictive (PRODUCT.md §2.1).
+/// Screening categories, from least to most restrictive: recommended, consider, not-now, refer.
 public enum ScreeningCategory: String, Sendable, Codable, CaseIterable, Comparable {
     /// Inclusion rules fired and nothing restricts.
     case recommended
@@ -57,7 +57,8 @@ public struct EvidenceSource: Sendable, Hashable, Codable {
     /// Short form shown with each rule, e.g. "Sánchez 2016 pilot".
     public var short: String
     public var citation: String
-    /// Where the fact is summarised for the team, e.g. "clinical.md §1.2".
+    /// Where the source can be found: a DOI URL, a PMID, a trial registry id or a guide's URL,
+    /// e.g. "https://doi.org/10.1155/2016/4868613".
     public var reference: String?
 }
 
@@ -94,7 +95,7 @@ public struct ScreeningRule: Sendable, Hashable, Codable {
     public var nextStep: NextStepTemplate?
 }
 
-/// Suggested volume for an injection target (clinical.md §1.1).
+/// Suggested volume for an injection target (Intraosseous Injections chapter; Sánchez 2014).
 public struct TargetVolume: Sendable, Hashable, Codable {
     /// A `BoneTarget` raw value or `"intra-articular"`.
     public var target: String
@@ -142,7 +143,7 @@ public struct PlanningGuide: Sendable, Hashable, Codable {
     public var suggestFor: [ScreeningCategory]
 }
 
-/// A versioned set of screening rules: data, not code (PRODUCT.md §2.1).
+/// A versioned set of screening rules: data, not code; a clinic may edit its own.
 public struct Ruleset: Sendable, Hashable, Codable {
     public var id: String
     public var version: String

@@ -7,7 +7,7 @@ public struct FiredRule: Sendable, Hashable, Codable {
     public var severity: RuleSeverity
     /// Reason with the input values filled in.
     public var reason: String
-    /// Short evidence line, e.g. "Sánchez 2016 pilot (clinical.md §1.2)".
+    /// Short evidence line, e.g. "Sánchez 2016 pilot (https://doi.org/10.1155/2016/4868613)".
     public var evidence: String
 }
 
@@ -54,7 +54,7 @@ public struct RulesetIdentity: Sendable, Hashable, Codable {
     public var version: String
 }
 
-/// The outcome of screening one input against one ruleset (PRODUCT.md §2.1).
+/// The outcome of screening one input against one ruleset: category, fired rules, next steps, plan.
 public struct ScreeningDecision: Sendable, Hashable, Codable {
     public var category: ScreeningCategory
     /// An `exclude` rule fired (hard contraindication).

@@ -6,7 +6,7 @@ public enum PainConcordance: String, Sendable, Codable, CaseIterable {
     public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "concordance") }
 }
 
-/// Treatments tried before IO therapy (PRODUCT.md §2.1).
+/// Treatments tried (and failed) before IO therapy.
 public enum PriorTreatment: String, Sendable, Codable, CaseIterable {
     case exercise
     case physiotherapy
@@ -49,7 +49,7 @@ public struct SurgicalCandidacy: Sendable, Hashable, Codable {
     }
 }
 
-/// Activity level: Tegner 0–10 (knee) and/or UCLA 1–10 (clinical.md §2.5).
+/// Activity level: Tegner 0–10 (knee) and/or UCLA 1–10 (Tegner & Lysholm 1985; Zahiri et al. 1998).
 public struct ActivityLevel: Sendable, Hashable, Codable {
     public var tegner: Int?
     public var ucla: Int?
@@ -149,7 +149,7 @@ public struct Alignment: Sendable, Hashable, Codable {
     }
 }
 
-/// Everything the candidacy screen looks at (PRODUCT.md §2.1): the JSON of `ossa screen --input`.
+/// Everything the candidacy screen looks at: the JSON of `ossa screen --input`.
 ///
 /// Only `evaluationDate`, `joint`, `side` and `diagnosis` are required; everything else may be
 /// left out, and rules treat a missing value as "not recorded" (see `ScreeningParameters`).
