@@ -1,4 +1,4 @@
-/// OssaStore: persistence for Ossa (PRODUCT.md §1, §2.8, §2.9).
+/// OssaStore: persistence for Ossa (role- and site-scoped access, hash-chained audit, SQLite or PostgreSQL).
 ///
 /// Layout:
 /// - `Database/`: `DatabaseLocation` (SQLite path or `postgres://` URL) and `OssaDatabase`, which owns the event
@@ -48,12 +48,27 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(field: String, message: String)
     /// A uniqueness rule would be broken (e.g. a second user with the same e-mail).
     case conflict(String)
+    /// A stored value is outside its closed set (or otherwise unreadable): the database holds data this build cannot
+    /// read. A server fault, never read back as some default.
+    case unreadable(field: String, value: String)
 
     public var description: String {
         switch self {
         case .notFound(let type, let id): "no \(type) \(id)"
         case .invalid(let field, let message): "\(field): \(message)"
         case .conflict(let message): message
+        case .unreadable(let field, let value): "stored \(field) \"\(value)\" is outside its set of values; the database holds data this build cannot read"
         }
     }
+}
+
+/// A stored closed-set value as its enum, or `StoreError.unreadable` naming the field and the value.
+func storedValue<Value: RawRepresentable<String>>(_ type: Value.Type, _ text: String, field: String) throws -> Value {
+    guard let value = Value(rawValue: text) else { throw StoreError.unreadable(field: field, value: text) }
+    return value
+}
+
+/// `storedValue` for an optional column: nil stays nil.
+func storedValue<Value: RawRepresentable<String>>(_ type: Value.Type, _ text: String?, field: String) throws -> Value? {
+    try text.map { try storedValue(type, $0, field: field) }
 }

@@ -382,7 +382,7 @@ struct ClinicalRepositoryTests {
             let f = try await Fixture.make(store)
             let coordinator = try #require(f.actors[.coordinator])
             let schedule = try await store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: date("2026-01-31"))
-            // PRODUCT.md §2.4: baseline, 7 diary days, 2 and 6 weeks, 3, 6, 12 and 24 months.
+            // Ossa follow-up protocol: baseline, 7 diary days, 2 and 6 weeks, 3, 6, 12 and 24 months.
             #expect(schedule.map(\.code) == ["baseline", "diary-d1", "diary-d2", "diary-d3", "diary-d4", "diary-d5", "diary-d6", "diary-d7",
                                              "week-2", "week-6", "month-3", "month-6", "month-12", "month-24"])
             let byCode = Dictionary(uniqueKeysWithValues: schedule.map { ($0.code, $0) })

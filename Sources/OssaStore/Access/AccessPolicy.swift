@@ -1,6 +1,7 @@
 import Foundation
 
-/// Who may do what (PRODUCT.md §1). Site scoping is applied separately, inside each query.
+/// Who may do what, for each of the five roles (patient, coordinator, clinician, researcher, admin).
+/// Site scoping is applied separately, inside each query.
 ///
 /// | record        | operation             | patient     | coordinator | clinician | researcher | admin |
 /// |---------------|-----------------------|-------------|-------------|-----------|------------|-------|

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The five roles (PRODUCT.md §1). Stored as `users.role`, a foreign key to the `roles` table.
+/// The five roles: patient, coordinator, clinician, researcher, admin. Stored as `users.role`, a foreign key to the `roles` table.
 public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     case patient, coordinator, clinician, researcher, admin
 }

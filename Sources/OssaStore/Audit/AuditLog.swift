@@ -154,7 +154,7 @@ public struct AuditEntry: Sendable, Hashable {
     }
 }
 
-/// The append-only, hash-chained audit log (PRODUCT.md §2.8).
+/// The append-only, hash-chained audit log.
 ///
 /// Entry n stores the hash of entry n−1 (`prev_hash`; 64 zeros for entry 1) and its own hash over that and its
 /// canonical bytes (`AuditEntry.canonicalBytes`). Sequence numbers start at 1 and have no gaps.

@@ -250,13 +250,36 @@ public final class OssaDatabase: Sendable {
 
     /// Applies every migration not yet applied, in number order. Safe to run again.
     public func migrate() async throws {
-        let migrations = Migrations()
-        migrations.add(OssaMigrations.all)
-        let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(),
-                                migrationLogLevel: .debug)
-        try await migrator.setupIfNeeded().get()
-        try await migrator.prepareBatch().get()
+        try await migrate(OssaMigrations.all)
     }
+
+    /// Applies `migrations` that are not applied yet, each in a transaction of its own together with its row in
+    /// `_fluent_migrations` (both engines have transactional DDL): a migration that fails leaves no trace — no
+    /// half-made table, no log row — so the next start runs it again from the beginning. Each transaction first
+    /// takes a lock (PostgreSQL: an advisory lock; SQLite: the single writer) and checks the log again, so that
+    /// several servers starting together on one database apply each migration once.
+    func migrate(_ migrations: [any Migration]) async throws {
+        try await transaction { db in
+            try await serialize(Self.migrationLockKey, on: db)
+            try await MigrationLog.migration.prepare(on: db).get()
+        }
+        let batch = try await transaction { db in
+            (try await MigrationLog.query(on: db).max(\.$batch) ?? 0) + 1
+        }
+        for migration in migrations {
+            let name = migration.name
+            try await transaction { db in
+                try await serialize(Self.migrationLockKey, on: db)
+                guard try await MigrationLog.query(on: db).filter(\.$name == name).count() == 0 else { return }
+                self.logger.info("migrating", metadata: ["migration": .string(name)])
+                try await migration.prepare(on: db).get()
+                try await MigrationLog(name: name, batch: batch).create(on: db)
+            }
+        }
+    }
+
+    /// `pg_advisory_xact_lock` key for migrations ("OSSAMIGR" as ASCII bytes).
+    static let migrationLockKey: Int64 = 0x4F53_5341_4D49_4752
 
     /// Names of the migrations applied so far, in number order.
     public func appliedMigrations() async throws -> [String] {

@@ -3,9 +3,11 @@ import SQLKit
 
 /// Every schema migration, in the order it runs.
 ///
-/// Append-only: a migration that has shipped is never edited, renamed, reordered or removed; a change to the
-/// schema is a new migration with the next number (`M0015_…`). Each migration's `name` is its number and title,
-/// which is what Fluent records in `_fluent_migrations`.
+/// **A shipped migration is never edited; add a new one.** Append-only: a migration that has shipped is never
+/// edited, renamed, reordered or removed; a change to the schema is a new migration with the next number
+/// (`M0023_…`). Each migration's `name` is its number and title, which is what is recorded in `_fluent_migrations`.
+/// Each runs in its own transaction with its log row (`OssaDatabase.migrate`), so one that fails leaves no trace.
+/// Closed sets stored as text get a constraint in a migration too (see `M0022_CheckClosedSets`).
 public enum OssaMigrations {
     public static let all: [any Migration] = [
         M0001_CreateSites(),
@@ -26,6 +28,7 @@ public enum OssaMigrations {
         M0016_CreateAuditAnchor(),
         M0020_CreateAPITokens(),
         M0021_CreateLoginFailures(),
+        M0022_CheckClosedSets(),
     ]
 }
 

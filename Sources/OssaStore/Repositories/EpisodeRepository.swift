@@ -6,7 +6,7 @@ public enum EpisodeStatus: String, Sendable, Hashable, CaseIterable {
     case open, closed
 }
 
-/// A treatment episode's header: one patient × one joint × one course (PRODUCT.md §2).
+/// A treatment episode's header: one patient × one joint × one course.
 public struct EpisodeRecord: Sendable, Hashable {
     public var id: UUID
     public var patientID: UUID
@@ -132,7 +132,7 @@ public struct EpisodeRepository: Sendable {
             }
             if let diagnosis = changes.diagnosis, let diagnosisJSON {
                 guard let joint = Joint(rawValue: model.joint) else {
-                    throw StoreError.invalid(field: "joint", message: "stored joint \"\(model.joint)\" is unknown")
+                    throw StoreError.unreadable(field: "joint", value: model.joint)
                 }
                 try Self.validate(diagnosis, joint: joint)
                 model.diagnosisType = diagnosis.kind.rawValue

@@ -12,7 +12,7 @@ public enum ImagingModality: String, Sendable, Hashable, CaseIterable {
     case mri, xray
 }
 
-/// X-ray grades of the treated joint (PRODUCT.md §2.2).
+/// X-ray grades of the treated joint (Kellgren–Lawrence, Ahlbäck, Tönnis).
 public struct XRayGrades: Sendable, Hashable {
     public var kellgrenLawrence: KellgrenLawrenceGrade?
     public var ahlback: AhlbackGrade?
@@ -94,7 +94,7 @@ public struct ImagingFilter: Sendable, Hashable {
     }
 }
 
-/// Imaging studies and their MOAKS subregion findings (PRODUCT.md §2.2).
+/// Imaging studies and their MOAKS subregion findings.
 public struct ImagingRepository: Sendable {
     let database: OssaDatabase
 
@@ -117,7 +117,7 @@ public struct ImagingRepository: Sendable {
         return try await database.transaction { db in
             let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
             guard let joint = Joint(rawValue: episode.joint) else {
-                throw StoreError.invalid(field: "joint", message: "stored joint \"\(episode.joint)\" is unknown")
+                throw StoreError.unreadable(field: "joint", value: episode.joint)
             }
             if let mri = new.mri { try validating(under: "mri") { try mri.validate(joint: joint, at: "") } }
             if let xray = new.xray {
@@ -235,9 +235,10 @@ public struct ImagingRepository: Sendable {
     static func record(_ model: ImagingStudyModel, findings: [BMLFinding]) throws -> ImagingStudyRecord {
         let id = try model.requireID()
         guard let modality = ImagingModality(rawValue: model.modality) else {
-            throw StoreError.invalid(field: "modality", message: "stored modality \"\(model.modality)\" is unknown")
+            throw StoreError.unreadable(field: "modality", value: model.modality)
         }
-        let timing = ImagingTiming(rawValue: model.timing ?? ImagingTiming.baseline.rawValue) ?? .baseline
+        // Studies stored before M0015 added the column have no timing; they were all baselines.
+        let timing = try storedValue(ImagingTiming.self, model.timing, field: "timing") ?? .baseline
         let date = try parseStoredDate(model.studyDate, field: "date")
         var mri: MRIStudy?
         var xray: XRayGrades?

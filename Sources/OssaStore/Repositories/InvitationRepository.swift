@@ -33,7 +33,7 @@ public struct InvitationRecord: Sendable, Hashable {
         id = try model.requireID()
         patientID = model.$patient.id
         timepointID = model.$timepoint.id
-        channel = InvitationChannel(rawValue: model.channel) ?? .email
+        channel = try storedValue(InvitationChannel.self, model.channel, field: "channel")
         expiresAt = model.expiresAt
         usedAt = model.usedAt
         revokedAt = model.revokedAt
@@ -76,7 +76,7 @@ public struct InvitationFilter: Sendable, Hashable {
     }
 }
 
-/// Invitations (PRODUCT.md §2.4): random token, stored hashed, one patient, one timepoint, expiring at the end of
+/// Invitations: random token, stored hashed, one patient, one timepoint, expiring at the end of
 /// the timepoint's window; redeemed once.
 public struct InvitationRepository: Sendable {
     let database: OssaDatabase

@@ -27,12 +27,12 @@ public struct OutboxMessageRecord: Sendable, Hashable {
         id = try model.requireID()
         invitationID = model.$invitation.id
         kind = model.kind
-        channel = InvitationChannel(rawValue: model.channel) ?? .email
+        channel = try storedValue(InvitationChannel.self, model.channel, field: "channel")
         recipient = model.recipient
         subject = model.subject
         body = model.body
         guard let status = OutboxStatus(rawValue: model.status) else {
-            throw StoreError.invalid(field: "status", message: "stored status \"\(model.status)\" is unknown")
+            throw StoreError.unreadable(field: "status", value: model.status)
         }
         self.status = status
         notBefore = model.notBefore
@@ -69,7 +69,7 @@ public struct NewOutboxMessage: Sendable, Hashable {
     }
 }
 
-/// The outbox of e-mail and SMS messages (PRODUCT.md §2.4). Staff enqueue messages for invitations of their sites;
+/// The outbox of e-mail and SMS messages (invitations and reminders). Staff enqueue messages for invitations of their sites;
 /// the sender (a service account with the admin role) claims due messages and marks them sent or failed.
 /// Completing or cancelling a timepoint, and revoking an invitation, cancel its queued messages; a message whose
 /// `notAfter` has passed is cancelled instead of claimed.

@@ -40,21 +40,32 @@ public struct OutcomeEventRecord: Sendable, Hashable {
         siteID = model.$site.id
         let date = try parseStoredDate(model.eventDate, field: "date")
         guard let kind = OutcomeKind(rawValue: model.kind) else {
-            throw StoreError.invalid(field: "kind", message: "stored kind \"\(model.kind)\" is unknown")
+            throw StoreError.unreadable(field: "kind", value: model.kind)
         }
         switch kind {
         case .jointReplacement:
-            event = .jointReplacement(kind: model.replacementKind.flatMap(ReplacementKind.init(rawValue:)) ?? .other, date: date)
+            guard let replacement = try storedValue(ReplacementKind.self, model.replacementKind, field: "replacementKind") else {
+                throw StoreError.unreadable(field: "replacementKind", value: "NULL")
+            }
+            event = .jointReplacement(kind: replacement, date: date)
         case .otherSurgery: event = .otherSurgery(description: model.eventDescription ?? "", date: date)
         case .repeatIO: event = .repeatIO(date: date)
         case .adverseEvent:
             event = .adverseEvent(description: model.eventDescription ?? "",
-                                  severity: model.severity.flatMap(AdverseEventSeverity.init(rawValue:)) ?? .mild, date: date)
+                                  severity: try Self.severity(model.severity), date: date)
         case .death: event = .death(date: date)
         case .withdrawal: event = .withdrawal(date: date)
         case .lostToFollowUp: event = .lostToFollowUp(lastContact: date)
         }
         createdAt = model.createdAt
+    }
+
+    /// An adverse event's severity is required: a missing or unknown one is an error, never read as "mild".
+    static func severity(_ text: String?) throws -> AdverseEventSeverity {
+        guard let severity = try storedValue(AdverseEventSeverity.self, text, field: "severity") else {
+            throw StoreError.unreadable(field: "severity", value: "NULL")
+        }
+        return severity
     }
 }
 
@@ -72,7 +83,7 @@ public struct OutcomeFilter: Sendable, Hashable {
     }
 }
 
-/// Outcome events after treatment (PRODUCT.md §2.5): joint replacement, other surgery, repeat IO, adverse events,
+/// Outcome events after treatment: joint replacement, other surgery, repeat IO, adverse events,
 /// death, withdrawal, loss to follow-up.
 public struct OutcomeEventRepository: Sendable {
     let database: OssaDatabase

@@ -3,7 +3,7 @@ import Foundation
 import OssaCore
 import SQLKit
 
-/// Kind of procedure in an episode (PRODUCT.md §2.3).
+/// Kind of procedure in an episode (IO procedure or an adjunct session).
 public enum ProcedureKind: String, Sendable, Hashable, CaseIterable {
     /// Intraosseous injection (the index treatment; the first one is time zero of follow-up).
     case io
@@ -202,7 +202,7 @@ public struct ProcedureRepository: Sendable {
                 target = .bone(bone, subregion: model.subregion.flatMap(BMLSubregion.init(rawValue:)))
             }
             guard let product = InjectedProduct(rawValue: model.product) else {
-                throw StoreError.invalid(field: "injections.product", message: "stored product \"\(model.product)\" is unknown")
+                throw StoreError.unreadable(field: "injections.product", value: model.product)
             }
             out[model.$procedure.id, default: []].append(Injection(target: target, product: product, approach: model.approach,
                                                                    gauge: model.needleGauge, volumeMl: model.volumeMl))

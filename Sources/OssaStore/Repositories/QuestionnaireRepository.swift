@@ -58,7 +58,7 @@ public struct QuestionnaireResponseRecord: Sendable, Hashable {
         answers = try StoredJSON.decode([String: Int?].self, model.answersJSON, field: "answers")
         scores = try QuestionnaireRepository.decodeScores(model.scoresJSON, instrument: model.instrumentID)
         scoringVersion = model.scoringVersion
-        source = ResponseSource(rawValue: model.source) ?? .import
+        source = try storedValue(ResponseSource.self, model.source, field: "source")
         completedAt = model.completedAt
         createdAt = model.createdAt
     }
@@ -109,7 +109,7 @@ public struct QuestionnaireFilter: Sendable, Hashable {
     }
 }
 
-/// Questionnaire responses (PRODUCT.md §2.4). `submit` is the hot path of the submission benchmark: scoring runs
+/// Questionnaire responses. `submit` is the hot path of the submission benchmark: scoring runs
 /// before the transaction; concurrent submissions share one transaction (`GroupCommit`), which holds per request a
 /// scoped episode lookup (and timepoint check), then one multi-row INSERT, the timepoints' completion and the
 /// audit entries (one read of the chain head, one INSERT, one anchor update).

@@ -3,7 +3,7 @@ import Foundation
 import OssaCore
 import SQLKit
 
-/// One treatment episode without identifiers, for registry research (PRODUCT.md §1: researchers see de-identified
+/// One treatment episode without identifiers, for registry research (researchers see de-identified
 /// data only).
 ///
 /// Left out: names, MRN, contact details, birth date and every calendar date. Ages are given as 10-year bands

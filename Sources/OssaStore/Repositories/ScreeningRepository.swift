@@ -37,7 +37,7 @@ public struct ScreeningDecisionRecord: Sendable, Hashable {
         rulesetID = model.rulesetID
         rulesetVersion = model.rulesetVersion
         guard let category = ScreeningCategory(rawValue: model.category) else {
-            throw StoreError.invalid(field: "category", message: "stored category \"\(model.category)\" is unknown")
+            throw StoreError.unreadable(field: "category", value: model.category)
         }
         self.category = category
         excluded = model.excluded
@@ -48,7 +48,7 @@ public struct ScreeningDecisionRecord: Sendable, Hashable {
         signedAt = model.signedAt
         overrideCategory = try model.overrideCategory.map {
             guard let value = ScreeningCategory(rawValue: $0) else {
-                throw StoreError.invalid(field: "overrideCategory", message: "stored category \"\($0)\" is unknown")
+                throw StoreError.unreadable(field: "overrideCategory", value: $0)
             }
             return value
         }
@@ -80,7 +80,7 @@ public struct ScreeningFilter: Sendable, Hashable {
     }
 }
 
-/// Candidacy screening decisions (PRODUCT.md §2.1): evaluate with the versioned ruleset, store the decision with
+/// Candidacy screening decisions: evaluate with the versioned ruleset, store the decision with
 /// its input snapshot, then a clinician signs it or overrides its category with a reason.
 public struct ScreeningRepository: Sendable {
     let database: OssaDatabase

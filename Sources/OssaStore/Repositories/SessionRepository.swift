@@ -74,7 +74,7 @@ public struct SessionRepository: Sendable {
             model.remoteAddress = address.map { String($0.prefix(100)) }
             try await model.create(on: db)
             // Who signed in, as what, from where: audited with the session it opened, in the same transaction.
-            let role = try await UserModel.find(userID, on: db).flatMap { Role(rawValue: $0.role) } ?? .patient
+            let role = try await Self.role(of: userID, on: db)
             try await AuditLog.append(AuditEvent(actor: ActingUser(userID: userID, role: role, address: address),
                                                  action: .signIn, recordType: .session,
                                                  recordID: try model.requireID().lowerString), on: db)
@@ -150,7 +150,7 @@ public struct SessionRepository: Sendable {
             guard let session = try await SessionModel.query(on: db).filter(\.$tokenHash == hash).first() else { return }
             let userID = session.$user.id
             try await session.delete(on: db)
-            let role = try await UserModel.find(userID, on: db).flatMap { Role(rawValue: $0.role) } ?? .patient
+            let role = try await Self.role(of: userID, on: db)
             try await AuditLog.append(AuditEvent(actor: ActingUser(userID: userID, role: role, address: address),
                                                  action: .signOut, recordType: .session,
                                                  recordID: try session.requireID().lowerString), on: db)
@@ -185,6 +185,14 @@ public struct SessionRepository: Sendable {
         try await database.transaction { db in
             try await SessionModel.query(on: db).filter(\.$user.$id == userID).count()
         }
+    }
+
+    /// The stored role of a user whose session is being opened or closed (for its audit entry).
+    static func role(of userID: UUID, on db: any Database) async throws -> Role {
+        guard let model = try await UserModel.find(userID, on: db) else {
+            throw StoreError.notFound(recordType: "user", id: userID.lowerString)
+        }
+        return try storedValue(Role.self, model.role, field: "role")
     }
 
     /// Lowercase hex SHA-256, the form in which session and API tokens are stored.

@@ -7,7 +7,7 @@ public enum TimepointStatus: String, Sendable, Hashable, CaseIterable {
     case pending, completed, missed, cancelled
 }
 
-/// One follow-up timepoint of an episode, dated from the index procedure (PRODUCT.md §2.4).
+/// One follow-up timepoint of an episode, dated from the index procedure.
 public struct TimepointRecord: Sendable, Hashable {
     public var id: UUID
     public var episodeID: UUID
@@ -32,7 +32,7 @@ public struct TimepointRecord: Sendable, Hashable {
         windowStart = try parseStoredDate(model.windowStart, field: "windowStart")
         windowEnd = try parseStoredDate(model.windowEnd, field: "windowEnd")
         guard let status = TimepointStatus(rawValue: model.status) else {
-            throw StoreError.invalid(field: "status", message: "stored status \"\(model.status)\" is unknown")
+            throw StoreError.unreadable(field: "status", value: model.status)
         }
         self.status = status
         completedAt = model.completedAt
@@ -84,7 +84,7 @@ public struct TimepointRepository: Sendable {
         return try await database.transaction { db in
             let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
             guard let joint = Joint(rawValue: episode.joint) else {
-                throw StoreError.invalid(field: "joint", message: "stored joint \"\(episode.joint)\" is unknown")
+                throw StoreError.unreadable(field: "joint", value: episode.joint)
             }
             guard try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id == episodeID).count() == 0 else {
                 throw StoreError.conflict("episode \(episodeID.lowerString) already has a follow-up schedule")

@@ -17,7 +17,7 @@ public struct UserRecord: Sendable, Hashable {
         email = model.email
         displayName = model.displayName
         guard let role = Role(rawValue: model.role) else {
-            throw StoreError.invalid(field: "role", message: "stored role \"\(model.role)\" is unknown")
+            throw StoreError.unreadable(field: "role", value: model.role)
         }
         self.role = role
         hasPassword = model.passwordHash != nil
