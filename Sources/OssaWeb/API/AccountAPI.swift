@@ -66,11 +66,11 @@ struct AccountAPI: APIRouteGroup {
     let environment: WebEnvironment
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/me", use: me)
-        api.get("/sites", use: sites)
-        api.get("/tokens", use: listTokens)
-        api.post("/tokens", use: createToken)
-        api.delete("/tokens/:tokenID", use: revokeToken)
+        api.on(.get, Paths.API.me, use: me)
+        api.on(.get, Paths.API.sites, use: sites)
+        api.on(.get, Paths.API.tokens, use: listTokens)
+        api.on(.post, Paths.API.tokens, use: createToken)
+        api.on(.delete, Paths.API.token, use: revokeToken)
     }
 
     @Sendable func me(_ request: Request, context: OssaRequestContext) async throws -> Response {

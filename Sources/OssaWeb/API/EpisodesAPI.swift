@@ -51,10 +51,10 @@ struct EpisodesAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/patients/:patientID/episodes", use: list)
-        api.post("/patients/:patientID/episodes", use: create)
-        api.get("/episodes/:episodeID", use: get)
-        api.patch("/episodes/:episodeID", use: update)
+        api.on(.get, Paths.API.patientEpisodes, use: list)
+        api.on(.post, Paths.API.patientEpisodes, use: create)
+        api.on(.get, Paths.API.episode, use: get)
+        api.on(.patch, Paths.API.episode, use: update)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -81,7 +81,7 @@ struct EpisodesAPI: APIRouteGroup {
         let record = try await store.episodes.create(actor, NewEpisode(patientID: patientID, joint: body.joint, side: body.side,
                                                                        diagnosis: body.diagnosis))
         return try JSONIO.response(EpisodeDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/episodes/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.episode.url(record.id)])
     }
 
     @Sendable func update(_ request: Request, context: OssaRequestContext) async throws -> Response {

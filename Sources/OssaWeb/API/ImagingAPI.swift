@@ -119,16 +119,16 @@ struct BMLComparisonDTO: Codable, Sendable {
     var changes: [BMLChangeDTO]
 }
 
-/// Imaging studies and their findings (PRODUCT.md §2.2). Coordinators transcribe reports, clinicians too; both read.
+/// Imaging studies and their X-ray and MOAKS MRI findings. Coordinators transcribe reports, clinicians too; both read.
 struct ImagingAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/imaging-studies", use: list)
-        api.get("/imaging-studies/:studyID", use: get)
-        api.get("/imaging-studies/:studyID/bml-change", use: compare)
-        api.get("/episodes/:episodeID/imaging-studies", use: listForEpisode)
-        api.post("/episodes/:episodeID/imaging-studies", use: create)
+        api.on(.get, Paths.API.imagingStudies, use: list)
+        api.on(.get, Paths.API.imagingStudy, use: get)
+        api.on(.get, Paths.API.imagingStudyBMLChange, use: compare)
+        api.on(.get, Paths.API.episodeImagingStudies, use: listForEpisode)
+        api.on(.post, Paths.API.episodeImagingStudies, use: create)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -186,7 +186,7 @@ struct ImagingAPI: APIRouteGroup {
         }
         let record = try await store.imaging.create(actor, new)
         return try JSONIO.response(ImagingStudyDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/imaging-studies/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.imagingStudy.url(record.id)])
     }
 
     /// `GET /imaging-studies/{followUp}/bml-change?baseline={id}`: both MRI studies of the same episode.

@@ -105,16 +105,16 @@ struct NewOutcomeEventDTO: Codable, Sendable {
     }
 }
 
-/// Outcome events after treatment (PRODUCT.md §2.5): joint replacement, other surgery, repeat IO, adverse events,
+/// Outcome events after treatment: joint replacement, other surgery, repeat IO, adverse events,
 /// death, withdrawal, loss to follow-up. Coordinators and clinicians of the site record and read them.
 struct OutcomeEventsAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/outcome-events", use: list)
-        api.get("/outcome-events/:eventID", use: get)
-        api.get("/episodes/:episodeID/outcome-events", use: listForEpisode)
-        api.post("/episodes/:episodeID/outcome-events", use: create)
+        api.on(.get, Paths.API.outcomeEvents, use: list)
+        api.on(.get, Paths.API.outcomeEvent, use: get)
+        api.on(.get, Paths.API.episodeOutcomeEvents, use: listForEpisode)
+        api.on(.post, Paths.API.episodeOutcomeEvents, use: create)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -148,6 +148,6 @@ struct OutcomeEventsAPI: APIRouteGroup {
         let body = try await JSONIO.decode(NewOutcomeEventDTO.self, from: request, context: context)
         let record = try await store.outcomes.create(actor, episodeID: episodeID, try body.event())
         return try JSONIO.response(OutcomeEventDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/outcome-events/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.outcomeEvent.url(record.id)])
     }
 }

@@ -64,10 +64,10 @@ struct PatientsAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/patients", use: list)
-        api.post("/patients", use: create)
-        api.get("/patients/:patientID", use: get)
-        api.patch("/patients/:patientID", use: update)
+        api.on(.get, Paths.API.patients, use: list)
+        api.on(.post, Paths.API.patients, use: create)
+        api.on(.get, Paths.API.patient, use: get)
+        api.on(.patch, Paths.API.patient, use: update)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -93,7 +93,7 @@ struct PatientsAPI: APIRouteGroup {
             birthDate: body.birthDate, sex: body.sex.flatMap { PatientSex(rawValue: $0.rawValue) }, email: body.email,
             phone: body.phone))
         return try JSONIO.response(PatientDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/patients/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.patient.url(record.id)])
     }
 
     @Sendable func update(_ request: Request, context: OssaRequestContext) async throws -> Response {

@@ -95,16 +95,16 @@ struct NewProcedureDTO: Codable, Sendable {
     var operatorId: UUID?
 }
 
-/// Procedures and their injections (PRODUCT.md §2.3). Clinicians record and sign; coordinators read.
+/// Procedures and their per-site injections. Clinicians record and sign; coordinators read.
 struct ProceduresAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/procedures", use: list)
-        api.get("/procedures/:procedureID", use: get)
-        api.post("/procedures/:procedureID/sign", use: sign)
-        api.get("/episodes/:episodeID/procedures", use: listForEpisode)
-        api.post("/episodes/:episodeID/procedures", use: create)
+        api.on(.get, Paths.API.procedures, use: list)
+        api.on(.get, Paths.API.procedure, use: get)
+        api.on(.post, Paths.API.procedureSign, use: sign)
+        api.on(.get, Paths.API.episodeProcedures, use: listForEpisode)
+        api.on(.post, Paths.API.episodeProcedures, use: create)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -149,7 +149,7 @@ struct ProceduresAPI: APIRouteGroup {
             throw Problem.validation([FieldProblem(field: "operatorId", message: message)])
         }
         return try JSONIO.response(ProcedureDTO(stored), status: .created,
-                                   headers: [.location: "/api/v1/procedures/\(stored.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.procedure.url(stored.id)])
     }
 
     /// A clinician of the site signs the procedure record (no body). Signed once: a second signature is a 409.

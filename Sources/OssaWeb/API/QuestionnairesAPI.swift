@@ -51,9 +51,9 @@ struct QuestionnairesAPI: APIRouteGroup {
     let library: InstrumentLibrary
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/episodes/:episodeID/questionnaire-responses", use: list)
-        api.post("/episodes/:episodeID/questionnaire-responses", use: submit)
-        api.get("/questionnaire-responses/:responseID", use: get)
+        api.on(.get, Paths.API.episodeQuestionnaireResponses, use: list)
+        api.on(.post, Paths.API.episodeQuestionnaireResponses, use: submit)
+        api.on(.get, Paths.API.questionnaireResponse, use: get)
     }
 
     @Sendable func submit(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -71,7 +71,7 @@ struct QuestionnairesAPI: APIRouteGroup {
                                                            answers: body.answers, timepointID: timepointID,
                                                            completedAt: completedAt, library: library)
         return try JSONIO.response(QuestionnaireResponseDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/questionnaire-responses/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.questionnaireResponse.url(record.id)])
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {

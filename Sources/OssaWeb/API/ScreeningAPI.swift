@@ -106,19 +106,19 @@ struct ScreeningOverrideRequestDTO: Codable, Sendable {
     var reason: String
 }
 
-/// Candidacy screening (PRODUCT.md §2.1). Coordinators and clinicians evaluate (the engine runs with the
+/// Candidacy screening against the versioned ruleset. Coordinators and clinicians evaluate (the engine runs with the
 /// versioned default ruleset and the decision is stored unsigned, with its input snapshot); only clinicians sign
 /// or override. Researchers, administrators and patients are refused by the store.
 struct ScreeningAPI: APIRouteGroup {
     let store: OssaStore
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/screening-decisions", use: list)
-        api.get("/screening-decisions/:decisionID", use: get)
-        api.post("/screening-decisions/:decisionID/sign", use: sign)
-        api.post("/screening-decisions/:decisionID/override", use: overrideDecision)
-        api.get("/episodes/:episodeID/screening-decisions", use: listForEpisode)
-        api.post("/episodes/:episodeID/screening-decisions", use: evaluate)
+        api.on(.get, Paths.API.screeningDecisions, use: list)
+        api.on(.get, Paths.API.screeningDecision, use: get)
+        api.on(.post, Paths.API.screeningDecisionSign, use: sign)
+        api.on(.post, Paths.API.screeningDecisionOverride, use: overrideDecision)
+        api.on(.get, Paths.API.episodeScreeningDecisions, use: listForEpisode)
+        api.on(.post, Paths.API.episodeScreeningDecisions, use: evaluate)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -156,7 +156,7 @@ struct ScreeningAPI: APIRouteGroup {
         let body = try await JSONIO.decode(NewScreeningDecisionDTO.self, from: request, context: context)
         let record = try await store.screening.evaluate(actor, episodeID: episodeID, body.input)
         return try JSONIO.response(ScreeningDecisionDTO(record), status: .created,
-                                   headers: [.location: "/api/v1/screening-decisions/\(record.id.lowercasedID)"])
+                                   headers: [.location: Paths.API.screeningDecision.url(record.id)])
     }
 
     /// A clinician signs the decision as it stands (no body). Signed once: a second signature is a 409.

@@ -37,7 +37,7 @@ enum TimepointWorklistDTO: String, WireEnum {
     }
 }
 
-/// A follow-up timepoint on the wire (PRODUCT.md §2.4): due (target) day and the window in which answers count.
+/// A follow-up timepoint of the episode's protocol on the wire: due (target) day and the window in which answers count.
 struct TimepointDTO: Codable, Sendable {
     var id: String
     var episodeId: String
@@ -91,11 +91,11 @@ struct TimepointsAPI: APIRouteGroup {
     let environment: WebEnvironment
 
     func register(on api: RouterGroup<OssaRequestContext>) {
-        api.get("/timepoints", use: list)
-        api.get("/timepoints/:timepointID", use: get)
-        api.patch("/timepoints/:timepointID", use: mark)
-        api.get("/episodes/:episodeID/timepoints", use: listForEpisode)
-        api.post("/episodes/:episodeID/timepoints", use: generate)
+        api.on(.get, Paths.API.timepoints, use: list)
+        api.on(.get, Paths.API.timepoint, use: get)
+        api.on(.patch, Paths.API.timepoint, use: mark)
+        api.on(.get, Paths.API.episodeTimepoints, use: listForEpisode)
+        api.on(.post, Paths.API.episodeTimepoints, use: generate)
     }
 
     @Sendable func list(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -159,7 +159,7 @@ struct TimepointsAPI: APIRouteGroup {
         let records = try await store.timepoints.generate(actor, episodeID: episodeID, indexDate: indexDate)
         return try JSONIO.response(TimepointScheduleDTO(episodeId: episodeID.lowercasedID, indexDate: indexDate,
                                                         items: records.map(TimepointDTO.init)),
-                                   status: .created, headers: [.location: "/api/v1/episodes/\(episodeID.lowercasedID)/timepoints"])
+                                   status: .created, headers: [.location: Paths.API.episodeTimepoints.url(episodeID)])
     }
 
     /// Marks a timepoint; anything but `pending` cancels its queued reminders.

@@ -107,15 +107,6 @@ struct Auth: Sendable {
 
     // MARK: CSRF
 
-    /// Checks a form's `_csrf` field against the session (cookie-authenticated form posts).
-    static func requireFormCSRF(_ sent: String?, _ authentication: Authentication?) throws {
-        guard let expected = authentication?.csrfToken else { return }
-        guard let sent, constantTimeEqual(sent, expected) else {
-            throw Problem(.forbidden, type: "/problems/csrf", title: "Missing or wrong CSRF token",
-                          detail: "the form is stale; reload the page and try again")
-        }
-    }
-
     /// Compares without an early exit, so timing does not reveal how much of a token matched.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

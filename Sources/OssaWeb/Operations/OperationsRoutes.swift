@@ -12,9 +12,9 @@ struct OperationsRoutes: Sendable {
     let metrics: PrometheusCollectorRegistry
 
     func register(on router: Router<OssaRequestContext>) {
-        router.get("/healthz", use: health)
-        router.get("/readyz", use: ready)
-        router.get("/metrics", use: emitMetrics)
+        router.on(.get, Paths.health, use: health)
+        router.on(.get, Paths.ready, use: ready)
+        router.on(.get, Paths.metrics, use: emitMetrics)
     }
 
     @Sendable func health(_ request: Request, context: OssaRequestContext) async throws -> Response {

@@ -1,22 +1,40 @@
 import Foundation
 import Hummingbird
 
-/// Reads an `application/x-www-form-urlencoded` body (the only kind the pages post) into string fields.
+/// Reads `application/x-www-form-urlencoded` bodies (the only kind the pages post).
 enum Forms {
+    /// The body's fields. A field sent twice is refused (422 naming it) rather than letting the last copy win.
     static func fields(_ request: Request, context: OssaRequestContext) async throws -> [String: String] {
-        let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard type == "application/x-www-form-urlencoded" else {
+        guard isForm(request.headers[.contentType]) else {
             throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
         }
         var request = request
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = decode(parts[0]) else { continue }
-            fields[name] = parts.count > 1 ? decode(parts[1]) ?? "" : ""
+        for (name, value) in pairs(String(buffer: buffer)) {
+            guard fields.updateValue(value, forKey: name) == nil else {
+                throw Problem.validation([FieldProblem(field: name, message: "was sent more than once")])
+            }
         }
         return fields
+    }
+
+    static func isForm(_ contentType: String?) -> Bool {
+        contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } == "application/x-www-form-urlencoded"
+    }
+
+    /// The fields in the order sent, names and values percent-decoded (`+` is a space); undecodable names are skipped.
+    static func pairs(_ body: String) -> [(String, String)] {
+        body.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]) else { return nil }
+            return (name, parts.count > 1 ? decode(parts[1]) ?? "" : "")
+        }
+    }
+
+    /// The first value of `name` in a form body, or nil.
+    static func firstValue(of name: String, in body: String) -> String? {
+        pairs(body).first { $0.0 == name }?.1
     }
 
     private static func decode(_ text: Substring) -> String? {

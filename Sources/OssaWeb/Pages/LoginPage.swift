@@ -18,18 +18,18 @@ struct LoginRoutes: Sendable {
     let pages: PageRenderer
 
     func register(on router: Router<OssaRequestContext>) {
-        router.get("/login", use: show)
-        router.post("/login", use: submit)
+        router.on(.get, Paths.login, use: show)
+        router.on(.post, Paths.login, use: submit)
     }
 
     /// Pages that need a signed-in user (sign-out).
     func registerSignedIn(on group: RouterGroup<OssaRequestContext>) {
-        group.post("/logout", use: logout)
+        group.on(.post, Paths.logout, use: logout)
     }
 
     @Sendable func show(_ request: Request, context: OssaRequestContext) async throws -> Response {
         if (try? await auth.authenticate(request, context: context)) != nil {
-            return Response(status: .seeOther, headers: [.location: "/"])
+            return Response(status: .seeOther, headers: [.location: Paths.home.template])
         }
         return render(LoginPage(csrfToken: ""), status: .ok)
     }
@@ -49,7 +49,7 @@ struct LoginRoutes: Sendable {
             if let old = request.cookies[auth.configuration.sessionCookieName]?.value, !old.isEmpty {
                 try await auth.store.sessions.delete(token: old)
             }
-            var response = Response(status: .seeOther, headers: [.location: "/"])
+            var response = Response(status: .seeOther, headers: [.location: Paths.home.template])
             response.setCookie(sessionCookie)
             response.setCookie(Cookie(name: auth.configuration.loginCookieName, value: "", maxAge: 0, path: "/",
                                       secure: auth.configuration.behindTLS, httpOnly: true, sameSite: .strict))
@@ -65,10 +65,8 @@ struct LoginRoutes: Sendable {
     }
 
     @Sendable func logout(_ request: Request, context: OssaRequestContext) async throws -> Response {
-        let fields = try await Forms.fields(request, context: context)
-        try Auth.requireFormCSRF(fields["_csrf"], context.auth)
         try await auth.logout(context.auth)
-        var response = Response(status: .seeOther, headers: [.location: "/login"])
+        var response = Response(status: .seeOther, headers: [.location: Paths.login.template])
         response.setCookie(auth.expiredSessionCookie())
         return response
     }

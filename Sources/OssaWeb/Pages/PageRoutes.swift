@@ -10,16 +10,16 @@ struct PageRoutes: Sendable {
     let pages: PageRenderer
 
     func register(on group: RouterGroup<OssaRequestContext>) {
-        group.get("/", use: home)
-        group.get("/patients", use: patients)
-        group.get("/episodes/:episodeID", use: episode)
+        group.on(.get, Paths.home, use: home)
+        group.on(.get, Paths.patients, use: patients)
+        group.on(.get, Paths.episode, use: episode)
     }
 
     /// Start page: roles with patient records go to the patient list; researchers and admins, who have none,
     /// get a page saying what is available to them.
     @Sendable func home(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { user in
-            if user.seesPatients { return Response(status: .seeOther, headers: [.location: "/patients"]) }
+            if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
             return pages.html(HomePage(user: user), template: "home")
         }
     }

@@ -30,34 +30,37 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     let auth = Auth(store: store, configuration: configuration, environment: environment)
     let openAPI = try PageRenderer.resource("openapi.json")
 
-    let router = Router(context: OssaRequestContext.self)
+    let router = Router(context: OssaRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let allowed = AllowedMethods()
     router.add(middleware: FrontMiddleware(configuration: configuration, makeRequestID: environment.makeRequestID))
     router.add(middleware: ObservabilityMiddleware(metrics: environment.metrics))
     router.add(middleware: SecurityHeadersMiddleware(behindTLS: configuration.behindTLS))
     router.add(middleware: ProblemMiddleware(pages: pages))
+    router.add(middleware: MethodMiddleware(allowed: allowed))
 
     // Public: operations, static files, the API description, the sign-in page.
     OperationsRoutes(store: store, metrics: environment.metrics).register(on: router)
-    router.get("/static/:file") { _, context -> Response in
+    router.on(.get, Paths.staticFile) { _, context -> Response in
         guard let name = context.parameters.get("file"), let response = pages.staticFile(name) else { throw HTTPError(.notFound) }
         return response
     }
-    router.get("\(APIRoutes.prefix)/openapi.json") { _, _ -> Response in
+    router.on(.get, Paths.API.openAPI) { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
     }
     let login = LoginRoutes(auth: auth, pages: pages)
     login.register(on: router)
 
-    // JSON API: API token or session (+ CSRF header for writes).
-    let api = router.group(RouterPath(APIRoutes.prefix)).add(middleware: AuthMiddleware(mode: .api, auth: auth))
+    // JSON API: API token or session; CSRF for the session's writes.
+    let api = router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware())
     for group in try APIRoutes.groups(store: store, environment: environment) {
         group.register(on: api)
     }
 
-    // Pages: session only.
-    let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth))
+    // Pages: session only; CSRF for every form post.
+    let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth)).add(middleware: CSRFMiddleware())
     login.registerSignedIn(on: signedIn)
     PageRoutes(store: store, pages: pages).register(on: signedIn)
+    allowed.load(router.routes)
     return router
 }
 

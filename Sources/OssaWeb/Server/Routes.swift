@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+
+/// A route's path template (`/api/v1/patients/:patientID`): what the router matches, what metrics and logs name,
+/// and the one thing URLs are built from (`url(_:)`), so that no link, redirect or `Location` header spells a path
+/// by hand.
+struct RoutePath: Sendable, Hashable, CustomStringConvertible {
+    let template: String
+
+    init(_ template: String) {
+        self.template = template
+    }
+
+    var description: String { template }
+
+    /// The parameter names, in order (`["patientID"]`).
+    var parameters: [String] {
+        template.split(separator: "/").filter { $0.hasPrefix(":") }.map { String($0.dropFirst()) }
+    }
+
+    /// The URL with each `:parameter` replaced, in order, by the given values (percent-encoded as path segments).
+    func url(_ values: String...) -> String {
+        var remaining = values[...]
+        return template.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            guard segment.hasPrefix(":"), let value = remaining.popFirst() else { return String(segment) }
+            return value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? value
+        }.joined(separator: "/")
+    }
+
+    /// `url(_:)` for ids.
+    func url(_ ids: UUID...) -> String {
+        var result = template
+        for (name, id) in zip(parameters, ids) {
+            result = result.replacingOccurrences(of: ":" + name, with: id.uuidString.lowercased())
+        }
+        return result
+    }
+
+    /// The template as OpenAPI writes it (`/api/v1/patients/{patientID}`).
+    var openAPI: String {
+        template.split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+        }.joined(separator: "/")
+    }
+
+    /// Whether a concrete request path matches the template (one non-empty segment per parameter, written
+    /// `:name` or, as Hummingbird describes registered routes, `{name}`).
+    func matches(_ path: Substring) -> Bool {
+        let wanted = template.split(separator: "/", omittingEmptySubsequences: false)
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard wanted.count == given.count else { return false }
+        for (w, g) in zip(wanted, given) {
+            if w.hasPrefix(":") || (w.hasPrefix("{") && w.hasSuffix("}")) {
+                if g.isEmpty { return false }
+            } else if w != g {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// Every path Ossa serves, in one place. Handlers are registered with these (`RouterMethods.on(_:_:use:)`), and
+/// pages, redirects and `Location` headers build their URLs from them. `RouteTableTests` checks that every
+/// registered route uses one of them and that the OpenAPI document lists exactly the API's routes.
+enum Paths {
+    // Pages
+    static let home = RoutePath("/")
+    static let login = RoutePath("/login")
+    static let logout = RoutePath("/logout")
+    static let patients = RoutePath("/patients")
+    static let episode = RoutePath("/episodes/:episodeID")
+    static let staticFile = RoutePath("/static/:file")
+
+    // Operations
+    static let health = RoutePath("/healthz")
+    static let ready = RoutePath("/readyz")
+    static let metrics = RoutePath("/metrics")
+
+    /// Every path above (the route table's rows).
+    static let all: [RoutePath] = [
+        home, login, logout, patients, episode, staticFile, health, ready, metrics,
+        API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
+    ]
+
+    /// The JSON API under `/api/v1`.
+    enum API {
+        static let prefix = "/api/v1"
+        static let openAPI = RoutePath("/api/v1/openapi.json")
+        static let me = RoutePath("/api/v1/me")
+        static let sites = RoutePath("/api/v1/sites")
+        static let tokens = RoutePath("/api/v1/tokens")
+        static let token = RoutePath("/api/v1/tokens/:tokenID")
+        static let patients = RoutePath("/api/v1/patients")
+        static let patient = RoutePath("/api/v1/patients/:patientID")
+        static let patientEpisodes = RoutePath("/api/v1/patients/:patientID/episodes")
+        static let episode = RoutePath("/api/v1/episodes/:episodeID")
+        static let episodeImagingStudies = RoutePath("/api/v1/episodes/:episodeID/imaging-studies")
+        static let episodeOutcomeEvents = RoutePath("/api/v1/episodes/:episodeID/outcome-events")
+        static let episodeProcedures = RoutePath("/api/v1/episodes/:episodeID/procedures")
+        static let episodeQuestionnaireResponses = RoutePath("/api/v1/episodes/:episodeID/questionnaire-responses")
+        static let episodeScreeningDecisions = RoutePath("/api/v1/episodes/:episodeID/screening-decisions")
+        static let episodeTimepoints = RoutePath("/api/v1/episodes/:episodeID/timepoints")
+        static let imagingStudies = RoutePath("/api/v1/imaging-studies")
+        static let imagingStudy = RoutePath("/api/v1/imaging-studies/:studyID")
+        static let imagingStudyBMLChange = RoutePath("/api/v1/imaging-studies/:studyID/bml-change")
+        static let outcomeEvents = RoutePath("/api/v1/outcome-events")
+        static let outcomeEvent = RoutePath("/api/v1/outcome-events/:eventID")
+        static let procedures = RoutePath("/api/v1/procedures")
+        static let procedure = RoutePath("/api/v1/procedures/:procedureID")
+        static let procedureSign = RoutePath("/api/v1/procedures/:procedureID/sign")
+        static let questionnaireResponse = RoutePath("/api/v1/questionnaire-responses/:responseID")
+        static let screeningDecisions = RoutePath("/api/v1/screening-decisions")
+        static let screeningDecision = RoutePath("/api/v1/screening-decisions/:decisionID")
+        static let screeningDecisionOverride = RoutePath("/api/v1/screening-decisions/:decisionID/override")
+        static let screeningDecisionSign = RoutePath("/api/v1/screening-decisions/:decisionID/sign")
+        static let timepoints = RoutePath("/api/v1/timepoints")
+        static let timepoint = RoutePath("/api/v1/timepoints/:timepointID")
+    }
+}
+
+extension RouterMethods {
+    /// Registers `handler` for `method` on one of the `Paths`.
+    @discardableResult
+    func on(_ method: HTTPRequest.Method, _ path: RoutePath,
+            use handler: @Sendable @escaping (Request, Context) async throws -> some ResponseGenerator) -> Self {
+        on(RouterPath(path.template), method: method, use: handler)
+    }
+}
