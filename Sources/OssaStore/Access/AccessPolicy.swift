@@ -46,7 +46,13 @@ import Foundation
 /// Researchers get no identified data: the identified repositories refuse them; `ResearchRepository` serves them
 /// de-identified rows. Admins get no clinical data. A redeemed invitation link acts as its patient
 /// (`RedeemedInvitation.actingUser`), with the patient role's rights on that patient's own records.
-enum AccessPolicy {
+public enum AccessPolicy {
+    /// Whether the role may do this to any record of the type (navigation asks this; the store still scopes every
+    /// query by site and ownership).
+    public static func allows(_ role: Role, _ action: AuditAction, _ recordType: RecordType) -> Bool {
+        scope(role, action, recordType) != .denied
+    }
+
     enum Scope { case denied, ownRecord, grantedSites, all }
 
     static func scope(_ role: Role, _ action: AuditAction, _ recordType: RecordType) -> Scope {

@@ -41,7 +41,7 @@ public struct SiteRepository: Sendable {
     public func get(_ actor: ActingUser, _ id: UUID) async throws -> SiteRecord {
         let scope = try await Access.require(actor, .read, .site, recordID: id.lowerString, database: database)
         return try await database.transaction { db in
-            guard let model = try await scoped(SiteModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
+            guard let model = try await Self.scoped(SiteModel.query(on: db), actor, scope)?.filter(\.$id == id).first() else {
                 throw StoreError.notFound(recordType: "site", id: id.lowerString)
             }
             return try SiteRecord(model)
@@ -52,7 +52,7 @@ public struct SiteRepository: Sendable {
         let scope = try await Access.require(actor, .list, .site, database: database)
         let page = try page.validated()
         return try await database.transaction { db in
-            guard let query = scoped(SiteModel.query(on: db), actor, scope) else {
+            guard let query = Self.scoped(SiteModel.query(on: db), actor, scope) else {
                 return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
             }
             return try await query.filterLowerLike(["code", "name"], page.likePattern)
@@ -75,7 +75,7 @@ public struct SiteRepository: Sendable {
         }
     }
 
-    private func scoped(_ query: QueryBuilder<SiteModel>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<SiteModel>? {
+    static func scoped(_ query: QueryBuilder<SiteModel>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<SiteModel>? {
         switch scope {
         case .all: query
         case .grantedSites: actor.siteIDs.isEmpty ? nil : query.filter(\.$id ~~ actor.siteIDList)

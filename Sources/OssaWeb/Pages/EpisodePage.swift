@@ -8,7 +8,7 @@ import OssaStore
 /// Model: `EpisodePage`; view: `episode.mustache`; query: `EpisodePage.load`.
 struct EpisodePage: Sendable {
     struct PatientHeader: Sendable { var name: String; var birthDate: String; var sex: String; var mrn: String; var site: String }
-    struct EpisodeLink: Sendable { var id: String; var label: String }
+    struct EpisodeLink: Sendable { var id: String; var url: String; var label: String }
 
     var title: String
     var user: UserBar?
@@ -18,20 +18,19 @@ struct EpisodePage: Sendable {
     /// Stored, not computed: Mustache reads stored properties only.
     var hasOtherEpisodes: Bool
 
-    static func load(store: OssaStore, actor: ActingUser, user: UserBar, episodeID: UUID) async throws -> EpisodePage {
-        let episode = try await store.episodes.get(actor, episodeID)
-        let patient = try await store.patients.get(actor, episode.patientID)
-        let site = try? await store.sites.get(actor, patient.siteID)
-        let others = try await store.episodes.list(actor, patient: patient.id, PageRequest(limit: 50)).items
-            .filter { $0.id != episode.id }
-        let view = EpisodeView(episode)
-        let links = others.map { EpisodeLink(id: $0.id.lowercasedID, label: EpisodeView.jointLabel($0)) }
+    /// One read model: the user bar, the episode, its patient and site, and the patient's other episodes.
+    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, episodeID: UUID) async throws -> EpisodePage {
+        let view = try await store.readModels.episodePage(actor, episodeID: episodeID)
+        let user = UserBar(view.viewer, csrfToken: csrfToken)
+        let (episode, patient, site) = (view.episode, view.patient, view.site)
+        let viewModel = EpisodeView(episode)
+        let links = view.otherEpisodes.map { EpisodeLink(id: $0.id.lowercasedID, url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0)) }
         return EpisodePage(
-            title: "\(patient.familyName), \(patient.givenName) · \(view.jointLabel)", user: user,
+            title: "\(patient.familyName), \(patient.givenName) · \(viewModel.jointLabel)", user: user,
             patient: PatientHeader(name: "\(patient.familyName), \(patient.givenName)", birthDate: patient.birthDate.iso,
                                    sex: patient.sex?.rawValue ?? "not recorded", mrn: patient.mrn ?? "–",
                                    site: site.map { "\($0.code) · \($0.name)" } ?? "–"),
-            episode: view,
+            episode: viewModel,
             otherEpisodes: links, hasOtherEpisodes: !links.isEmpty)
     }
 }

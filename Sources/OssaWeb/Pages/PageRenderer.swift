@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Mustache
 import NIOCore
+import OssaStore
 
 /// Renders the Mustache templates shipped in `Resources/templates` (HTML-escaped by default) and serves the
 /// files in `Resources/static`. Both are read once at start-up.
@@ -78,6 +79,18 @@ struct UserBar: Sendable {
     var csrfToken: String
     /// Roles with access to identified patient records get the patient list in the navigation.
     var seesPatients: Bool
+
+    init(displayName: String, role: String, csrfToken: String, seesPatients: Bool) {
+        self.displayName = displayName
+        self.role = role
+        self.csrfToken = csrfToken
+        self.seesPatients = seesPatients
+    }
+
+    init(_ viewer: ReadModels.Viewer, csrfToken: String) {
+        self.init(displayName: viewer.displayName, role: viewer.role.rawValue, csrfToken: csrfToken,
+                  seesPatients: AccessPolicy.allows(viewer.role, .list, .patient))
+    }
 }
 
 struct ErrorPage: Sendable {

@@ -18,50 +18,49 @@ struct PageRoutes: Sendable {
     /// Start page: roles with patient records go to the patient list; researchers and admins, who have none,
     /// get a page saying what is available to them.
     @Sendable func home(_ request: Request, context: OssaRequestContext) async throws -> Response {
-        try await page(context) { user in
+        try await page(context) { actor in
+            let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
             return pages.html(HomePage(user: user), template: "home")
         }
     }
 
     @Sendable func patients(_ request: Request, context: OssaRequestContext) async throws -> Response {
-        try await page(context) { user in
+        try await page(context) { actor in
             let query = QueryParameters(request: request)
             let search = query.string("q").map { String($0.prefix(200)) }
             let site = try query.uuid("site")
             let offset = try query.int("offset", default: 0, range: 0...1_000_000)
-            let model = try await PatientListPage.load(store: store, actor: try context.requireUser(), user: user,
+            let model = try await PatientListPage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "",
                                                        query: search, site: site, offset: offset)
             return pages.html(model, template: "patients")
         }
     }
 
     @Sendable func episode(_ request: Request, context: OssaRequestContext) async throws -> Response {
-        try await page(context) { user in
+        try await page(context) { actor in
             let id = try context.uuidParameter("episodeID")
-            let model = try await EpisodePage.load(store: store, actor: try context.requireUser(), user: user, episodeID: id)
+            let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id)
             return pages.html(model, template: "episode")
         }
     }
 
-    /// Runs a page with the signed-in user's bar; input errors and refusals become an error page in the layout.
-    /// Unexpected faults propagate to `ProblemMiddleware`, which logs them.
-    private func page(_ context: OssaRequestContext, _ body: (UserBar) async throws -> Response) async throws -> Response {
-        let user = try await userBar(context)
+    /// Runs a page (one read model: it loads the layout's user bar with the page's data); input errors and refusals
+    /// become an error page in the signed-in layout, for which the user bar is read then. Unexpected faults
+    /// propagate to `ProblemMiddleware`, which logs them.
+    private func page(_ context: OssaRequestContext, _ body: (ActingUser) async throws -> Response) async throws -> Response {
+        let actor = try context.requireUser()
         do {
-            return try await body(user)
+            return try await body(actor)
         } catch let error as Problem where error.status.code < 500 {
-            return pages.errorPage(error, requestID: context.requestID, user: user)
-        } catch let error where error is StoreError || error is AccessDenied {
-            return pages.errorPage(Problem(error), requestID: context.requestID, user: user)
+            return pages.errorPage(error, requestID: context.requestID, user: try await userBar(actor, context))
+        } catch let error where error is AccessDenied || (error as? StoreError).map({ if case .unreadable = $0 { false } else { true } }) == true {
+            return pages.errorPage(Problem(error), requestID: context.requestID, user: try await userBar(actor, context))
         }
     }
 
-    private func userBar(_ context: OssaRequestContext) async throws -> UserBar {
-        let actor = try context.requireUser()
-        let record = try await store.users.get(actor, actor.userID)
-        return UserBar(displayName: record.displayName, role: record.role.rawValue, csrfToken: context.auth?.csrfToken ?? "",
-                       seesPatients: [.clinician, .coordinator, .patient].contains(record.role))
+    private func userBar(_ actor: ActingUser, _ context: OssaRequestContext) async throws -> UserBar {
+        UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
     }
 }
 

@@ -7,7 +7,7 @@ import OssaStore
 /// Model: `PatientListPage`; view: `patients.mustache`; query: `PatientListPage.load`.
 struct PatientListPage: Sendable {
     struct SiteOption: Sendable { var id: String; var code: String; var name: String; var selected: Bool }
-    struct EpisodeLink: Sendable { var id: String; var label: String }
+    struct EpisodeLink: Sendable { var id: String; var url: String; var label: String }
     struct Row: Sendable { var name: String; var birthDate: String; var mrn: String; var site: String; var episodes: [EpisodeLink] }
 
     var title = "Patients"
@@ -24,18 +24,19 @@ struct PatientListPage: Sendable {
 
     static let pageSize = 25
 
-    static func load(store: OssaStore, actor: ActingUser, user: UserBar, query: String?, site: UUID?, offset: Int) async throws -> PatientListPage {
-        // A patient sees their own record only and no site directory (sites are staff data).
-        let sites = actor.role == .patient ? []
-            : try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items
+    /// One read model: the user bar, sites, the page of patients and all their episodes in one transaction.
+    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int) async throws -> PatientListPage {
+        let view = try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site)
+        let user = UserBar(view.viewer, csrfToken: csrfToken)
+        let sites = view.sites
         let codes = Dictionary(uniqueKeysWithValues: sites.map { ($0.id, $0.code) })
-        let page = try await store.patients.list(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site)
-        var rows: [Row] = []
-        for patient in page.items {
-            let episodes = try await store.episodes.list(actor, patient: patient.id, PageRequest(limit: 20)).items
-            rows.append(Row(name: "\(patient.familyName), \(patient.givenName)", birthDate: patient.birthDate.iso,
-                            mrn: patient.mrn ?? "–", site: codes[patient.siteID] ?? "–",
-                            episodes: episodes.map { EpisodeLink(id: $0.id.lowercasedID, label: EpisodeView.jointLabel($0)) }))
+        let page = view.patients
+        let rows = page.items.map { patient in
+            Row(name: "\(patient.familyName), \(patient.givenName)", birthDate: patient.birthDate.iso,
+                mrn: patient.mrn ?? "–", site: codes[patient.siteID] ?? "–",
+                episodes: (view.episodes[patient.id] ?? []).prefix(20).map {
+                    EpisodeLink(id: $0.id.lowercasedID, url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0))
+                })
         }
         let first = page.total == 0 ? 0 : offset + 1
         let last = offset + page.items.count
@@ -45,9 +46,9 @@ struct PatientListPage: Sendable {
             if let query, !query.isEmpty { items.insert(URLQueryItem(name: "q", value: query), at: 0) }
             if let site { items.append(URLQueryItem(name: "site", value: site.lowercasedID)) }
             var components = URLComponents()
-            components.path = "/patients"
+            components.path = Paths.patients.template
             components.queryItems = items
-            return components.string ?? "/patients"
+            return components.string ?? Paths.patients.template
         }
         return PatientListPage(
             title: actor.role == .patient ? "My record" : "Patients",
