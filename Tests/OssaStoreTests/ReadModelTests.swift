@@ -25,8 +25,9 @@ final class StatementCounter: Sendable {
         return count.withLockedValue { $0 }
     }
 
-    fileprivate func record(_ message: String) {
-        guard counting.withLockedValue({ $0 }), message == "Executing query" else { return }
+    fileprivate func record(_ message: String, sql: String) {
+        // The background WAL checkpoint (`PRAGMA wal_checkpoint`, every 100 ms on its own connection) is not the page's.
+        guard counting.withLockedValue({ $0 }), message == "Executing query", !sql.hasPrefix("PRAGMA") else { return }
         count.withLockedValue { $0 += 1 }
     }
 
@@ -38,7 +39,10 @@ final class StatementCounter: Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(event: LogEvent) { counter.record(event.message.description) }
+        func log(event: LogEvent) {
+            let sql = event.metadata?["sql"].map { "\($0)" } ?? ""
+            counter.record(event.message.description, sql: sql)
+        }
     }
 }
 

@@ -35,6 +35,20 @@ enum ClinicalScope {
     static func emptyPage<T>(_ page: PageRequest) -> Page<T> {
         Page(items: [], total: 0, limit: page.limit, offset: page.offset)
     }
+
+    /// An empty page, or `StoreError.notFound` when the list was asked for one episode the actor may not see:
+    /// "no such episode" rather than "no records", so that `/episodes/{id}/…` of another site is a 404.
+    static func emptyPage<T>(_ page: PageRequest, episode: UUID?, _ actor: ActingUser, on db: any Database) async throws -> Page<T> {
+        try await requireEpisode(episode, ifEmpty: true, actor, on: db)
+        return emptyPage(page)
+    }
+
+    /// When a list of one episode's records came back empty, checks that the episode itself is visible (one more
+    /// statement, only then) and throws `StoreError.notFound` otherwise.
+    static func requireEpisode(_ id: UUID?, ifEmpty empty: Bool, _ actor: ActingUser, on db: any Database) async throws {
+        guard let id, empty else { return }
+        _ = try await episode(id, actor, AccessPolicy.scope(actor.role, .read, .episode), on: db)
+    }
 }
 
 /// A range of calendar days, both ends inclusive; either end may be open.

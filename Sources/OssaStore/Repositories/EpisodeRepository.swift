@@ -113,10 +113,13 @@ public struct EpisodeRepository: Sendable {
         let page = try page.validated()
         return try await database.transaction { db in
             guard var query = Self.scoped(EpisodeModel.query(on: db), actor, scope) else {
+                try await Self.requirePatient(patientID, actor, on: db)
                 return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
             }
             if let patientID { query = query.filter(\.$patient.$id == patientID) }
             let result = try await query.sort(\.$createdAt, .descending).sort(\.$id).page(page, map: EpisodeRecord.init)
+            // "No such patient" rather than "no episodes" for a patient the actor may not see.
+            if result.total == 0 { try await Self.requirePatient(patientID, actor, on: db) }
             try await Access.audit(actor, .list, .episode, patientID, on: db)
             return result
         }
@@ -143,6 +146,14 @@ public struct EpisodeRepository: Sendable {
             try await model.update(on: db)
             try await Access.audit(actor, .update, .episode, id, on: db)
             return try EpisodeRecord(model)
+        }
+    }
+
+    static func requirePatient(_ id: UUID?, _ actor: ActingUser, on db: any Database) async throws {
+        guard let id else { return }
+        guard try await PatientRepository.scoped(PatientModel.query(on: db), actor, AccessPolicy.scope(actor.role, .read, .patient))?
+            .filter(\.$id == id).count() ?? 0 > 0 else {
+            throw StoreError.notFound(recordType: "patient", id: id.lowerString)
         }
     }
 

@@ -169,7 +169,7 @@ public struct ImagingRepository: Sendable {
         let page = try page.validated()
         let studied = try filter.studied?.validated(field: "studied")
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let timing = filter.timing { query = query.filter(\.$timing == timing.rawValue) }
             if let modality = filter.modality { query = query.filter(\.$modality == modality.rawValue) }
@@ -178,6 +178,7 @@ public struct ImagingRepository: Sendable {
             let models = try await query.sort(\.$studyDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
             let findings = try await Self.findings(of: try models.map { try $0.requireID() }, on: db)
             let items = try models.map { try Self.record($0, findings: findings[try $0.requireID()] ?? []) }
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: total == 0, actor, on: db)
             try await Access.audit(actor, .list, .imagingStudy, filter.episodeID, on: db)
             return Page(items: items, total: total, limit: page.limit, offset: page.offset)
         }

@@ -146,11 +146,12 @@ public struct OutcomeEventRepository: Sendable {
         let page = try page.validated()
         let occurred = try filter.occurred?.validated(field: "occurred")
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(OutcomeEventModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(OutcomeEventModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let kind = filter.kind { query = query.filter(\.$kind == kind.rawValue) }
             query = query.filterPatient(filter.patientID).filterDates("event_date", occurred)
             let result = try await query.sort(\.$eventDate).sort(\.$id).page(page, map: OutcomeEventRecord.init)
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: result.total == 0, actor, on: db)
             try await Access.audit(actor, .list, .outcomeEvent, filter.episodeID, on: db)
             return result
         }

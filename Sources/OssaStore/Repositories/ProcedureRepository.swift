@@ -139,7 +139,7 @@ public struct ProcedureRepository: Sendable {
         let page = try page.validated()
         let performed = try filter.performed?.validated(field: "performed")
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let kind = filter.kind { query = query.filter(\.$kind == kind.rawValue) }
             if let signed = filter.signed { query = signed ? query.filter(\.$signedBy.$id != nil) : query.filter(\.$signedBy.$id == nil) }
@@ -148,6 +148,7 @@ public struct ProcedureRepository: Sendable {
             let models = try await query.sort(\.$procedureDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
             let injections = try await Self.injections(of: try models.map { try $0.requireID() }, on: db)
             let items = try models.map { try Self.stored($0, injections: injections[try $0.requireID()] ?? []) }
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: total == 0, actor, on: db)
             try await Access.audit(actor, .list, .procedure, filter.episodeID, on: db)
             return Page(items: items, total: total, limit: page.limit, offset: page.offset)
         }

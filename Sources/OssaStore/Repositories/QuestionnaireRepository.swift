@@ -295,12 +295,13 @@ public struct QuestionnaireRepository: Sendable {
         let page = try page.validated()
         let completed = try filter.completed?.validated(field: "completed")
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let instrumentID = filter.instrumentID { query = query.filter(\.$instrumentID == instrumentID) }
             if let timepointID = filter.timepointID { query = query.filter(\.$timepoint.$id == timepointID) }
             query = query.filterPatient(filter.patientID).filterInstants("completed_at", completed)
             let result = try await query.sort(\.$completedAt).sort(\.$id).page(page, map: QuestionnaireResponseRecord.init)
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: result.total == 0, actor, on: db)
             try await Access.audit(actor, .list, .questionnaireResponse, filter.episodeID, on: db)
             return result
         }

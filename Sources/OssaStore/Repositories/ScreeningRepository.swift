@@ -143,7 +143,7 @@ public struct ScreeningRepository: Sendable {
         let page = try page.validated()
         let evaluated = try filter.evaluated?.validated(field: "evaluated")
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             query = query.filterPatient(filter.patientID).filterDates("evaluation_date", evaluated)
             if let category = filter.category {
@@ -157,6 +157,7 @@ public struct ScreeningRepository: Sendable {
             if let signed = filter.signed { query = signed ? query.filter(\.$signedBy.$id != nil) : query.filter(\.$signedBy.$id == nil) }
             let result = try await query.sort(\.$evaluationDate, .descending).sort(\.$createdAt, .descending).sort(\.$id)
                 .page(page, map: ScreeningDecisionRecord.init)
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: result.total == 0, actor, on: db)
             try await Access.audit(actor, .list, .screeningDecision, filter.episodeID, on: db)
             return result
         }

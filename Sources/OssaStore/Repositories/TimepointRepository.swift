@@ -140,7 +140,7 @@ public struct TimepointRepository: Sendable {
             throw StoreError.invalid(field: "worklist", message: "a worklist needs both its kind and its day")
         }
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope) else { return ClinicalScope.emptyPage(page) }
+            guard var query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let status = filter.status { query = query.filter(\.$status == status.rawValue) }
             query = query.filterPatient(filter.patientID).filterDates("due_date", due)
@@ -153,6 +153,7 @@ public struct TimepointRepository: Sendable {
                 }
             }
             let result = try await query.sort(\.$dueDate).sort(\.$code).sort(\.$id).page(page, map: TimepointRecord.init)
+            try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: result.total == 0, actor, on: db)
             try await Access.audit(actor, .list, .timepoint, filter.episodeID, on: db)
             return result
         }

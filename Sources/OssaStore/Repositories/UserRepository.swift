@@ -63,8 +63,11 @@ public struct UserChanges: Sendable, Hashable {
 public struct UserRepository: Sendable {
     let database: OssaDatabase
 
-    public func create(_ actor: ActingUser, _ new: NewUser) async throws -> UserRecord {
+    /// Creates a user and grants it `sites`, all in one transaction: a refused grant leaves no user behind.
+    public func create(_ actor: ActingUser, _ new: NewUser, sites: [UUID] = []) async throws -> UserRecord {
+        defer { database.credentials.invalidateAll() }
         _ = try await Access.require(actor, .create, .user, database: database)
+        if !sites.isEmpty { _ = try await Access.require(actor, .grant, .siteGrant, database: database) }
         let email = try Self.email(new.email)
         let displayName = try requiredText(new.displayName, field: "displayName")
         let hash = try new.passwordHash.map(Self.passwordHash)
@@ -88,15 +91,56 @@ public struct UserRepository: Sendable {
                 model.disabled = false
                 try await model.create(on: db)
                 try await Access.audit(actor, .create, .user, model.id, on: db)
+                for site in sites { try await Self.grant(actor, user: model, site: site, on: db) }
                 return try UserRecord(model)
             }
         }
     }
 
-    /// Creates the first administrator of an empty database (`ossa user create --admin` on a new install).
-    /// Refused once any user exists. The audit entry names the new admin as actor, from `address`.
+    /// Sets a new password hash and ends every session of the user, in one transaction (whoever knew the old
+    /// password is signed out, or nothing changes).
+    public func setPassword(_ actor: ActingUser, _ id: UUID, passwordHash: String) async throws {
+        defer { database.credentials.invalidateAll() }
+        _ = try await Access.require(actor, .update, .user, recordID: id.lowerString, database: database)
+        let hash = try Self.passwordHash(passwordHash)
+        try await database.transaction { db in
+            guard let model = try await UserModel.find(id, on: db) else {
+                throw StoreError.notFound(recordType: "user", id: id.lowerString)
+            }
+            model.passwordHash = hash
+            try await model.update(on: db)
+            try await Access.audit(actor, .update, .user, id, on: db)
+            try await SessionModel.query(on: db).filter(\.$user.$id == id).delete()
+        }
+    }
+
+    /// Disables the account, ends its sessions and revokes its API tokens, in one transaction (each revocation
+    /// audited). Signing in, and every request with an old credential, is refused from then on.
+    public func disable(_ actor: ActingUser, _ id: UUID, now: Date) async throws {
+        defer { database.credentials.invalidateAll() }
+        _ = try await Access.require(actor, .update, .user, recordID: id.lowerString, database: database)
+        try await database.transaction { db in
+            guard let model = try await UserModel.find(id, on: db) else {
+                throw StoreError.notFound(recordType: "user", id: id.lowerString)
+            }
+            model.disabled = true
+            try await model.update(on: db)
+            var events = [AuditEvent(actor: actor, action: .update, recordType: .user, recordID: id.lowerString)]
+            try await SessionModel.query(on: db).filter(\.$user.$id == id).delete()
+            for token in try await APITokenModel.query(on: db).filter(\.$user.$id == id).filter(\.$revokedAt == nil).all() {
+                token.revokedAt = now
+                try await token.update(on: db)
+                events.append(AuditEvent(actor: actor, action: .revoke, recordType: .apiToken, recordID: try token.requireID().lowerString))
+            }
+            try await AuditLog.appendBatch(events, on: db)
+        }
+    }
+
     /// `pg_advisory_xact_lock` key for `createFirstAdmin` ("OSSAADMN" as ASCII bytes).
     static let firstAdminLockKey: Int64 = 0x4F53_5341_4144_4D4E
+
+    /// Creates the first administrator of an empty database (`ossa user create --admin` on a new install).
+    /// Refused once any user exists. The audit entry names the new admin as actor, from `address`.
 
     public func createFirstAdmin(email: String, displayName: String, passwordHash: String? = nil,
                                  from address: String? = "cli") async throws -> UserRecord {
@@ -181,21 +225,27 @@ public struct UserRepository: Sendable {
             guard let user = try await UserModel.find(userID, on: db) else {
                 throw StoreError.notFound(recordType: "user", id: userID.lowerString)
             }
-            guard user.role != Role.patient.rawValue else {
-                throw StoreError.invalid(field: "user", message: "patients are not granted sites; they see their own record")
-            }
-            guard try await SiteModel.find(siteID, on: db) != nil else {
-                throw StoreError.notFound(recordType: "site", id: siteID.lowerString)
-            }
-            let existing = try await SiteGrantModel.query(on: db).filter(\.$user.$id == userID).filter(\.$site.$id == siteID).first()
-            guard existing == nil else { return }
-            let grant = SiteGrantModel()
-            grant.$user.id = userID
-            grant.$site.id = siteID
-            try await grant.create(on: db)
-            try await AuditLog.append(AuditEvent(actor: actor, action: .grant, recordType: .siteGrant,
-                                                 recordID: "\(userID.lowerString)@\(siteID.lowerString)"), on: db)
+            try await Self.grant(actor, user: user, site: siteID, on: db)
         }
+    }
+
+    /// Grants `site` to `user` inside the caller's transaction (idempotent, audited).
+    static func grant(_ actor: ActingUser, user: UserModel, site siteID: UUID, on db: any Database) async throws {
+        let userID = try user.requireID()
+        guard user.role != Role.patient.rawValue else {
+            throw StoreError.invalid(field: "user", message: "patients are not granted sites; they see their own record")
+        }
+        guard try await SiteModel.find(siteID, on: db) != nil else {
+            throw StoreError.notFound(recordType: "site", id: siteID.lowerString)
+        }
+        let existing = try await SiteGrantModel.query(on: db).filter(\.$user.$id == userID).filter(\.$site.$id == siteID).first()
+        guard existing == nil else { return }
+        let grant = SiteGrantModel()
+        grant.$user.id = userID
+        grant.$site.id = siteID
+        try await grant.create(on: db)
+        try await AuditLog.append(AuditEvent(actor: actor, action: .grant, recordType: .siteGrant,
+                                             recordID: "\(userID.lowerString)@\(siteID.lowerString)"), on: db)
     }
 
     /// Withdraws a site grant. Idempotent.

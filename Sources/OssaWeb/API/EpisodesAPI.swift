@@ -63,8 +63,6 @@ struct EpisodesAPI: APIRouteGroup {
         let query = QueryParameters(request: request)
         let page = PageRequest(limit: try query.int("limit", default: 50, range: 1...PageRequest.maximumLimit),
                                offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)))
-        // The patient must be visible (404 otherwise), not merely have no visible episodes.
-        _ = try await store.patients.get(actor, patientID)
         let result = try await store.episodes.list(actor, patient: patientID, page)
         return try JSONIO.response(PageDTO(result, EpisodeDTO.init))
     }

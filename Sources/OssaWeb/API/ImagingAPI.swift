@@ -148,7 +148,6 @@ struct ImagingAPI: APIRouteGroup {
                                    modality: try query.value("modality", as: ImagingModalityDTO.self)?.domain,
                                    studied: try query.dateRange())
         let result = try await store.imaging.list(actor, filter, try query.page())
-        if let pathEpisode, result.total == 0 { _ = try await store.episodes.get(actor, pathEpisode) }
         return try JSONIO.response(PageDTO(result, ImagingStudyDTO.init))
     }
 

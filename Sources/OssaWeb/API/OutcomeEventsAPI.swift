@@ -132,7 +132,6 @@ struct OutcomeEventsAPI: APIRouteGroup {
         let filter = OutcomeFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
                                    kind: try query.value("kind", as: OutcomeKindDTO.self)?.domain, occurred: try query.dateRange())
         let result = try await store.outcomes.list(actor, filter, try query.page())
-        if let pathEpisode, result.total == 0 { _ = try await store.episodes.get(actor, pathEpisode) }
         return try JSONIO.response(PageDTO(result, OutcomeEventDTO.init))
     }
 

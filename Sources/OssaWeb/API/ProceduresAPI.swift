@@ -123,7 +123,6 @@ struct ProceduresAPI: APIRouteGroup {
                                      kind: try query.value("kind", as: ProcedureKindDTO.self)?.domain,
                                      performed: try query.dateRange(), signed: try query.bool("signed"))
         let result = try await store.procedures.list(actor, filter, try query.page())
-        if let pathEpisode, result.total == 0 { _ = try await store.episodes.get(actor, pathEpisode) }
         return try JSONIO.response(PageDTO(result, ProcedureDTO.init))
     }
 

@@ -140,7 +140,6 @@ struct ScreeningAPI: APIRouteGroup {
         let page = try query.page()
         let result = try await store.screening.list(actor, filter, page)
         // An episode the caller may not see is a 404, not an empty list (checked after the role check above).
-        if let pathEpisode, result.total == 0 { _ = try await store.episodes.get(actor, pathEpisode) }
         return try JSONIO.response(PageDTO(result, ScreeningDecisionDTO.init))
     }
 

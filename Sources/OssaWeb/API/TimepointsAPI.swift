@@ -119,7 +119,6 @@ struct TimepointsAPI: APIRouteGroup {
                                      status: try query.value("status", as: TimepointStatusDTO.self)?.domain, due: try query.dateRange(),
                                      worklist: worklist, on: worklist == nil ? nil : day ?? today)
         let result = try await store.timepoints.list(actor, filter, try query.page())
-        if let pathEpisode, result.total == 0 { _ = try await store.episodes.get(actor, pathEpisode) }
         return try JSONIO.response(PageDTO(result, TimepointDTO.init))
     }
 

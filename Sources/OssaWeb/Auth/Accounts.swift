@@ -39,26 +39,21 @@ public enum Accounts {
                                password: String?, sites: [UUID] = [], patientID: UUID? = nil,
                                cost: UInt8 = defaultCost) async throws -> UserRecord {
         let hash = try password.map { try hashPassword($0, cost: cost) }
-        let user = try await store.users.create(actor, NewUser(email: email, displayName: displayName, role: role,
-                                                               passwordHash: hash, patientID: patientID))
-        for site in sites { try await store.users.grantSite(actor, user: user.id, site: site) }
-        return user
+        return try await store.users.create(actor, NewUser(email: email, displayName: displayName, role: role,
+                                                           passwordHash: hash, patientID: patientID), sites: sites)
     }
 
-    /// Sets a new password and ends the user's sessions (whoever knew the old one is signed out).
+    /// Sets a new password and ends the user's sessions (whoever knew the old one is signed out), in one
+    /// transaction.
     public static func setPassword(store: OssaStore, actor: ActingUser, userID: UUID, password: String,
                                    cost: UInt8 = defaultCost) async throws {
-        let hash = try hashPassword(password, cost: cost)
-        _ = try await store.users.update(actor, userID, UserChanges(passwordHash: hash))
-        try await store.sessions.deleteAll(userID: userID)
+        try await store.users.setPassword(actor, userID, passwordHash: hashPassword(password, cost: cost))
     }
 
-    /// Disables the account, ends its sessions and revokes its API tokens. Signing in, and every request with an
-    /// old credential, is refused from then on (the acting user is loaded per request and refuses disabled users).
+    /// Disables the account, ends its sessions and revokes its API tokens, in one transaction. Signing in, and
+    /// every request with an old credential, is refused from then on.
     public static func disableUser(store: OssaStore, actor: ActingUser, userID: UUID, now: Date = Date()) async throws {
-        _ = try await store.users.update(actor, userID, UserChanges(disabled: true))
-        try await store.sessions.deleteAll(userID: userID)
-        try await store.apiTokens.revokeAll(actor, user: userID, now: now)
+        try await store.users.disable(actor, userID, now: now)
     }
 
     /// The user with exactly this e-mail address (admin only), for commands that name users by e-mail.
