@@ -31,6 +31,8 @@ import Foundation
 /// | outbox message| create (enqueue)      | –           | granted     | granted   | –          | –     |
 /// | outbox message| list, update (send)   | –           | –           | –         | –          | all   |
 /// | de-identified | export                | –           | –           | –         | granted    | –     |
+/// | API token     | create, read, revoke  | own         | own         | own       | own        | all   |
+/// | audit log     | read                  | –           | –           | –         | –          | all   |
 ///
 /// Clinical choices behind the rows above:
 /// - Coordinators run screening (it is decision support and produces an unsigned decision) but only clinicians
@@ -55,55 +57,74 @@ public enum AccessPolicy {
 
     enum Scope { case denied, ownRecord, grantedSites, all }
 
-    static func scope(_ role: Role, _ action: AuditAction, _ recordType: RecordType) -> Scope {
-        switch (recordType, action, role) {
-        case (.site, .create, .admin), (.site, .update, .admin): .all
-        case (.site, .read, .admin), (.site, .list, .admin): .all
-        case (.site, .read, .coordinator), (.site, .read, .clinician), (.site, .read, .researcher),
-             (.site, .list, .coordinator), (.site, .list, .clinician), (.site, .list, .researcher): .grantedSites
-        case (.user, _, .admin), (.siteGrant, _, .admin): .all
-        case (.user, .read, _): .ownRecord
-        case (.patient, .create, .coordinator), (.patient, .create, .clinician),
-             (.patient, .update, .coordinator), (.patient, .update, .clinician),
-             (.patient, .read, .coordinator), (.patient, .read, .clinician),
-             (.patient, .list, .coordinator), (.patient, .list, .clinician): .grantedSites
-        case (.patient, .read, .patient), (.patient, .list, .patient): .ownRecord
-        case (.episode, .create, .coordinator), (.episode, .create, .clinician), (.episode, .update, .clinician),
-             (.episode, .read, .coordinator), (.episode, .read, .clinician),
-             (.episode, .list, .coordinator), (.episode, .list, .clinician): .grantedSites
-        case (.episode, .read, .patient), (.episode, .list, .patient): .ownRecord
-        // Clinical records of an episode.
-        case (.screeningDecision, .create, .coordinator), (.screeningDecision, .create, .clinician),
-             (.screeningDecision, .update, .clinician),
-             (.screeningDecision, .read, .coordinator), (.screeningDecision, .read, .clinician),
-             (.screeningDecision, .list, .coordinator), (.screeningDecision, .list, .clinician): .grantedSites
-        case (.imagingStudy, .create, .coordinator), (.imagingStudy, .create, .clinician),
-             (.imagingStudy, .read, .coordinator), (.imagingStudy, .read, .clinician),
-             (.imagingStudy, .list, .coordinator), (.imagingStudy, .list, .clinician): .grantedSites
-        case (.procedure, .create, .clinician), (.procedure, .update, .clinician),
-             (.procedure, .read, .coordinator), (.procedure, .read, .clinician),
-             (.procedure, .list, .coordinator), (.procedure, .list, .clinician): .grantedSites
-        case (.questionnaireResponse, .create, .coordinator), (.questionnaireResponse, .create, .clinician),
-             (.questionnaireResponse, .read, .coordinator), (.questionnaireResponse, .read, .clinician),
-             (.questionnaireResponse, .list, .coordinator), (.questionnaireResponse, .list, .clinician): .grantedSites
-        case (.questionnaireResponse, .create, .patient), (.questionnaireResponse, .read, .patient),
-             (.questionnaireResponse, .list, .patient): .ownRecord
-        case (.timepoint, .create, .coordinator), (.timepoint, .create, .clinician),
-             (.timepoint, .update, .coordinator), (.timepoint, .update, .clinician),
-             (.timepoint, .read, .coordinator), (.timepoint, .read, .clinician),
-             (.timepoint, .list, .coordinator), (.timepoint, .list, .clinician): .grantedSites
-        case (.timepoint, .read, .patient), (.timepoint, .list, .patient): .ownRecord
-        case (.outcomeEvent, .create, .coordinator), (.outcomeEvent, .create, .clinician),
-             (.outcomeEvent, .read, .coordinator), (.outcomeEvent, .read, .clinician),
-             (.outcomeEvent, .list, .coordinator), (.outcomeEvent, .list, .clinician): .grantedSites
-        case (.invitation, .create, .coordinator), (.invitation, .create, .clinician),
-             (.invitation, .update, .coordinator), (.invitation, .update, .clinician),
-             (.invitation, .list, .coordinator), (.invitation, .list, .clinician): .grantedSites
-        case (.outboxMessage, .create, .coordinator), (.outboxMessage, .create, .clinician): .grantedSites
-        case (.outboxMessage, .list, .admin), (.outboxMessage, .update, .admin): .all
-        case (.deidentified, .export, .researcher): .grantedSites
-        default: .denied
+    /// One row of the table: for these actions on this record type, each listed role's scope (others: denied).
+    struct Rule: Sendable {
+        var recordType: RecordType
+        var actions: [AuditAction]
+        var scopes: [Role: Scope]
+    }
+
+    private static let staff: [Role: Scope] = [.coordinator: .grantedSites, .clinician: .grantedSites]
+    private static let clinicians: [Role: Scope] = [.clinician: .grantedSites]
+    private static let staffAndOwnPatient: [Role: Scope] = [.coordinator: .grantedSites, .clinician: .grantedSites, .patient: .ownRecord]
+    private static let admin: [Role: Scope] = [.admin: .all]
+
+    /// The whole policy, the table above as data. `scope(_:_:_:)` reads it; nothing else decides who may do what.
+    static let rules: [Rule] = [
+        Rule(recordType: .site, actions: [.create, .update], scopes: admin),
+        Rule(recordType: .site, actions: [.read, .list],
+             scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites, .researcher: .grantedSites]),
+        Rule(recordType: .user, actions: AuditAction.allCases.filter { $0 != .read }, scopes: admin),
+        Rule(recordType: .user, actions: [.read],
+             scopes: [.admin: .all, .patient: .ownRecord, .coordinator: .ownRecord, .clinician: .ownRecord, .researcher: .ownRecord]),
+        Rule(recordType: .siteGrant, actions: AuditAction.allCases, scopes: admin),
+        // A user manages their own API tokens; an admin anyone's.
+        Rule(recordType: .apiToken, actions: [.create, .read, .list, .revoke],
+             scopes: [.admin: .all, .patient: .ownRecord, .coordinator: .ownRecord, .clinician: .ownRecord, .researcher: .ownRecord]),
+        // Reading the audit log (itself audited).
+        Rule(recordType: .auditLog, actions: [.read], scopes: admin),
+        Rule(recordType: .patient, actions: [.create, .update], scopes: staff),
+        Rule(recordType: .patient, actions: [.read, .list], scopes: staffAndOwnPatient),
+        Rule(recordType: .episode, actions: [.create], scopes: staff),
+        Rule(recordType: .episode, actions: [.update], scopes: clinicians),
+        Rule(recordType: .episode, actions: [.read, .list], scopes: staffAndOwnPatient),
+        Rule(recordType: .screeningDecision, actions: [.create, .read, .list], scopes: staff),
+        Rule(recordType: .screeningDecision, actions: [.update], scopes: clinicians),
+        Rule(recordType: .imagingStudy, actions: [.create, .read, .list], scopes: staff),
+        Rule(recordType: .procedure, actions: [.create, .update], scopes: clinicians),
+        Rule(recordType: .procedure, actions: [.read, .list], scopes: staff),
+        Rule(recordType: .questionnaireResponse, actions: [.create, .read, .list], scopes: staffAndOwnPatient),
+        Rule(recordType: .timepoint, actions: [.create, .update], scopes: staff),
+        Rule(recordType: .timepoint, actions: [.read, .list], scopes: staffAndOwnPatient),
+        Rule(recordType: .outcomeEvent, actions: [.create, .read, .list], scopes: staff),
+        Rule(recordType: .invitation, actions: [.create, .update, .list], scopes: staff),
+        Rule(recordType: .outboxMessage, actions: [.create], scopes: staff),
+        Rule(recordType: .outboxMessage, actions: [.list, .update], scopes: admin),
+        Rule(recordType: .deidentified, actions: [.export], scopes: [.researcher: .grantedSites]),
+    ]
+
+    private struct Key: Hashable {
+        var recordType: RecordType
+        var action: AuditAction
+        var role: Role
+    }
+
+    private static let table: [Key: Scope] = {
+        var table: [Key: Scope] = [:]
+        for rule in rules {
+            for action in rule.actions {
+                for (role, scope) in rule.scopes {
+                    // A key listed twice would make the table depend on order: refuse it at start-up.
+                    precondition(table.updateValue(scope, forKey: Key(recordType: rule.recordType, action: action, role: role)) == nil,
+                                 "AccessPolicy lists \(role) \(action) \(rule.recordType) twice")
+                }
+            }
         }
+        return table
+    }()
+
+    static func scope(_ role: Role, _ action: AuditAction, _ recordType: RecordType) -> Scope {
+        table[Key(recordType: recordType, action: action, role: role)] ?? .denied
     }
 
     static func reason(_ role: Role, _ recordType: RecordType) -> String {

@@ -229,9 +229,7 @@ public struct AuditLog: Sendable {
 
     /// Entries in sequence order, from `after` (exclusive). Admins only; reading the log is itself audited.
     public func entries(as actor: ActingUser, after sequence: Int64 = 0, limit: Int = 100) async throws -> [AuditEntry] {
-        guard actor.role == .admin else {
-            try await Access.deny(actor, .read, .auditLog, recordID: nil, database: database)
-        }
+        _ = try await Access.require(actor, .read, .auditLog, database: database)
         return try await database.transaction { db in
             try await AuditLog.append(AuditEvent(actor: actor, action: .read, recordType: .auditLog, recordID: nil), on: db)
             return try await AuditLog.readEntries(on: db.sqlDatabase(), after: sequence, limit: limit)

@@ -166,7 +166,8 @@ public struct APITokenRepository: Sendable {
 
     /// Users manage their own tokens; admins anyone's. Refusals are audited like every other refusal.
     private func requireManage(_ actor: ActingUser, _ userID: UUID, _ action: AuditAction) async throws {
-        guard actor.role == .admin || actor.userID == userID else {
+        let scope = try await Access.require(actor, action, .apiToken, recordID: "user:\(userID.lowerString)", database: database)
+        guard scope == .all || (scope == .ownRecord && actor.userID == userID) else {
             try await Access.deny(actor, action, .apiToken, recordID: "user:\(userID.lowerString)",
                                   reason: "users manage only their own API tokens", database: database)
         }
