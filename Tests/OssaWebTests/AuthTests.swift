@@ -63,6 +63,32 @@ struct AuthTests {
         }
     }
 
+    @Test("a sign-in form with a field left empty comes back 422 with the error summary, inline errors and the e-mail kept")
+    func loginFormRefused() async throws {
+        try await withServer { _, client in
+            let form = try await client.execute(uri: "/login", method: .get)
+            let token = try #require(form.cookie(named: "ossa_login"))
+            var headers = formHeaders
+            headers[.cookie] = "ossa_login=\(token)"
+            let empty = try await client.execute(uri: "/login", method: .post, headers: headers,
+                                                 body: formBody([("_csrf", token), ("email", "clinician@example.org"), ("password", "")]))
+            #expect(empty.status == .unprocessableContent)
+            #expect(empty.text.contains("<title>Error: Sign in · Ossa</title>"))
+            #expect(empty.text.contains(##"<a href="#password">Enter your password</a>"##))
+            #expect(empty.text.contains(#"id="password-error""#))
+            #expect(empty.text.contains(#"value="clinician@example.org""#))
+            #expect(empty.cookie(named: "ossa_session") == nil)
+            // A field sent twice is refused, not "the last one wins".
+            let token2 = try #require(empty.cookie(named: "ossa_login"))
+            headers[.cookie] = "ossa_login=\(token2)"
+            let twice = try await client.execute(uri: "/login", method: .post, headers: headers, body: formBody([
+                ("_csrf", token2), ("email", "nobody@example.org"), ("email", "clinician@example.org"), ("password", testPassword)]))
+            #expect(twice.status == .unprocessableContent)
+            #expect(twice.text.contains("email was sent more than once"))
+            #expect(twice.cookie(named: "ossa_session") == nil)
+        }
+    }
+
     @Test("the login form refuses a post without its CSRF token")
     func loginCSRF() async throws {
         try await withServer { _, client in

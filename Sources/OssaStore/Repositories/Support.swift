@@ -47,6 +47,9 @@ public struct Page<Item: Sendable>: Sendable {
     public var offset: Int
 }
 
+/// `Page` under a name that does not clash with OssaWeb's `Page` protocol (a page of the web application).
+public typealias StorePage<Item: Sendable> = Page<Item>
+
 /// Lowercase, accents removed, whitespace collapsed: what name searches compare.
 func foldForSearch(_ text: String) -> String {
     text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))

@@ -11,7 +11,7 @@ struct PageDTO<Item: Encodable & Sendable>: Encodable, Sendable {
     var limit: Int
     var offset: Int
 
-    init<Record: Sendable>(_ page: Page<Record>, _ map: (Record) -> Item) {
+    init<Record: Sendable>(_ page: StorePage<Record>, _ map: (Record) -> Item) {
         items = page.items.map(map)
         total = page.total
         limit = page.limit

@@ -4,16 +4,20 @@ import OssaCore
 import OssaStore
 
 /// GET /episodes/:episodeID: the patient header and what the episode record holds today (joint, side,
-/// diagnosis, status, last contact). Screening, imaging and procedures join here as their repositories land.
-/// Model: `EpisodePage`; view: `episode.mustache`; query: `EpisodePage.load`.
-struct EpisodePage: Sendable {
-    struct PatientHeader: Sendable { var name: String; var birthDate: String; var sex: String; var mrn: String; var site: String }
-    struct EpisodeLink: Sendable { var id: String; var url: String; var label: String }
+/// diagnosis, status, last contact). Model: `EpisodePage`; view: `episode.mustache`; read model:
+/// `ReadModels.episodePage`.
+struct EpisodePage: Page {
+    static let template = "episode"
+    struct PatientHeader: Sendable { var name: String }
+    struct EpisodeLink: Sendable { var url: String; var label: String }
 
     var title: String
     var user: UserBar?
+    var chrome = Chrome()
     var patient: PatientHeader
     var episode: EpisodeView
+    var patientFacts: SummaryList
+    var episodeFacts: SummaryList
     var otherEpisodes: [EpisodeLink]
     /// Stored, not computed: Mustache reads stored properties only.
     var hasOtherEpisodes: Bool
@@ -21,16 +25,17 @@ struct EpisodePage: Sendable {
     /// One read model: the user bar, the episode, its patient and site, and the patient's other episodes.
     static func load(store: OssaStore, actor: ActingUser, csrfToken: String, episodeID: UUID) async throws -> EpisodePage {
         let view = try await store.readModels.episodePage(actor, episodeID: episodeID)
-        let user = UserBar(view.viewer, csrfToken: csrfToken)
-        let (episode, patient, site) = (view.episode, view.patient, view.site)
-        let viewModel = EpisodeView(episode)
-        let links = view.otherEpisodes.map { EpisodeLink(id: $0.id.lowercasedID, url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0)) }
+        let (patient, site) = (view.patient, view.site)
+        let episode = EpisodeView(view.episode)
+        let name = "\(patient.familyName), \(patient.givenName)"
+        let links = view.otherEpisodes.map { EpisodeLink(url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0)) }
         return EpisodePage(
-            title: "\(patient.familyName), \(patient.givenName) · \(viewModel.jointLabel)", user: user,
-            patient: PatientHeader(name: "\(patient.familyName), \(patient.givenName)", birthDate: patient.birthDate.iso,
-                                   sex: patient.sex?.rawValue ?? "not recorded", mrn: patient.mrn ?? "–",
-                                   site: site.map { "\($0.code) · \($0.name)" } ?? "–"),
-            episode: viewModel,
+            title: "\(name) · \(episode.jointLabel)", user: UserBar(view.viewer, csrfToken: csrfToken),
+            patient: PatientHeader(name: name), episode: episode,
+            patientFacts: SummaryList([("Name", name), ("Born", patient.birthDate.iso), ("Sex", patient.sex?.rawValue ?? "not recorded"),
+                                       ("MRN", patient.mrn ?? "–"), ("Site", site.map { "\($0.code) · \($0.name)" } ?? "–")]),
+            episodeFacts: SummaryList([("Joint", episode.joint), ("Side", episode.side), ("Diagnosis", episode.diagnosis),
+                                       ("Status", episode.status), ("Last contact", episode.lastContact), ("Opened", episode.opened)]),
             otherEpisodes: links, hasOtherEpisodes: !links.isEmpty)
     }
 }
@@ -44,6 +49,11 @@ struct EpisodeView: Sendable {
     var status: String
     var lastContact: String
     var opened: String
+
+    init(joint: String, side: String, jointLabel: String, diagnosis: String, status: String, lastContact: String, opened: String) {
+        (self.joint, self.side, self.jointLabel, self.diagnosis) = (joint, side, jointLabel, diagnosis)
+        (self.status, self.lastContact, self.opened) = (status, lastContact, opened)
+    }
 
     init(_ episode: EpisodeRecord) {
         joint = episode.joint.rawValue

@@ -19,6 +19,17 @@ enum Forms {
         return fields
     }
 
+    /// The body decoded into a form struct (`FormDecoder`); a field it cannot take is a `FormDecoder.FieldError`,
+    /// which the page turns into the form again with the error by the field.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, context: OssaRequestContext) async throws -> T {
+        guard isForm(request.headers[.contentType]) else {
+            throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
+        }
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        return try FormDecoder().decode(T.self, from: pairs(String(buffer: buffer)))
+    }
+
     static func isForm(_ contentType: String?) -> Bool {
         contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } == "application/x-www-form-urlencoded"
     }

@@ -2,15 +2,35 @@ import Foundation
 import Hummingbird
 import OssaStore
 
-/// The sign-in page. Model: `LoginPage`; view: `login.mustache`; actions: show, submit, sign out.
-struct LoginPage: Sendable {
+/// The sign-in page. Model: `LoginPage`; view: `login.mustache`; form: `LoginForm`; actions: show, submit, sign out.
+struct LoginPage: Page {
+    static let template = "login"
     var title = "Sign in"
     var user: UserBar? = nil
-    var csrfToken: String
-    var email: String = ""
-    var failed = false
-    var throttled = false
-    var retryMinutes = 0
+    var chrome = Chrome()
+    var csrfToken = ""
+    var errors = ErrorSummary()
+    var email: FormField
+    var password: FormField
+    var buttonLabel = "Sign in"
+
+    /// The form, with the user's e-mail address kept (never the password) and each error by its field.
+    init(email: String = "", emailError: String? = nil, passwordError: String? = nil, summary: [ErrorSummary.Item] = []) {
+        self.email = FormField(id: "email", label: "E-mail address", type: "email", value: email, error: emailError,
+                               autocomplete: "username", required: true)
+        self.password = FormField(id: "password", label: "Password", type: "password", error: passwordError,
+                                  autocomplete: "current-password", required: true)
+        errors = ErrorSummary(summary)
+        // GOV.UK pattern: a refused form says so in the document title too.
+        if errors.hasErrors { title = "Error: Sign in" }
+    }
+}
+
+/// What the sign-in form posts.
+struct LoginForm: Decodable, Sendable {
+    var email: String
+    var password: String
+    var _csrf: String
 }
 
 struct LoginRoutes: Sendable {
@@ -31,19 +51,32 @@ struct LoginRoutes: Sendable {
         if (try? await auth.authenticate(request, context: context)) != nil {
             return Response(status: .seeOther, headers: [.location: Paths.home.template])
         }
-        return render(LoginPage(csrfToken: ""), status: .ok)
+        return try render(LoginPage(), status: .ok)
     }
 
     @Sendable func submit(_ request: Request, context: OssaRequestContext) async throws -> Response {
-        let fields = try await Forms.fields(request, context: context)
-        let email = String((fields["email"] ?? "").prefix(254))
-        let password = fields["password"] ?? ""
-        // Double-submit check: the hidden field must match the cookie set with the form.
-        guard let cookie = request.cookies[auth.configuration.loginCookieName]?.value, let sent = fields["_csrf"],
-              Auth.constantTimeEqual(cookie, sent) else {
-            return render(LoginPage(csrfToken: "", email: email, failed: false), status: .forbidden)
+        let form: LoginForm
+        do {
+            form = try await Forms.decode(LoginForm.self, request, context: context)
+        } catch let error as FormDecoder.FieldError {
+            let message = "Send the form once, as the page gives it (\(error.field) \(error.message))"
+            return try render(LoginPage(summary: [.init(fieldID: "email", message: message)]), status: .unprocessableContent)
         }
-        switch try await auth.login(email: email, password: password, address: context.clientAddress) {
+        let email = String(form.email.trimmingCharacters(in: .whitespacesAndNewlines).prefix(254))
+        // Double-submit check: the hidden field must match the cookie set with the form.
+        guard let cookie = request.cookies[auth.configuration.loginCookieName]?.value, Auth.constantTimeEqual(cookie, form._csrf) else {
+            return try render(LoginPage(email: email, summary: [.init(fieldID: "email", message: "The form had expired; sign in again")]),
+                              status: .forbidden)
+        }
+        let emailError = email.isEmpty ? "Enter your e-mail address" : nil
+        let passwordError = form.password.isEmpty ? "Enter your password" : nil
+        guard emailError == nil, passwordError == nil else {
+            let summary = [emailError.map { ErrorSummary.Item(fieldID: "email", message: $0) },
+                           passwordError.map { ErrorSummary.Item(fieldID: "password", message: $0) }].compactMap { $0 }
+            return try render(LoginPage(email: email, emailError: emailError, passwordError: passwordError, summary: summary),
+                              status: .unprocessableContent)
+        }
+        switch try await auth.login(email: email, password: form.password, address: context.clientAddress) {
         case .success(let sessionCookie, _):
             // A session the browser still held is ended rather than left to time out.
             if let old = request.cookies[auth.configuration.sessionCookieName]?.value, !old.isEmpty {
@@ -56,11 +89,13 @@ struct LoginRoutes: Sendable {
             return response
         case .failed:
             context.logger.notice("sign-in failed")
-            return render(LoginPage(csrfToken: "", email: email, failed: true), status: .unauthorized)
+            let message = "The e-mail address or password is not correct."
+            return try render(LoginPage(email: email, summary: [.init(fieldID: "email", message: message)]), status: .unauthorized)
         case .throttled(let seconds):
             context.logger.notice("sign-in throttled")
-            return render(LoginPage(csrfToken: "", email: email, throttled: true, retryMinutes: (seconds + 59) / 60),
-                          status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
+            let message = "Too many failed sign-in attempts. For your account's safety, signing in is paused: try again in \((seconds + 59) / 60) minute(s)."
+            return try render(LoginPage(email: email, summary: [.init(fieldID: "email", message: message)]),
+                              status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
         }
     }
 
@@ -72,11 +107,11 @@ struct LoginRoutes: Sendable {
     }
 
     /// Renders the form with a fresh double-submit token in the field and the cookie.
-    private func render(_ page: LoginPage, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+    private func render(_ page: LoginPage, status: HTTPResponse.Status, headers: HTTPFields = [:]) throws -> Response {
         var page = page
         let token = auth.environment.makeToken()
         page.csrfToken = token
-        var response = pages.html(page, template: "login", status: status, headers: headers)
+        var response = try pages.html(page, status: status, headers: headers)
         response.setCookie(auth.loginCookie(token))
         return response
     }

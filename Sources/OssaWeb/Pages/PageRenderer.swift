@@ -1,32 +1,72 @@
+import Crypto
 import Foundation
 import Hummingbird
+import Logging
 import Mustache
 import NIOCore
 import OssaStore
 
 /// Renders the Mustache templates shipped in `Resources/templates` (HTML-escaped by default) and serves the
 /// files in `Resources/static`. Both are read once at start-up.
+///
+/// Rendering fails loudly: a missing view, or output that is not a whole document (a missing layout or partial),
+/// is a `PageRenderError`, which `ProblemMiddleware` logs and answers with a 500 — never a 200 with an empty body.
 struct PageRenderer: Sendable {
     let library: MustacheLibrary
-    /// File name → (content type, bytes).
-    let staticFiles: [String: (contentType: String, bytes: [UInt8])]
+    /// Served name → file. Each file is served under its plain name and under a name with its content hash
+    /// (`ossa.3f9c2a1b7d4e.css`), which pages link to and browsers may cache forever.
+    let staticFiles: [String: StaticFile]
+    /// Plain name → hashed name.
+    let hashedNames: [String: String]
+
+    struct StaticFile: Sendable {
+        var contentType: String
+        var bytes: [UInt8]
+        var immutable: Bool
+    }
 
     struct MissingResources: Error, CustomStringConvertible {
         let path: String
         var description: String { "the OssaWeb resources are missing (\(path))" }
     }
 
+    enum PageRenderError: Error, CustomStringConvertible {
+        case missingTemplate(String)
+        case incomplete(String)
+
+        var description: String {
+            switch self {
+            case .missingTemplate(let name): "no template \(name).mustache"
+            case .incomplete(let name): "template \(name) rendered no complete document (a missing layout or partial?)"
+            }
+        }
+    }
+
+    /// Content types by extension; anything else is not served.
+    static let contentTypes: [String: String] = [
+        "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon",
+        "js": "text/javascript; charset=utf-8", "json": "application/json", "woff2": "font/woff2", "txt": "text/plain; charset=utf-8",
+    ]
+
     static func load() async throws -> PageRenderer {
         let base = try resourceDirectory()
         let library = try await MustacheLibrary(directory: base.appendingPathComponent("templates").path)
-        var files: [String: (contentType: String, bytes: [UInt8])] = [:]
+        var files: [String: StaticFile] = [:]
+        var hashed: [String: String] = [:]
         let staticDirectory = base.appendingPathComponent("static")
-        for name in try FileManager.default.contentsOfDirectory(atPath: staticDirectory.path) {
-            guard let data = FileManager.default.contents(atPath: staticDirectory.appendingPathComponent(name).path) else { continue }
-            let type = name.hasSuffix(".css") ? "text/css; charset=utf-8" : name.hasSuffix(".json") ? "application/json" : "application/octet-stream"
-            files[name] = (contentType: type, bytes: Array(data))
+        for name in try FileManager.default.contentsOfDirectory(atPath: staticDirectory.path).sorted() {
+            let ext = (name as NSString).pathExtension.lowercased()
+            guard let type = contentTypes[ext],
+                  let data = FileManager.default.contents(atPath: staticDirectory.appendingPathComponent(name).path) else { continue }
+            let bytes = Array(data)
+            let digest = SHA256.hash(data: bytes).prefix(6).map { String(format: "%02x", $0) }.joined()
+            let stem = (name as NSString).deletingPathExtension
+            let hashedName = "\(stem).\(digest).\(ext)"
+            files[name] = StaticFile(contentType: type, bytes: bytes, immutable: false)
+            files[hashedName] = StaticFile(contentType: type, bytes: bytes, immutable: true)
+            hashed[name] = hashedName
         }
-        return PageRenderer(library: library, staticFiles: files)
+        return PageRenderer(library: library, staticFiles: files, hashedNames: hashed)
     }
 
     /// Linux Foundation treats a bundle holding a `Resources` folder as versioned, so `resourceURL` may already
@@ -47,27 +87,42 @@ struct PageRenderer: Sendable {
         return data
     }
 
-    func render(_ model: Any, template: String) -> String {
-        library.render(model, withTemplate: template) ?? ""
+    /// The URL of a static file, with its content hash.
+    func staticURL(_ name: String) -> String {
+        Paths.staticFile.url(hashedNames[name] ?? name)
     }
 
-    func html(_ model: Any, template: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    /// The page as a complete HTML document.
+    func render<P: Page>(_ page: P) throws -> String {
+        var page = page
+        page.chrome.stylesheetURL = staticURL("ossa.css")
+        guard let html = library.render(page, withTemplate: P.template) else { throw PageRenderError.missingTemplate(P.template) }
+        guard html.contains("<html"), html.contains("</html>"), html.contains("<main") else { throw PageRenderError.incomplete(P.template) }
+        return html
+    }
+
+    func html<P: Page>(_ page: P, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
-        return Response(status: status, headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(string: render(model, template: template))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try render(page))))
     }
 
+    /// The error page; if even that cannot be rendered, a minimal document (this is the last resort of
+    /// `ProblemMiddleware`, so it must not throw).
     func errorPage(_ problem: Problem, requestID: String, user: UserBar? = nil) -> Response {
         let model = ErrorPage(title: problem.title, heading: problem.title,
                               detail: problem.status.code >= 500 ? "Something went wrong on our side." : (problem.detail ?? ""),
                               status: problem.status.code, requestID: requestID, user: user)
-        return html(model, template: "error", status: problem.status, headers: problem.headers)
+        var headers = problem.headers
+        headers[.contentType] = "text/html; charset=utf-8"
+        let body = (try? render(model)) ?? "<!DOCTYPE html><html lang=\"en\"><title>Error</title><main><h1>Error \(problem.status.code)</h1></main></html>"
+        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     func staticFile(_ name: String) -> Response? {
         guard let file = staticFiles[name] else { return nil }
-        return Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "public, max-age=3600"],
+        let cache = file.immutable ? "public, max-age=31536000, immutable" : "public, max-age=300"
+        return Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: cache],
                         body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
     }
 }
@@ -93,11 +148,14 @@ struct UserBar: Sendable {
     }
 }
 
-struct ErrorPage: Sendable {
+/// Model: `ErrorPage`; view: `error.mustache`.
+struct ErrorPage: Page {
+    static let template = "error"
     var title: String
     var heading: String
     var detail: String
     var status: Int
     var requestID: String
     var user: UserBar?
+    var chrome = Chrome()
 }

@@ -21,7 +21,7 @@ struct PageRoutes: Sendable {
         try await page(context) { actor in
             let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
-            return pages.html(HomePage(user: user), template: "home")
+            return try pages.html(HomePage(user: user))
         }
     }
 
@@ -33,7 +33,7 @@ struct PageRoutes: Sendable {
             let offset = try query.int("offset", default: 0, range: 0...1_000_000)
             let model = try await PatientListPage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "",
                                                        query: search, site: site, offset: offset)
-            return pages.html(model, template: "patients")
+            return try pages.html(model)
         }
     }
 
@@ -41,7 +41,7 @@ struct PageRoutes: Sendable {
         try await page(context) { actor in
             let id = try context.uuidParameter("episodeID")
             let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id)
-            return pages.html(model, template: "episode")
+            return try pages.html(model)
         }
     }
 
@@ -65,9 +65,11 @@ struct PageRoutes: Sendable {
 }
 
 /// GET / for roles without patient records. Model: `HomePage`; view: `home.mustache`.
-struct HomePage: Sendable {
+struct HomePage: Page {
+    static let template = "home"
     var title = "Start"
     var user: UserBar?
+    var chrome = Chrome()
     var message = "Your role has no access to identified patient records. Registry analytics and administration pages arrive with later releases; the JSON API is described at /api/v1/openapi.json."
 
     init(user: UserBar) {

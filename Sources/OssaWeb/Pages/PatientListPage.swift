@@ -4,39 +4,36 @@ import OssaCore
 import OssaStore
 
 /// GET /patients: search by name (a plain GET form, works without JavaScript), filter by site, page through.
-/// Model: `PatientListPage`; view: `patients.mustache`; query: `PatientListPage.load`.
-struct PatientListPage: Sendable {
+/// Model: `PatientListPage`; view: `patients.mustache`; read model: `ReadModels.patientList`.
+struct PatientListPage: Page {
+    static let template = "patients"
     struct SiteOption: Sendable { var id: String; var code: String; var name: String; var selected: Bool }
-    struct EpisodeLink: Sendable { var id: String; var url: String; var label: String }
-    struct Row: Sendable { var name: String; var birthDate: String; var mrn: String; var site: String; var episodes: [EpisodeLink] }
 
     var title = "Patients"
     var user: UserBar?
+    var chrome = Chrome()
     var query: String
     var sites: [SiteOption]
     /// Mustache reads stored properties only (through Mirror), so the flags are stored.
     var hasSites: Bool
-    var patients: [Row]
-    var hasPatients: Bool
-    var summary: String
-    var previousURL: String?
-    var nextURL: String?
+    var table: TableModel
+    var pagination: Pagination
 
     static let pageSize = 25
 
     /// One read model: the user bar, sites, the page of patients and all their episodes in one transaction.
     static func load(store: OssaStore, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int) async throws -> PatientListPage {
         let view = try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site)
-        let user = UserBar(view.viewer, csrfToken: csrfToken)
-        let sites = view.sites
-        let codes = Dictionary(uniqueKeysWithValues: sites.map { ($0.id, $0.code) })
+        let codes = Dictionary(uniqueKeysWithValues: view.sites.map { ($0.id, $0.code) })
         let page = view.patients
         let rows = page.items.map { patient in
-            Row(name: "\(patient.familyName), \(patient.givenName)", birthDate: patient.birthDate.iso,
-                mrn: patient.mrn ?? "–", site: codes[patient.siteID] ?? "–",
-                episodes: (view.episodes[patient.id] ?? []).prefix(20).map {
-                    EpisodeLink(id: $0.id.lowercasedID, url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0))
-                })
+            let episodes = (view.episodes[patient.id] ?? []).prefix(20).map {
+                TableModel.Link(url: Paths.episode.url($0.id), text: EpisodeView.jointLabel($0))
+            }
+            return TableModel.Row(cells: [
+                .init("\(patient.familyName), \(patient.givenName)"), .init(patient.birthDate.iso), .init(patient.mrn ?? "–"),
+                .init(codes[patient.siteID] ?? "–"), .init("none", links: Array(episodes)),
+            ])
         }
         let first = page.total == 0 ? 0 : offset + 1
         let last = offset + page.items.count
@@ -52,11 +49,11 @@ struct PatientListPage: Sendable {
         }
         return PatientListPage(
             title: actor.role == .patient ? "My record" : "Patients",
-            user: user, query: query ?? "",
-            sites: sites.map { SiteOption(id: $0.id.lowercasedID, code: $0.code, name: $0.name, selected: $0.id == site) },
-            hasSites: sites.count > 1, patients: rows, hasPatients: !rows.isEmpty, summary: summary,
-            previousURL: offset > 0 ? url(max(0, offset - pageSize)) : nil,
-            nextURL: last < page.total ? url(offset + pageSize) : nil)
+            user: UserBar(view.viewer, csrfToken: csrfToken), query: query ?? "",
+            sites: view.sites.map { SiteOption(id: $0.id.lowercasedID, code: $0.code, name: $0.name, selected: $0.id == site) },
+            hasSites: view.sites.count > 1,
+            table: TableModel(caption: "Patients", headers: ["Name", "Born", "MRN", "Site", "Episodes"], rows: rows),
+            pagination: Pagination(previousURL: offset > 0 ? url(max(0, offset - pageSize)) : nil,
+                                   nextURL: last < page.total ? url(offset + pageSize) : nil, summary: summary))
     }
 }
-

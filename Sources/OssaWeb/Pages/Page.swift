@@ -1,0 +1,127 @@
+import Foundation
+
+/// A server-rendered page: a model whose stored properties the Mustache view reads, and the view's name.
+///
+/// Adding a page: a `struct XPage: Page` in `Pages/` (its fields are what the view shows; flags that sections test
+/// are stored, not computed, because Mustache reads stored properties only), `Resources/templates/<template>.mustache`
+/// extending the layout (`{{<layout}}{{$content}}…{{/content}}{{/layout}}`) and using the shared partials
+/// (`_field`, `_errorSummary`, `_summaryList`, `_table`, `_pagination`, `_pageLinks`, `_button`), a route in `PageRoutes` whose
+/// data comes from one OssaStore read model, and a sample in `PageCatalog.samples` so that `PageRenderTests`
+/// renders it.
+protocol Page: Sendable {
+    /// The Mustache view, `Resources/templates/<template>.mustache`.
+    static var template: String { get }
+    /// The document title (the layout adds " · Ossa").
+    var title: String { get }
+    /// The signed-in user's bar; nil on public pages.
+    var user: UserBar? { get }
+    /// What the layout needs from outside the page (URLs of the stylesheet and of the navigation); set by
+    /// `PageRenderer` just before rendering.
+    var chrome: Chrome { get set }
+}
+
+/// The layout's links, built from the route table and the static files' content hashes, never written in a view.
+struct Chrome: Sendable {
+    var stylesheetURL = ""
+    var homeURL = Paths.home.template
+    var patientsURL = Paths.patients.template
+    var logoutURL = Paths.logout.template
+    var loginURL = Paths.login.template
+
+    init() {}
+}
+
+/// One field of a form as the `_field` partial draws it: label, optional hint, inline error and the user's value.
+struct FormField: Sendable {
+    var id: String
+    var name: String
+    var label: String
+    var type = "text"
+    var value = ""
+    var hint: String?
+    var error: String?
+    var autocomplete: String?
+    var required = false
+    /// `aria-describedby`: the hint and the error, when present.
+    var describedBy: String?
+
+    init(id: String, name: String? = nil, label: String, type: String = "text", value: String = "", hint: String? = nil,
+         error: String? = nil, autocomplete: String? = nil, required: Bool = false) {
+        self.id = id
+        self.name = name ?? id
+        self.label = label
+        self.type = type
+        self.value = value
+        self.hint = hint
+        self.error = error
+        self.autocomplete = autocomplete
+        self.required = required
+        let described = [hint.map { _ in "\(id)-hint" }, error.map { _ in "\(id)-error" }].compactMap { $0 }
+        describedBy = described.isEmpty ? nil : described.joined(separator: " ")
+    }
+}
+
+/// The error summary at the top of a refused form (GOV.UK Design System pattern): each message links to its field.
+struct ErrorSummary: Sendable {
+    struct Item: Sendable {
+        var fieldID: String
+        var message: String
+    }
+
+    var items: [Item]
+    var hasErrors: Bool
+
+    init(_ items: [Item] = []) {
+        self.items = items
+        hasErrors = !items.isEmpty
+    }
+}
+
+/// Key–value rows (`_summaryList` partial).
+struct SummaryList: Sendable {
+    struct Row: Sendable {
+        var key: String
+        var value: String
+    }
+
+    var rows: [Row]
+
+    init(_ rows: [(String, String)]) {
+        self.rows = rows.map { Row(key: $0.0, value: $0.1) }
+    }
+}
+
+/// A table (`_table` partial, reading the page's `table`): column headers and rows of cells, each cell text and/or links.
+struct TableModel: Sendable {
+    struct Link: Sendable { var url: String; var text: String }
+    struct Cell: Sendable {
+        var text: String
+        var links: [Link]
+        var hasLinks: Bool
+        init(_ text: String, links: [Link] = []) {
+            self.text = text
+            self.links = links
+            hasLinks = !links.isEmpty
+        }
+    }
+    struct Row: Sendable { var cells: [Cell] }
+
+    var caption: String
+    var headers: [String]
+    var rows: [Row]
+    var hasRows: Bool
+
+    init(caption: String, headers: [String], rows: [Row]) {
+        self.caption = caption
+        self.headers = headers
+        self.rows = rows
+        hasRows = !rows.isEmpty
+    }
+}
+
+/// The count line (`_pagination`) and previous / next links (`_pageLinks`), reading the page's `pagination`.
+struct Pagination: Sendable {
+    var previousURL: String?
+    var nextURL: String?
+    var summary: String
+}

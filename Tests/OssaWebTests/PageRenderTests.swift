@@ -1,0 +1,81 @@
+import Foundation
+import Mustache
+@testable import OssaWeb
+import Testing
+
+/// Every page renders from its sample model into a whole document, every view has a sample, and a page whose
+/// view is missing or broken fails loudly instead of answering 200 with an empty body.
+@Suite("Page rendering")
+struct PageRenderTests {
+    @Test("every page renders from its sample model, and every view in Resources/templates has one")
+    func everyPageRenders() async throws {
+        let renderer = try await PageRenderer.load()
+        var rendered: Set<String> = []
+        for page in PageCatalog.samples {
+            let html = try renderer.render(page)
+            let template = type(of: page).template
+            rendered.insert(template)
+            #expect(html.hasPrefix("<!DOCTYPE html>"), "\(template)")
+            #expect(html.contains("<title>\(page.title.replacingOccurrences(of: "'", with: "&#39;")) · Ossa</title>"), "\(template)")
+            #expect(html.contains("<h1>"), "\(template) has a heading")
+            #expect(!html.contains("{{") && !html.contains("}}"), "\(template) left a tag unrendered")
+            #expect(html.contains(renderer.staticURL("ossa.css")), "\(template) links the hashed stylesheet")
+            #expect(!html.contains("href=\"\"") && !html.contains("action=\"\""), "\(template) has an empty link")
+        }
+        let directory = try PageRenderer.resourceDirectory().appendingPathComponent("templates")
+        let views = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".mustache") && !$0.hasPrefix("_") && $0 != "layout.mustache" }
+            .map { String($0.dropLast(".mustache".count)) }
+        #expect(Set(views) == rendered, "views without a sample: \(Set(views).subtracting(rendered).sorted())")
+    }
+
+    @Test("a refused form shows the error summary linking to the field, the inline error and the user's value")
+    func refusedForm() async throws {
+        let html = try await PageRenderer.load().render(PageCatalog.samples[1])
+        #expect(html.contains("<title>Error: Sign in · Ossa</title>"))
+        #expect(html.contains(##"<a href="#password">Enter your password</a>"##))
+        #expect(html.contains(#"<p class="error-message" id="password-error"><span class="visually-hidden">Error:</span> Enter your password</p>"#))
+        #expect(html.contains(#"aria-describedby="password-error""#))
+        #expect(html.contains(#"value="someone@example.org""#))
+    }
+
+    struct Orphan: Page {
+        static let template = "no-such-view"
+        var title = "Orphan"
+        var user: UserBar? = nil
+        var chrome = Chrome()
+    }
+
+    struct Fragment: Page {
+        static let template = "fragment"
+        var title = "Fragment"
+        var user: UserBar? = nil
+        var chrome = Chrome()
+    }
+
+    @Test("a missing view or one that renders no whole document is an error, not an empty 200")
+    func failsLoudly() async throws {
+        let renderer = try await PageRenderer.load()
+        #expect(throws: PageRenderer.PageRenderError.self) { _ = try renderer.render(Orphan()) }
+        let library = MustacheLibrary(templates: ["fragment": try MustacheTemplate(string: "{{<missing-layout}}{{/missing-layout}}")])
+        let broken = PageRenderer(library: library, staticFiles: [:], hashedNames: [:])
+        #expect(throws: PageRenderer.PageRenderError.self) { _ = try broken.render(Fragment()) }
+        // The error page itself never throws: it falls back to a minimal document.
+        let response = broken.errorPage(Problem(.internalServerError), requestID: "r")
+        #expect(response.status == .internalServerError)
+    }
+
+    @Test("static files: correct content types, a content-hashed URL cached forever, the plain name briefly")
+    func staticFiles() async throws {
+        let renderer = try await PageRenderer.load()
+        let hashed = renderer.staticURL("ossa.css")
+        #expect(hashed.range(of: #"^/static/ossa\.[0-9a-f]{12}\.css$"#, options: .regularExpression) != nil, "\(hashed)")
+        let name = String(hashed.dropFirst("/static/".count))
+        let response = try #require(renderer.staticFile(name))
+        #expect(response.headers[.contentType] == "text/css; charset=utf-8")
+        #expect(response.headers[.cacheControl] == "public, max-age=31536000, immutable")
+        #expect(renderer.staticFile("ossa.css")?.headers[.cacheControl] == "public, max-age=300")
+        #expect(PageRenderer.contentTypes["svg"] == "image/svg+xml")
+        #expect(renderer.staticFile("../openapi.json") == nil)
+    }
+}
