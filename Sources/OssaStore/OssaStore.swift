@@ -48,6 +48,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(field: String, message: String)
     /// A uniqueness rule would be broken (e.g. a second user with the same e-mail).
     case conflict(String)
+    /// A value that is valid on its own but conflicts with the stored records it refers to (the episode's joint, the
+    /// date of its first IO procedure, a cancelled timepoint): 409 with the field named.
+    case conflictingField(field: String, message: String)
     /// A stored value is outside its closed set (or otherwise unreadable): the database holds data this build cannot
     /// read. A server fault, never read back as some default.
     case unreadable(field: String, value: String)
@@ -57,6 +60,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let type, let id): "no \(type) \(id)"
         case .invalid(let field, let message): "\(field): \(message)"
         case .conflict(let message): message
+        case .conflictingField(let field, let message): "\(field): \(message)"
         case .unreadable(let field, let value): "stored \(field) \"\(value)\" is outside its set of values; the database holds data this build cannot read"
         }
     }

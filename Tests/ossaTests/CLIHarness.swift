@@ -55,7 +55,18 @@ enum CLI {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        // Not `waitUntilExit`: it runs the current thread's run loop until Foundation's termination notice arrives,
+        // and on a Swift concurrency thread that notice can be delivered elsewhere, leaving the test (and the
+        // cooperative thread it holds) waiting for minutes. Polling `isRunning`, which Foundation's own monitor
+        // updates, is bounded: a command still running after 5 minutes is killed and reported.
+        let deadline = Date().addingTimeInterval(300)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw HarnessError(message: "ossa \(arguments.joined(separator: " ")) did not finish in 5 minutes")
+            }
+            usleep(2_000)
+        }
         try out.close(); try err.close()
         return CLIResult(
             status: process.terminationStatus,

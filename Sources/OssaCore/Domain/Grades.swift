@@ -41,6 +41,18 @@ extension GradingScale {
 
     static func decodeGrade(from decoder: any Decoder) throws -> Self {
         let container = try decoder.singleValueContainer()
+        if decoder.isWire {
+            // The API takes only the documented form: an integer for numeric scales, the exact label otherwise.
+            let numeric = allCases.allSatisfy { $0.label == String($0.ordinal) }
+            if numeric, let number = try? container.decode(Int.self), let grade = allCases.first(where: { $0.ordinal == number }) {
+                return grade
+            }
+            if !numeric, let text = try? container.decode(String.self), let grade = allCases.first(where: { $0.label == text }) {
+                return grade
+            }
+            throw FieldValidationError(codingPath: decoder.codingPath,
+                                       message: "expected a \(scaleName) (\(allowedRange)\(numeric ? ", as a number" : ", as written"))")
+        }
         if let number = try? container.decode(Int.self) {
             do { return try from(number) } catch {
                 throw FieldValidationError(codingPath: decoder.codingPath, message: error.message)

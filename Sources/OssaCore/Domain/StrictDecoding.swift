@@ -9,9 +9,16 @@ import Foundation
 /// `init(stringValue:)` for names they do not know).
 public enum StrictJSON {
     /// Decodes `T` from JSON bytes; unknown keys and bad values raise a path-naming error.
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(FieldValidationError) -> T {
+    ///
+    /// `wire`: the stricter reading for the JSON API, whose OpenAPI document is exact: `null` is refused for an
+    /// optional field ("leave the field out"; a type that allows it reads it itself, see `decodeNullable`), and
+    /// grades take only their documented form (integers for numeric scales, exact labels for Ahlbäck and ARCO).
+    /// Hand-written files (`ossa screen`, rulesets) keep the lenient reading.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, wire: Bool = false) throws(FieldValidationError) -> T {
         do {
-            let envelope = try JSONDecoder().decode(StrictEnvelope<T>.self, from: data)
+            let decoder = JSONDecoder()
+            if wire { decoder.userInfo[.ossaWire] = true }
+            let envelope = try decoder.decode(StrictEnvelope<T>.self, from: data)
             return envelope.value
         } catch {
             throw FieldValidationError.from(error)
@@ -23,6 +30,24 @@ public enum StrictJSON {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(value)
+    }
+}
+
+extension CodingUserInfoKey {
+    /// Set by `StrictJSON.decode(_:from:wire: true)`.
+    static let ossaWire = CodingUserInfoKey(rawValue: "ossa.wire")!
+}
+
+extension Decoder {
+    /// Whether this is the JSON API's strict reading (`StrictJSON.decode(_:from:wire:)`).
+    public var isWire: Bool { userInfo[.ossaWire] as? Bool == true }
+}
+
+extension KeyedDecodingContainer {
+    /// An optional field that the contract declares nullable: absent and `null` both read as nil, also on the wire.
+    public func decodeNullable<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decode(type, forKey: key)
     }
 }
 
@@ -50,7 +75,7 @@ private struct StrictDecoder: Decoder {
         for key in probe.allKeys where Key(stringValue: key.stringValue) == nil {
             throw FieldValidationError(codingPath: codingPath + [key], message: "unknown field \"\(key.stringValue)\"")
         }
-        return KeyedDecodingContainer(StrictKeyed(base: try base.container(keyedBy: Key.self)))
+        return KeyedDecodingContainer(StrictKeyed(base: try base.container(keyedBy: Key.self), refusesNull: base.isWire))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -64,6 +89,35 @@ private struct StrictDecoder: Decoder {
 
 private struct StrictKeyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var base: KeyedDecodingContainer<Key>
+    /// The wire reading: an optional field sent as `null` is refused (see `StrictJSON.decode(_:from:wire:)`).
+    var refusesNull = false
+
+    /// nil when the key is absent; an error for `null` on the wire; otherwise decodes.
+    private func present<T>(_ key: Key, _ decode: () throws -> T) throws -> T? {
+        guard base.contains(key) else { return nil }
+        if try base.decodeNil(forKey: key) {
+            if refusesNull { throw FieldValidationError(codingPath: codingPath + [key], message: "must not be null; leave the field out") }
+            return nil
+        }
+        return try decode()
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try present(key) { try base.decode(type, forKey: key) } }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        try present(key) { try T(from: StrictDecoder(base: try base.superDecoder(forKey: key))) }
+    }
     var codingPath: [any CodingKey] { base.codingPath }
     var allKeys: [Key] { base.allKeys }
     func contains(_ key: Key) -> Bool { base.contains(key) }

@@ -271,7 +271,7 @@ public final class OssaDatabase: Sendable {
             try await transaction { db in
                 try await serialize(Self.migrationLockKey, on: db)
                 guard try await MigrationLog.query(on: db).filter(\.$name == name).count() == 0 else { return }
-                self.logger.info("migrating", metadata: ["migration": .string(name)])
+                self.logger.debug("migrating", metadata: ["migration": .string(name)])
                 try await migration.prepare(on: db).get()
                 try await MigrationLog(name: name, batch: batch).create(on: db)
             }

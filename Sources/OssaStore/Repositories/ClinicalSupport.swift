@@ -51,7 +51,8 @@ enum ClinicalScope {
     }
 }
 
-/// A range of calendar days, both ends inclusive; either end may be open.
+/// A range of calendar days, both ends inclusive; either end may be open. One that ends before it starts holds no
+/// day: the filters built from it match nothing.
 public struct DateRange: Sendable, Hashable {
     public var from: CalendarDate?
     public var to: CalendarDate?
@@ -61,12 +62,6 @@ public struct DateRange: Sendable, Hashable {
         self.to = to
     }
 
-    func validated(field: String = "dateRange") throws -> DateRange {
-        if let from, let to, to < from {
-            throw StoreError.invalid(field: field, message: "ends (\(to)) before it starts (\(from))")
-        }
-        return self
-    }
 }
 
 extension QueryBuilder {

@@ -137,7 +137,12 @@ public struct EpisodeRepository: Sendable {
                 guard let joint = Joint(rawValue: model.joint) else {
                     throw StoreError.unreadable(field: "joint", value: model.joint)
                 }
-                try Self.validate(diagnosis, joint: joint)
+                // The stored episode's joint decides which grades apply: a mismatch conflicts with the record (409).
+                do {
+                    try diagnosis.validate(joint: joint, at: "diagnosis")
+                } catch let error as FieldValidationError {
+                    throw StoreError.conflictingField(field: error.path, message: error.message)
+                }
                 model.diagnosisType = diagnosis.kind.rawValue
                 model.diagnosisJSON = diagnosisJSON
             }

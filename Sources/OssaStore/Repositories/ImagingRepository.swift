@@ -119,13 +119,20 @@ public struct ImagingRepository: Sendable {
             guard let joint = Joint(rawValue: episode.joint) else {
                 throw StoreError.unreadable(field: "joint", value: episode.joint)
             }
-            if let mri = new.mri { try validating(under: "mri") { try mri.validate(joint: joint, at: "") } }
+            // What depends on the episode's joint conflicts with the stored episode (409); the rest is the body's own (422).
+            if let mri = new.mri {
+                for (i, finding) in mri.bml.enumerated() where finding.subregion.joint != joint {
+                    throw StoreError.conflictingField(field: "mri.bml[\(i)].subregion",
+                                                      message: "\"\(finding.subregion.rawValue)\" is a \(finding.subregion.joint.rawValue) subregion, but the episode's joint is the \(joint.rawValue)")
+                }
+                try validating(under: "mri") { try mri.validate(joint: joint, at: "") }
+            }
             if let xray = new.xray {
                 if joint == .hip, xray.ahlback != nil {
-                    throw StoreError.invalid(field: "xray.ahlback", message: "the Ahlbäck grade is for the knee")
+                    throw StoreError.conflictingField(field: "xray.ahlback", message: "the Ahlbäck grade is for the knee; this episode is a hip")
                 }
                 if joint == .knee, xray.tonnis != nil {
-                    throw StoreError.invalid(field: "xray.tonnis", message: "the Tönnis grade is for the hip")
+                    throw StoreError.conflictingField(field: "xray.tonnis", message: "the Tönnis grade is for the hip; this episode is a knee")
                 }
             }
             let model = ImagingStudyModel()
@@ -167,7 +174,7 @@ public struct ImagingRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<ImagingStudyRecord> {
         let scope = try await Access.require(actor, .list, .imagingStudy, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let studied = try filter.studied?.validated(field: "studied")
+        let studied = filter.studied
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }

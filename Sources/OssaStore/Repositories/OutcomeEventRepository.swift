@@ -105,13 +105,13 @@ public struct OutcomeEventRepository: Sendable {
             if let first = try await ProcedureModel.query(on: db).filter(\.$episode.$id == episodeID)
                 .filter(\.$kind == ProcedureKind.io.rawValue).sort(\.$procedureDate).first(),
                event.date.iso < first.procedureDate {
-                throw StoreError.invalid(field: "date", message: "\(event.date) is before the first IO procedure on \(first.procedureDate)")
+                throw StoreError.conflictingField(field: "date", message: "\(event.date) is before the first IO procedure on \(first.procedureDate)")
             }
             if let death = try await OutcomeEventModel.query(on: db).filter(\.$episode.$id == episodeID)
                 .filter(\.$kind == OutcomeKind.death.rawValue).first() {
                 if case .death = event { throw StoreError.conflict("a death is already recorded for episode \(episodeID.lowerString)") }
                 if event.date.iso > death.eventDate {
-                    throw StoreError.invalid(field: "date", message: "\(event.date) is after death on \(death.eventDate)")
+                    throw StoreError.conflictingField(field: "date", message: "\(event.date) is after death on \(death.eventDate)")
                 }
             }
             let model = OutcomeEventModel()
@@ -144,7 +144,7 @@ public struct OutcomeEventRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<OutcomeEventRecord> {
         let scope = try await Access.require(actor, .list, .outcomeEvent, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let occurred = try filter.occurred?.validated(field: "occurred")
+        let occurred = filter.occurred
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(OutcomeEventModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }

@@ -81,7 +81,7 @@ public struct ProcedureRepository: Sendable {
                     if case .bone(let bone, let subregion) = injection.target {
                         let allowed = Set(BMLSubregion.subregions(of: joint).map(\.boneTarget))
                         if !allowed.isEmpty, !allowed.contains(bone) {
-                            throw StoreError.invalid(field: "injections[\(i)].target.bone",
+                            throw StoreError.conflictingField(field: "injections[\(i)].target.bone",
                                                      message: "\"\(bone.rawValue)\" is not a bone of the \(joint.rawValue)")
                         }
                         if let subregion, subregion.boneTarget != bone {
@@ -93,7 +93,7 @@ public struct ProcedureRepository: Sendable {
             }
             let operatorID = new.operatorID ?? actor.userID
             if operatorID != actor.userID, try await UserModel.find(operatorID, on: db) == nil {
-                throw StoreError.invalid(field: "operatorID", message: "no user \(operatorID.lowerString)")
+                throw StoreError.notFound(recordType: "user", id: operatorID.lowerString)
             }
             let model = ProcedureModel()
             model.$episode.id = new.episodeID
@@ -137,7 +137,7 @@ public struct ProcedureRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<StoredProcedure> {
         let scope = try await Access.require(actor, .list, .procedure, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let performed = try filter.performed?.validated(field: "performed")
+        let performed = filter.performed
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }

@@ -232,10 +232,10 @@ public struct QuestionnaireRepository: Sendable {
                 }
                 if let timepointID = request.timepointID {
                     guard let timepoint = timepoints[timepointID], timepoint.episodeID == episodeID else {
-                        throw StoreError.invalid(field: "timepointID", message: "is not a timepoint of episode \(episodeID.lowerString)")
+                        throw StoreError.notFound(recordType: "timepoint", id: timepointID.lowerString)
                     }
                     if timepoint.status == TimepointStatus.cancelled.rawValue {
-                        throw StoreError.invalid(field: "timepointID", message: "the timepoint was cancelled")
+                        throw StoreError.conflictingField(field: "timepointId", message: "the timepoint was cancelled")
                     }
                 }
                 return episode.siteID
@@ -293,7 +293,7 @@ public struct QuestionnaireRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<QuestionnaireResponseRecord> {
         let scope = try await Access.require(actor, .list, .questionnaireResponse, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let completed = try filter.completed?.validated(field: "completed")
+        let completed = filter.completed
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }

@@ -102,10 +102,10 @@ public struct ScreeningRepository: Sendable {
         return try await database.transaction { db in
             let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
             guard episode.joint == input.joint.rawValue else {
-                throw StoreError.invalid(field: "input.joint", message: "\"\(input.joint.rawValue)\" is not the episode's joint (\(episode.joint))")
+                throw StoreError.conflictingField(field: "input.joint", message: "\"\(input.joint.rawValue)\" is not the episode's joint (\(episode.joint))")
             }
             guard episode.side == input.side.rawValue else {
-                throw StoreError.invalid(field: "input.side", message: "\"\(input.side.rawValue)\" is not the episode's side (\(episode.side))")
+                throw StoreError.conflictingField(field: "input.side", message: "\"\(input.side.rawValue)\" is not the episode's side (\(episode.side))")
             }
             let model = ScreeningDecisionModel()
             model.$episode.id = episodeID
@@ -141,7 +141,7 @@ public struct ScreeningRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<ScreeningDecisionRecord> {
         let scope = try await Access.require(actor, .list, .screeningDecision, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let evaluated = try filter.evaluated?.validated(field: "evaluated")
+        let evaluated = filter.evaluated
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, scope) else { return try await ClinicalScope.emptyPage(page, episode: filter.episodeID, actor, on: db) }
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
@@ -186,7 +186,7 @@ public struct ScreeningRepository: Sendable {
             let model = try await Self.load(id, actor, scope, on: db)
             guard model.overrideCategory == nil else { throw StoreError.conflict("screening decision \(id.lowerString) is already overridden") }
             guard model.category != category.rawValue else {
-                throw StoreError.invalid(field: "category", message: "\"\(category.rawValue)\" is the engine's own category; sign the decision instead")
+                throw StoreError.conflictingField(field: "category", message: "\"\(category.rawValue)\" is the engine's own category; sign the decision instead")
             }
             let now = Date()
             model.overrideCategory = category.rawValue

@@ -21,7 +21,7 @@ public struct PageRequest: Sendable, Hashable {
             throw StoreError.invalid(field: "limit", message: "\(limit) is not 1–\(Self.maximumLimit)")
         }
         guard offset >= 0 else { throw StoreError.invalid(field: "offset", message: "\(offset) is negative") }
-        if let search, search.count > 200 { throw StoreError.invalid(field: "search", message: "longer than 200 characters") }
+        if let search, search.unicodeScalars.count > 200 { throw StoreError.invalid(field: "search", message: "longer than 200 characters") }
         return self
     }
 
@@ -147,19 +147,21 @@ func mapConstraint<T>(_ message: String, _ body: () async throws -> T) async thr
     }
 }
 
+/// Text as sent, at most `max` Unicode code points (what JSON Schema's `maxLength` counts, so the API refuses
+/// exactly what its contract does), then trimmed; blank is refused.
 func requiredText(_ value: String, field: String, max: Int = 200) throws -> String {
+    guard value.unicodeScalars.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !trimmed.isEmpty else { throw StoreError.invalid(field: field, message: "must not be empty") }
-    guard trimmed.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
     return trimmed
 }
 
+/// `requiredText` for an optional field: blank reads as absent.
 func optionalText(_ value: String?, field: String, max: Int = 200) throws -> String? {
     guard let value else { return nil }
+    guard value.unicodeScalars.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
     let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-    if trimmed.isEmpty { return nil }
-    guard trimmed.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
-    return trimmed
+    return trimmed.isEmpty ? nil : trimmed
 }
 
 extension UUID {

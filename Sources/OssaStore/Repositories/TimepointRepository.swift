@@ -135,7 +135,7 @@ public struct TimepointRepository: Sendable {
                      _ page: PageRequest = PageRequest()) async throws -> Page<TimepointRecord> {
         let scope = try await Access.require(actor, .list, .timepoint, recordID: filter.episodeID?.lowerString, database: database)
         let page = try page.validated()
-        let due = try filter.due?.validated(field: "due")
+        let due = filter.due
         if (filter.worklistKind == nil) != (filter.worklistDay == nil) {
             throw StoreError.invalid(field: "worklist", message: "a worklist needs both its kind and its day")
         }

@@ -87,7 +87,7 @@ struct AccountAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let query = QueryParameters(request: request)
         let page = PageRequest(limit: try query.int("limit", default: 100, range: 1...PageRequest.maximumLimit),
-                               offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)), search: query.string("q"))
+                               offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)), search: try query.text("q", max: 200))
         return try JSONIO.response(PageDTO(try await store.sites.list(actor, page), SiteDTO.init))
     }
 

@@ -22,25 +22,24 @@ struct ClinicalQuery {
     }
 
     func date(_ name: String) throws -> CalendarDate? {
-        guard let text = query.string(name), !text.isEmpty else { return nil }
+        guard let text = query.string(name) else { return nil }
         guard let date = try? CalendarDate(iso: text) else {
             throw Problem.badParameter(name, "\"\(text)\" is not a date (YYYY-MM-DD)")
         }
         return date
     }
 
-    /// `from` and `to` (both inclusive, either may be left out); nil when neither is given.
+    /// `from` and `to` (both inclusive, either may be left out); nil when neither is given. A range that ends
+    /// before it starts holds no day, so it matches nothing (an empty page, not an error: OpenAPI cannot state a
+    /// rule between two parameters, so every pair of valid days is a valid request).
     func dateRange(from fromName: String = "from", to toName: String = "to") throws -> DateRange? {
         let from = try date(fromName), to = try date(toName)
         if from == nil, to == nil { return nil }
-        if let from, let to, to < from {
-            throw Problem.badParameter(toName, "\(to) is before \(fromName) \(from)")
-        }
         return DateRange(from: from, to: to)
     }
 
     func bool(_ name: String) throws -> Bool? {
-        guard let text = query.string(name), !text.isEmpty else { return nil }
+        guard let text = query.string(name) else { return nil }
         switch text.lowercased() {
         case "true": return true
         case "false": return false
@@ -49,7 +48,7 @@ struct ClinicalQuery {
     }
 
     func value<Value: WireEnum>(_ name: String, as type: Value.Type = Value.self) throws -> Value? {
-        guard let text = query.string(name), !text.isEmpty else { return nil }
+        guard let text = query.string(name) else { return nil }
         guard let value = Value(rawValue: text) else {
             throw Problem.badParameter(name, "\"\(text)\" is not one of \(Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
         }

@@ -75,7 +75,7 @@ struct PatientsAPI: APIRouteGroup {
         let query = QueryParameters(request: request)
         let page = PageRequest(limit: try query.int("limit", default: 50, range: 1...PageRequest.maximumLimit),
                                offset: try query.int("offset", default: 0, range: 0...Int(Int32.max)),
-                               search: query.string("q"))
+                               search: try query.text("q", max: 200))
         let result = try await store.patients.list(actor, page, site: try query.uuid("site"))
         return try JSONIO.response(PageDTO(result, PatientDTO.init))
     }

@@ -140,13 +140,8 @@ struct ProceduresAPI: APIRouteGroup {
             fluoroscopySeconds: body.fluoroscopySeconds, doseAreaProduct: body.doseAreaProduct, prp: body.prp, bmc: body.bmc,
             injections: body.injections, complications: body.complications ?? [], dischargeInstructions: body.dischargeInstructions,
             operator_: body.`operator`)
-        let stored: StoredProcedure
-        do {
-            stored = try await store.procedures.create(actor, NewProcedure(episodeID: episodeID, kind: body.kind?.domain ?? .io,
+        let stored = try await store.procedures.create(actor, NewProcedure(episodeID: episodeID, kind: body.kind?.domain ?? .io,
                                                                            record: record, operatorID: body.operatorId))
-        } catch StoreError.invalid(let field, let message) where field == "operatorID" {
-            throw Problem.validation([FieldProblem(field: "operatorId", message: message)])
-        }
         return try JSONIO.response(ProcedureDTO(stored), status: .created,
                                    headers: [.location: Paths.API.procedure.url(stored.id)])
     }

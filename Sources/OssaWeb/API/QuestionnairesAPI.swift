@@ -44,6 +44,18 @@ struct NewQuestionnaireResponseDTO: Codable, Sendable {
     var completedAt: String?
 }
 
+extension NewQuestionnaireResponseDTO {
+    /// `timepointId` and `completedAt` are declared nullable in the contract (null means "none" / "now"); every
+    /// other optional field on the API refuses null (`StrictJSON` wire reading).
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        instrument = try c.decode(String.self, forKey: .instrument)
+        answers = try c.decode([String: Int?].self, forKey: .answers)
+        timepointId = try c.decodeNullable(String.self, forKey: .timepointId)
+        completedAt = try c.decodeNullable(String.self, forKey: .completedAt)
+    }
+}
+
 /// Questionnaire responses: submitted (scored and stored) and listed under their episode, read by id.
 struct QuestionnairesAPI: APIRouteGroup {
     let store: OssaStore

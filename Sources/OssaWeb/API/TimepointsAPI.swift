@@ -107,13 +107,13 @@ struct TimepointsAPI: APIRouteGroup {
     }
 
     /// By due date. Filters: `episode`, `patient`, `status`, `from`/`to` (due date), `worklist` (`due`, `overdue`,
-    /// `closed`: pending timepoints on the day `on`, today (UTC) when left out).
+    /// `closed`: pending timepoints on the day `on`, today (UTC) when left out; `on` alone is the `due` worklist).
     func listing(_ request: Request, context: OssaRequestContext, episodeID pathEpisode: UUID?) async throws -> Response {
         let actor = try context.requireUser()
         let query = ClinicalQuery(request)
-        let worklist = try query.value("worklist", as: TimepointWorklistDTO.self)?.domain
         let day = try query.date("on")
-        if day != nil, worklist == nil { throw Problem.badParameter("on", "is the day of a worklist; give worklist as well") }
+        // `on` alone means the due worklist of that day (the two are independent parameters in the contract).
+        let worklist = try query.value("worklist", as: TimepointWorklistDTO.self)?.domain ?? (day == nil ? nil : .due)
         let today = CalendarDate(dayNumber: Int((environment.now().timeIntervalSince1970 / 86_400).rounded(.down)))
         let filter = TimepointFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
                                      status: try query.value("status", as: TimepointStatusDTO.self)?.domain, due: try query.dateRange(),
@@ -141,17 +141,16 @@ struct TimepointsAPI: APIRouteGroup {
         case (nil, .some(let date)):
             indexDate = date
         case (.some(let procedureID), nil):
-            let procedure: StoredProcedure
-            do {
-                procedure = try await store.procedures.get(actor, procedureID)
-            } catch StoreError.notFound(_, _) {
-                throw Problem.validation([FieldProblem(field: "procedureId", message: "no procedure \(procedureID.lowercasedID)")])
-            }
+            // An id in the body that names no procedure of this episode is a 404, like an unknown path id.
+            let procedure = try await store.procedures.get(actor, procedureID)
             guard procedure.episodeID == episodeID else {
-                throw Problem.validation([FieldProblem(field: "procedureId", message: "is a procedure of another episode")])
+                throw Problem(.notFound, detail: "no procedure \(procedureID.lowercasedID) in episode \(episodeID.lowercasedID)",
+                              errors: [FieldProblem(field: "procedureId", message: "is not a procedure of this episode")])
             }
             guard procedure.kind == .io else {
-                throw Problem.validation([FieldProblem(field: "procedureId", message: "is an intra-articular session, not an IO procedure")])
+                throw Problem(.conflict, type: "/problems/conflict", title: "Conflict",
+                              detail: "procedureId: is an intra-articular session, not an IO procedure",
+                              errors: [FieldProblem(field: "procedureId", message: "is an intra-articular session, not an IO procedure")])
             }
             indexDate = procedure.record.date
         }

@@ -25,11 +25,26 @@ enum WireDate {
         date.map { $0.formatted(.iso8601) }
     }
 
+    /// RFC 3339 §5.6 `date-time`, exactly: `T`/`t`, `Z`/`z` or a `±hh:mm` offset, optional fraction, seconds up to
+    /// 60 (a leap second reads as the next second). Foundation's ISO 8601 parser refuses some valid forms (offsets
+    /// past ±18:00, lower-case letters) and accepts some invalid ones (`+0100`, `24:00:00`), so it is not used.
     static func parse(_ text: String, field: String) throws -> Date {
-        guard let date = try? Date.ISO8601FormatStyle().parse(text) else {
-            throw Problem.validation([FieldProblem(field: field, message: "\"\(text)\" is not an RFC 3339 date-time (2026-11-27T08:00:00Z)")])
+        let bad = Problem.validation([FieldProblem(field: field, message: "\"\(text)\" is not an RFC 3339 date-time (2026-11-27T08:00:00Z)")])
+        let pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+        guard let m = text.wholeMatch(of: pattern), let year = Int(m.1), let month = Int(m.2), let day = Int(m.3),
+              let hour = Int(m.4), let minute = Int(m.5), let second = Int(m.6) else { throw bad }
+        var offset = 0
+        if m.8 == nil {
+            guard let oh = m.10.flatMap({ Int($0) }), let om = m.11.flatMap({ Int($0) }), oh <= 23, om <= 59 else { throw bad }
+            offset = (m.9 == "-" ? -1 : 1) * (oh * 3600 + om * 60)
         }
-        return date
+        guard (1...12).contains(month), hour <= 23, minute <= 59, second <= 60 else { throw bad }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
+        guard parts.isValidDate(in: calendar), let base = calendar.date(from: parts) else { throw bad }
+        let fraction = m.7.flatMap { Double("0" + $0) } ?? 0
+        return base.addingTimeInterval(fraction + Double(second == 60 ? 1 : 0) - Double(offset))
     }
 }
 

@@ -27,7 +27,7 @@ struct PageRoutes: Sendable {
 
     @Sendable func patients(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
-            let query = QueryParameters(request: request)
+            let query = QueryParameters(request: request, emptyIsAbsent: true)
             let search = query.string("q").map { String($0.prefix(200)) }
             let site = try query.uuid("site")
             let offset = try query.int("offset", default: 0, range: 0...1_000_000)

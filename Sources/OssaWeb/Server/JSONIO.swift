@@ -16,7 +16,7 @@ enum JSONIO {
         var request = request
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         do {
-            return try StrictJSON.decode(T.self, from: Data(buffer.readableBytesView))
+            return try StrictJSON.decode(T.self, from: Data(buffer.readableBytesView), wire: true)
         } catch {
             throw Problem(error)
         }
@@ -48,15 +48,27 @@ extension OssaRequestContext {
     }
 }
 
+/// Query parameters. On the API a parameter that is present must be valid: `site=` (empty) is a 400 naming it, as
+/// the OpenAPI document says (an empty string is no id, day or number). Pages read their GET forms with
+/// `emptyIsAbsent`, because a browser sends every field of a form, the empty ones as `name=`.
 struct QueryParameters {
     let request: Request
+    var emptyIsAbsent = false
 
     func string(_ name: String) -> String? {
-        request.uri.queryParameters.get(name).map { String($0) }
+        guard let value = request.uri.queryParameters.get(name).map({ String($0) }) else { return nil }
+        return emptyIsAbsent && value.isEmpty ? nil : value
+    }
+
+    /// Free text, at most `max` characters (Unicode code points, as JSON Schema's `maxLength` counts).
+    func text(_ name: String, max: Int) throws -> String? {
+        guard let text = string(name) else { return nil }
+        guard text.unicodeScalars.count <= max else { throw Problem.badParameter(name, "longer than \(max) characters") }
+        return text
     }
 
     func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = string(name), !text.isEmpty else { return value }
+        guard let text = string(name) else { return value }
         guard let number = Int(text), range.contains(number) else {
             throw Problem.badParameter(name, "\"\(text)\" is not a whole number in \(range.lowerBound)–\(range.upperBound)")
         }
@@ -64,7 +76,7 @@ struct QueryParameters {
     }
 
     func uuid(_ name: String) throws -> UUID? {
-        guard let text = string(name), !text.isEmpty else { return nil }
+        guard let text = string(name) else { return nil }
         guard let id = UUID(uuidString: text) else { throw Problem.badParameter(name, "\"\(text)\" is not an id") }
         return id
     }

@@ -61,6 +61,9 @@ struct Problem: Error, Sendable {
                 self = .validation([FieldProblem(field: field, message: message)])
             case .conflict(let message):
                 self = Problem(.conflict, type: "/problems/conflict", title: "Conflict", detail: message)
+            case .conflictingField(let field, let message):
+                self = Problem(.conflict, type: "/problems/conflict", title: "Conflict", detail: "\(field): \(message)",
+                               errors: [FieldProblem(field: field, message: message)])
             case .unreadable:
                 // The database holds what this build cannot read: a fault for the operator, logged by ProblemMiddleware.
                 self = Problem(.internalServerError, detail: "an unexpected error occurred; quote the request id when reporting it")
