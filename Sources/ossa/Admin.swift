@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OssaCore
 import OssaStore
 import OssaWeb
 

@@ -1,3 +1,4 @@
+import OssaCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting

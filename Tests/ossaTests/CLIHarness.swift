@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one run of the `ossa` executable printed and returned.
 struct CLIResult: Sendable {
@@ -35,43 +38,51 @@ enum CLI {
     struct HarnessError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
     /// Runs `ossa` with `arguments` in `directory` (the repository root by default).
+    ///
+    /// Started with posix_spawn and reaped with waitpid, not Foundation's `Process`: a full parallel test run, with
+    /// other suites launching servers through `Process` at the same time, once hung for 16 minutes in
+    /// `waitUntilExit` and once crashed (SIGSEGV) while polling `isRunning`. A command still running after
+    /// 5 minutes is killed and reported.
     static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = try binary
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.currentDirectoryURL = directory ?? packageRoot
+        let executable = try binary.path
         // Files, not pipes: a large output cannot fill a pipe buffer and stall the child.
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
         let outURL = tmp.appendingPathComponent("stdout"), errURL = tmp.appendingPathComponent("stderr")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Not `waitUntilExit`: it runs the current thread's run loop until Foundation's termination notice arrives,
-        // and on a Swift concurrency thread that notice can be delivered elsewhere, leaving the test (and the
-        // cooperative thread it holds) waiting for minutes. Polling `isRunning`, which Foundation's own monitor
-        // updates, is bounded: a command still running after 5 minutes is killed and reported.
+        // `env -C DIR VAR=value… ossa …`: the working directory and extra variables without touching this process's.
+        let argv = ["/usr/bin/env", "-C", (directory ?? packageRoot).path] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            + [executable] + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for arg in cArgs { free(arg) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+        guard spawned == 0 else { throw HarnessError(message: "cannot start ossa (posix_spawn: \(spawned))") }
         let deadline = Date().addingTimeInterval(300)
-        while process.isRunning {
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped == -1 && errno != EINTR { throw HarnessError(message: "waitpid failed: \(errno)") }
             if Date() > deadline {
-                process.terminate()
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
                 throw HarnessError(message: "ossa \(arguments.joined(separator: " ")) did not finish in 5 minutes")
             }
             usleep(2_000)
         }
-        try out.close(); try err.close()
+        // Exit status as `Process.terminationStatus` gives it: the exit code, or the signal for a killed child.
+        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : status & 0x7f
         return CLIResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+            status: exitCode,
+            stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
+            stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
         )
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// Who may do what, for each of the five roles (patient, coordinator, clinician, researcher, admin).
 /// Site scoping is applied separately, inside each query.

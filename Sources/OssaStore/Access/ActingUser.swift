@@ -1,9 +1,6 @@
 import Foundation
+import OssaCore
 
-/// The five roles: patient, coordinator, clinician, researcher, admin. Stored as `users.role`, a foreign key to the `roles` table.
-public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
-    case patient, coordinator, clinician, researcher, admin
-}
 
 /// Who is acting: passed to every repository call.
 ///

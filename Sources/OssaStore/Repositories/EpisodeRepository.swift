@@ -2,9 +2,6 @@ import FluentKit
 import Foundation
 import OssaCore
 
-public enum EpisodeStatus: String, Sendable, Hashable, CaseIterable {
-    case open, closed
-}
 
 /// A treatment episode's header: one patient × one joint × one course.
 public struct EpisodeRecord: Sendable, Hashable {

@@ -3,14 +3,7 @@ import Foundation
 import OssaCore
 import SQLKit
 
-public enum ImagingTiming: String, Sendable, Hashable, CaseIterable {
-    case baseline
-    case followUp = "follow-up"
-}
 
-public enum ImagingModality: String, Sendable, Hashable, CaseIterable {
-    case mri, xray
-}
 
 /// X-ray grades of the treated joint (Kellgren–Lawrence, Ahlbäck, Tönnis).
 public struct XRayGrades: Sendable, Hashable {

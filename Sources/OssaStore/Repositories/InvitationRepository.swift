@@ -4,13 +4,7 @@ import Foundation
 import OssaCore
 import SQLKit
 
-public enum InvitationChannel: String, Sendable, Hashable, CaseIterable {
-    case email, sms
-}
 
-public enum InvitationStatus: String, Sendable, Hashable, CaseIterable {
-    case active, used, revoked, expired
-}
 
 /// A personal questionnaire link for one patient and one timepoint. The token is never stored, only its SHA-256.
 public struct InvitationRecord: Sendable, Hashable {

@@ -3,9 +3,6 @@ import Foundation
 import OssaCore
 import SQLKit
 
-public enum OutboxStatus: String, Sendable, Hashable, CaseIterable {
-    case queued, sending, sent, failed, cancelled
-}
 
 public struct OutboxMessageRecord: Sendable, Hashable {
     public var id: UUID

@@ -2,28 +2,6 @@ import FluentKit
 import Foundation
 import OssaCore
 
-/// Kinds of outcome event, as stored in `outcome_events.kind`.
-public enum OutcomeKind: String, Sendable, Hashable, CaseIterable {
-    case jointReplacement = "joint-replacement"
-    case otherSurgery = "other-surgery"
-    case repeatIO = "repeat-io"
-    case adverseEvent = "adverse-event"
-    case death
-    case withdrawal
-    case lostToFollowUp = "lost-to-follow-up"
-
-    public init(_ event: OutcomeEvent) {
-        switch event {
-        case .jointReplacement: self = .jointReplacement
-        case .otherSurgery: self = .otherSurgery
-        case .repeatIO: self = .repeatIO
-        case .adverseEvent: self = .adverseEvent
-        case .death: self = .death
-        case .withdrawal: self = .withdrawal
-        case .lostToFollowUp: self = .lostToFollowUp
-        }
-    }
-}
 
 public struct OutcomeEventRecord: Sendable, Hashable {
     public var id: UUID

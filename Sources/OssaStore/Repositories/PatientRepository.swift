@@ -2,9 +2,6 @@ import FluentKit
 import Foundation
 import OssaCore
 
-public enum PatientSex: String, Sendable, Hashable, CaseIterable {
-    case female, male, other, unknown
-}
 
 /// An identified patient record (one chart per site).
 public struct PatientRecord: Sendable, Hashable {

@@ -3,13 +3,6 @@ import Foundation
 import OssaCore
 import SQLKit
 
-/// Kind of procedure in an episode (IO procedure or an adjunct session).
-public enum ProcedureKind: String, Sendable, Hashable, CaseIterable {
-    /// Intraosseous injection (the index treatment; the first one is time zero of follow-up).
-    case io
-    /// Adjunct intra-articular injection session.
-    case intraArticular = "intra-articular"
-}
 
 /// A procedure to record: OssaCore's `ProcedureRecord` (setting, anaesthesia, guidance, dose, PRP/BMC details,
 /// injections, complications) for an episode. The record's `signature` is not taken from input: a clinician

@@ -3,15 +3,6 @@ import Foundation
 import OssaCore
 import SQLKit
 
-/// How a questionnaire reached the store.
-public enum ResponseSource: String, Sendable, Hashable, CaseIterable {
-    /// The patient, through their personal link or login.
-    case patientLink = "patient-link"
-    /// Staff entering a paper form.
-    case staff
-    /// Bulk import (the demo registry, migrations from other systems).
-    case `import`
-}
 
 /// A stored questionnaire response: raw answers, the scores computed at submission and the rule version used.
 public struct QuestionnaireResponseRecord: Sendable, Hashable {

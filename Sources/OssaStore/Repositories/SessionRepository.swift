@@ -1,6 +1,7 @@
 import Crypto
 import FluentKit
 import Foundation
+import OssaCore
 import SQLKit
 
 /// A signed-in browser session, as the web layer sees it. The cookie value itself is never stored or returned.

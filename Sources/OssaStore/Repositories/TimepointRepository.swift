@@ -3,9 +3,6 @@ import Foundation
 import OssaCore
 import SQLKit
 
-public enum TimepointStatus: String, Sendable, Hashable, CaseIterable {
-    case pending, completed, missed, cancelled
-}
 
 /// One follow-up timepoint of an episode, dated from the index procedure.
 public struct TimepointRecord: Sendable, Hashable {
@@ -39,15 +36,6 @@ public struct TimepointRecord: Sendable, Hashable {
     }
 }
 
-/// Worklists of pending timepoints on a given day.
-public enum TimepointWorklist: String, Sendable, Hashable, CaseIterable {
-    /// Window open and the target day not yet passed.
-    case due
-    /// Target day passed, window still open.
-    case overdue
-    /// Window closed without an answer and not yet marked missed.
-    case closed
-}
 
 public struct TimepointFilter: Sendable, Hashable {
     public var episodeID: UUID?

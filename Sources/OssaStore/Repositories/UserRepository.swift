@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import OssaCore
 
 public struct UserRecord: Sendable, Hashable {
     public var id: UUID

@@ -3,10 +3,6 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum EpisodeStatusDTO: String, WireEnum {
-    case open, closed
-}
-
 /// A treatment episode on the wire. `diagnosis` uses OssaCore's own JSON shape (`{"type": …, grades…}`).
 struct EpisodeDTO: Codable, Sendable {
     var id: String
@@ -15,7 +11,7 @@ struct EpisodeDTO: Codable, Sendable {
     var joint: Joint
     var side: Side
     var diagnosis: Diagnosis
-    var status: EpisodeStatusDTO
+    var status: EpisodeStatus
     var lastContactDate: CalendarDate?
     var createdAt: String?
     var updatedAt: String?
@@ -27,7 +23,7 @@ struct EpisodeDTO: Codable, Sendable {
         joint = record.joint
         side = record.side
         diagnosis = record.diagnosis
-        status = EpisodeStatusDTO(rawValue: record.status.rawValue) ?? .open
+        status = record.status
         lastContactDate = record.lastContactDate
         createdAt = WireDate.string(record.createdAt)
         updatedAt = WireDate.string(record.updatedAt)
@@ -42,7 +38,7 @@ struct NewEpisodeDTO: Codable, Sendable {
 
 struct EpisodePatchDTO: Codable, Sendable {
     var diagnosis: Diagnosis?
-    var status: EpisodeStatusDTO?
+    var status: EpisodeStatus?
     var lastContactDate: CalendarDate?
 }
 
@@ -87,7 +83,7 @@ struct EpisodesAPI: APIRouteGroup {
         let id = try context.uuidParameter("episodeID")
         let body = try await JSONIO.decode(EpisodePatchDTO.self, from: request, context: context)
         let record = try await store.episodes.update(actor, id, EpisodeChanges(
-            diagnosis: body.diagnosis, status: body.status.flatMap { EpisodeStatus(rawValue: $0.rawValue) },
+            diagnosis: body.diagnosis, status: body.status,
             lastContactDate: body.lastContactDate))
         return try JSONIO.response(EpisodeDTO(record))
     }

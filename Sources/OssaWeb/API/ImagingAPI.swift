@@ -3,43 +3,6 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum ImagingTimingDTO: String, WireEnum {
-    case baseline
-    case followUp = "follow-up"
-
-    init(_ timing: ImagingTiming) {
-        switch timing {
-        case .baseline: self = .baseline
-        case .followUp: self = .followUp
-        }
-    }
-
-    var domain: ImagingTiming {
-        switch self {
-        case .baseline: .baseline
-        case .followUp: .followUp
-        }
-    }
-}
-
-enum ImagingModalityDTO: String, WireEnum {
-    case mri, xray
-
-    init(_ modality: ImagingModality) {
-        switch modality {
-        case .mri: self = .mri
-        case .xray: self = .xray
-        }
-    }
-
-    var domain: ImagingModality {
-        switch self {
-        case .mri: .mri
-        case .xray: .xray
-        }
-    }
-}
-
 /// X-ray grades: Kellgren–Lawrence 0–4, Ahlbäck "I"–"V" (knee), Tönnis 0–3 (hip).
 struct XRayGradesDTO: Codable, Sendable {
     var kellgrenLawrence: KellgrenLawrenceGrade?
@@ -74,8 +37,8 @@ struct ImagingStudyDTO: Codable, Sendable {
     var id: String
     var episodeId: String
     var siteId: String
-    var timing: ImagingTimingDTO
-    var modality: ImagingModalityDTO
+    var timing: ImagingTiming
+    var modality: ImagingModality
     var date: CalendarDate
     var mri: MRIFindingsDTO?
     var bmlSummary: BMLSummary?
@@ -86,8 +49,8 @@ struct ImagingStudyDTO: Codable, Sendable {
         id = record.id.lowercasedID
         episodeId = record.episodeID.lowercasedID
         siteId = record.siteID.lowercasedID
-        timing = ImagingTimingDTO(record.timing)
-        modality = ImagingModalityDTO(record.modality)
+        timing = record.timing
+        modality = record.modality
         date = record.date
         mri = record.mri.map { MRIFindingsDTO($0) }
         bmlSummary = record.mri == nil ? nil : record.bmlSummary
@@ -98,8 +61,8 @@ struct ImagingStudyDTO: Codable, Sendable {
 
 /// POST body: `mri` for an MRI study, `xray` for an x-ray (exactly the one matching `modality`).
 struct NewImagingStudyDTO: Codable, Sendable {
-    var timing: ImagingTimingDTO
-    var modality: ImagingModalityDTO
+    var timing: ImagingTiming
+    var modality: ImagingModality
     var date: CalendarDate
     var mri: MRIFindingsDTO?
     var xray: XRayGradesDTO?
@@ -144,8 +107,8 @@ struct ImagingAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let query = ClinicalQuery(request)
         let filter = ImagingFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
-                                   timing: try query.value("timing", as: ImagingTimingDTO.self)?.domain,
-                                   modality: try query.value("modality", as: ImagingModalityDTO.self)?.domain,
+                                   timing: try query.value("timing", as: ImagingTiming.self),
+                                   modality: try query.value("modality", as: ImagingModality.self),
                                    studied: try query.dateRange())
         let result = try await store.imaging.list(actor, filter, try query.page())
         return try JSONIO.response(PageDTO(result, ImagingStudyDTO.init))
@@ -169,7 +132,7 @@ struct ImagingAPI: APIRouteGroup {
             guard body.xray == nil else {
                 throw Problem.validation([FieldProblem(field: "xray", message: "an MRI study has no x-ray grades")])
             }
-            new = NewImagingStudy(episodeID: episodeID, timing: body.timing.domain, mri: mri.study(on: body.date))
+            new = NewImagingStudy(episodeID: episodeID, timing: body.timing, mri: mri.study(on: body.date))
         case .xray:
             guard let xray = body.xray else {
                 throw Problem.validation([FieldProblem(field: "xray", message: "an x-ray study needs its grades (\"xray\": {\"kellgrenLawrence\": …})")])
@@ -180,7 +143,7 @@ struct ImagingAPI: APIRouteGroup {
             guard xray.kellgrenLawrence != nil || xray.ahlback != nil || xray.tonnis != nil else {
                 throw Problem.validation([FieldProblem(field: "xray", message: "record at least one grade (kellgrenLawrence, ahlback or tonnis)")])
             }
-            new = NewImagingStudy(episodeID: episodeID, timing: body.timing.domain, xrayOn: body.date,
+            new = NewImagingStudy(episodeID: episodeID, timing: body.timing, xrayOn: body.date,
                                   grades: XRayGrades(kellgrenLawrence: xray.kellgrenLawrence, ahlback: xray.ahlback, tonnis: xray.tonnis))
         }
         let record = try await store.imaging.create(actor, new)

@@ -3,47 +3,13 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum OutcomeKindDTO: String, WireEnum {
-    case jointReplacement = "joint-replacement"
-    case otherSurgery = "other-surgery"
-    case repeatIO = "repeat-io"
-    case adverseEvent = "adverse-event"
-    case death
-    case withdrawal
-    case lostToFollowUp = "lost-to-follow-up"
-
-    init(_ kind: OutcomeKind) {
-        switch kind {
-        case .jointReplacement: self = .jointReplacement
-        case .otherSurgery: self = .otherSurgery
-        case .repeatIO: self = .repeatIO
-        case .adverseEvent: self = .adverseEvent
-        case .death: self = .death
-        case .withdrawal: self = .withdrawal
-        case .lostToFollowUp: self = .lostToFollowUp
-        }
-    }
-
-    var domain: OutcomeKind {
-        switch self {
-        case .jointReplacement: .jointReplacement
-        case .otherSurgery: .otherSurgery
-        case .repeatIO: .repeatIO
-        case .adverseEvent: .adverseEvent
-        case .death: .death
-        case .withdrawal: .withdrawal
-        case .lostToFollowUp: .lostToFollowUp
-        }
-    }
-}
-
 /// An outcome event on the wire, flat: `replacementKind` for a joint replacement, `description` for other
 /// surgery and adverse events, `severity` for adverse events. For `lost-to-follow-up`, `date` is the last contact.
 struct OutcomeEventDTO: Codable, Sendable {
     var id: String
     var episodeId: String
     var siteId: String
-    var kind: OutcomeKindDTO
+    var kind: OutcomeKind
     var date: CalendarDate
     var replacementKind: ReplacementKind?
     var description: String?
@@ -54,7 +20,7 @@ struct OutcomeEventDTO: Codable, Sendable {
         id = record.id.lowercasedID
         episodeId = record.episodeID.lowercasedID
         siteId = record.siteID.lowercasedID
-        kind = OutcomeKindDTO(record.kind)
+        kind = record.kind
         date = record.date
         switch record.event {
         case .jointReplacement(let kind, _): replacementKind = kind
@@ -69,7 +35,7 @@ struct OutcomeEventDTO: Codable, Sendable {
 }
 
 struct NewOutcomeEventDTO: Codable, Sendable {
-    var kind: OutcomeKindDTO
+    var kind: OutcomeKind
     var date: CalendarDate
     var replacementKind: ReplacementKind?
     var description: String?
@@ -130,7 +96,7 @@ struct OutcomeEventsAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let query = ClinicalQuery(request)
         let filter = OutcomeFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
-                                   kind: try query.value("kind", as: OutcomeKindDTO.self)?.domain, occurred: try query.dateRange())
+                                   kind: try query.value("kind", as: OutcomeKind.self), occurred: try query.dateRange())
         let result = try await store.outcomes.list(actor, filter, try query.page())
         return try JSONIO.response(PageDTO(result, OutcomeEventDTO.init))
     }

@@ -3,10 +3,6 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum SexDTO: String, WireEnum {
-    case female, male, other, unknown
-}
-
 /// A patient on the wire.
 struct PatientDTO: Codable, Sendable {
     var id: String
@@ -15,7 +11,7 @@ struct PatientDTO: Codable, Sendable {
     var familyName: String
     var givenName: String
     var birthDate: CalendarDate
-    var sex: SexDTO?
+    var sex: PatientSex?
     var email: String?
     var phone: String?
     var createdAt: String?
@@ -28,7 +24,7 @@ struct PatientDTO: Codable, Sendable {
         familyName = record.familyName
         givenName = record.givenName
         birthDate = record.birthDate
-        sex = record.sex.flatMap { SexDTO(rawValue: $0.rawValue) }
+        sex = record.sex
         email = record.email
         phone = record.phone
         createdAt = WireDate.string(record.createdAt)
@@ -42,7 +38,7 @@ struct NewPatientDTO: Codable, Sendable {
     var familyName: String
     var givenName: String
     var birthDate: CalendarDate
-    var sex: SexDTO?
+    var sex: PatientSex?
     var email: String?
     var phone: String?
 }
@@ -53,7 +49,7 @@ struct PatientPatchDTO: Codable, Sendable {
     var familyName: String?
     var givenName: String?
     var birthDate: CalendarDate?
-    var sex: SexDTO?
+    var sex: PatientSex?
     var email: String?
     var phone: String?
 }
@@ -90,7 +86,7 @@ struct PatientsAPI: APIRouteGroup {
         let body = try await JSONIO.decode(NewPatientDTO.self, from: request, context: context)
         let record = try await store.patients.create(actor, NewPatient(
             siteID: body.siteId, mrn: body.mrn, familyName: body.familyName, givenName: body.givenName,
-            birthDate: body.birthDate, sex: body.sex.flatMap { PatientSex(rawValue: $0.rawValue) }, email: body.email,
+            birthDate: body.birthDate, sex: body.sex, email: body.email,
             phone: body.phone))
         return try JSONIO.response(PatientDTO(record), status: .created,
                                    headers: [.location: Paths.API.patient.url(record.id)])
@@ -102,7 +98,7 @@ struct PatientsAPI: APIRouteGroup {
         let body = try await JSONIO.decode(PatientPatchDTO.self, from: request, context: context)
         let record = try await store.patients.update(actor, id, PatientChanges(
             mrn: body.mrn, familyName: body.familyName, givenName: body.givenName, birthDate: body.birthDate,
-            sex: body.sex.flatMap { PatientSex(rawValue: $0.rawValue) }, email: body.email, phone: body.phone))
+            sex: body.sex, email: body.email, phone: body.phone))
         return try JSONIO.response(PatientDTO(record))
     }
 }

@@ -3,34 +3,13 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum ProcedureKindDTO: String, WireEnum {
-    /// Intraosseous injection (the index treatment).
-    case io
-    /// Adjunct intra-articular injection session.
-    case intraArticular = "intra-articular"
-
-    init(_ kind: ProcedureKind) {
-        switch kind {
-        case .io: self = .io
-        case .intraArticular: self = .intraArticular
-        }
-    }
-
-    var domain: ProcedureKind {
-        switch self {
-        case .io: .io
-        case .intraArticular: .intraArticular
-        }
-    }
-}
-
 /// A procedure on the wire, injections in recorded order. Nested objects (`prp`, `bmc`, `injections`,
 /// `complications`) use OssaCore's JSON shape. Signed by a clinician through `POST /procedures/{id}/sign`.
 struct ProcedureDTO: Codable, Sendable {
     var id: String
     var episodeId: String
     var siteId: String
-    var kind: ProcedureKindDTO
+    var kind: ProcedureKind
     var date: CalendarDate
     var setting: ProcedureSetting
     var anaesthesia: Anaesthesia
@@ -55,7 +34,7 @@ struct ProcedureDTO: Codable, Sendable {
         id = stored.id.lowercasedID
         episodeId = stored.episodeID.lowercasedID
         siteId = stored.siteID.lowercasedID
-        kind = ProcedureKindDTO(stored.kind)
+        kind = stored.kind
         date = record.date
         setting = record.setting
         anaesthesia = record.anaesthesia
@@ -78,7 +57,7 @@ struct ProcedureDTO: Codable, Sendable {
 
 /// POST body. `kind` defaults to `io`; `guidance` and `complications` to none.
 struct NewProcedureDTO: Codable, Sendable {
-    var kind: ProcedureKindDTO?
+    var kind: ProcedureKind?
     var date: CalendarDate
     var setting: ProcedureSetting
     var anaesthesia: Anaesthesia
@@ -120,7 +99,7 @@ struct ProceduresAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let query = ClinicalQuery(request)
         let filter = ProcedureFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
-                                     kind: try query.value("kind", as: ProcedureKindDTO.self)?.domain,
+                                     kind: try query.value("kind", as: ProcedureKind.self),
                                      performed: try query.dateRange(), signed: try query.bool("signed"))
         let result = try await store.procedures.list(actor, filter, try query.page())
         return try JSONIO.response(PageDTO(result, ProcedureDTO.init))
@@ -140,7 +119,7 @@ struct ProceduresAPI: APIRouteGroup {
             fluoroscopySeconds: body.fluoroscopySeconds, doseAreaProduct: body.doseAreaProduct, prp: body.prp, bmc: body.bmc,
             injections: body.injections, complications: body.complications ?? [], dischargeInstructions: body.dischargeInstructions,
             operator_: body.`operator`)
-        let stored = try await store.procedures.create(actor, NewProcedure(episodeID: episodeID, kind: body.kind?.domain ?? .io,
+        let stored = try await store.procedures.create(actor, NewProcedure(episodeID: episodeID, kind: body.kind ?? .io,
                                                                            record: record, operatorID: body.operatorId))
         return try JSONIO.response(ProcedureDTO(stored), status: .created,
                                    headers: [.location: Paths.API.procedure.url(stored.id)])

@@ -3,33 +3,9 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum ScreeningCategoryDTO: String, WireEnum {
-    case recommended, consider
-    case notNow = "not-now"
-    case refer
-
-    init(_ category: ScreeningCategory) {
-        switch category {
-        case .recommended: self = .recommended
-        case .consider: self = .consider
-        case .notNow: self = .notNow
-        case .refer: self = .refer
-        }
-    }
-
-    var domain: ScreeningCategory {
-        switch self {
-        case .recommended: .recommended
-        case .consider: .consider
-        case .notNow: .notNow
-        case .refer: .refer
-        }
-    }
-}
-
 /// A clinician's override of the engine's category.
 struct ScreeningOverrideDTO: Codable, Sendable {
-    var category: ScreeningCategoryDTO
+    var category: ScreeningCategory
     var reason: String
     var overriddenBy: String?
     var overriddenAt: String?
@@ -44,8 +20,8 @@ struct ScreeningDecisionDTO: Codable, Sendable {
     var siteId: String
     var rulesetId: String
     var rulesetVersion: String
-    var category: ScreeningCategoryDTO
-    var effectiveCategory: ScreeningCategoryDTO
+    var category: ScreeningCategory
+    var effectiveCategory: ScreeningCategory
     var excluded: Bool
     var evaluationDate: CalendarDate
     var summary: String
@@ -70,8 +46,8 @@ struct ScreeningDecisionDTO: Codable, Sendable {
         siteId = record.siteID.lowercasedID
         rulesetId = record.rulesetID
         rulesetVersion = record.rulesetVersion
-        category = ScreeningCategoryDTO(record.category)
-        effectiveCategory = ScreeningCategoryDTO(record.effectiveCategory)
+        category = record.category
+        effectiveCategory = record.effectiveCategory
         excluded = record.excluded
         evaluationDate = record.evaluationDate
         summary = record.decision.summary
@@ -88,7 +64,7 @@ struct ScreeningDecisionDTO: Codable, Sendable {
         signedBy = record.signedBy?.lowercasedID
         signedAt = WireDate.string(record.signedAt)
         self.override = record.overrideCategory.map {
-            ScreeningOverrideDTO(category: ScreeningCategoryDTO($0), reason: record.overrideReason ?? "",
+            ScreeningOverrideDTO(category: $0, reason: record.overrideReason ?? "",
                                  overriddenBy: record.overriddenBy?.lowercasedID, overriddenAt: WireDate.string(record.overriddenAt))
         }
         createdAt = WireDate.string(record.createdAt)
@@ -102,7 +78,7 @@ struct NewScreeningDecisionDTO: Codable, Sendable {
 
 /// Override body: the category that stands instead of the engine's, and why (required).
 struct ScreeningOverrideRequestDTO: Codable, Sendable {
-    var category: ScreeningCategoryDTO
+    var category: ScreeningCategory
     var reason: String
 }
 
@@ -135,7 +111,7 @@ struct ScreeningAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let query = ClinicalQuery(request)
         let filter = ScreeningFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
-                                     category: try query.value("category", as: ScreeningCategoryDTO.self)?.domain,
+                                     category: try query.value("category", as: ScreeningCategory.self),
                                      signed: try query.bool("signed"), evaluated: try query.dateRange())
         let page = try query.page()
         let result = try await store.screening.list(actor, filter, page)
@@ -169,7 +145,7 @@ struct ScreeningAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let id = try context.uuidParameter("decisionID")
         let body = try await JSONIO.decode(ScreeningOverrideRequestDTO.self, from: request, context: context)
-        let record = try await store.screening.override(actor, id, category: body.category.domain, reason: body.reason)
+        let record = try await store.screening.override(actor, id, category: body.category, reason: body.reason)
         return try JSONIO.response(ScreeningDecisionDTO(record))
     }
 }

@@ -3,40 +3,6 @@ import Hummingbird
 import OssaCore
 import OssaStore
 
-enum TimepointStatusDTO: String, WireEnum {
-    case pending, completed, missed, cancelled
-
-    init(_ status: TimepointStatus) {
-        switch status {
-        case .pending: self = .pending
-        case .completed: self = .completed
-        case .missed: self = .missed
-        case .cancelled: self = .cancelled
-        }
-    }
-
-    var domain: TimepointStatus {
-        switch self {
-        case .pending: .pending
-        case .completed: .completed
-        case .missed: .missed
-        case .cancelled: .cancelled
-        }
-    }
-}
-
-enum TimepointWorklistDTO: String, WireEnum {
-    case due, overdue, closed
-
-    var domain: TimepointWorklist {
-        switch self {
-        case .due: .due
-        case .overdue: .overdue
-        case .closed: .closed
-        }
-    }
-}
-
 /// A follow-up timepoint of the episode's protocol on the wire: due (target) day and the window in which answers count.
 struct TimepointDTO: Codable, Sendable {
     var id: String
@@ -47,7 +13,7 @@ struct TimepointDTO: Codable, Sendable {
     var dueDate: CalendarDate
     var windowStart: CalendarDate
     var windowEnd: CalendarDate
-    var status: TimepointStatusDTO
+    var status: TimepointStatus
     var completedAt: String?
 
     init(_ record: TimepointRecord) {
@@ -59,7 +25,7 @@ struct TimepointDTO: Codable, Sendable {
         dueDate = record.dueDate
         windowStart = record.windowStart
         windowEnd = record.windowEnd
-        status = TimepointStatusDTO(record.status)
+        status = record.status
         completedAt = WireDate.string(record.completedAt)
     }
 }
@@ -80,7 +46,7 @@ struct TimepointScheduleDTO: Codable, Sendable {
 
 /// Marking a timepoint: `completed` (at `completedAt`, default now), `missed`, `cancelled` or back to `pending`.
 struct TimepointPatchDTO: Codable, Sendable {
-    var status: TimepointStatusDTO
+    var status: TimepointStatus
     var completedAt: String?
 }
 
@@ -113,10 +79,10 @@ struct TimepointsAPI: APIRouteGroup {
         let query = ClinicalQuery(request)
         let day = try query.date("on")
         // `on` alone means the due worklist of that day (the two are independent parameters in the contract).
-        let worklist = try query.value("worklist", as: TimepointWorklistDTO.self)?.domain ?? (day == nil ? nil : .due)
+        let worklist = try query.value("worklist", as: TimepointWorklist.self) ?? (day == nil ? nil : .due)
         let today = CalendarDate(dayNumber: Int((environment.now().timeIntervalSince1970 / 86_400).rounded(.down)))
         let filter = TimepointFilter(episodeID: try pathEpisode ?? query.uuid("episode"), patientID: try query.uuid("patient"),
-                                     status: try query.value("status", as: TimepointStatusDTO.self)?.domain, due: try query.dateRange(),
+                                     status: try query.value("status", as: TimepointStatus.self), due: try query.dateRange(),
                                      worklist: worklist, on: worklist == nil ? nil : day ?? today)
         let result = try await store.timepoints.list(actor, filter, try query.page())
         return try JSONIO.response(PageDTO(result, TimepointDTO.init))
@@ -175,7 +141,7 @@ struct TimepointsAPI: APIRouteGroup {
                 throw Problem.validation([FieldProblem(field: "completedAt", message: "\(text) is in the future")])
             }
         }
-        let record = try await store.timepoints.mark(actor, id, body.status.domain, at: at)
+        let record = try await store.timepoints.mark(actor, id, body.status, at: at)
         return try JSONIO.response(TimepointDTO(record))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 import OssaStore
 
 // Shared wire types of the JSON API. Wire DTOs are separate from the store's records on purpose: the API is a
@@ -61,6 +62,17 @@ extension WireEnum {
         self = value
     }
 }
+
+// The domain's closed sets are the wire's: one definition (OssaCore), the same raw values everywhere.
+extension PatientSex: WireEnum {}
+extension EpisodeStatus: WireEnum {}
+extension ImagingTiming: WireEnum {}
+extension ImagingModality: WireEnum {}
+extension ProcedureKind: WireEnum {}
+extension TimepointStatus: WireEnum {}
+extension TimepointWorklist: WireEnum {}
+extension OutcomeKind: WireEnum {}
+extension ScreeningCategory: WireEnum {}
 
 extension UUID {
     /// Ids on the wire are lowercase.
