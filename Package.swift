@@ -35,9 +35,11 @@ let package = Package(
         .target(name: "OssaCore", dependencies: ["OssaJSON"], resources: [.copy("Resources")]),
         // Statistics: pure Swift, no I/O.
         .target(name: "OssaStats", dependencies: ["OssaJSON"]),
+        // The deterministic synthetic registry (demo data calibrated to the published outcomes); Foundation only.
+        .target(name: "OssaDemo", dependencies: ["OssaCore"], resources: [.copy("Resources")]),
         .target(name: "OssaFHIR", dependencies: ["OssaCore"]),
         .target(name: "OssaStore", dependencies: [
-            "OssaCore",
+            "OssaCore", "OssaDemo",
             .product(name: "FluentKit", package: "fluent-kit"),
             .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "OssaWeb",
             dependencies: [
-                "OssaCore", "OssaStats", "OssaStore", "OssaFHIR",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaFHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -69,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "ossa",
             dependencies: [
-                "OssaCore", "OssaStats", "OssaStore", "OssaWeb",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,12 +79,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OssaCoreTests", dependencies: ["OssaCore"]),
+        .testTarget(name: "OssaDemoTests", dependencies: ["OssaDemo", "OssaCore"]),
         .testTarget(name: "OssaStatsTests", dependencies: ["OssaStats"], exclude: ["Vectors"]),
-        .testTarget(name: "OssaStoreTests", dependencies: ["OssaStore"]),
+        .testTarget(name: "OssaStoreTests", dependencies: ["OssaStore", "OssaDemo"]),
         .testTarget(
             name: "OssaWebTests",
             dependencies: [
-                "OssaWeb", "OssaStore", "OssaCore",
+                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

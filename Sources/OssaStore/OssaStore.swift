@@ -8,7 +8,7 @@
 /// - `Access/`: the acting user (`ActingUser`), roles and the access rules every repository call applies.
 /// - `Audit/`: the hash-chained, append-only audit log, its anchor (the head kept in `audit_anchor`, and optionally
 ///   in a file) and its verifier, which also reports entries removed from the end.
-/// - `Demo/`: `DemoLoader`, which writes OssaCore's synthetic registry through chunked bulk inserts.
+/// - `Demo/`: `DemoLoader`, which writes OssaDemo's synthetic registry through chunked bulk inserts.
 /// - `Database/Backup.swift`: SQLite backup (`VACUUM INTO`) and checked restore.
 /// - `Repositories/`: sites, users, patients, episodes, screening decisions, imaging, procedures, questionnaire
 ///   responses, follow-up timepoints, outcome events, invitations, the outbox, and the researchers' de-identified

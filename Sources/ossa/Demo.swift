@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
 import OssaCore
+import OssaDemo
 import OssaStore
 import OssaWeb
 

@@ -1,5 +1,6 @@
 import Foundation
 import OssaCore
+import OssaDemo
 @testable import OssaStore
 import SQLKit
 import Testing

@@ -31,6 +31,12 @@ public struct SuggestedTarget: Sendable, Hashable, Codable {
     public var minVolumeMl: Double?
     public var maxVolumeMl: Double?
     public var evidence: String?
+
+    public init(target: String, label: String, subregions: [BMLSubregion], maxGrade: Int?, minVolumeMl: Double?,
+                maxVolumeMl: Double?, evidence: String?) {
+        (self.target, self.label, self.subregions, self.maxGrade) = (target, label, subregions, maxGrade)
+        (self.minVolumeMl, self.maxVolumeMl, self.evidence) = (minVolumeMl, maxVolumeMl, evidence)
+    }
 }
 
 /// Suggested setting and anaesthesia.

@@ -2,6 +2,7 @@ import Crypto
 import FluentKit
 import Foundation
 import OssaCore
+import OssaDemo
 import SQLKit
 
 /// A staff login the demo loader created. It has no password: the server's demo mode sets one

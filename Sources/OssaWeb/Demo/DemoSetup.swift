@@ -1,5 +1,6 @@
 import Foundation
 import OssaCore
+import OssaDemo
 import OssaStore
 
 /// Fills a database with the synthetic demo registry and makes its accounts usable: `ossa demo` and

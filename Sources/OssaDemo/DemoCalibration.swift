@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// The numbers the demo generator is calibrated to, each with its source
 /// (`Resources/demo/calibration.json`), and the name and site lists (`Resources/demo/people.json`).
@@ -86,8 +87,8 @@ public struct DemoCalibration: Sendable {
 
     /// The bundled calibration.
     public static func bundled() throws -> DemoCalibration {
-        try DemoCalibration(calibrationJSON: BundledResource.data("demo/calibration.json"),
-                            peopleJSON: BundledResource.data("demo/people.json"))
+        try DemoCalibration(calibrationJSON: DemoResources.data("demo/calibration.json"),
+                            peopleJSON: DemoResources.data("demo/people.json"))
     }
 
     public init(calibrationJSON: Data, peopleJSON: Data) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// SplitMix64 (Steele, Lea & Flood 2014): used only to expand a seed into generator state and to
 /// derive independent per-patient streams from `(seed, patient index)`.

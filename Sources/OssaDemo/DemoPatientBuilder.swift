@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// Builds one patient from its own random stream. All clinical numbers come from the calibration.
 struct DemoPatientBuilder {

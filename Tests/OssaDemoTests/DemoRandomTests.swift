@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import OssaCore
+import OssaCore
+@testable import OssaDemo
 
 /// The demo generator's random source and distributions: reference vectors and moments.
 @Suite("Demo random source")

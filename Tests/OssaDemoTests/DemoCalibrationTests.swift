@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import OssaCore
+import OssaCore
+@testable import OssaDemo
 
 /// Summary statistics of a generated registry, computed the way the registry analytics would: from the
 /// SCORED questionnaires (real scoring engine) and the recorded outcome events — never from the

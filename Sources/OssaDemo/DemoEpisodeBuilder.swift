@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// Builds one treatment episode: diagnosis, MRI, screening (with the real engine), procedure, follow-up
 /// questionnaires and outcome events. Random draws come from the patient's stream (`g.rng`).

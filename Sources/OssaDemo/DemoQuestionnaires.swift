@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// The latent state behind an episode's questionnaires: true subscale scores at baseline, the gain the
 /// patient will make, and pain / global / activity levels. Answers are drawn around this state and then

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import OssaCore
+import OssaCore
+@testable import OssaDemo
 
 /// The demo generator: determinism, chunking, and every generated value passing the domain's own checks.
 @Suite("Demo registry")
@@ -177,4 +178,8 @@ struct DemoRegistryTests {
         #expect(replacements > 5)
         #expect(deaths >= 0)
     }
+}
+
+func day(_ iso: String) -> CalendarDate {
+    try! CalendarDate(iso: iso)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// The synthetic demo registry (`ossa demo --patients N [--seed S]`).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 
 /// A clinic site of the demo registry.
 public struct DemoSite: Sendable, Hashable, Codable {
