@@ -195,3 +195,17 @@ struct DemoCalibrationTests {
         #expect(s.unscorableKoosPain * 20 < s.koosForms)
     }
 }
+
+@Suite("Demo data sources")
+struct DemoDataSourceTests {
+    @Test("the calibration and name lists cite primary sources, not the team's internal notes")
+    func calibrationCitesPrimarySources() throws {
+        for path in ["demo/calibration.json", "demo/people.json"] {
+            let text = String(decoding: try DemoResources.data(path), as: UTF8.self)
+            #expect(!text.isEmpty, "\(path) is bundled")
+            for document in ["clinical.md", "PRODUCT.md", "registry-anchors"] {
+                #expect(!text.contains(document), "\(path) points to \(document)")
+            }
+        }
+    }
+}

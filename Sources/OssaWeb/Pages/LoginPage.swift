@@ -16,8 +16,8 @@ struct LoginPage: Page {
 
     /// The form, with the user's e-mail address kept (never the password) and each error by its field.
     init(email: String = "", emailError: String? = nil, passwordError: String? = nil, summary: [ErrorSummary.Item] = []) {
-        self.email = FormField(id: "email", label: "E-mail address", type: "email", value: email, error: emailError,
-                               autocomplete: "username", required: true)
+        self.email = FormField(id: "email", label: "E-mail address", value: email, error: emailError,
+                               autocomplete: "username", inputmode: "email", required: true)
         self.password = FormField(id: "password", label: "Password", type: "password", error: passwordError,
                                   autocomplete: "current-password", required: true)
         errors = ErrorSummary(summary)

@@ -41,12 +41,15 @@ struct FormField: Sendable {
     var hint: String?
     var error: String?
     var autocomplete: String?
+    /// The on-screen keyboard (`email`, `numeric`) where the type stays `text` (`type=email` with
+    /// `autocomplete=username` is refused by axe-core's autocomplete-valid rule).
+    var inputmode: String?
     var required = false
     /// `aria-describedby`: the hint and the error, when present.
     var describedBy: String?
 
     init(id: String, name: String? = nil, label: String, type: String = "text", value: String = "", hint: String? = nil,
-         error: String? = nil, autocomplete: String? = nil, required: Bool = false) {
+         error: String? = nil, autocomplete: String? = nil, inputmode: String? = nil, required: Bool = false) {
         self.id = id
         self.name = name ?? id
         self.label = label
@@ -55,6 +58,7 @@ struct FormField: Sendable {
         self.hint = hint
         self.error = error
         self.autocomplete = autocomplete
+        self.inputmode = inputmode
         self.required = required
         let described = [hint.map { _ in "\(id)-hint" }, error.map { _ in "\(id)-error" }].compactMap { $0 }
         describedBy = described.isEmpty ? nil : described.joined(separator: " ")
