@@ -111,23 +111,6 @@ public struct APITokenRepository: Sendable {
         }
     }
 
-    /// Revokes every live token of a user (account disabled). Returns how many.
-    @discardableResult
-    public func revokeAll(_ actor: ActingUser, user userID: UUID, now: Date) async throws -> Int {
-        defer { database.credentials.invalidateAll() }
-        try await requireManage(actor, userID, .revoke)
-        return try await database.transaction { db in
-            let live = try await APITokenModel.query(on: db).filter(\.$user.$id == userID).filter(\.$revokedAt == nil).all()
-            for model in live {
-                model.revokedAt = now
-                try await model.update(on: db)
-                try await AuditLog.append(AuditEvent(actor: actor, action: .revoke, recordType: .apiToken,
-                                                     recordID: try model.requireID().lowerString), on: db)
-            }
-            return live.count
-        }
-    }
-
     /// The token's record and its owner's acting user, read in one statement (or reused from `CredentialCache`):
     /// the per-request path of bearer authentication. Nil when the token is unknown, revoked or expired, or the account is gone or disabled. Use is
     /// recorded at most once per `touchInterval`.

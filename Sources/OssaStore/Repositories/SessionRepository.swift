@@ -158,14 +158,6 @@ public struct SessionRepository: Sendable {
         }
     }
 
-    /// Ends every session of a user (password change, account disabled).
-    public func deleteAll(userID: UUID) async throws {
-        defer { database.credentials.invalidateAll() }
-        try await database.transaction { db in
-            try await SessionModel.query(on: db).filter(\.$user.$id == userID).delete()
-        }
-    }
-
     /// Removes sessions past their absolute end or idle timeout; returns how many.
     @discardableResult
     public func purgeExpired(now: Date, idleTimeout: TimeInterval) async throws -> Int {

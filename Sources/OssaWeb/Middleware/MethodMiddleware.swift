@@ -6,9 +6,6 @@ import Synchronization
 final class AllowedMethods: Sendable {
     private let table = Mutex<[(path: RoutePath, methods: Set<HTTPRequest.Method>)]>([])
 
-    /// Methods Ossa routes at all; anything else (TRACE, CONNECT, made-up tokens) never reaches a handler.
-    static let routable: Set<HTTPRequest.Method> = [.get, .head, .post, .put, .patch, .delete, .options]
-
     func load(_ routes: [Router<OssaRequestContext>.RouteDescription]) {
         var byPath: [String: Set<HTTPRequest.Method>] = [:]
         for route in routes { byPath[route.path.description, default: []].insert(route.method) }

@@ -3,22 +3,6 @@ import Hummingbird
 
 /// Reads `application/x-www-form-urlencoded` bodies (the only kind the pages post).
 enum Forms {
-    /// The body's fields. A field sent twice is refused (422 naming it) rather than letting the last copy win.
-    static func fields(_ request: Request, context: OssaRequestContext) async throws -> [String: String] {
-        guard isForm(request.headers[.contentType]) else {
-            throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
-        }
-        var request = request
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        var fields: [String: String] = [:]
-        for (name, value) in pairs(String(buffer: buffer)) {
-            guard fields.updateValue(value, forKey: name) == nil else {
-                throw Problem.validation([FieldProblem(field: name, message: "was sent more than once")])
-            }
-        }
-        return fields
-    }
-
     /// The body decoded into a form struct (`FormDecoder`); a field it cannot take is a `FormDecoder.FieldError`,
     /// which the page turns into the form again with the error by the field.
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, context: OssaRequestContext) async throws -> T {
