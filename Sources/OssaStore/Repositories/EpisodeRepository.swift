@@ -3,38 +3,20 @@ import Foundation
 import OssaCore
 
 
-/// A treatment episode's header: one patient × one joint × one course.
-public struct EpisodeRecord: Sendable, Hashable {
-    public var id: UUID
-    public var patientID: UUID
-    public var siteID: UUID
-    public var joint: Joint
-    public var side: Side
-    public var diagnosis: Diagnosis
-    public var status: EpisodeStatus
-    public var lastContactDate: CalendarDate?
-    public var createdAt: Date?
-    public var updatedAt: Date?
-
+extension EpisodeRecord {
     init(_ model: EpisodeModel) throws {
-        id = try model.requireID()
-        patientID = model.$patient.id
-        siteID = model.$site.id
-        guard let joint = Joint(rawValue: model.joint), let side = Side(rawValue: model.side),
-              let status = EpisodeStatus(rawValue: model.status) else {
-            throw StoreError.invalid(field: "episode", message: "stored joint/side/status is unknown")
-        }
-        self.joint = joint
-        self.side = side
-        self.status = status
+        let diagnosis: Diagnosis
+        let lastContact: CalendarDate?
         do {
             diagnosis = try StrictJSON.decode(Diagnosis.self, from: Data(model.diagnosisJSON.utf8))
-            lastContactDate = try model.lastContactDate.map { try CalendarDate(iso: $0) }
+            lastContact = try model.lastContactDate.map { try CalendarDate(iso: $0) }
         } catch {
-            throw StoreError.invalid(field: "episode", message: "stored diagnosis or date is unreadable: \(error)")
+            throw StoreError.unreadable(field: "episode", value: "diagnosis or last contact date (\(error))")
         }
-        createdAt = model.createdAt
-        updatedAt = model.updatedAt
+        self.init(id: try model.requireID(), patientID: model.$patient.id, siteID: model.$site.id,
+                  joint: try storedValue(Joint.self, model.joint, field: "joint"), side: try storedValue(Side.self, model.side, field: "side"),
+                  diagnosis: diagnosis, status: try storedValue(EpisodeStatus.self, model.status, field: "status"),
+                  lastContactDate: lastContact, createdAt: model.createdAt, updatedAt: model.updatedAt)
     }
 }
 

@@ -3,36 +3,17 @@ import Foundation
 import OssaCore
 
 
-/// An identified patient record (one chart per site).
-public struct PatientRecord: Sendable, Hashable {
-    public var id: UUID
-    public var siteID: UUID
-    public var mrn: String?
-    public var familyName: String
-    public var givenName: String
-    public var birthDate: CalendarDate
-    public var sex: PatientSex?
-    public var email: String?
-    public var phone: String?
-    public var createdAt: Date?
-    public var updatedAt: Date?
-
+extension PatientRecord {
     init(_ model: PatientModel) throws {
-        id = try model.requireID()
-        siteID = model.$site.id
-        mrn = model.mrn
-        familyName = model.familyName
-        givenName = model.givenName
+        let birthDate: CalendarDate
         do {
             birthDate = try CalendarDate(iso: model.birthDate)
         } catch {
-            throw StoreError.invalid(field: "birthDate", message: "stored value \"\(model.birthDate)\" is not a date")
+            throw StoreError.unreadable(field: "birthDate", value: model.birthDate)
         }
-        sex = model.sex.flatMap(PatientSex.init(rawValue:))
-        email = model.email
-        phone = model.phone
-        createdAt = model.createdAt
-        updatedAt = model.updatedAt
+        self.init(id: try model.requireID(), siteID: model.$site.id, mrn: model.mrn, familyName: model.familyName,
+                  givenName: model.givenName, birthDate: birthDate, sex: try storedValue(PatientSex.self, model.sex, field: "sex"),
+                  email: model.email, phone: model.phone, createdAt: model.createdAt, updatedAt: model.updatedAt)
     }
 }
 

@@ -1,20 +1,10 @@
 import FluentKit
 import Foundation
+import OssaCore
 
-public struct SiteRecord: Sendable, Hashable {
-    public var id: UUID
-    /// Short unique code, e.g. `VIE-1`.
-    public var code: String
-    public var name: String
-    public var createdAt: Date?
-    public var updatedAt: Date?
-
+extension SiteRecord {
     init(_ model: SiteModel) throws {
-        id = try model.requireID()
-        code = model.code
-        name = model.name
-        createdAt = model.createdAt
-        updatedAt = model.updatedAt
+        self.init(id: try model.requireID(), code: model.code, name: model.name, createdAt: model.createdAt, updatedAt: model.updatedAt)
     }
 }
 

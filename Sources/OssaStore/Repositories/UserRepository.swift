@@ -2,29 +2,11 @@ import FluentKit
 import Foundation
 import OssaCore
 
-public struct UserRecord: Sendable, Hashable {
-    public var id: UUID
-    public var email: String
-    public var displayName: String
-    public var role: Role
-    /// Whether a password hash is set (the hash itself is never returned).
-    public var hasPassword: Bool
-    public var patientID: UUID?
-    public var disabled: Bool
-    public var createdAt: Date?
-
+extension UserRecord {
     init(_ model: UserModel) throws {
-        id = try model.requireID()
-        email = model.email
-        displayName = model.displayName
-        guard let role = Role(rawValue: model.role) else {
-            throw StoreError.unreadable(field: "role", value: model.role)
-        }
-        self.role = role
-        hasPassword = model.passwordHash != nil
-        patientID = model.$patient.id
-        disabled = model.disabled
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), email: model.email, displayName: model.displayName,
+                  role: try storedValue(Role.self, model.role, field: "role"), hasPassword: model.passwordHash != nil,
+                  patientID: model.$patient.id, disabled: model.disabled, createdAt: model.createdAt)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import OssaCore
 import Hummingbird
 import OssaStore
 
