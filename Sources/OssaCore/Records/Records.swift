@@ -78,3 +78,80 @@ public struct EpisodeRecord: Sendable, Hashable {
         (self.createdAt, self.updatedAt) = (createdAt, updatedAt)
     }
 }
+
+/// One follow-up timepoint of an episode, dated from the index procedure.
+public struct TimepointRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    /// The protocol's timepoint id (`baseline`, `diary-d1`, …, `month-24`).
+    public var code: String
+    public var protocolID: String
+    public var dueDate: CalendarDate
+    /// First and last day answers are accepted (inclusive).
+    public var windowStart: CalendarDate
+    public var windowEnd: CalendarDate
+    public var status: TimepointStatus
+    public var completedAt: Date?
+
+    public init(id: UUID, episodeID: UUID, siteID: UUID, code: String, protocolID: String, dueDate: CalendarDate,
+                windowStart: CalendarDate, windowEnd: CalendarDate, status: TimepointStatus, completedAt: Date? = nil) {
+        (self.id, self.episodeID, self.siteID, self.code, self.protocolID) = (id, episodeID, siteID, code, protocolID)
+        (self.dueDate, self.windowStart, self.windowEnd, self.status, self.completedAt) = (dueDate, windowStart, windowEnd, status, completedAt)
+    }
+}
+
+/// A stored questionnaire response: raw answers, the scores computed at submission and the rule version used.
+public struct QuestionnaireResponseRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var timepointID: UUID?
+    public var instrumentID: String
+    public var instrumentVersion: String
+    /// Item code → ordinal; nil = unanswered. Always kept, so scores can be recomputed.
+    public var answers: [String: Int?]
+    /// Score id → value (nil when too few items were answered), in the instrument's order.
+    public var scores: [ResponseScore]
+    public var scoringVersion: String
+    public var source: ResponseSource
+    public var completedAt: Date
+    public var createdAt: Date?
+
+    public func score(_ id: String) -> Double? { scores.first { $0.id == id }?.value }
+
+    public init(id: UUID, episodeID: UUID, siteID: UUID, timepointID: UUID?, instrumentID: String, instrumentVersion: String,
+                answers: [String: Int?], scores: [ResponseScore], scoringVersion: String, source: ResponseSource, completedAt: Date,
+                createdAt: Date?) {
+        (self.id, self.episodeID, self.siteID, self.timepointID) = (id, episodeID, siteID, timepointID)
+        (self.instrumentID, self.instrumentVersion, self.answers, self.scores) = (instrumentID, instrumentVersion, answers, scores)
+        (self.scoringVersion, self.source, self.completedAt, self.createdAt) = (scoringVersion, source, completedAt, createdAt)
+    }
+}
+
+/// One computed score of a response; `value` is nil when too few items were answered.
+public struct ResponseScore: Sendable, Hashable {
+    public var id: String
+    public var value: Double?
+
+    public init(id: String, value: Double?) {
+        self.id = id
+        self.value = value
+    }
+}
+
+/// An outcome event of an episode (joint replacement, other surgery, repeat IO, adverse event, death, withdrawal,
+/// loss to follow-up).
+public struct OutcomeEventRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var event: OutcomeEvent
+    public var kind: OutcomeKind { OutcomeKind(event) }
+    public var date: CalendarDate { event.date }
+    public var createdAt: Date?
+
+    public init(id: UUID, episodeID: UUID, siteID: UUID, event: OutcomeEvent, createdAt: Date? = nil) {
+        (self.id, self.episodeID, self.siteID, self.event, self.createdAt) = (id, episodeID, siteID, event, createdAt)
+    }
+}

@@ -2,6 +2,7 @@ import FluentKit
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import OssaCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

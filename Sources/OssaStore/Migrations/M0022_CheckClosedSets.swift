@@ -70,10 +70,10 @@ struct M0022_CheckClosedSets: NumberedMigration {
         for rule in Self.rules {
             let name = Self.name(rule)
             if sql.dialect.name == "postgresql" {
-                try await sql.raw(SQLQueryString("ALTER TABLE \(rule.table) DROP CONSTRAINT IF EXISTS \(name)")).run()
+                try await sql.raw("ALTER TABLE \(ident: rule.table) DROP CONSTRAINT IF EXISTS \(ident: name)").run()
             } else {
-                try await sql.raw(SQLQueryString("DROP TRIGGER IF EXISTS \(name)_insert")).run()
-                try await sql.raw(SQLQueryString("DROP TRIGGER IF EXISTS \(name)_update")).run()
+                try await sql.raw("DROP TRIGGER IF EXISTS \(ident: name + "_insert")").run()
+                try await sql.raw("DROP TRIGGER IF EXISTS \(ident: name + "_update")").run()
             }
         }
     }

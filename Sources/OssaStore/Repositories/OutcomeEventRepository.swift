@@ -3,24 +3,11 @@ import Foundation
 import OssaCore
 
 
-public struct OutcomeEventRecord: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID
-    public var siteID: UUID
-    public var event: OutcomeEvent
-    public var kind: OutcomeKind { OutcomeKind(event) }
-    public var date: CalendarDate { event.date }
-    public var createdAt: Date?
-
+extension OutcomeEventRecord {
     init(_ model: OutcomeEventModel) throws {
-        id = try model.requireID()
-        episodeID = model.$episode.id
-        siteID = model.$site.id
         let date = try parseStoredDate(model.eventDate, field: "date")
-        guard let kind = OutcomeKind(rawValue: model.kind) else {
-            throw StoreError.unreadable(field: "kind", value: model.kind)
-        }
-        switch kind {
+        let event: OutcomeEvent
+        switch try storedValue(OutcomeKind.self, model.kind, field: "kind") {
         case .jointReplacement:
             guard let replacement = try storedValue(ReplacementKind.self, model.replacementKind, field: "replacementKind") else {
                 throw StoreError.unreadable(field: "replacementKind", value: "NULL")
@@ -29,13 +16,12 @@ public struct OutcomeEventRecord: Sendable, Hashable {
         case .otherSurgery: event = .otherSurgery(description: model.eventDescription ?? "", date: date)
         case .repeatIO: event = .repeatIO(date: date)
         case .adverseEvent:
-            event = .adverseEvent(description: model.eventDescription ?? "",
-                                  severity: try Self.severity(model.severity), date: date)
+            event = .adverseEvent(description: model.eventDescription ?? "", severity: try Self.severity(model.severity), date: date)
         case .death: event = .death(date: date)
         case .withdrawal: event = .withdrawal(date: date)
         case .lostToFollowUp: event = .lostToFollowUp(lastContact: date)
         }
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, event: event, createdAt: model.createdAt)
     }
 
     /// An adverse event's severity is required: a missing or unknown one is an error, never read as "mild".

@@ -4,54 +4,14 @@ import OssaCore
 import SQLKit
 
 
-/// A stored questionnaire response: raw answers, the scores computed at submission and the rule version used.
-public struct QuestionnaireResponseRecord: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID
-    public var siteID: UUID
-    public var timepointID: UUID?
-    public var instrumentID: String
-    public var instrumentVersion: String
-    /// Item code → ordinal; nil = unanswered. Always kept, so scores can be recomputed.
-    public var answers: [String: Int?]
-    /// Score id → value (nil when too few items were answered), in the instrument's order.
-    public var scores: [ResponseScore]
-    public var scoringVersion: String
-    public var source: ResponseSource
-    public var completedAt: Date
-    public var createdAt: Date?
-
-    public func score(_ id: String) -> Double? { scores.first { $0.id == id }?.value }
-
-    init(id: UUID, episodeID: UUID, siteID: UUID, timepointID: UUID?, instrumentID: String, instrumentVersion: String,
-         answers: [String: Int?], scores: [ResponseScore], scoringVersion: String, source: ResponseSource, completedAt: Date, createdAt: Date?) {
-        self.id = id
-        self.episodeID = episodeID
-        self.siteID = siteID
-        self.timepointID = timepointID
-        self.instrumentID = instrumentID
-        self.instrumentVersion = instrumentVersion
-        self.answers = answers
-        self.scores = scores
-        self.scoringVersion = scoringVersion
-        self.source = source
-        self.completedAt = completedAt
-        self.createdAt = createdAt
-    }
-
+extension QuestionnaireResponseRecord {
     init(_ model: QuestionnaireResponseModel) throws {
-        id = try model.requireID()
-        episodeID = model.$episode.id
-        siteID = model.$site.id
-        timepointID = model.$timepoint.id
-        instrumentID = model.instrumentID
-        instrumentVersion = model.instrumentVersion
-        answers = try StoredJSON.decode([String: Int?].self, model.answersJSON, field: "answers")
-        scores = try QuestionnaireRepository.decodeScores(model.scoresJSON, instrument: model.instrumentID)
-        scoringVersion = model.scoringVersion
-        source = try storedValue(ResponseSource.self, model.source, field: "source")
-        completedAt = model.completedAt
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, timepointID: model.$timepoint.id,
+                  instrumentID: model.instrumentID, instrumentVersion: model.instrumentVersion,
+                  answers: try StoredJSON.decode([String: Int?].self, model.answersJSON, field: "answers"),
+                  scores: try QuestionnaireRepository.decodeScores(model.scoresJSON, instrument: model.instrumentID),
+                  scoringVersion: model.scoringVersion, source: try storedValue(ResponseSource.self, model.source, field: "source"),
+                  completedAt: model.completedAt, createdAt: model.createdAt)
     }
 }
 
@@ -71,16 +31,6 @@ struct SubmissionRequest: Sendable {
     var source: ResponseSource
 }
 
-/// One computed score of a response; `value` is nil when too few items were answered.
-public struct ResponseScore: Sendable, Hashable {
-    public var id: String
-    public var value: Double?
-
-    public init(id: String, value: Double?) {
-        self.id = id
-        self.value = value
-    }
-}
 
 public struct QuestionnaireFilter: Sendable, Hashable {
     public var episodeID: UUID?

@@ -4,35 +4,13 @@ import OssaCore
 import SQLKit
 
 
-/// One follow-up timepoint of an episode, dated from the index procedure.
-public struct TimepointRecord: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID
-    public var siteID: UUID
-    /// The protocol's timepoint id (`baseline`, `diary-d1`, …, `month-24`).
-    public var code: String
-    public var protocolID: String
-    public var dueDate: CalendarDate
-    /// First and last day answers are accepted (inclusive).
-    public var windowStart: CalendarDate
-    public var windowEnd: CalendarDate
-    public var status: TimepointStatus
-    public var completedAt: Date?
-
+extension TimepointRecord {
     init(_ model: FollowUpTimepointModel) throws {
-        id = try model.requireID()
-        episodeID = model.$episode.id
-        siteID = model.$site.id
-        code = model.code
-        protocolID = model.protocolID
-        dueDate = try parseStoredDate(model.dueDate, field: "dueDate")
-        windowStart = try parseStoredDate(model.windowStart, field: "windowStart")
-        windowEnd = try parseStoredDate(model.windowEnd, field: "windowEnd")
-        guard let status = TimepointStatus(rawValue: model.status) else {
-            throw StoreError.unreadable(field: "status", value: model.status)
-        }
-        self.status = status
-        completedAt = model.completedAt
+        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, code: model.code,
+                  protocolID: model.protocolID, dueDate: try parseStoredDate(model.dueDate, field: "dueDate"),
+                  windowStart: try parseStoredDate(model.windowStart, field: "windowStart"),
+                  windowEnd: try parseStoredDate(model.windowEnd, field: "windowEnd"),
+                  status: try storedValue(TimepointStatus.self, model.status, field: "status"), completedAt: model.completedAt)
     }
 }
 
