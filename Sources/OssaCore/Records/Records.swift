@@ -155,3 +155,100 @@ public struct OutcomeEventRecord: Sendable, Hashable {
         (self.id, self.episodeID, self.siteID, self.event, self.createdAt) = (id, episodeID, siteID, event, createdAt)
     }
 }
+
+/// X-ray grades of the treated joint (Kellgren–Lawrence, Ahlbäck, Tönnis).
+public struct XRayGrades: Sendable, Hashable {
+    public var kellgrenLawrence: KellgrenLawrenceGrade?
+    public var ahlback: AhlbackGrade?
+    public var tonnis: TonnisGrade?
+
+    public init(kellgrenLawrence: KellgrenLawrenceGrade? = nil, ahlback: AhlbackGrade? = nil, tonnis: TonnisGrade? = nil) {
+        self.kellgrenLawrence = kellgrenLawrence
+        self.ahlback = ahlback
+        self.tonnis = tonnis
+    }
+}
+
+/// A stored imaging study with its per-subregion findings.
+public struct ImagingStudyRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var timing: ImagingTiming
+    public var modality: ImagingModality
+    public var date: CalendarDate
+    /// The MRI reading (BML per subregion and the other findings); nil for an x-ray.
+    public var mri: MRIStudy?
+    public var xray: XRayGrades?
+    public var createdAt: Date?
+
+    public init(id: UUID, episodeID: UUID, siteID: UUID, timing: ImagingTiming, modality: ImagingModality, date: CalendarDate,
+                mri: MRIStudy? = nil, xray: XRayGrades? = nil, createdAt: Date? = nil) {
+        (self.id, self.episodeID, self.siteID, self.timing, self.modality) = (id, episodeID, siteID, timing, modality)
+        (self.date, self.mri, self.xray, self.createdAt) = (date, mri, xray, createdAt)
+    }
+
+    /// BML burden, maximal grade and compartments (all zero for an x-ray).
+    public var bmlSummary: BMLSummary { BMLSummary(mri?.bml ?? []) }
+}
+
+/// A stored procedure. (Named `StoredProcedure` because OssaCore's domain type is `ProcedureRecord`.)
+public struct StoredProcedure: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID
+    public var siteID: UUID
+    public var kind: ProcedureKind
+    /// The procedure as recorded, injections in their recorded order; `signature` is nil (see `signedBy`).
+    public var record: ProcedureRecord
+    /// The operator's user account, when known (the name as written is `record.operator_`).
+    public var operatorID: UUID?
+    public var signedBy: UUID?
+    public var signedAt: Date?
+    public var createdAt: Date?
+
+    public init(id: UUID, episodeID: UUID, siteID: UUID, kind: ProcedureKind, record: ProcedureRecord, operatorID: UUID? = nil,
+                signedBy: UUID? = nil, signedAt: Date? = nil, createdAt: Date? = nil) {
+        (self.id, self.episodeID, self.siteID, self.kind, self.record) = (id, episodeID, siteID, kind, record)
+        (self.operatorID, self.signedBy, self.signedAt, self.createdAt) = (operatorID, signedBy, signedAt, createdAt)
+    }
+}
+
+/// A stored screening decision: the engine's output for one input, with who ran it and who signed or overrode it.
+public struct ScreeningDecisionRecord: Sendable, Hashable {
+    public var id: UUID
+    public var episodeID: UUID?
+    public var siteID: UUID
+    public var rulesetID: String
+    public var rulesetVersion: String
+    /// The engine's category (never changed; an override is stored beside it).
+    public var category: ScreeningCategory
+    public var excluded: Bool
+    public var evaluationDate: CalendarDate
+    /// The whole decision as the engine produced it, including the input snapshot and every fired rule.
+    public var decision: ScreeningDecision
+    public var decidedBy: UUID?
+    public var signedBy: UUID?
+    public var signedAt: Date?
+    public var overrideCategory: ScreeningCategory?
+    public var overrideReason: String?
+    public var overriddenBy: UUID?
+    public var overriddenAt: Date?
+    public var createdAt: Date?
+
+    /// The category that stands: the clinician's override when there is one, else the engine's.
+    public var effectiveCategory: ScreeningCategory { overrideCategory ?? category }
+    public var input: ScreeningInput { decision.input }
+    public var firedRules: [FiredRule] { decision.firedRules }
+    public var isSigned: Bool { signedBy != nil }
+
+    public init(id: UUID, episodeID: UUID?, siteID: UUID, rulesetID: String, rulesetVersion: String, category: ScreeningCategory,
+                excluded: Bool, evaluationDate: CalendarDate, decision: ScreeningDecision, decidedBy: UUID? = nil, signedBy: UUID? = nil,
+                signedAt: Date? = nil, overrideCategory: ScreeningCategory? = nil, overrideReason: String? = nil,
+                overriddenBy: UUID? = nil, overriddenAt: Date? = nil, createdAt: Date? = nil) {
+        (self.id, self.episodeID, self.siteID, self.rulesetID, self.rulesetVersion) = (id, episodeID, siteID, rulesetID, rulesetVersion)
+        (self.category, self.excluded, self.evaluationDate, self.decision) = (category, excluded, evaluationDate, decision)
+        (self.decidedBy, self.signedBy, self.signedAt) = (decidedBy, signedBy, signedAt)
+        (self.overrideCategory, self.overrideReason, self.overriddenBy, self.overriddenAt) = (overrideCategory, overrideReason, overriddenBy, overriddenAt)
+        self.createdAt = createdAt
+    }
+}

@@ -5,19 +5,6 @@ import SQLKit
 
 
 
-/// X-ray grades of the treated joint (Kellgren–Lawrence, Ahlbäck, Tönnis).
-public struct XRayGrades: Sendable, Hashable {
-    public var kellgrenLawrence: KellgrenLawrenceGrade?
-    public var ahlback: AhlbackGrade?
-    public var tonnis: TonnisGrade?
-
-    public init(kellgrenLawrence: KellgrenLawrenceGrade? = nil, ahlback: AhlbackGrade? = nil, tonnis: TonnisGrade? = nil) {
-        self.kellgrenLawrence = kellgrenLawrence
-        self.ahlback = ahlback
-        self.tonnis = tonnis
-    }
-}
-
 /// A new imaging study: an MRI read per subregion, or an x-ray with its grades.
 public struct NewImagingStudy: Sendable, Hashable {
     public var episodeID: UUID
@@ -43,23 +30,6 @@ public struct NewImagingStudy: Sendable, Hashable {
         self.date = date
         xray = grades
     }
-}
-
-/// A stored imaging study with its per-subregion findings.
-public struct ImagingStudyRecord: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID
-    public var siteID: UUID
-    public var timing: ImagingTiming
-    public var modality: ImagingModality
-    public var date: CalendarDate
-    /// The MRI reading (BML per subregion and the other findings); nil for an x-ray.
-    public var mri: MRIStudy?
-    public var xray: XRayGrades?
-    public var createdAt: Date?
-
-    /// BML burden, maximal grade and compartments (all zero for an x-ray).
-    public var bmlSummary: BMLSummary { BMLSummary(mri?.bml ?? []) }
 }
 
 /// The MRI findings other than the subregion grid, stored as JSON in `other_findings_json`.
@@ -249,9 +219,19 @@ public struct ImagingRepository: Sendable {
             mri = MRIStudy(date: date, bml: findings, insufficiencyFracture: other?.insufficiencyFracture, avn: other?.avn,
                            focalCartilageLesions: other?.focalCartilageLesions, suspectedTumourOrInfection: other?.suspectedTumourOrInfection)
         case .xray:
-            xray = XRayGrades(kellgrenLawrence: model.kellgrenLawrence.flatMap(KellgrenLawrenceGrade.init(rawValue:)),
-                              ahlback: model.ahlback.flatMap(Int.init).flatMap(AhlbackGrade.init(rawValue:)),
-                              tonnis: model.tonnis.flatMap(TonnisGrade.init(rawValue:)))
+            // A stored grade outside its scale is an error, never read as "not graded".
+            func grade<G: RawRepresentable<Int>>(_ stored: Int?, _ type: G.Type, field: String) throws -> G? {
+                guard let stored else { return nil }
+                guard let grade = G(rawValue: stored) else { throw StoreError.unreadable(field: field, value: String(stored)) }
+                return grade
+            }
+            let ahlback = try model.ahlback.map { text -> Int in
+                guard let number = Int(text) else { throw StoreError.unreadable(field: "xray.ahlback", value: text) }
+                return number
+            }
+            xray = XRayGrades(kellgrenLawrence: try grade(model.kellgrenLawrence, KellgrenLawrenceGrade.self, field: "xray.kellgrenLawrence"),
+                              ahlback: try grade(ahlback, AhlbackGrade.self, field: "xray.ahlback"),
+                              tonnis: try grade(model.tonnis, TonnisGrade.self, field: "xray.tonnis"))
         }
         return ImagingStudyRecord(id: id, episodeID: model.$episode.id, siteID: model.$site.id, timing: timing, modality: modality,
                                   date: date, mri: mri, xray: xray, createdAt: model.createdAt)

@@ -22,21 +22,6 @@ public struct NewProcedure: Sendable, Hashable {
     }
 }
 
-/// A stored procedure. (Named `StoredProcedure` because OssaCore's domain type is `ProcedureRecord`.)
-public struct StoredProcedure: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID
-    public var siteID: UUID
-    public var kind: ProcedureKind
-    /// The procedure as recorded, injections in their recorded order; `signature` is nil (see `signedBy`).
-    public var record: ProcedureRecord
-    /// The operator's user account, when known (the name as written is `record.operator_`).
-    public var operatorID: UUID?
-    public var signedBy: UUID?
-    public var signedAt: Date?
-    public var createdAt: Date?
-}
-
 public struct ProcedureFilter: Sendable, Hashable {
     public var episodeID: UUID?
     public var patientID: UUID?
@@ -205,12 +190,14 @@ public struct ProcedureRepository: Sendable {
     }
 
     static func stored(_ model: ProcedureModel, injections: [Injection]) throws -> StoredProcedure {
-        guard let kind = ProcedureKind(rawValue: model.kind),
-              let setting = model.setting.flatMap(ProcedureSetting.init(rawValue:)),
-              let anaesthesia = model.anaesthesia.flatMap(Anaesthesia.init(rawValue:)) else {
-            throw StoreError.invalid(field: "procedure", message: "stored kind, setting or anaesthesia is unknown")
+        let kind = try storedValue(ProcedureKind.self, model.kind, field: "kind")
+        guard let setting = try storedValue(ProcedureSetting.self, model.setting, field: "setting") else {
+            throw StoreError.unreadable(field: "setting", value: "NULL")
         }
-        let guidance = (model.guidance ?? "").split(separator: ",").compactMap { Guidance(rawValue: String($0)) }
+        guard let anaesthesia = try storedValue(Anaesthesia.self, model.anaesthesia, field: "anaesthesia") else {
+            throw StoreError.unreadable(field: "anaesthesia", value: "NULL")
+        }
+        let guidance = try (model.guidance ?? "").split(separator: ",").map { try storedValue(Guidance.self, String($0), field: "guidance") }
         let record = ProcedureRecord(
             date: try parseStoredDate(model.procedureDate, field: "date"), setting: setting, anaesthesia: anaesthesia, guidance: guidance,
             fluoroscopySeconds: model.fluoroscopySeconds, doseAreaProduct: model.dapMGyCm2,

@@ -2,60 +2,16 @@ import FluentKit
 import Foundation
 import OssaCore
 
-/// A stored screening decision: the engine's output for one input, with who ran it and who signed or overrode it.
-public struct ScreeningDecisionRecord: Sendable, Hashable {
-    public var id: UUID
-    public var episodeID: UUID?
-    public var siteID: UUID
-    public var rulesetID: String
-    public var rulesetVersion: String
-    /// The engine's category (never changed; an override is stored beside it).
-    public var category: ScreeningCategory
-    public var excluded: Bool
-    public var evaluationDate: CalendarDate
-    /// The whole decision as the engine produced it, including the input snapshot and every fired rule.
-    public var decision: ScreeningDecision
-    public var decidedBy: UUID?
-    public var signedBy: UUID?
-    public var signedAt: Date?
-    public var overrideCategory: ScreeningCategory?
-    public var overrideReason: String?
-    public var overriddenBy: UUID?
-    public var overriddenAt: Date?
-    public var createdAt: Date?
-
-    /// The category that stands: the clinician's override when there is one, else the engine's.
-    public var effectiveCategory: ScreeningCategory { overrideCategory ?? category }
-    public var input: ScreeningInput { decision.input }
-    public var firedRules: [FiredRule] { decision.firedRules }
-    public var isSigned: Bool { signedBy != nil }
-
+extension ScreeningDecisionRecord {
     init(_ model: ScreeningDecisionModel) throws {
-        id = try model.requireID()
-        episodeID = model.$episode.id
-        siteID = model.$site.id
-        rulesetID = model.rulesetID
-        rulesetVersion = model.rulesetVersion
-        guard let category = ScreeningCategory(rawValue: model.category) else {
-            throw StoreError.unreadable(field: "category", value: model.category)
-        }
-        self.category = category
-        excluded = model.excluded
-        evaluationDate = try parseStoredDate(model.evaluationDate, field: "evaluationDate")
-        decision = try StoredJSON.decode(ScreeningDecision.self, model.decisionJSON, field: "decision")
-        decidedBy = model.decidedBy
-        signedBy = model.$signedBy.id
-        signedAt = model.signedAt
-        overrideCategory = try model.overrideCategory.map {
-            guard let value = ScreeningCategory(rawValue: $0) else {
-                throw StoreError.unreadable(field: "overrideCategory", value: $0)
-            }
-            return value
-        }
-        overrideReason = model.overrideReason
-        overriddenBy = model.overriddenBy
-        overriddenAt = model.overriddenAt
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, rulesetID: model.rulesetID,
+                  rulesetVersion: model.rulesetVersion, category: try storedValue(ScreeningCategory.self, model.category, field: "category"),
+                  excluded: model.excluded, evaluationDate: try parseStoredDate(model.evaluationDate, field: "evaluationDate"),
+                  decision: try StoredJSON.decode(ScreeningDecision.self, model.decisionJSON, field: "decision"),
+                  decidedBy: model.decidedBy, signedBy: model.$signedBy.id, signedAt: model.signedAt,
+                  overrideCategory: try storedValue(ScreeningCategory.self, model.overrideCategory, field: "overrideCategory"),
+                  overrideReason: model.overrideReason, overriddenBy: model.overriddenBy, overriddenAt: model.overriddenAt,
+                  createdAt: model.createdAt)
     }
 }
 
