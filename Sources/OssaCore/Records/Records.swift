@@ -252,3 +252,53 @@ public struct ScreeningDecisionRecord: Sendable, Hashable {
         self.createdAt = createdAt
     }
 }
+
+/// A personal questionnaire link for one patient and one timepoint. The token is never stored, only its SHA-256.
+public struct InvitationRecord: Sendable, Hashable {
+    public var id: UUID
+    public var patientID: UUID
+    public var timepointID: UUID
+    public var channel: InvitationChannel
+    public var expiresAt: Date
+    public var usedAt: Date?
+    public var revokedAt: Date?
+    public var createdAt: Date?
+
+    public func status(at now: Date = Date()) -> InvitationStatus {
+        if revokedAt != nil { return .revoked }
+        if usedAt != nil { return .used }
+        return now >= expiresAt ? .expired : .active
+    }
+
+    public init(id: UUID, patientID: UUID, timepointID: UUID, channel: InvitationChannel, expiresAt: Date, usedAt: Date? = nil,
+                revokedAt: Date? = nil, createdAt: Date? = nil) {
+        (self.id, self.patientID, self.timepointID, self.channel, self.expiresAt) = (id, patientID, timepointID, channel, expiresAt)
+        (self.usedAt, self.revokedAt, self.createdAt) = (usedAt, revokedAt, createdAt)
+    }
+}
+
+/// A message waiting in, or sent from, the outbox (e-mail or SMS).
+public struct OutboxMessageRecord: Sendable, Hashable {
+    public var id: UUID
+    public var invitationID: UUID?
+    public var kind: String
+    public var channel: InvitationChannel
+    public var recipient: String
+    public var subject: String?
+    public var body: String
+    public var status: OutboxStatus
+    public var notBefore: Date
+    public var notAfter: Date?
+    public var attempts: Int
+    public var lastError: String?
+    public var sentAt: Date?
+    public var createdAt: Date?
+
+    public init(id: UUID, invitationID: UUID?, kind: String, channel: InvitationChannel, recipient: String, subject: String?,
+                body: String, status: OutboxStatus, notBefore: Date, notAfter: Date? = nil, attempts: Int = 0,
+                lastError: String? = nil, sentAt: Date? = nil, createdAt: Date? = nil) {
+        (self.id, self.invitationID, self.kind, self.channel, self.recipient) = (id, invitationID, kind, channel, recipient)
+        (self.subject, self.body, self.status, self.notBefore, self.notAfter) = (subject, body, status, notBefore, notAfter)
+        (self.attempts, self.lastError, self.sentAt, self.createdAt) = (attempts, lastError, sentAt, createdAt)
+    }
+}

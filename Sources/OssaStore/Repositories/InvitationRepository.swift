@@ -6,32 +6,11 @@ import SQLKit
 
 
 
-/// A personal questionnaire link for one patient and one timepoint. The token is never stored, only its SHA-256.
-public struct InvitationRecord: Sendable, Hashable {
-    public var id: UUID
-    public var patientID: UUID
-    public var timepointID: UUID
-    public var channel: InvitationChannel
-    public var expiresAt: Date
-    public var usedAt: Date?
-    public var revokedAt: Date?
-    public var createdAt: Date?
-
-    public func status(at now: Date = Date()) -> InvitationStatus {
-        if revokedAt != nil { return .revoked }
-        if usedAt != nil { return .used }
-        return now >= expiresAt ? .expired : .active
-    }
-
+extension InvitationRecord {
     init(_ model: InvitationModel) throws {
-        id = try model.requireID()
-        patientID = model.$patient.id
-        timepointID = model.$timepoint.id
-        channel = try storedValue(InvitationChannel.self, model.channel, field: "channel")
-        expiresAt = model.expiresAt
-        usedAt = model.usedAt
-        revokedAt = model.revokedAt
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), patientID: model.$patient.id, timepointID: model.$timepoint.id,
+                  channel: try storedValue(InvitationChannel.self, model.channel, field: "channel"), expiresAt: model.expiresAt,
+                  usedAt: model.usedAt, revokedAt: model.revokedAt, createdAt: model.createdAt)
     }
 }
 

@@ -4,40 +4,13 @@ import OssaCore
 import SQLKit
 
 
-public struct OutboxMessageRecord: Sendable, Hashable {
-    public var id: UUID
-    public var invitationID: UUID?
-    public var kind: String
-    public var channel: InvitationChannel
-    public var recipient: String
-    public var subject: String?
-    public var body: String
-    public var status: OutboxStatus
-    public var notBefore: Date
-    public var notAfter: Date?
-    public var attempts: Int
-    public var lastError: String?
-    public var sentAt: Date?
-    public var createdAt: Date?
-
+extension OutboxMessageRecord {
     init(_ model: OutboxMessageModel) throws {
-        id = try model.requireID()
-        invitationID = model.$invitation.id
-        kind = model.kind
-        channel = try storedValue(InvitationChannel.self, model.channel, field: "channel")
-        recipient = model.recipient
-        subject = model.subject
-        body = model.body
-        guard let status = OutboxStatus(rawValue: model.status) else {
-            throw StoreError.unreadable(field: "status", value: model.status)
-        }
-        self.status = status
-        notBefore = model.notBefore
-        notAfter = model.notAfter
-        attempts = model.attempts
-        lastError = model.lastError
-        sentAt = model.sentAt
-        createdAt = model.createdAt
+        self.init(id: try model.requireID(), invitationID: model.$invitation.id, kind: model.kind,
+                  channel: try storedValue(InvitationChannel.self, model.channel, field: "channel"), recipient: model.recipient,
+                  subject: model.subject, body: model.body, status: try storedValue(OutboxStatus.self, model.status, field: "status"),
+                  notBefore: model.notBefore, notAfter: model.notAfter, attempts: model.attempts, lastError: model.lastError,
+                  sentAt: model.sentAt, createdAt: model.createdAt)
     }
 }
 
