@@ -196,6 +196,7 @@ func parseStoredDate(_ text: String, field: String) throws -> CalendarDate {
     do {
         return try CalendarDate(iso: text)
     } catch {
-        throw StoreError.invalid(field: field, message: "stored value \"\(text)\" is not a date")
+        // A stored value the domain cannot read is a fault of the database's content, not of the request.
+        throw StoreError.unreadable(field: field, value: text)
     }
 }

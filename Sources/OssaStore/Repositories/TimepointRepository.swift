@@ -56,6 +56,13 @@ public struct TimepointRepository: Sendable {
                 throw StoreError.conflict("episode \(episodeID.lowerString) already has a follow-up schedule")
             }
             let schedule = followUp.schedule(indexDate: indexDate, joint: joint)
+            // Every stored day must be a day the domain accepts (years 1900–2200): an index date so late that the
+            // schedule would run past the end of 2200 is refused here, not stored and then found unreadable.
+            let last = CalendarDate.plausibleYears.upperBound
+            if let beyond = schedule.timepoints.map(\.windowClose).max(), beyond.year > last {
+                throw StoreError.invalid(field: "indexDate",
+                                         message: "the follow-up schedule from \(indexDate) would run to \(beyond.iso), past the end of \(last)")
+            }
             let now = Date()
             var models: [FollowUpTimepointModel] = []
             for timepoint in schedule.timepoints {
