@@ -53,17 +53,7 @@ enum CLI {
         // `env -C DIR VAR=value… ossa …`: the working directory and extra variables without touching this process's.
         let argv = ["/usr/bin/env", "-C", (directory ?? packageRoot).path] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             + [executable] + arguments
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { for arg in cArgs { free(arg) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
-        guard spawned == 0 else { throw HarnessError(message: "cannot start ossa (posix_spawn: \(spawned))") }
+        let pid = try spawn(argv, stdout: outURL, stderr: errURL)
         let deadline = Date().addingTimeInterval(300)
         var status: Int32 = 0
         while true {
@@ -84,6 +74,30 @@ enum CLI {
             stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
             stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
         )
+    }
+
+    /// Starts `argv` (a full path first) with standard input from /dev/null and output to files; returns its pid.
+    /// Every child of the test target starts here, never through Foundation's `Process`, whose concurrent use from
+    /// parallel tests hung and crashed the test process.
+    static func spawn(_ argv: [String], stdout: URL, stderr: URL) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr.path, O_WRONLY | O_CREAT | (stderr == stdout ? O_APPEND : O_TRUNC), 0o600)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for arg in cArgs { free(arg) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+        guard spawned == 0 else { throw HarnessError(message: "cannot start \(argv[0]) (posix_spawn: \(spawned))") }
+        return pid
+    }
+
+    /// Whether a spawned child still runs; reaps it (and records its exit status) once it has ended.
+    static func isRunning(_ pid: pid_t, status: inout Int32) -> Bool {
+        let reaped = waitpid(pid, &status, WNOHANG)
+        return reaped == 0
     }
 
     /// Writes `contents` to a fresh temporary file and returns its path.

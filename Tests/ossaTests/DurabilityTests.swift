@@ -87,7 +87,7 @@ actor AcknowledgedIDs {
 
 /// One `ossa serve` child process on a free loopback port.
 struct ServerHarness {
-    let process: Process
+    let pid: pid_t
     let baseURL: URL
 
     /// `role → e-mail` from the "Demo logins" block printed by `ossa demo` and `ossa serve --demo`.
@@ -121,22 +121,16 @@ struct ServerHarness {
 
     static func start(database: String, directory: URL) async throws -> ServerHarness {
         let port = try freePort()
-        let process = Process()
-        process.executableURL = try CLI.binary
-        process.arguments = ["serve", "--database", database, "--port", String(port)]
-        process.currentDirectoryURL = directory
         let log = directory.appendingPathComponent("serve-\(port).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let server = ServerHarness(process: process, baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        // `env -C` sets the working directory of the child only.
+        let pid = try CLI.spawn(["/usr/bin/env", "-C", directory.path, try CLI.binary.path, "serve", "--database", database,
+                                 "--port", String(port)], stdout: log, stderr: log)
+        let server = ServerHarness(pid: pid, baseURL: URL(string: "http://127.0.0.1:\(port)")!)
         let client = APIClient(base: server.baseURL, token: nil)
+        var status: Int32 = 0
         for _ in 0..<600 {
             if (try? await client.status(of: "/healthz")) == 200 { return server }
-            guard process.isRunning else { break }
+            guard CLI.isRunning(pid, status: &status) else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         server.kill()
@@ -144,17 +138,13 @@ struct ServerHarness {
         throw CLI.HarnessError(message: "ossa serve did not become healthy:\n\(output.suffix(2000))")
     }
 
-    /// SIGKILL: no chance to flush or close anything. Waits (at most 10 s) until the process is gone by asking
-    /// the kernel, not with `waitUntilExit`: that waits on the run loop of the thread that launched the process,
-    /// which in an async test may be another thread that never runs its run loop again, and then hangs forever.
+    /// SIGKILL: no chance to flush or close anything. Waits (at most 10 s) until the kernel has reaped it.
     func kill() {
-        let pid = process.processIdentifier
         Foundation.kill(pid, SIGKILL)
+        var status: Int32 = 0
         for _ in 0..<1000 {
-            var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
-            // Reaped here, or already reaped by Foundation (ECHILD), or gone: done.
-            if reaped == pid || (reaped == -1 && errno == ECHILD) || !process.isRunning { return }
+            if reaped == pid || (reaped == -1 && errno == ECHILD) { return }
             usleep(10_000)
         }
     }

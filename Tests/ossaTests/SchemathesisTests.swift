@@ -52,30 +52,25 @@ struct SchemathesisTests {
         let server = try await ServerHarness.start(database: database, directory: dir)
         defer { server.kill() }
         let output = dir.appendingPathComponent("schemathesis.txt")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        let process = Process()
-        process.executableURL = tool
-        process.currentDirectoryURL = CLI.packageRoot
-        process.arguments = [
+        let bearerToken = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let pid = try CLI.spawn(["/usr/bin/env", "-C", CLI.packageRoot.path, tool.path,
             "--config-file", "Tests/schemathesis/schemathesis.toml",
             "run", "Sources/OssaWeb/Resources/openapi.json", "--url", server.baseURL.absoluteString,
-            "--checks", "all", "-H", "Authorization: Bearer \(token.stdout.trimmingCharacters(in: .whitespacesAndNewlines))",
+            "--checks", "all", "-H", "Authorization: Bearer \(bearerToken)",
             "--max-examples", "25", "--seed", "1", "--workers", "1", "--generation-database", "none", "--no-color",
-        ]
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Bounded, and without `waitUntilExit` (see CLI.run).
+        ], stdout: output, stderr: output)
+        // Bounded: a run still going after 10 minutes is killed and fails the test.
         let deadline = Date().addingTimeInterval(600)
-        while process.isRunning {
-            if Date() > deadline { process.terminate(); break }
+        var status: Int32 = 0
+        var finished = false
+        while !finished {
+            if !CLI.isRunning(pid, status: &status) { finished = true; break }
+            if Date() > deadline { kill(pid, SIGKILL); _ = waitpid(pid, &status, 0); break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        try handle.close()
+        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        #expect(!process.isRunning && process.terminationStatus == 0, "schemathesis found problems:\n\(text.suffix(6000))")
+        #expect(finished && exitCode == 0, "schemathesis found problems:\n\(text.suffix(6000))")
         #expect(text.contains("passed"), "no summary from schemathesis:\n\(text.suffix(2000))")
     }
 }
