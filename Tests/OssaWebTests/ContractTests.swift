@@ -88,13 +88,14 @@ struct ContractTests {
         }
     }
 
-    @Test("a follow-up schedule that would run past 2200 is refused on indexDate and writes nothing")
+    @Test("a follow-up schedule that would run outside 1900–2200 is refused on indexDate and writes nothing")
     func scheduleWithinTheCalendar() async throws {
         try await withServer { server, client in
             let f = server.fixture
             let coordinator = try await caller(client, f, .coordinator)
             let uri = Paths.API.episodeTimepoints.url(f.episodeA.id)
             expectProblem(try await coordinator.post(uri, #"{"indexDate": "2200-01-30"}"#), .unprocessableContent, field: "indexDate")
+            expectProblem(try await coordinator.post(uri, #"{"indexDate": "1900-01-01"}"#), .unprocessableContent, field: "indexDate")
             #expect(try await rowCount(f.store, "follow_up_timepoints") == 0)
             #expect(try await coordinator.post(uri, #"{"indexDate": "2026-01-30"}"#).status == .created)
         }

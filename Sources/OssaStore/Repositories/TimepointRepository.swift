@@ -56,12 +56,13 @@ public struct TimepointRepository: Sendable {
                 throw StoreError.conflict("episode \(episodeID.lowerString) already has a follow-up schedule")
             }
             let schedule = followUp.schedule(indexDate: indexDate, joint: joint)
-            // Every stored day must be a day the domain accepts (years 1900–2200): an index date so late that the
-            // schedule would run past the end of 2200 is refused here, not stored and then found unreadable.
-            let last = CalendarDate.plausibleYears.upperBound
-            if let beyond = schedule.timepoints.map(\.windowClose).max(), beyond.year > last {
+            // Every stored day must be a day the domain accepts (years 1900–2200): an index date so early or late that
+            // a window would open before 1900 or close after 2200 is refused here, not stored and then found unreadable.
+            let years = CalendarDate.plausibleYears
+            let days = schedule.timepoints.flatMap { [$0.windowOpen, $0.windowClose] }
+            if let first = days.min(), let last = days.max(), !years.contains(first.year) || !years.contains(last.year) {
                 throw StoreError.invalid(field: "indexDate",
-                                         message: "the follow-up schedule from \(indexDate) would run to \(beyond.iso), past the end of \(last)")
+                                         message: "the follow-up schedule from \(indexDate) would run from \(first.iso) to \(last.iso), outside \(years.lowerBound)–\(years.upperBound)")
             }
             let now = Date()
             var models: [FollowUpTimepointModel] = []
