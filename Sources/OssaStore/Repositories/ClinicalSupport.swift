@@ -170,7 +170,8 @@ enum StoredJSON {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
-            throw StoreError.invalid(field: field, message: "stored JSON is unreadable: \(error)")
+            // Stored content this build cannot read is a fault of the database, not of the request.
+            throw StoreError.unreadable(field: field, value: "JSON this build cannot read")
         }
     }
 }

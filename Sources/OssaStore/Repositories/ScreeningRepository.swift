@@ -54,6 +54,14 @@ public struct ScreeningRepository: Sendable {
             throw error.storeError(under: "input")
         }
         let decisionJSON = try StoredJSON.encode(decision)
+        // Dates the engine derives (washout ends, MRI due) must be days the store can read back (1900–2200); an
+        // evaluation date at the edge of that range can push them out, which is refused now rather than stored.
+        do {
+            _ = try StoredJSON.decode(ScreeningDecision.self, decisionJSON, field: "decision")
+        } catch {
+            throw StoreError.invalid(field: "input.evaluationDate",
+                                     message: "dates derived from \(decision.evaluationDate) fall outside \(CalendarDate.plausibleYears.lowerBound)–\(CalendarDate.plausibleYears.upperBound)")
+        }
         let inputJSON = try StoredJSON.encode(decision.input)
         return try await database.transaction { db in
             let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
