@@ -156,18 +156,8 @@ public struct OutcomeEventRecord: Sendable, Hashable {
     }
 }
 
-/// X-ray grades of the treated joint (Kellgren–Lawrence, Ahlbäck, Tönnis).
-public struct XRayGrades: Sendable, Hashable {
-    public var kellgrenLawrence: KellgrenLawrenceGrade?
-    public var ahlback: AhlbackGrade?
-    public var tonnis: TonnisGrade?
-
-    public init(kellgrenLawrence: KellgrenLawrenceGrade? = nil, ahlback: AhlbackGrade? = nil, tonnis: TonnisGrade? = nil) {
-        self.kellgrenLawrence = kellgrenLawrence
-        self.ahlback = ahlback
-        self.tonnis = tonnis
-    }
-}
+/// X-ray grades of the treated joint: the same radiographic grading a diagnosis carries (defined once, `OAGrading`).
+public typealias XRayGrades = OAGrading
 
 /// A stored imaging study with its per-subregion findings.
 public struct ImagingStudyRecord: Sendable, Hashable {
