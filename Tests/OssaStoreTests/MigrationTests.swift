@@ -72,7 +72,8 @@ struct MigrationTests {
     @Test(arguments: Engine.available)
     func aMigrationRefusesStoredValuesOutsideTheSet(engine: Engine) async throws {
         try await withStore(engine, migrate: false) { store in
-            let before = Array(OssaMigrations.all.dropLast())
+            // Everything before the migration that adds the constraints.
+            let before = Array(OssaMigrations.all.prefix { $0.name != "M0022_CheckClosedSets" })
             try await store.database.migrate(before)
             let f = try await Fixture.make(store)
             try await store.database.sql().update("episodes").set("status", to: SQLBind("archived"))

@@ -106,24 +106,85 @@ struct ReadModelTests {
         }
     }
 
-    @Test("the episode page is one read of a fixed size; other sites' episodes are not found")
+    @Test("the episode page is one read of a fixed size, with every record of the episode; other sites' episodes are not found")
     func episodePageStatements() async throws {
         try await withCountedStore { store, counter in
-            let f = try await Fixture.make(store)
+            let c = try await ClinicalFixture.make(store)
+            let f = c.base
             let clinician = try #require(f.actors[.clinician])
-            var page: ReadModels.EpisodePage?
-            let statements = try await counter.statements {
-                page = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id)
+            // An episode with nothing recorded, then the fixture's episode with a decision, an MRI and its findings, a
+            // procedure and its injections, a schedule, a questionnaire and an outcome event: the same statements.
+            let bare = try await store.episodes.create(f.seeder, NewEpisode(patientID: f.patientA.id, joint: .hip, side: .left, diagnosis: .boneMarrowLesion))
+            let empty = try await counter.statements {
+                let view = try await store.readModels.episodePage(clinician, episodeID: bare.id)
+                #expect(view.screeningDecisions.isEmpty && view.timepoints.isEmpty)
             }
-            #expect(page?.patient.id == f.patientA.id && page?.site?.id == f.siteA.id)
-            #expect(statements > 0 && statements <= 10, "\(statements) statements")
+            let auditBefore = try await auditEntries(store).count
+            var page: ReadModels.EpisodePage?
+            let full = try await counter.statements {
+                page = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id, focus: (.procedure, c.procedures[0]))
+            }
+            let view = try #require(page)
+            #expect(view.patient.id == f.patientA.id && view.site?.id == f.siteA.id)
+            #expect(view.screeningDecisions.map(\.id) == [c.screening[0]] && view.imagingStudies.map(\.id) == [c.imaging[0]])
+            #expect(view.imagingStudies[0].mri?.bml.isEmpty == false, "findings are loaded")
+            #expect(view.procedures.map(\.id) == [c.procedures[0]] && view.procedures[0].record.injections.isEmpty == false)
+            #expect(view.timepoints.map(\.id) == c.timepoints[0].map(\.id))
+            #expect(view.responses.map(\.id) == [c.responses[0]] && view.outcomeEvents.map(\.id) == [c.outcomes[0]])
+            #expect(view.otherEpisodes.map(\.id).contains(bare.id))
+            // One audit batch: the chart read, each list shown, and the record in focus.
+            let entries = try await auditEntries(store).dropFirst(auditBefore)
+            #expect(entries.map(\.recordType) == ["episode", "patient", "screening-decision", "imaging-study", "procedure",
+                                                  "follow-up-timepoint", "questionnaire-response", "outcome-event", "procedure"])
+            #expect(entries.last?.action == "read" && entries.last?.recordID == c.procedures[0].lowerString)
             await #expect(throws: StoreError.notFound(recordType: "episode", id: f.episodeB.id.lowerString)) {
                 _ = try await store.readModels.episodePage(clinician, episodeID: f.episodeB.id)
             }
+            // More records of every kind: still the same statements (lists are read whole, never one query per row).
+            _ = try await store.imaging.create(f.seeder, NewImagingStudy(episodeID: f.episodeA.id, timing: .followUp, mri: try exampleScreeningInput("knee-bml-recommended").mri!))
+            _ = try await store.procedures.create(f.seeder, NewProcedure(episodeID: f.episodeA.id, record: kneeProcedure()))
+            let more = try await counter.statements { _ = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id) }
+            #expect(empty <= full && full == more, "statements: \(empty) empty, \(full) full with a focus, \(more) with more records")
+            #expect(full <= 18, "\(full) statements")
+            // A coordinator sees the same chart (procedures included: staff read them).
+            let coordinator = try #require(f.actors[.coordinator])
+            #expect(try await store.readModels.episodePage(coordinator, episodeID: f.episodeA.id).procedures.count == 2)
             let researcher = try #require(f.actors[.researcher])
             await #expect(throws: AccessDenied.self) {
                 _ = try await store.readModels.episodePage(researcher, episodeID: f.episodeA.id)
             }
+        }
+    }
+
+    @Test("the worklist is one read of a fixed size over the viewer's sites only")
+    func worklistStatements() async throws {
+        try await withCountedStore { store, counter in
+            let c = try await ClinicalFixture.make(store)
+            let f = c.base
+            let clinician = try #require(f.actors[.clinician])
+            let day = try CalendarDate(iso: "2026-03-11")
+            var first: Worklist?
+            let few = try await counter.statements { first = try await store.readModels.worklist(clinician, today: day) }
+            let list = try #require(first)
+            // Site A's unsigned decision and procedure; site B's are not listed.
+            #expect(list.decisionsAwaitingSignature.items.map(\.recordID) == [c.screening[0]])
+            #expect(list.decisionsAwaitingSignature.items.first?.patientName == "\(f.patientA.familyName), \(f.patientA.givenName)")
+            #expect(list.proceduresAwaitingSignature.items.map(\.recordID) == [c.procedures[0]])
+            #expect(list.questionnairesDue.items.allSatisfy { $0.episodeID == f.episodeA.id })
+            let input = try exampleScreeningInput("knee-bml-recommended")
+            for episode in 0..<12 {
+                let e = try await store.episodes.create(f.seeder, NewEpisode(patientID: f.patientA.id, joint: input.joint, side: input.side,
+                                                                             diagnosis: input.diagnosis))
+                _ = try await store.screening.evaluate(f.seeder, episodeID: e.id, input)
+                _ = try await store.timepoints.generate(f.seeder, episodeID: e.id, indexDate: try CalendarDate(iso: "2026-03-0\(1 + episode % 9)"))
+            }
+            var second: Worklist?
+            let many = try await counter.statements { second = try await store.readModels.worklist(clinician, today: day) }
+            let more = try #require(second)
+            #expect(more.decisionsAwaitingSignature.total == 13 && more.decisionsAwaitingSignature.items.count == ReadModels.worklistRows)
+            #expect(few == many && many <= 17, "statements: \(few), then \(many)")
+            let patient = try #require(f.actors[.patient])
+            await #expect(throws: AccessDenied.self) { _ = try await store.readModels.worklist(patient, today: day) }
         }
     }
 }

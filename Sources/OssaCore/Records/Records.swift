@@ -93,11 +93,15 @@ public struct TimepointRecord: Sendable, Hashable {
     public var windowEnd: CalendarDate
     public var status: TimepointStatus
     public var completedAt: Date?
+    /// Why it was marked missed or not applicable.
+    public var statusReason: String?
 
     public init(id: UUID, episodeID: UUID, siteID: UUID, code: String, protocolID: String, dueDate: CalendarDate,
-                windowStart: CalendarDate, windowEnd: CalendarDate, status: TimepointStatus, completedAt: Date? = nil) {
+                windowStart: CalendarDate, windowEnd: CalendarDate, status: TimepointStatus, completedAt: Date? = nil,
+                statusReason: String? = nil) {
         (self.id, self.episodeID, self.siteID, self.code, self.protocolID) = (id, episodeID, siteID, code, protocolID)
         (self.dueDate, self.windowStart, self.windowEnd, self.status, self.completedAt) = (dueDate, windowStart, windowEnd, status, completedAt)
+        self.statusReason = statusReason
     }
 }
 

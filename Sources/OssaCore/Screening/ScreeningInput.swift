@@ -229,46 +229,67 @@ public struct ScreeningInput: Sendable, Hashable, Codable {
         return w / (metres * metres)
     }
 
-    /// Rejects impossible values and dates after the evaluation date, naming the field.
+    /// Rejects impossible values and dates after the evaluation date, naming the field (the first problem).
     public func validate() throws(FieldValidationError) {
-        try diagnosis.validate(joint: joint, at: "diagnosis")
-        if case .boneBruise(let injury, _) = diagnosis, let injury, injury > evaluationDate {
-            throw FieldValidationError(path: "diagnosis.injuryDate", message: "\(injury) is after the evaluation date \(evaluationDate)")
+        if let first = problems().first { throw first }
+    }
+
+    /// Every impossible value and every date after the evaluation date, each naming its field, so that a form can
+    /// list them all at once.
+    public func problems() -> [FieldValidationError] {
+        var found: [FieldValidationError] = []
+        func check(_ body: () throws -> Void) {
+            do { try body() } catch let error as FieldValidationError { found.append(error) } catch {
+                found.append(FieldValidationError(path: "", message: "\(error)"))
+            }
+        }
+        check { try diagnosis.validate(joint: joint, at: "diagnosis") }
+        check {
+            if case .boneBruise(let injury, _) = diagnosis, let injury, injury > evaluationDate {
+                throw FieldValidationError(path: "diagnosis.injuryDate", message: "\(injury) is after the evaluation date \(evaluationDate)")
+            }
         }
         if let mri {
-            try mri.validate(joint: joint, at: "mri")
-            try notAfterEvaluation(mri.date, "mri.date")
+            check { try mri.validate(joint: joint, at: "mri") }
+            check { try notAfterEvaluation(mri.date, "mri.date") }
         }
-        try PlausibleRanges.painNRS.check(painNRS, at: "painNRS")
+        check { try PlausibleRanges.painNRS.check(painNRS, at: "painNRS") }
         for (i, t) in (treatmentsTried ?? []).enumerated() {
-            try PlausibleRanges.treatmentWeeks.check(t.durationWeeks, at: FieldPath.join(FieldPath.index("treatmentsTried", i), "durationWeeks"))
+            check { try PlausibleRanges.treatmentWeeks.check(t.durationWeeks, at: FieldPath.join(FieldPath.index("treatmentsTried", i), "durationWeeks")) }
         }
-        try PlausibleRanges.ageYears.check(age, at: "age")
-        if let t = activity?.tegner, !(0...10).contains(t) {
-            throw FieldValidationError(path: "activity.tegner", message: "\(t) is not a Tegner level (0–10)")
+        check { try PlausibleRanges.ageYears.check(age, at: "age") }
+        check {
+            if let t = activity?.tegner, !(0...10).contains(t) {
+                throw FieldValidationError(path: "activity.tegner", message: "\(t) is not a Tegner level (0–10)")
+            }
         }
-        if let u = activity?.ucla, !(1...10).contains(u) {
-            throw FieldValidationError(path: "activity.ucla", message: "\(u) is not a UCLA activity level (1–10)")
+        check {
+            if let u = activity?.ucla, !(1...10).contains(u) {
+                throw FieldValidationError(path: "activity.ucla", message: "\(u) is not a UCLA activity level (1–10)")
+            }
         }
-        try PlausibleRanges.heightCm.check(heightCm, at: "heightCm")
-        try PlausibleRanges.weightKg.check(weightKg, at: "weightKg")
-        try PlausibleRanges.bmi.check(bmi, at: "bmi")
-        if bmi == nil, let computed = effectiveBMI { try PlausibleRanges.bmi.check(computed, at: "weightKg") }
-        try PlausibleRanges.alignmentDegrees.check(alignment?.varusDegrees, at: "alignment.varusDegrees")
-        try PlausibleRanges.alignmentDegrees.check(alignment?.valgusDegrees, at: "alignment.valgusDegrees")
+        check { try PlausibleRanges.heightCm.check(heightCm, at: "heightCm") }
+        check { try PlausibleRanges.weightKg.check(weightKg, at: "weightKg") }
+        check { try PlausibleRanges.bmi.check(bmi, at: "bmi") }
+        if bmi == nil, let computed = effectiveBMI, found.allSatisfy({ $0.path != "heightCm" && $0.path != "weightKg" }) {
+            check { try PlausibleRanges.bmi.check(computed, at: "weightKg") }
+        }
+        check { try PlausibleRanges.alignmentDegrees.check(alignment?.varusDegrees, at: "alignment.varusDegrees") }
+        check { try PlausibleRanges.alignmentDegrees.check(alignment?.valgusDegrees, at: "alignment.valgusDegrees") }
         if let m = medications {
-            try notAfterEvaluation(m.nsaidLastDose, "medications.nsaidLastDose")
-            try notAfterEvaluation(m.systemicSteroidLastDose, "medications.systemicSteroidLastDose")
-            try notAfterEvaluation(m.iaSteroidLastDate, "medications.iaSteroidLastDate")
-            try notAfterEvaluation(m.iaHyaluronicAcidLastDate, "medications.iaHyaluronicAcidLastDate")
+            check { try notAfterEvaluation(m.nsaidLastDose, "medications.nsaidLastDose") }
+            check { try notAfterEvaluation(m.systemicSteroidLastDose, "medications.systemicSteroidLastDose") }
+            check { try notAfterEvaluation(m.iaSteroidLastDate, "medications.iaSteroidLastDate") }
+            check { try notAfterEvaluation(m.iaHyaluronicAcidLastDate, "medications.iaHyaluronicAcidLastDate") }
         }
         if let labs {
-            try PlausibleRanges.platelets.check(labs.platelets, at: "labs.platelets")
-            try PlausibleRanges.haemoglobin.check(labs.haemoglobin, at: "labs.haemoglobin")
-            try PlausibleRanges.hba1c.check(labs.hba1c, at: "labs.hba1c")
-            try notAfterEvaluation(labs.date, "labs.date")
+            check { try PlausibleRanges.platelets.check(labs.platelets, at: "labs.platelets") }
+            check { try PlausibleRanges.haemoglobin.check(labs.haemoglobin, at: "labs.haemoglobin") }
+            check { try PlausibleRanges.hba1c.check(labs.hba1c, at: "labs.hba1c") }
+            check { try notAfterEvaluation(labs.date, "labs.date") }
         }
-        try notAfterEvaluation(lastArthroscopyDate, "lastArthroscopyDate")
+        check { try notAfterEvaluation(lastArthroscopyDate, "lastArthroscopyDate") }
+        return found
     }
 
     private func notAfterEvaluation(_ date: CalendarDate?, _ path: String) throws(FieldValidationError) {

@@ -29,6 +29,7 @@ public enum OssaMigrations {
         M0020_CreateAPITokens(),
         M0021_CreateLoginFailures(),
         M0022_CheckClosedSets(),
+        M0023_CreateFormSubmissions(),
     ]
 }
 

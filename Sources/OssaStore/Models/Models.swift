@@ -199,6 +199,8 @@ final class FollowUpTimepointModel: Model, @unchecked Sendable {
     /// `pending`, `completed`, `missed`, `cancelled`.
     @Field(key: "status") var status: String
     @OptionalField(key: "completed_at") var completedAt: Date?
+    /// Why it was marked missed or not applicable (M0023).
+    @OptionalField(key: "status_reason") var statusReason: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
     init() {}

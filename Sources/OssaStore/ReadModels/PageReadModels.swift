@@ -8,7 +8,10 @@ import OssaCore
 ///
 /// Statement counts (SQLite and PostgreSQL alike; `ReadModelTests` counts them):
 /// - `patientList`: viewer, sites, patient count, patient page, their episodes (one `IN` query), audit (3) — 8.
-/// - `episodePage`: viewer, episode, patient, site, the patient's episodes, audit (3) — 8.
+/// - `episodePage`: viewer, episode, patient, site, the patient's episodes, screening decisions, imaging studies and
+///   their findings, procedures and their injections, timepoints, questionnaire responses, outcome events, the
+///   names of the users who signed, audit (3) — at most 18 (findings, injections and names are not queried when
+///   there is nothing to look up), whatever the number of records.
 public struct ReadModels: Sendable {
     let database: OssaDatabase
 
@@ -16,6 +19,11 @@ public struct ReadModels: Sendable {
     public struct Viewer: Sendable, Hashable {
         public var displayName: String
         public var role: Role
+
+        public init(displayName: String, role: Role) {
+            self.displayName = displayName
+            self.role = role
+        }
     }
 
     /// GET /patients.
@@ -69,10 +77,29 @@ public struct ReadModels: Sendable {
         public var site: SiteRecord?
         /// The patient's other episodes, newest first.
         public var otherEpisodes: [EpisodeRecord]
+        /// The episode's records, each oldest first (decisions newest first).
+        public var screeningDecisions: [ScreeningDecisionRecord]
+        public var imagingStudies: [ImagingStudyRecord]
+        public var procedures: [StoredProcedure]
+        public var timepoints: [TimepointRecord]
+        public var responses: [QuestionnaireResponseRecord]
+        public var outcomeEvents: [OutcomeEventRecord]
+        /// Display names of the users who decided, signed or overrode a record shown here (as the record shows them).
+        public var userNames: [UUID: String]
+
+        public init(viewer: Viewer, episode: EpisodeRecord, patient: PatientRecord, site: SiteRecord?, otherEpisodes: [EpisodeRecord],
+                    screeningDecisions: [ScreeningDecisionRecord], imagingStudies: [ImagingStudyRecord], procedures: [StoredProcedure],
+                    timepoints: [TimepointRecord], responses: [QuestionnaireResponseRecord], outcomeEvents: [OutcomeEventRecord],
+                    userNames: [UUID: String]) {
+            (self.viewer, self.episode, self.patient, self.site, self.otherEpisodes) = (viewer, episode, patient, site, otherEpisodes)
+            (self.screeningDecisions, self.imagingStudies, self.procedures) = (screeningDecisions, imagingStudies, procedures)
+            (self.timepoints, self.responses, self.outcomeEvents, self.userNames) = (timepoints, responses, outcomeEvents, userNames)
+        }
     }
 
-    /// One episode with its patient; a record the actor may not see is `StoreError.notFound`.
-    public func episodePage(_ actor: ActingUser, episodeID: UUID) async throws -> EpisodePage {
+    /// One episode with its patient and records; a record the actor may not see is `StoreError.notFound`. `focus`
+    /// names a record of the episode the page shows in full (a decision, a study, a procedure), audited as its read.
+    public func episodePage(_ actor: ActingUser, episodeID: UUID, focus: (RecordType, UUID)? = nil) async throws -> EpisodePage {
         let episodeScope = try await Access.require(actor, .read, .episode, recordID: episodeID.lowerString, database: database)
         let patientScope = try await Access.require(actor, .read, .patient, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .read, .site)
@@ -95,12 +122,46 @@ public struct ReadModels: Sendable {
             let others = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
                 .filter(\.$patient.$id == patientID).filter(\.$id != episodeID)
                 .sort(\.$createdAt, .descending).sort(\.$id).limit(50).all().map(EpisodeRecord.init) ?? []
+            // The episode's records, each list under its own rule (a coordinator reads procedures but cannot sign them;
+            // a role without a rule for a type sees an empty list, never another site's rows).
+            func scoped<M: Model>(_ type: M.Type, _ recordType: RecordType) -> QueryBuilder<M>? {
+                ClinicalScope.apply(M.query(on: db), actor, AccessPolicy.scope(actor.role, .list, recordType))?
+                    .filter(.path([.string("episode_id")], schema: M.schemaOrAlias), .equal, .bind(episodeID))
+            }
+            let decisions = try await scoped(ScreeningDecisionModel.self, .screeningDecision)?
+                .sort(\.$evaluationDate, .descending).sort(\.$createdAt, .descending).sort(\.$id).limit(200).all()
+                .map(ScreeningDecisionRecord.init) ?? []
+            let studyModels = try await scoped(ImagingStudyModel.self, .imagingStudy)?.sort(\.$studyDate).sort(\.$id).limit(200).all() ?? []
+            let findings = try await ImagingRepository.findings(of: try studyModels.map { try $0.requireID() }, on: db)
+            let studies = try studyModels.map { try ImagingRepository.record($0, findings: findings[try $0.requireID()] ?? []) }
+            let procedureModels = try await scoped(ProcedureModel.self, .procedure)?.sort(\.$procedureDate).sort(\.$id).limit(200).all() ?? []
+            let injections = try await ProcedureRepository.injections(of: try procedureModels.map { try $0.requireID() }, on: db)
+            let procedures = try procedureModels.map { try ProcedureRepository.stored($0, injections: injections[try $0.requireID()] ?? []) }
+            let timepoints = try await scoped(FollowUpTimepointModel.self, .timepoint)?.sort(\.$dueDate).sort(\.$code).limit(500).all()
+                .map(TimepointRecord.init) ?? []
+            let responses = try await scoped(QuestionnaireResponseModel.self, .questionnaireResponse)?.sort(\.$completedAt).sort(\.$id)
+                .limit(2000).all().map(QuestionnaireResponseRecord.init) ?? []
+            let events = try await scoped(OutcomeEventModel.self, .outcomeEvent)?.sort(\.$eventDate).sort(\.$id).limit(200).all()
+                .map(OutcomeEventRecord.init) ?? []
+            let signerIDs = Set(decisions.flatMap { [$0.decidedBy, $0.signedBy, $0.overriddenBy] }.compactMap { $0 }
+                                + procedures.flatMap { [$0.signedBy, $0.operatorID] }.compactMap { $0 })
+            var names: [UUID: String] = [:]
+            if !signerIDs.isEmpty {
+                for user in try await UserModel.query(on: db).filter(\.$id ~~ Array(signerIDs)).field(\.$id).field(\.$displayName).all() {
+                    names[try user.requireID()] = user.displayName
+                }
+            }
+            // One batch: the chart read, and each list of the episode's records that was shown.
+            let listed: [RecordType] = [.screeningDecision, .imagingStudy, .procedure, .timepoint, .questionnaireResponse, .outcomeEvent]
+                .filter { AccessPolicy.scope(actor.role, .list, $0) != .denied }
             try await AuditLog.appendBatch([
                 AuditEvent(actor: actor, action: .read, recordType: .episode, recordID: episodeID.lowerString),
                 AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
-            ], on: db)
+            ] + listed.map { AuditEvent(actor: actor, action: .list, recordType: $0, recordID: episodeID.lowerString) }
+              + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? []), on: db)
             return EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
-                               otherEpisodes: others)
+                               otherEpisodes: others, screeningDecisions: decisions, imagingStudies: studies, procedures: procedures,
+                               timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names)
         }
     }
 
@@ -119,4 +180,71 @@ public struct ReadModels: Sendable {
 
 extension OssaStore {
     public var readModels: ReadModels { ReadModels(database: database) }
+}
+
+extension ReadModels {
+    /// GET /patients/:patientID (and its edit and new-episode forms): the patient, their site and episodes.
+    public struct PatientPage: Sendable {
+        public var viewer: Viewer
+        public var patient: PatientRecord
+        public var site: SiteRecord?
+        /// The sites the viewer may file the patient under (for the edit form).
+        public var sites: [SiteRecord]
+        public var episodes: [EpisodeRecord]
+
+        public init(viewer: Viewer, patient: PatientRecord, site: SiteRecord?, sites: [SiteRecord], episodes: [EpisodeRecord]) {
+            (self.viewer, self.patient, self.site, self.sites, self.episodes) = (viewer, patient, site, sites, episodes)
+        }
+    }
+
+    /// Statements: viewer, patient, sites, episodes, audit (3) — 7.
+    public func patientPage(_ actor: ActingUser, patientID: UUID) async throws -> PatientPage {
+        let patientScope = try await Access.require(actor, .read, .patient, recordID: patientID.lowerString, database: database)
+        let episodeScope = AccessPolicy.scope(actor.role, .list, .episode)
+        let siteScope = AccessPolicy.scope(actor.role, .list, .site)
+        return try await database.transaction { db in
+            let viewer = try await Self.viewer(actor, on: db)
+            guard let model = try await PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope)?
+                .filter(\.$id == patientID).first() else {
+                throw StoreError.notFound(recordType: "patient", id: patientID.lowerString)
+            }
+            let patient = try PatientRecord(model)
+            var sites: [SiteRecord] = []
+            if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
+                sites = try await query.sort(\.$code).limit(PageRequest.maximumLimit).all().map(SiteRecord.init)
+            }
+            let episodes = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
+                .filter(\.$patient.$id == patientID).sort(\.$createdAt, .descending).sort(\.$id).limit(200).all()
+                .map(EpisodeRecord.init) ?? []
+            try await AuditLog.appendBatch([
+                AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
+                AuditEvent(actor: actor, action: .list, recordType: .episode, recordID: patientID.lowerString),
+            ], on: db)
+            return PatientPage(viewer: viewer, patient: patient, site: sites.first { $0.id == patient.siteID }, sites: sites,
+                               episodes: episodes)
+        }
+    }
+
+    /// The new-patient form: the viewer and the sites they may file a patient under. Statements: viewer, sites — 2.
+    public struct SiteChoice: Sendable {
+        public var viewer: Viewer
+        public var sites: [SiteRecord]
+
+        public init(viewer: Viewer, sites: [SiteRecord]) {
+            self.viewer = viewer
+            self.sites = sites
+        }
+    }
+
+    public func siteChoice(_ actor: ActingUser) async throws -> SiteChoice {
+        let siteScope = AccessPolicy.scope(actor.role, .list, .site)
+        return try await database.transaction { db in
+            let viewer = try await Self.viewer(actor, on: db)
+            var sites: [SiteRecord] = []
+            if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
+                sites = try await query.sort(\.$code).limit(PageRequest.maximumLimit).all().map(SiteRecord.init)
+            }
+            return SiteChoice(viewer: viewer, sites: sites)
+        }
+    }
 }

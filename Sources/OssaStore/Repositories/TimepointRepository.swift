@@ -10,7 +10,8 @@ extension TimepointRecord {
                   protocolID: model.protocolID, dueDate: try parseStoredDate(model.dueDate, field: "dueDate"),
                   windowStart: try parseStoredDate(model.windowStart, field: "windowStart"),
                   windowEnd: try parseStoredDate(model.windowEnd, field: "windowEnd"),
-                  status: try storedValue(TimepointStatus.self, model.status, field: "status"), completedAt: model.completedAt)
+                  status: try storedValue(TimepointStatus.self, model.status, field: "status"), completedAt: model.completedAt,
+                  statusReason: model.statusReason)
     }
 }
 
@@ -134,11 +135,15 @@ public struct TimepointRepository: Sendable {
     }
 
     /// Marks a timepoint completed or missed (or cancelled, or back to pending). Completing it, or marking it
-    /// missed or cancelled, cancels its queued reminders at once.
-    public func mark(_ actor: ActingUser, _ id: UUID, _ status: TimepointStatus, at date: Date = Date()) async throws -> TimepointRecord {
+    /// missed or cancelled, cancels its queued reminders at once. `reason` says why it was missed or not applicable
+    /// (kept with the timepoint; cleared when it goes back to pending or is completed).
+    public func mark(_ actor: ActingUser, _ id: UUID, _ status: TimepointStatus, at date: Date = Date(),
+                     reason: String? = nil) async throws -> TimepointRecord {
         let scope = try await Access.require(actor, .update, .timepoint, recordID: id.lowerString, database: database)
+        let reason = try reason.map { try requiredText($0, field: "reason", max: 2000) }
         return try await database.transaction { db in
             let model = try await Self.load(id, actor, scope, on: db)
+            model.statusReason = status == .missed || status == .cancelled ? reason : nil
             model.status = status.rawValue
             model.completedAt = status == .completed ? date : nil
             try await model.update(on: db)

@@ -47,6 +47,34 @@ struct FormField: Sendable {
     var required = false
     /// `aria-describedby`: the hint and the error, when present.
     var describedBy: String?
+    /// What the `_field` partial draws (stored flags: Mustache reads stored properties only).
+    var isInput = true
+    var isSelect = false
+    var isTextarea = false
+    var isRadios = false
+    var isCheckboxes = false
+    var isHidden = false
+    /// Radios or checkboxes, drawn in a fieldset with the label as its legend.
+    var isGroup = false
+    var choiceType = "radio"
+    var inline = false
+    var options: [FieldOption] = []
+    /// `width-5`, `width-10`: how many characters the box is sized for.
+    var widthClass: String?
+    /// In a grid the column and row say what the field is; the label is still there for screen readers.
+    var labelHidden = false
+
+    enum Kind { case input, select, textarea, radios, checkboxes }
+
+    mutating func kind(_ kind: Kind) {
+        isInput = kind == .input
+        isSelect = kind == .select
+        isTextarea = kind == .textarea
+        isRadios = kind == .radios
+        isCheckboxes = kind == .checkboxes
+        isGroup = isRadios || isCheckboxes
+        choiceType = isCheckboxes ? "checkbox" : "radio"
+    }
 
     init(id: String, name: String? = nil, label: String, type: String = "text", value: String = "", hint: String? = nil,
          error: String? = nil, autocomplete: String? = nil, inputmode: String? = nil, required: Bool = false) {
@@ -102,24 +130,37 @@ struct TableModel: Sendable {
         var text: String
         var links: [Link]
         var hasLinks: Bool
-        init(_ text: String, links: [Link] = []) {
+        /// `num` (right-aligned figures), `status-…`.
+        var cellClass: String?
+        init(_ text: String, links: [Link] = [], class cellClass: String? = nil) {
             self.text = text
             self.links = links
             hasLinks = !links.isEmpty
+            self.cellClass = cellClass
         }
+        static func link(_ text: String, _ url: String) -> Cell { Cell(text, links: [Link(url: url, text: text)]) }
     }
-    struct Row: Sendable { var cells: [Cell] }
+    struct Row: Sendable {
+        var cells: [Cell]
+        init(cells: [Cell]) { self.cells = cells }
+        init(_ cells: Cell...) { self.cells = cells }
+    }
 
     var caption: String
+    var captionHidden: Bool
     var headers: [String]
     var rows: [Row]
     var hasRows: Bool
+    /// Said instead of the table when there are no rows.
+    var emptyText: String?
 
-    init(caption: String, headers: [String], rows: [Row]) {
+    init(caption: String, headers: [String], rows: [Row], captionHidden: Bool = true, emptyText: String? = nil) {
         self.caption = caption
+        self.captionHidden = captionHidden
         self.headers = headers
         self.rows = rows
         hasRows = !rows.isEmpty
+        self.emptyText = emptyText
     }
 }
 

@@ -1,37 +1,86 @@
 import Foundation
+import OssaCore
+import OssaStore
 
 /// One sample model of every page, with the states worth seeing (a refused form, an empty list). `PageRenderTests`
-/// renders each and checks every view in `Resources/templates` is covered, so a page cannot ship unrendered.
+/// renders each and checks every view in `Resources/templates` is covered, so a page cannot ship unrendered; the
+/// full-page snapshot tests render the same samples. Data: `PageFixtures` (the real engine, protocol and instruments).
 enum PageCatalog {
     static let sampleUser = UserBar(displayName: "Dr Sample", role: "clinician", csrfToken: "sample-csrf", seesPatients: true)
 
-    static var samples: [any Page] {
-        [
-            LoginPage(),
-            LoginPage(email: "someone@example.org", emailError: nil, passwordError: "Enter your password",
-                      summary: [.init(fieldID: "password", message: "Enter your password")]),
-            HomePage(user: UserBar(displayName: "Rae Searcher", role: "researcher", csrfToken: "sample-csrf", seesPatients: false)),
-            PatientListPage(
-                title: "Patients", user: sampleUser, query: "",
+    /// Named samples: the name is the snapshot's.
+    static var named: [(String, any Page)] {
+        let f = PageFixtures.self
+        let view = f.episodeView
+        let user = sampleUser
+        var refused = FormErrors()
+        refused.add("familyName", "Enter family name")
+        refused.add("birthDate", "Date of birth must be a real date, for example 2026-03-27")
+        var badBirth = FormValues()
+        badBirth.set("givenName", "Anna")
+        badBirth.set("birthDate", "1961-02-30")
+        var screeningErrors = FormErrors()
+        var screeningValues = ScreeningForm.initialValues(view, today: f.today)
+        screeningValues.set("evaluationDate", "")
+        screeningValues.set("age", "-3")
+        var reader = FormReader(screeningValues)
+        _ = ScreeningForm.read(&reader, episode: view.episode, today: f.today)
+        screeningErrors = reader.errors
+        let library = try! InstrumentLibrary.builtIn()
+        var unsigned = f.decision
+        unsigned.signedBy = nil
+        unsigned.signedAt = nil
+        var unsignedView = view
+        unsignedView.screeningDecisions = [unsigned]
+        let timepoint = view.timepoints.first { $0.code == "month-12" }!
+        return [
+            ("login", LoginPage()),
+            ("login-refused", LoginPage(email: "someone@example.org", emailError: nil, passwordError: "Enter your password",
+                                        summary: [.init(fieldID: "password", message: "Enter your password")])),
+            ("home-researcher", HomePage(user: UserBar(displayName: "Rae Searcher", role: "researcher", csrfToken: "sample-csrf", seesPatients: false))),
+            ("worklist", WorklistPage(f.worklist, user: user)),
+            ("patients", PatientListPage(
+                title: "Patients", user: user, query: "",
                 sites: [.init(id: "s1", code: "VIE-1", name: "Vienna", selected: false), .init(id: "s2", code: "GRZ-1", name: "Graz", selected: true)],
                 hasSites: true,
                 table: TableModel(caption: "Patients", headers: ["Name", "Born", "MRN", "Site", "Episodes"], rows: [
-                    .init(cells: [.init("Müller, Anna"), .init("1961-04-03"), .init("A-1"), .init("VIE-1"),
-                                  .init("none", links: [.init(url: Paths.episode.url("e1"), text: "left knee, bone marrow lesion")])]),
+                    .init(cells: [.link("Müller, Anna", Paths.patient.url(f.patient.id)), .init("1961-04-03"), .init("A-1"), .init("VIE-1"),
+                                  .init("none", links: [.init(url: Paths.episode.url(f.episode.id), text: "right knee, osteoarthritis")])]),
                     .init(cells: [.init("Novak, Petr"), .init("1955-11-20"), .init("–"), .init("VIE-1"), .init("none")]),
                 ]),
-                pagination: Pagination(previousURL: nil, nextURL: Paths.patients.template + "?offset=25", summary: "Showing 1–25 of 40 patients.")),
-            PatientListPage(title: "Patients", user: sampleUser, query: "nobody", sites: [], hasSites: false,
-                            table: TableModel(caption: "Patients", headers: ["Name"], rows: []),
-                            pagination: Pagination(previousURL: nil, nextURL: nil, summary: "No patients found.")),
-            EpisodePage(
-                title: "Müller, Anna · left knee", user: sampleUser, patient: .init(name: "Müller, Anna"),
-                episode: EpisodeView(joint: "knee", side: "left", jointLabel: "left knee, bone marrow lesion", diagnosis: "bone marrow lesion",
-                                     status: "open", lastContact: "2026-03-01", opened: "2026-01-10"),
-                patientFacts: SummaryList([("Name", "Müller, Anna"), ("Born", "1961-04-03")]),
-                episodeFacts: SummaryList([("Joint", "knee"), ("Opened", "2026-01-10")]),
-                otherEpisodes: [.init(url: Paths.episode.url("e2"), label: "right knee, osteoarthritis")], hasOtherEpisodes: true),
-            ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: sampleUser),
+                pagination: Pagination(previousURL: nil, nextURL: Paths.patients.template + "?offset=25", summary: "Showing 1–25 of 40 patients."))),
+            ("patients-empty", PatientListPage(title: "Patients", user: user, query: "nobody", sites: [], hasSites: false,
+                                               table: TableModel(caption: "Patients", headers: ["Name"], rows: []),
+                                               pagination: Pagination(previousURL: nil, nextURL: nil, summary: "No patients found."))),
+            ("patient", PatientPage(ReadModels.PatientPage(viewer: f.viewer, patient: f.patient, site: f.site, sites: [f.site],
+                                                           episodes: [f.episode]), user: user, role: .clinician)),
+            ("patient-new", PatientForm.page(user: user, sites: [f.site], values: FormValues(), errors: FormErrors())),
+            ("patient-new-refused", PatientForm.page(user: user, sites: [f.site], values: badBirth, errors: refused)),
+            ("episode-new", EpisodeForm.page(user: user, patient: f.patient, values: FormValues(), errors: FormErrors())),
+            ("episode", EpisodePage(view, user: user, role: .clinician, today: f.today)),
+            ("episode-empty", EpisodePage(f.emptyEpisodeView, user: user, role: .coordinator, today: f.today)),
+            ("screening-form", ScreeningForm.page(user: user, view: view, values: ScreeningForm.initialValues(view, today: f.today), errors: FormErrors())),
+            ("screening-form-refused", ScreeningForm.page(user: user, view: view, values: screeningValues, errors: screeningErrors)),
+            ("screening-decision", ScreeningDecisionPage(view, decision: f.decision, user: user, role: .clinician)),
+            ("screening-decision-unsigned", ScreeningDecisionPage(unsignedView, decision: unsigned, user: user, role: .clinician)),
+            ("imaging-form", ImagingForm.page(user: user, view: view, modality: .mri, values: ImagingForm.initialValues(view), errors: FormErrors())),
+            ("imaging-form-xray", ImagingForm.page(user: user, view: view, modality: .xray, values: ImagingForm.initialValues(view), errors: FormErrors())),
+            ("imaging-study", ImagingStudyPage(view, study: view.imagingStudies[0], user: user)),
+            ("imaging-study-follow-up", ImagingStudyPage(view, study: view.imagingStudies[2], user: user)),
+            ("procedure-form", ProcedureForm.page(user: user, view: view, values: ProcedureForm.initialValues(view, operatorName: "Dr Sample", today: f.today),
+                                                  errors: FormErrors())),
+            ("procedure", ProcedurePage(view, procedure: view.procedures[0], user: user, role: .clinician)),
+            ("follow-up", FollowUpPage(view, user: user, role: .clinician, today: f.today, library: library,
+                                       followUp: try! FollowUpProtocol.bundledDefault(), thresholds: try! ResponderThresholdTable.builtIn())),
+            ("follow-up-empty", FollowUpPage(f.emptyEpisodeView, user: user, role: .coordinator, today: f.today, library: library,
+                                             followUp: try! FollowUpProtocol.bundledDefault(), thresholds: try! ResponderThresholdTable.builtIn())),
+            ("questionnaire", QuestionnaireForm.page(user: user, view: view, timepoint: timepoint, instrument: library.instrument(id: "koos-jr")!,
+                                                     values: FormValues(), errors: FormErrors())),
+            ("timepoint-status", TimepointStatusForm.page(user: user, view: view, timepoint: timepoint, values: FormValues(), errors: FormErrors())),
+            ("outcome-form", OutcomeForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
+            ("not-found", ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: user)),
         ]
     }
+
+    static var samples: [any Page] { named.map(\.1) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import OssaCore
 import OssaStore
 
 /// The browser pages. Each page is a model type with a static `load` (its query) and a Mustache view of the same
@@ -8,6 +9,7 @@ import OssaStore
 struct PageRoutes: Sendable {
     let store: OssaStore
     let pages: PageRenderer
+    let now: @Sendable () -> Date
 
     func register(on group: RouterGroup<OssaRequestContext>) {
         group.on(.get, Paths.home, use: home)
@@ -15,10 +17,14 @@ struct PageRoutes: Sendable {
         group.on(.get, Paths.episode, use: episode)
     }
 
-    /// Start page: roles with patient records go to the patient list; researchers and admins, who have none,
-    /// get a page saying what is available to them.
+    /// Start page: clinicians and coordinators get their worklist; a patient goes to their record; researchers and
+    /// admins, who have no patient records, get a page saying what is available to them.
     @Sendable func home(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
+            if AccessPolicy.allows(actor.role, .list, .screeningDecision) {
+                let worklist = try await store.readModels.worklist(actor, today: CalendarDate(utcInstant: now()))
+                return try pages.html(WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: context.auth?.csrfToken ?? "")))
+            }
             let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
             return try pages.html(HomePage(user: user))
@@ -40,7 +46,8 @@ struct PageRoutes: Sendable {
     @Sendable func episode(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
             let id = try context.uuidParameter("episodeID")
-            let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id)
+            let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id,
+                                                   today: CalendarDate(utcInstant: now()))
             return try pages.html(model)
         }
     }

@@ -59,7 +59,8 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     // Pages: session only; CSRF for every form post.
     let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth)).add(middleware: CSRFMiddleware())
     login.registerSignedIn(on: signedIn)
-    PageRoutes(store: store, pages: pages).register(on: signedIn)
+    PageRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
+    try StaffRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
     allowed.load(router.routes)
     return router
 }

@@ -71,6 +71,24 @@ enum Paths {
     static let patients = RoutePath("/patients")
     static let episode = RoutePath("/episodes/:episodeID")
     static let staticFile = RoutePath("/static/:file")
+    static let patientNew = RoutePath("/patients/new")
+    static let patient = RoutePath("/patients/:patientID")
+    static let patientEdit = RoutePath("/patients/:patientID/edit")
+    static let episodeNew = RoutePath("/patients/:patientID/episodes/new")
+    static let screeningNew = RoutePath("/episodes/:episodeID/screening/new")
+    static let screeningDecision = RoutePath("/episodes/:episodeID/screening/:decisionID")
+    static let screeningSign = RoutePath("/episodes/:episodeID/screening/:decisionID/sign")
+    static let screeningOverride = RoutePath("/episodes/:episodeID/screening/:decisionID/override")
+    static let imagingNew = RoutePath("/episodes/:episodeID/imaging/new")
+    static let imagingStudy = RoutePath("/episodes/:episodeID/imaging/:studyID")
+    static let procedureNew = RoutePath("/episodes/:episodeID/procedures/new")
+    static let procedure = RoutePath("/episodes/:episodeID/procedures/:procedureID")
+    static let procedureSign = RoutePath("/episodes/:episodeID/procedures/:procedureID/sign")
+    static let followUp = RoutePath("/episodes/:episodeID/follow-up")
+    static let schedule = RoutePath("/episodes/:episodeID/follow-up/schedule")
+    static let questionnaireEntry = RoutePath("/episodes/:episodeID/timepoints/:timepointID/questionnaires/:instrumentID")
+    static let timepointStatus = RoutePath("/episodes/:episodeID/timepoints/:timepointID/status")
+    static let outcomeNew = RoutePath("/episodes/:episodeID/outcomes/new")
 
     // Operations
     static let health = RoutePath("/healthz")
@@ -80,6 +98,8 @@ enum Paths {
     /// Every path above (the route table's rows).
     static let all: [RoutePath] = [
         home, login, logout, patients, episode, staticFile, health, ready, metrics,
+        patientNew, patient, patientEdit, episodeNew, screeningNew, screeningDecision, screeningSign, screeningOverride,
+        imagingNew, imagingStudy, procedureNew, procedure, procedureSign, followUp, schedule, questionnaireEntry, timepointStatus, outcomeNew,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
     ]
 

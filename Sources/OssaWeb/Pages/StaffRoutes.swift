@@ -1,0 +1,582 @@
+import Foundation
+import Hummingbird
+import OssaCore
+import OssaStore
+
+/// The clinic staff's pages over the pathway: patients, episodes, screening, imaging, procedures, follow-up and
+/// outcomes. Each GET is one read model; each POST decodes its form, collects every problem at once and either
+/// writes (one store call, all or nothing) and redirects, or renders the form again with the user's values and the
+/// errors (422). A form's one-time submission key makes a double submission open the first result instead.
+struct StaffRoutes: Sendable {
+    let store: OssaStore
+    let pages: PageRenderer
+    let now: @Sendable () -> Date
+    let library: InstrumentLibrary
+    let followUp: FollowUpProtocol
+    let thresholds: ResponderThresholdTable
+
+    init(store: OssaStore, pages: PageRenderer, now: @escaping @Sendable () -> Date) throws {
+        self.store = store
+        self.pages = pages
+        self.now = now
+        library = try InstrumentLibrary.builtIn()
+        followUp = try FollowUpProtocol.bundledDefault()
+        thresholds = try ResponderThresholdTable.builtIn()
+    }
+
+    var today: CalendarDate { CalendarDate(utcInstant: now()) }
+
+    func register(on group: RouterGroup<OssaRequestContext>) {
+        group.on(.get, Paths.patientNew, use: newPatient)
+        group.on(.post, Paths.patientNew, use: createPatient)
+        group.on(.get, Paths.patient, use: patient)
+        group.on(.get, Paths.patientEdit, use: editPatient)
+        group.on(.post, Paths.patientEdit, use: updatePatient)
+        group.on(.get, Paths.episodeNew, use: newEpisode)
+        group.on(.post, Paths.episodeNew, use: createEpisode)
+        group.on(.get, Paths.screeningNew, use: newScreening)
+        group.on(.post, Paths.screeningNew, use: createScreening)
+        group.on(.get, Paths.screeningDecision, use: screeningDecision)
+        group.on(.post, Paths.screeningSign, use: signScreening)
+        group.on(.post, Paths.screeningOverride, use: overrideScreening)
+        group.on(.get, Paths.imagingNew, use: newImaging)
+        group.on(.post, Paths.imagingNew, use: createImaging)
+        group.on(.get, Paths.imagingStudy, use: imagingStudy)
+        group.on(.get, Paths.procedureNew, use: newProcedure)
+        group.on(.post, Paths.procedureNew, use: createProcedure)
+        group.on(.get, Paths.procedure, use: procedure)
+        group.on(.post, Paths.procedureSign, use: signProcedure)
+        group.on(.get, Paths.followUp, use: followUpPage)
+        group.on(.post, Paths.schedule, use: createSchedule)
+        group.on(.get, Paths.questionnaireEntry, use: newQuestionnaire)
+        group.on(.post, Paths.questionnaireEntry, use: createQuestionnaire)
+        group.on(.get, Paths.timepointStatus, use: newTimepointStatus)
+        group.on(.post, Paths.timepointStatus, use: updateTimepointStatus)
+        group.on(.get, Paths.outcomeNew, use: newOutcome)
+        group.on(.post, Paths.outcomeNew, use: createOutcome)
+    }
+
+    // MARK: Patients
+
+    @Sendable func newPatient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let choice = try await store.readModels.siteChoice(actor)
+            var values = FormValues()
+            if choice.sites.count == 1 { values.set("siteID", choice.sites[0].id.lowercasedID) }
+            return try pages.html(PatientForm.page(user: bar(choice.viewer, context), sites: choice.sites, values: values, errors: FormErrors()))
+        }
+    }
+
+    @Sendable func createPatient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await form(request, context, PatientForm.Posted.self) { actor, values in
+            var reader = FormReader(values)
+            guard let read = PatientForm.read(&reader, today: today, requireSite: true), let site = read.siteID else {
+                return .refused(reader.errors)
+            }
+            do {
+                let created = try await store.patients.create(actor, NewPatient(siteID: site, mrn: read.mrn, familyName: read.familyName,
+                                                                                givenName: read.givenName, birthDate: read.birthDate, sex: read.sex,
+                                                                                email: read.email, phone: read.phone))
+                return .done(Paths.patient.url(created.id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: ["mrn": "mrn", "siteID": "siteID", "site": "siteID", "birthDate": "birthDate"]))
+            }
+        } render: { actor, values, errors in
+            let choice = try await store.readModels.siteChoice(actor)
+            return PatientForm.page(user: bar(choice.viewer, context), sites: choice.sites, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func patient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let view = try await store.readModels.patientPage(actor, patientID: try context.uuidParameter("patientID"))
+            return try pages.html(PatientPage(view, user: bar(view.viewer, context), role: actor.role))
+        }
+    }
+
+    @Sendable func editPatient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let view = try await store.readModels.patientPage(actor, patientID: try context.uuidParameter("patientID"))
+            return try pages.html(PatientForm.page(user: bar(view.viewer, context), sites: view.sites, values: PatientForm.values(view.patient),
+                                                   errors: FormErrors(), editing: view.patient))
+        }
+    }
+
+    @Sendable func updatePatient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("patientID")
+        return try await form(request, context, PatientForm.Posted.self) { actor, values in
+            var reader = FormReader(values)
+            guard let read = PatientForm.read(&reader, today: today, requireSite: false) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.patients.update(actor, id, PatientChanges(mrn: read.mrn, familyName: read.familyName, givenName: read.givenName,
+                                                                              birthDate: read.birthDate, sex: read.sex, email: read.email, phone: read.phone))
+                return .done(Paths.patient.url(id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: ["mrn": "mrn", "birthDate": "birthDate"]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.patientPage(actor, patientID: id)
+            return PatientForm.page(user: bar(view.viewer, context), sites: view.sites, values: values, errors: errors, editing: view.patient)
+        }
+    }
+
+    @Sendable func newEpisode(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let view = try await store.readModels.patientPage(actor, patientID: try context.uuidParameter("patientID"))
+            var values = FormValues()
+            values.set("joint", "knee")
+            return try pages.html(EpisodeForm.page(user: bar(view.viewer, context), patient: view.patient, values: values, errors: FormErrors()))
+        }
+    }
+
+    @Sendable func createEpisode(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("patientID")
+        return try await form(request, context, EpisodeForm.Posted.self) { actor, values in
+            var reader = FormReader(values)
+            let joint = reader.choice(Joint.self, "joint", "Joint", required: true)
+            let side = reader.choice(Side.self, "side", "Side", required: true)
+            let diagnosis = DiagnosisFields.read(&reader, joint: joint, today: today)
+            guard reader.errors.isEmpty, let joint, let side, let diagnosis else { return .refused(reader.errors) }
+            do {
+                let episode = try await store.episodes.create(actor, NewEpisode(patientID: id, joint: joint, side: side, diagnosis: diagnosis))
+                return .done(Paths.episode.url(episode.id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.patientPage(actor, patientID: id)
+            return EpisodeForm.page(user: bar(view.viewer, context), patient: view.patient, values: values, errors: errors)
+        }
+    }
+
+    // MARK: Screening
+
+    @Sendable func newScreening(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            ScreeningForm.page(user: bar(view.viewer, context), view: view, values: ScreeningForm.initialValues(view, today: today), errors: FormErrors())
+        }
+    }
+
+    @Sendable func createScreening(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            var reader = FormReader(values)
+            guard let input = ScreeningForm.read(&reader, episode: view.episode, today: today) else { return .refused(reader.errors) }
+            do {
+                let decision = try await store.screening.evaluate(actor, episodeID: id, input)
+                return .done(Paths.screeningDecision.url(id, decision.id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:], stripping: "input."))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return ScreeningForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func screeningDecision(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let decisionID = try context.uuidParameter("decisionID")
+        return try await episodePage(context, focus: (.screeningDecision, decisionID)) { actor, view in
+            guard let decision = view.screeningDecisions.first(where: { $0.id == decisionID }) else {
+                throw StoreError.notFound(recordType: "screening decision", id: decisionID.lowercasedID)
+            }
+            return ScreeningDecisionPage(view, decision: decision, user: bar(view.viewer, context), role: actor.role)
+        }
+    }
+
+    @Sendable func signScreening(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (episodeID, decisionID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("decisionID"))
+        return try await action(context) { actor in
+            do {
+                _ = try await store.screening.sign(actor, decisionID)
+            } catch StoreError.conflict {
+                // Signed already (a second click, or a colleague): the page shows who signed.
+            }
+            return Paths.screeningDecision.url(episodeID, decisionID)
+        }
+    }
+
+    @Sendable func overrideScreening(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (episodeID, decisionID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("decisionID"))
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            let category = reader.choice(ScreeningCategory.self, "category", "New category", required: true)
+            let reason = reader.text("reason", "Reason for the override", required: true, max: 2000)
+            guard reader.errors.isEmpty, let category, let reason else { return .refused(reader.errors) }
+            do {
+                _ = try await store.screening.override(actor, decisionID, category: category, reason: reason)
+                return .done(Paths.screeningDecision.url(episodeID, decisionID))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: episodeID, focus: (.screeningDecision, decisionID))
+            guard let decision = view.screeningDecisions.first(where: { $0.id == decisionID }) else {
+                throw StoreError.notFound(recordType: "screening decision", id: decisionID.lowercasedID)
+            }
+            return ScreeningDecisionPage(view, decision: decision, user: bar(view.viewer, context), role: actor.role,
+                                         overrideValues: values, overrideErrors: errors)
+        }
+    }
+
+    // MARK: Imaging
+
+    func modality(_ request: Request) throws -> ImagingModality {
+        let text = request.uri.queryParameters.get("modality") ?? "mri"
+        guard let modality = ImagingModality(rawValue: text) else { throw Problem.badParameter("modality", "\"\(text)\" is not mri or xray") }
+        return modality
+    }
+
+    @Sendable func newImaging(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let modality = try modality(request)
+        return try await episodePage(context) { actor, view in
+            ImagingForm.page(user: bar(view.viewer, context), view: view, modality: modality, values: ImagingForm.initialValues(view), errors: FormErrors())
+        }
+    }
+
+    @Sendable func createImaging(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        let modality = try modality(request)
+        return try await form(request, context, AnyForm.self) { actor, values in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            var reader = FormReader(values)
+            guard let new = ImagingForm.read(&reader, episode: view.episode, modality: modality, today: today) else { return .refused(reader.errors) }
+            do {
+                let study = try await store.imaging.create(actor, new)
+                return .done(Paths.imagingStudy.url(id, study.id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: ["date": modality == .mri ? "mri[date]" : "date"]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return ImagingForm.page(user: bar(view.viewer, context), view: view, modality: modality, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func imagingStudy(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let studyID = try context.uuidParameter("studyID")
+        return try await episodePage(context, focus: (.imagingStudy, studyID)) { actor, view in
+            guard let study = view.imagingStudies.first(where: { $0.id == studyID }) else {
+                throw StoreError.notFound(recordType: "imaging study", id: studyID.lowercasedID)
+            }
+            return ImagingStudyPage(view, study: study, user: bar(view.viewer, context))
+        }
+    }
+
+    // MARK: Procedures
+
+    @Sendable func newProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            ProcedureForm.page(user: bar(view.viewer, context), view: view,
+                               values: ProcedureForm.initialValues(view, operatorName: view.viewer.displayName, today: today), errors: FormErrors())
+        }
+    }
+
+    @Sendable func createProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            let action = values["action"]
+            if action == ProcedureForm.addInjection || action.hasPrefix(ProcedureForm.removePrefix) {
+                // Adding or removing a row writes nothing: the form comes back with the rows changed.
+                return .again(ProcedureForm.applying(action, to: values))
+            }
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            var reader = FormReader(values)
+            guard let new = ProcedureForm.read(&reader, episode: view.episode, today: today) else { return .refused(reader.errors) }
+            do {
+                let created = try await store.procedures.create(actor, NewProcedure(episodeID: id, kind: new.kind, record: new.record, operatorID: actor.userID))
+                return .done(Paths.procedure.url(id, created.id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:], stripping: "record."))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return ProcedureForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func procedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let procedureID = try context.uuidParameter("procedureID")
+        return try await episodePage(context, focus: (.procedure, procedureID)) { actor, view in
+            guard let procedure = view.procedures.first(where: { $0.id == procedureID }) else {
+                throw StoreError.notFound(recordType: "procedure", id: procedureID.lowercasedID)
+            }
+            return ProcedurePage(view, procedure: procedure, user: bar(view.viewer, context), role: actor.role)
+        }
+    }
+
+    @Sendable func signProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (episodeID, procedureID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("procedureID"))
+        return try await action(context) { actor in
+            do {
+                _ = try await store.procedures.sign(actor, procedureID)
+            } catch StoreError.conflict {
+                // Signed already: the page shows who signed.
+            }
+            return Paths.procedure.url(episodeID, procedureID)
+        }
+    }
+
+    // MARK: Follow-up
+
+    func followUpModel(_ view: ReadModels.EpisodePage, _ actor: ActingUser, _ context: OssaRequestContext,
+                       values: FormValues? = nil, errors: FormErrors = FormErrors()) -> FollowUpPage {
+        FollowUpPage(view, user: bar(view.viewer, context), role: actor.role, today: today, library: library, followUp: followUp,
+                     thresholds: thresholds, scheduleValues: values, scheduleErrors: errors)
+    }
+
+    @Sendable func followUpPage(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in followUpModel(view, actor, context) }
+    }
+
+    @Sendable func createSchedule(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let index = reader.date("indexDate", "Index date", required: true, notAfter: today.adding(days: 366)) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.timepoints.generate(actor, episodeID: id, indexDate: index)
+            } catch StoreError.conflict {
+                // The schedule exists already (a second click): show it.
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+            return .done(Paths.followUp.url(id))
+        } render: { actor, values, errors in
+            followUpModel(try await store.readModels.episodePage(actor, episodeID: id), actor, context, values: values, errors: errors)
+        }
+    }
+
+    func timepoint(_ view: ReadModels.EpisodePage, _ id: UUID) throws -> TimepointRecord {
+        guard let timepoint = view.timepoints.first(where: { $0.id == id }) else {
+            throw StoreError.notFound(recordType: "timepoint", id: id.lowercasedID)
+        }
+        return timepoint
+    }
+
+    func instrument(_ context: OssaRequestContext) throws -> InstrumentDefinition {
+        let id = context.parameters.get("instrumentID") ?? ""
+        guard let instrument = library.instrument(id: id), instrument.isScorable else {
+            throw Problem(.notFound, detail: "no questionnaire \(id)")
+        }
+        return instrument
+    }
+
+    @Sendable func newQuestionnaire(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let timepointID = try context.uuidParameter("timepointID")
+        let instrument = try instrument(context)
+        return try await episodePage(context) { actor, view in
+            QuestionnaireForm.page(user: bar(view.viewer, context), view: view, timepoint: try timepoint(view, timepointID), instrument: instrument,
+                                   values: FormValues(), errors: FormErrors())
+        }
+    }
+
+    @Sendable func createQuestionnaire(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (id, timepointID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("timepointID"))
+        let instrument = try instrument(context)
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            let answers = QuestionnaireForm.read(&reader, instrument: instrument)
+            guard reader.errors.isEmpty else { return .refused(reader.errors) }
+            do {
+                _ = try await store.questionnaires.submit(actor, episodeID: id, instrumentID: instrument.id, answers: answers,
+                                                          timepointID: timepointID, completedAt: now(), library: library)
+                return .done(Paths.followUp.url(id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return QuestionnaireForm.page(user: bar(view.viewer, context), view: view, timepoint: try timepoint(view, timepointID),
+                                          instrument: instrument, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func newTimepointStatus(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let timepointID = try context.uuidParameter("timepointID")
+        return try await episodePage(context) { actor, view in
+            var values = FormValues()
+            values.set("status", "missed")
+            return TimepointStatusForm.page(user: bar(view.viewer, context), view: view, timepoint: try timepoint(view, timepointID),
+                                            values: values, errors: FormErrors())
+        }
+    }
+
+    @Sendable func updateTimepointStatus(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (id, timepointID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("timepointID"))
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            let status = reader.values["status"]
+            if status != "missed" && status != "cancelled" { reader.errors.add("status", "Select missed or not applicable") }
+            let reason = reader.text("reason", "Reason", required: true, max: 2000)
+            guard reader.errors.isEmpty, let reason, let newStatus = TimepointStatus(rawValue: status) else { return .refused(reader.errors) }
+            // The timepoint must be this episode's: the read model finds it among the episode's own.
+            _ = try timepoint(try await store.readModels.episodePage(actor, episodeID: id), timepointID)
+            _ = try await store.timepoints.mark(actor, timepointID, newStatus, at: now(), reason: reason)
+            return .done(Paths.followUp.url(id))
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return TimepointStatusForm.page(user: bar(view.viewer, context), view: view, timepoint: try timepoint(view, timepointID),
+                                            values: values, errors: errors)
+        }
+    }
+
+    // MARK: Outcomes
+
+    @Sendable func newOutcome(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            OutcomeForm.page(user: bar(view.viewer, context), view: view, values: FormValues(), errors: FormErrors())
+        }
+    }
+
+    @Sendable func createOutcome(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let event = OutcomeForm.read(&reader, today: today) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.outcomes.create(actor, episodeID: id, event)
+                return .done(Paths.episode.url(id) + "#step-outcomes")
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            } catch StoreError.conflict(let message) {
+                var errors = FormErrors()
+                errors.add("kind", message.capitalizedFirst)
+                return .refused(errors)
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return OutcomeForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// Any form: the fields are read through `FormValues`; decoding into this struct refuses a malformed body
+    /// (a field sent twice, a bad name) before anything is read.
+    struct AnyForm: Decodable, Sendable {
+        init(from decoder: any Decoder) throws {
+            _ = try decoder.container(keyedBy: FormDecoder.IndexKey.self)
+        }
+    }
+
+    enum FormResult: Sendable {
+        /// Written: go to the result.
+        case done(String)
+        /// Refused: the form again with these errors (422).
+        case refused(FormErrors)
+        /// Not a write (a row added or removed): the form again with these values (200).
+        case again(FormValues)
+    }
+
+    func bar(_ viewer: ReadModels.Viewer, _ context: OssaRequestContext) -> UserBar {
+        UserBar(viewer, csrfToken: context.auth?.csrfToken ?? "")
+    }
+
+    /// A page from the episode's read model; refusals become the error page.
+    func episodePage<P: Page>(_ context: OssaRequestContext, focus: (RecordType, UUID)? = nil,
+                              _ build: (ActingUser, ReadModels.EpisodePage) async throws -> P) async throws -> Response {
+        try await page(context) { actor in
+            let view = try await store.readModels.episodePage(actor, episodeID: try context.uuidParameter("episodeID"), focus: focus)
+            return try pages.html(try await build(actor, view))
+        }
+    }
+
+    func page(_ context: OssaRequestContext, _ body: (ActingUser) async throws -> Response) async throws -> Response {
+        let actor = try context.requireUser()
+        do {
+            return try await body(actor)
+        } catch let error as Problem where error.status.code < 500 {
+            return pages.errorPage(error, requestID: context.requestID, user: try await userBar(actor, context))
+        } catch let error where error is AccessDenied || Self.isClientError(error) {
+            return pages.errorPage(Problem(error), requestID: context.requestID, user: try await userBar(actor, context))
+        }
+    }
+
+    /// A button that changes one thing (sign): no fields but the CSRF token, then back to the record.
+    func action(_ context: OssaRequestContext, _ body: (ActingUser) async throws -> String) async throws -> Response {
+        try await page(context) { actor in
+            Response(status: .seeOther, headers: [.location: try await body(actor)])
+        }
+    }
+
+    /// A form post: decode (malformed bodies are a 400 page), claim the submission key, run `handle`; on a refusal
+    /// release the key and render the form with the user's values and every error.
+    func form<F: Decodable & Sendable, P: Page>(_ request: Request, _ context: OssaRequestContext, _ type: F.Type,
+                                                handle: (ActingUser, FormValues) async throws -> FormResult,
+                                                render: (ActingUser, FormValues, FormErrors) async throws -> P) async throws -> Response {
+        try await page(context) { actor in
+            guard Forms.isForm(request.headers[.contentType]) else {
+                throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
+            }
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: context.maxUploadSize))
+            let pairs = Forms.pairs(body)
+            do {
+                _ = try FormDecoder().decode(F.self, from: pairs)
+            } catch let error as FormDecoder.FieldError {
+                throw Problem(.badRequest, detail: "the form could not be read (\(error.field) \(error.message)); open it again and send it once")
+            }
+            let values = FormValues(pairs)
+            let key = values[FormPage.submissionKey]
+            let isAction = values["action"] == ProcedureForm.addInjection || values["action"].hasPrefix(ProcedureForm.removePrefix)
+            if !key.isEmpty, !isAction {
+                switch try await store.submissions.claim(key, by: actor) {
+                case .claimed: break
+                case .done(let url): return Response(status: .seeOther, headers: [.location: url])
+                case .inProgress:
+                    throw Problem(.conflict, detail: "this form is already being saved; wait a moment and open the record")
+                }
+            }
+            let result: FormResult
+            do {
+                result = try await handle(actor, values)
+            } catch {
+                if !key.isEmpty, !isAction { try? await store.submissions.release(key) }
+                throw error
+            }
+            switch result {
+            case .done(let url):
+                if !key.isEmpty { try await store.submissions.complete(key, resultURL: url) }
+                return Response(status: .seeOther, headers: [.location: url])
+            case .refused(let errors):
+                if !key.isEmpty, !isAction { try await store.submissions.release(key) }
+                return try pages.html(try await render(actor, values, errors), status: .unprocessableContent)
+            case .again(let changed):
+                return try pages.html(try await render(actor, changed, FormErrors()))
+            }
+        }
+    }
+
+    private func userBar(_ actor: ActingUser, _ context: OssaRequestContext) async throws -> UserBar {
+        UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
+    }
+
+    static func isClientError(_ error: any Error) -> Bool {
+        guard let error = error as? StoreError else { return false }
+        if case .unreadable = error { return false }
+        return true
+    }
+
+    static func isFieldError(_ error: StoreError) -> Bool {
+        switch error {
+        case .invalid, .conflictingField: true
+        default: false
+        }
+    }
+
+    /// A store refusal naming a field, under the form's field (`fields` maps store names to form names).
+    static func errors(_ error: StoreError, fields: [String: String], stripping prefix: String = "") -> FormErrors {
+        var errors = FormErrors()
+        switch error {
+        case .invalid(let field, let message), .conflictingField(let field, let message):
+            var path = field
+            if !prefix.isEmpty, path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
+            errors.add(fields[path] ?? FieldName.name(fromPath: path), message.capitalizedFirst)
+        default:
+            errors.add("", "\(error)")
+        }
+        return errors
+    }
+}
