@@ -34,6 +34,10 @@ import OssaCore
 /// | de-identified | export                | –           | –           | –         | granted    | –     |
 /// | API token     | create, read, revoke  | own         | own         | own       | own        | all   |
 /// | audit log     | read                  | –           | –           | –         | –          | all   |
+/// | ruleset       | create, update        | –           | –           | –         | –          | all   |
+/// | ruleset       | read, list            | –           | –           | –         | –          | all   |
+/// | instr. wording| create, update, delete| –           | –           | –         | –          | all   |
+/// | instr. wording| read, list            | –           | –           | –         | –          | all   |
 ///
 /// Clinical choices behind the rows above:
 /// - Coordinators run screening (it is decision support and produces an unsigned decision) but only clinicians
@@ -45,6 +49,10 @@ import OssaCore
 /// - The outbox sender is a service account with the admin role: it sees a message's recipient and body
 ///   (a link), never chart data. Staff enqueue messages only for invitations at their granted sites.
 /// - Researchers read the de-identified read model of their granted sites only (audited as an export).
+/// - Screening rulesets (uploaded versions, which one is active) and a clinic's licensed instrument wording are
+///   managed by admins. The active ruleset and the wording are configuration that every evaluation and questionnaire
+///   uses, so `RulesetRepository.active()` and `InstrumentWordingRepository.get(_:)` serve them without an acting
+///   user; these rows govern managing and listing them.
 ///
 /// Researchers get no identified data: the identified repositories refuse them; `ResearchRepository` serves them
 /// de-identified rows. Admins get no clinical data. A redeemed invitation link acts as its patient
@@ -84,6 +92,9 @@ public enum AccessPolicy {
              scopes: [.admin: .all, .patient: .ownRecord, .coordinator: .ownRecord, .clinician: .ownRecord, .researcher: .ownRecord]),
         // Reading the audit log (itself audited).
         Rule(recordType: .auditLog, actions: [.read], scopes: admin),
+        // Screening ruleset versions and instrument wording (administration pages).
+        Rule(recordType: .ruleset, actions: [.create, .update, .read, .list], scopes: admin),
+        Rule(recordType: .instrumentWording, actions: [.create, .update, .delete, .read, .list], scopes: admin),
         Rule(recordType: .patient, actions: [.create, .update], scopes: staff),
         Rule(recordType: .patient, actions: [.read, .list], scopes: staffAndOwnPatient),
         Rule(recordType: .episode, actions: [.create], scopes: staff),
@@ -157,6 +168,10 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case outcomeEvent = "outcome-event", invitation, outboxMessage = "outbox-message"
     /// The researchers' de-identified read model.
     case deidentified = "deidentified"
+    /// An uploaded screening ruleset version (record id: its row id; the bundled default: `bundled:<id>@<version>`).
+    case ruleset
+    /// A clinic's licensed wording of an instrument (record id: the instrument's id).
+    case instrumentWording = "instrument-wording"
 
     /// Identified clinical data (a patient's chart and everything recorded in it).
     var isClinical: Bool {

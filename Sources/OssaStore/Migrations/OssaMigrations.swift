@@ -30,6 +30,7 @@ public enum OssaMigrations {
         M0021_CreateLoginFailures(),
         M0022_CheckClosedSets(),
         M0023_CreateFormSubmissions(),
+        M0024_CreateRulesetsAndWordings(),
     ]
 }
 
