@@ -77,4 +77,16 @@ struct PageSnapshotTests {
             assertSnapshot(of: try normalized(missing.text), as: .lines, named: "not-found")
         }
     }
+
+    /// Every page of the application, from the catalog's samples (the real engine, protocol and instruments on one
+    /// made-up pathway): a change to any page's markup shows up here as a diff to review.
+    @Test("every page, full page, from its catalog sample")
+    func catalog() async throws {
+        let renderer = try await PageRenderer.load()
+        var names = Set<String>()
+        for (name, page) in PageCatalog.named {
+            #expect(names.insert(name).inserted, "sample \(name) named twice")
+            assertSnapshot(of: try normalized(try renderer.render(page)), as: .lines, named: name)
+        }
+    }
 }

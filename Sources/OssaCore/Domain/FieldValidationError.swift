@@ -10,18 +10,34 @@ public struct FieldValidationError: Error, Sendable, Equatable, CustomStringConv
     public let path: String
     /// What is wrong, in plain language, without the path.
     public let message: String
+    /// Further problems found in the same input (a form or body reports every problem at once, not only the first).
+    public let more: [FieldValidationError]
 
     public init(path: String, message: String) {
         self.path = path
         self.message = message
+        more = []
     }
+
+    /// The first problem of `problems`, carrying the others in `more`; nil when there are none.
+    public init?(all problems: [FieldValidationError]) {
+        guard let first = problems.first else { return nil }
+        path = first.path
+        message = first.message
+        more = problems.dropFirst().flatMap(\.all)
+    }
+
+    /// This problem and every further one, in order.
+    public var all: [FieldValidationError] { [FieldValidationError(path: path, message: message)] + more }
 
     /// Builds the error for the value at `codingPath` (as seen by a `Decoder`).
     public init(codingPath: [any CodingKey], message: String) {
         self.init(path: FieldPath.render(codingPath), message: message)
     }
 
-    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+    public var description: String {
+        all.map { $0.path.isEmpty ? $0.message : "\($0.path): \($0.message)" }.joined(separator: "; ")
+    }
 
     /// Converts any error thrown while decoding into a path-naming error.
     public static func from(_ error: any Error) -> FieldValidationError {

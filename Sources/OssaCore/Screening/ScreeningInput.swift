@@ -214,6 +214,79 @@ public struct ScreeningInput: Sendable, Hashable, Codable {
         self.lastArthroscopyDate = lastArthroscopyDate
     }
 
+    private enum Key: String, CaseIterable {
+        case evaluationDate, joint, side, diagnosis, mri, painConcordance, painNRS, treatmentsTried, wishesToAvoidReplacement
+        case surgicalCandidacy, age, activity, heightCm, weightKg, bmi, alignment, comorbidities, medications, labs, infection
+        case malignancy, pregnantOrBreastfeeding, lastArthroscopyDate
+    }
+
+    /// Reads every field on its own, so that a body with several problems reports them all at once (as
+    /// `FieldValidationError.more`): unknown fields, missing required ones, values of the wrong kind, and the range
+    /// checks that need no other field (age, pain, height, labs…).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        var problems: [FieldValidationError] = []
+        for key in c.allKeys where Key(rawValue: key.stringValue) == nil {
+            problems.append(FieldValidationError(codingPath: decoder.codingPath + [key], message: "unknown field \"\(key.stringValue)\""))
+        }
+        func field<T: Decodable>(_ type: T.Type, _ key: Key, required: Bool = false) -> T? {
+            let codingKey = AnyCodingKey(stringValue: key.rawValue)
+            do {
+                if required, !c.contains(codingKey) {
+                    problems.append(FieldValidationError(codingPath: decoder.codingPath + [codingKey], message: "is required but missing"))
+                    return nil
+                }
+                let value = try c.decodeIfPresent(T.self, forKey: codingKey)
+                if required, value == nil {
+                    problems.append(FieldValidationError(codingPath: decoder.codingPath + [codingKey], message: "is required; it must not be null"))
+                }
+                return value
+            } catch {
+                problems.append(FieldValidationError.from(error))
+                return nil
+            }
+        }
+        let evaluationDate = field(CalendarDate.self, .evaluationDate, required: true)
+        let joint = field(Joint.self, .joint, required: true)
+        let side = field(Side.self, .side, required: true)
+        let diagnosis = field(Diagnosis.self, .diagnosis, required: true)
+        let input = ScreeningInput(
+            // Placeholders stand in for required fields that failed; the input is only returned when none did.
+            evaluationDate: evaluationDate ?? CalendarDate(dayNumber: 0), joint: joint ?? .knee, side: side ?? .left,
+            diagnosis: diagnosis ?? .boneMarrowLesion, mri: field(MRIStudy.self, .mri),
+            painConcordance: field(PainConcordance.self, .painConcordance), painNRS: field(Double.self, .painNRS),
+            treatmentsTried: field([TreatmentTried].self, .treatmentsTried), wishesToAvoidReplacement: field(Bool.self, .wishesToAvoidReplacement),
+            surgicalCandidacy: field(SurgicalCandidacy.self, .surgicalCandidacy), age: field(Int.self, .age),
+            activity: field(ActivityLevel.self, .activity), heightCm: field(Double.self, .heightCm), weightKg: field(Double.self, .weightKg),
+            bmi: field(Double.self, .bmi), alignment: field(Alignment.self, .alignment), comorbidities: field([Comorbidity].self, .comorbidities),
+            medications: field(Medications.self, .medications), labs: field(Labs.self, .labs), infection: field(InfectionStatus.self, .infection),
+            malignancy: field(MalignancyType.self, .malignancy), pregnantOrBreastfeeding: field(Bool.self, .pregnantOrBreastfeeding),
+            lastArthroscopyDate: field(CalendarDate.self, .lastArthroscopyDate))
+        guard problems.isEmpty else {
+            // The checks that need no other field are worth reporting too (`age: -3` beside a missing date).
+            let prefix = FieldPath.render(decoder.codingPath)
+            let reported = Set(problems.map(\.path))
+            for problem in input.fieldProblems() {
+                let path = prefix.isEmpty ? problem.path : FieldPath.join(prefix, problem.path)
+                if !reported.contains(path) { problems.append(FieldValidationError(path: path, message: problem.message)) }
+            }
+            throw FieldValidationError(all: problems)!
+        }
+        self = input
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        func put<T: Encodable>(_ value: T?, _ key: Key) throws { try c.encodeIfPresent(value, forKey: AnyCodingKey(stringValue: key.rawValue)) }
+        try put(evaluationDate, .evaluationDate); try put(joint, .joint); try put(side, .side); try put(diagnosis, .diagnosis)
+        try put(mri, .mri); try put(painConcordance, .painConcordance); try put(painNRS, .painNRS); try put(treatmentsTried, .treatmentsTried)
+        try put(wishesToAvoidReplacement, .wishesToAvoidReplacement); try put(surgicalCandidacy, .surgicalCandidacy); try put(age, .age)
+        try put(activity, .activity); try put(heightCm, .heightCm); try put(weightKg, .weightKg); try put(bmi, .bmi)
+        try put(alignment, .alignment); try put(comorbidities, .comorbidities); try put(medications, .medications); try put(labs, .labs)
+        try put(infection, .infection); try put(malignancy, .malignancy); try put(pregnantOrBreastfeeding, .pregnantOrBreastfeeding)
+        try put(lastArthroscopyDate, .lastArthroscopyDate)
+    }
+
     /// Decodes and validates a screening input; errors name the field (`labs.platelets: …`).
     public static func decode(from data: Data) throws(FieldValidationError) -> ScreeningInput {
         let input = try StrictJSON.decode(ScreeningInput.self, from: data)
@@ -253,6 +326,26 @@ public struct ScreeningInput: Sendable, Hashable, Codable {
             check { try mri.validate(joint: joint, at: "mri") }
             check { try notAfterEvaluation(mri.date, "mri.date") }
         }
+        found += fieldProblems()
+        if let m = medications {
+            check { try notAfterEvaluation(m.nsaidLastDose, "medications.nsaidLastDose") }
+            check { try notAfterEvaluation(m.systemicSteroidLastDose, "medications.systemicSteroidLastDose") }
+            check { try notAfterEvaluation(m.iaSteroidLastDate, "medications.iaSteroidLastDate") }
+            check { try notAfterEvaluation(m.iaHyaluronicAcidLastDate, "medications.iaHyaluronicAcidLastDate") }
+        }
+        if let date = labs?.date { check { try notAfterEvaluation(date, "labs.date") } }
+        check { try notAfterEvaluation(lastArthroscopyDate, "lastArthroscopyDate") }
+        return found
+    }
+
+    /// The checks of single values that need no other field (plausible ranges).
+    func fieldProblems() -> [FieldValidationError] {
+        var found: [FieldValidationError] = []
+        func check(_ body: () throws -> Void) {
+            do { try body() } catch let error as FieldValidationError { found.append(error) } catch {
+                found.append(FieldValidationError(path: "", message: "\(error)"))
+            }
+        }
         check { try PlausibleRanges.painNRS.check(painNRS, at: "painNRS") }
         for (i, t) in (treatmentsTried ?? []).enumerated() {
             check { try PlausibleRanges.treatmentWeeks.check(t.durationWeeks, at: FieldPath.join(FieldPath.index("treatmentsTried", i), "durationWeeks")) }
@@ -276,19 +369,11 @@ public struct ScreeningInput: Sendable, Hashable, Codable {
         }
         check { try PlausibleRanges.alignmentDegrees.check(alignment?.varusDegrees, at: "alignment.varusDegrees") }
         check { try PlausibleRanges.alignmentDegrees.check(alignment?.valgusDegrees, at: "alignment.valgusDegrees") }
-        if let m = medications {
-            check { try notAfterEvaluation(m.nsaidLastDose, "medications.nsaidLastDose") }
-            check { try notAfterEvaluation(m.systemicSteroidLastDose, "medications.systemicSteroidLastDose") }
-            check { try notAfterEvaluation(m.iaSteroidLastDate, "medications.iaSteroidLastDate") }
-            check { try notAfterEvaluation(m.iaHyaluronicAcidLastDate, "medications.iaHyaluronicAcidLastDate") }
-        }
         if let labs {
             check { try PlausibleRanges.platelets.check(labs.platelets, at: "labs.platelets") }
             check { try PlausibleRanges.haemoglobin.check(labs.haemoglobin, at: "labs.haemoglobin") }
             check { try PlausibleRanges.hba1c.check(labs.hba1c, at: "labs.hba1c") }
-            check { try notAfterEvaluation(labs.date, "labs.date") }
         }
-        check { try notAfterEvaluation(lastArthroscopyDate, "lastArthroscopyDate") }
         return found
     }
 

@@ -129,6 +129,11 @@ struct ScreeningAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let episodeID = try context.uuidParameter("episodeID")
         let body = try await JSONIO.decode(NewScreeningDecisionDTO.self, from: request, context: context)
+        // Every problem at once (the engine itself stops at the first).
+        let problems = body.input.problems()
+        if !problems.isEmpty {
+            throw Problem.validation(problems.map { FieldProblem(field: FieldPath.join("input", $0.path), message: $0.message) })
+        }
         let record = try await store.screening.evaluate(actor, episodeID: episodeID, body.input)
         return try JSONIO.response(ScreeningDecisionDTO(record), status: .created,
                                    headers: [.location: Paths.API.screeningDecision.url(record.id)])

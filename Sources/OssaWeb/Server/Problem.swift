@@ -51,7 +51,7 @@ struct Problem: Error, Sendable {
             if error.path.isEmpty, error.message.localizedCaseInsensitiveContains("valid JSON") {
                 self = Problem(.badRequest, type: "/problems/malformed-json", title: "The body is not valid JSON", detail: error.message)
             } else {
-                self = .validation([FieldProblem(field: error.path, message: error.message)])
+                self = .validation(error.all.map { FieldProblem(field: $0.path, message: $0.message) })
             }
         case let error as StoreError:
             switch error {
