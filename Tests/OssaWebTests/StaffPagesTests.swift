@@ -230,4 +230,134 @@ struct StaffPagesTests {
             #expect(worklist.text.contains("Müller, Anna") && worklist.text.contains("Screening decisions awaiting signature <span class=\"count-badge\">1 item</span>"))
         }
     }
+
+    @Test("the plan is drafted from the signed decision, edited and printed; the procedure starts from it; addenda and adjuncts are stored and shown")
+    func planAdjunctsAddenda() async throws {
+        try await withServer { server, client in
+            let session = try await signIn(client, "clinician@example.org")
+            let episode = server.fixture.episodeA.id.lowercasedID
+            // A signed decision with targets (an MRI with a medial tibial lesion).
+            let screened = try await post(client, session, "/episodes/\(episode)/screening/new", [
+                ("evaluationDate", "2026-03-01"), ("diagnosis[type]", "osteoarthritis"), ("diagnosis[kellgrenLawrence]", "3"),
+                ("mri[date]", "2026-02-20"), ("mri[bml][tibia-central-medial][size]", "2"), ("painConcordance", "concordant"),
+            ])
+            let decisionURL = try #require(screened.headers[.location])
+            _ = try await post(client, session, decisionURL + "/sign", [])
+            let today = String(server.clock.now.formatted(.iso8601).prefix(10))
+            let draft = try await get(client, session, "/episodes/\(episode)/plan/edit")
+            #expect(draft.status == .ok)
+            #expect(draft.text.contains(#"<option value="medial-tibial-plateau" selected>"#), "the decision's target is the first row")
+            #expect(draft.text.contains(#"<option value="tibia-central-medial" selected>"#), "with the MRI's subregion")
+            let refused = try await post(client, session, "/episodes/\(episode)/plan/edit", [
+                ("setting", "office"), ("anaesthesia", "local-nitrous"), ("injections[0][target]", "medial-tibial-plateau"),
+                ("injections[0][minVolumeMl]", "8"), ("injections[0][maxVolumeMl]", "4"), ("injections[0][product]", "prp"),
+            ])
+            #expect(refused.status == .unprocessableContent)
+            #expect(summary(refused.text) == ["Injection 1: the largest volume is less than the smallest"])
+            let saved = try await post(client, session, "/episodes/\(episode)/plan/edit", [
+                ("plannedDate", today), ("setting", "office"), ("anaesthesia", "local-nitrous"),
+                ("injections[0][target]", "medial-tibial-plateau"), ("injections[0][subregion]", "tibia-central-medial"),
+                ("injections[0][minVolumeMl]", "5"), ("injections[0][maxVolumeMl]", "10"), ("injections[0][product]", "prp"),
+                ("notes", "Two planes before injecting"),
+            ])
+            #expect(saved.status == .seeOther && saved.headers[.location] == "/episodes/\(episode)/plan")
+            let plan = try await get(client, session, "/episodes/\(episode)/plan")
+            #expect(plan.text.contains("Two planes before injecting") && plan.text.contains("5–10") && plan.text.contains(today))
+            let procedureForm = try await get(client, session, "/episodes/\(episode)/procedures/new")
+            #expect(procedureForm.text.contains(#"name="injections[0][volumeMl]" type="text" value="7.5""#), "the plan's mid volume")
+            // The worklist shows the week's planned procedures.
+            let worklist = try await get(client, session, "/")
+            #expect(worklist.text.contains("Procedures planned this week <span class=\"count-badge\">1 item</span>"))
+
+            // A coordinator reads the plan but may not change it.
+            let coordinator = try await signIn(client, "coordinator@example.org")
+            #expect(try await get(client, coordinator, "/episodes/\(episode)/plan").status == .ok)
+            #expect(try await post(client, coordinator, "/episodes/\(episode)/plan/edit", [
+                ("setting", "office"), ("anaesthesia", "local"), ("injections[0][target]", "patella"),
+                ("injections[0][minVolumeMl]", "1"), ("injections[0][maxVolumeMl]", "2"), ("injections[0][product]", "prp"),
+            ]).status == .forbidden)
+
+            // Adjunct: every missing field at once, then a shockwave course.
+            let noDates = try await post(client, session, "/episodes/\(episode)/adjuncts/new", [("kind", "shockwave"), ("shockwave[device]", "radial")])
+            #expect(summary(noDates.text) == ["Enter energy flux density", "Enter pulses per session", "Enter the date of the first session"])
+            let course = try await post(client, session, "/episodes/\(episode)/adjuncts/new", [
+                ("kind", "shockwave"), ("shockwave[device]", "focused-electromagnetic"), ("shockwave[energyFluxDensity]", "0.25"),
+                ("shockwave[pulsesPerSession]", "2000"), ("shockwave[sessionDates][0]", "2026-03-01"), ("shockwave[sessionDates][1]", "2026-03-08"),
+            ])
+            #expect(course.status == .seeOther)
+            #expect(try await get(client, session, "/episodes/\(episode)").text.contains("0.25 mJ/mm², 2000 pulses, 2 sessions (2026-03-01, 2026-03-08)"))
+
+            // Addenda: refused before signing, stored and shown in order after.
+            let recorded = try await post(client, session, "/episodes/\(episode)/procedures/new", [
+                ("date", "2026-03-10"), ("kind", "io"), ("setting", "office"), ("anaesthesia", "local-nitrous"), ("guidance", "fluoroscopy"),
+                ("injections[0][target]", "medial-tibial-plateau"), ("injections[0][product]", "prp"), ("injections[0][volumeMl]", "7"),
+                ("prp[system]", "kit"), ("operator", "Dr Test"),
+            ])
+            let procedureURL = try #require(recorded.headers[.location])
+            let early = try await post(client, session, procedureURL + "/addenda", [("text", "x"), ("reason", "y")])
+            #expect(early.status == .conflict && early.text.contains("not signed yet"))
+            _ = try await post(client, session, procedureURL + "/sign", [])
+            let noReason = try await post(client, session, procedureURL + "/addenda", [("text", "The volume was 6 ml.")])
+            #expect(noReason.status == .unprocessableContent && summary(noReason.text) == ["Enter reason"])
+            #expect(try await post(client, session, procedureURL + "/addenda", [("text", "The volume was 6 ml."), ("reason", "Misread")]).status == .seeOther)
+            #expect(try await post(client, session, procedureURL + "/addenda", [("text", "Operator was Dr Other."), ("reason", "Typo")]).status == .seeOther)
+            let page = try await get(client, session, procedureURL)
+            let first = try #require(page.text.range(of: "The volume was 6 ml."))
+            let second = try #require(page.text.range(of: "Operator was Dr Other."))
+            #expect(first.lowerBound < second.lowerBound, "in the order written")
+            #expect(page.text.contains("Reason: Misread · Clinician User"))
+        }
+    }
+
+    @Test("the patient list finds by name, record number or birth date and filters by joint, diagnosis and episode status")
+    func patientSearch() async throws {
+        try await withServer { server, client in
+            let session = try await signIn(client, "clinician@example.org")
+            func names(_ query: String) async throws -> [String] {
+                let page = try await get(client, session, "/patients?" + query)
+                #expect(page.status == .ok, "\(query): \(page.status)")
+                return ["Müller, Anna", "Novak, Petr", "Rossi"].filter { page.text.contains($0) }
+            }
+            #expect(try await names("q=a-2") == ["Novak, Petr"], "record number, any case")
+            #expect(try await names("q=\(server.fixture.patientA.birthDate.iso)") == ["Müller, Anna"])
+            #expect(try await names("q=muller") == ["Müller, Anna"], "accents and case folded")
+            #expect(try await names("joint=knee") == ["Müller, Anna"], "only patients with a knee episode")
+            #expect(try await names("diagnosis=osteoarthritis&status=open") == ["Müller, Anna"])
+            #expect(try await names("joint=hip") == [], "site B's hip patient stays invisible")
+            let page = try await get(client, session, "/patients?joint=knee&offset=0")
+            #expect(page.text.contains(#"<option value="knee" selected>"#), "the filter is kept in the form")
+            let bad = try await get(client, session, "/patients?joint=elbow")
+            #expect(bad.status == .badRequest && bad.text.contains("joint"))
+        }
+    }
+
+    @Test("an adverse event records its relatedness (page and API); last contact and status are updated from the episode")
+    func relatednessAndLastContact() async throws {
+        try await withServer { server, client in
+            let session = try await signIn(client, "clinician@example.org")
+            let episode = server.fixture.episodeA.id.lowercasedID
+            let wrong = try await post(client, session, "/episodes/\(episode)/outcomes/new", [("kind", "death"), ("date", "2026-03-01"), ("relatedness", "possible")])
+            #expect(wrong.status == .unprocessableContent && summary(wrong.text) == ["Relatedness is recorded for adverse events only"])
+            let saved = try await post(client, session, "/episodes/\(episode)/outcomes/new", [
+                ("kind", "adverse-event"), ("date", "2026-03-01"), ("description", "Pain flare"), ("severity", "mild"), ("relatedness", "probable"),
+            ])
+            #expect(saved.status == .seeOther)
+            #expect(try await get(client, session, "/episodes/\(episode)").text.contains("Adverse event (mild): Pain flare · probably related to the procedure"))
+            let token = try await apiToken(client, session)
+            let events = try await client.execute(uri: "/api/v1/episodes/\(episode)/outcome-events", method: .get, headers: bearer(token))
+            #expect((events.json["items"] as? [[String: Any]])?.first?["relatedness"] as? String == "probable")
+            var headers = bearer(token)
+            headers[.contentType] = "application/json"
+            let refused = try await client.execute(uri: "/api/v1/episodes/\(episode)/outcome-events", method: .post, headers: headers,
+                                                   body: jsonBody(#"{"kind": "withdrawal", "date": "2026-03-02", "relatedness": "possible"}"#))
+            #expect(refused.status == .unprocessableContent)
+
+            let status = try await post(client, session, "/episodes/\(episode)/edit", [("lastContactDate", "2026-03-05"), ("status", "closed")])
+            #expect(status.status == .seeOther)
+            let page = try await get(client, session, "/episodes/\(episode)")
+            #expect(page.text.contains("<dt>Last contact</dt><dd>2026-03-05</dd>") && page.text.contains("<dt>Status</dt><dd>closed</dd>"))
+            let future = try await post(client, session, "/episodes/\(episode)/edit", [("lastContactDate", "2100-01-01"), ("status", "open")])
+            #expect(future.status == .unprocessableContent && summary(future.text) == ["Last contact must be today or in the past"])
+        }
+    }
 }

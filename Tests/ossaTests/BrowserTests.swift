@@ -274,9 +274,18 @@ struct BrowserTests {
         #expect(try await b.count("figure.diagram svg[role=img]") == 1)
         #expect(try await b.text(".facts").contains("5"), "burden 2 + 3")
 
-        // Procedure from the plan: rows added and removed without JavaScript, then signed.
+        // The plan, drafted from the signed decision and the MRI, edited and printed.
         try await b.go(episodePath)
-        try await b.follow("Record a procedure")
+        try await b.follow("Draft the plan")
+        try await b.look("plan-form")
+        #expect(try await b.count("table.grid tbody tr") >= 2, "one row per suggested target")
+        try await b.type("plannedDate", today)
+        try await b.submit()
+        #expect(try await b.look("plan") == "Injection plan")
+        #expect(try await b.text(".facts").contains(today))
+
+        // Procedure from the plan: rows added and removed without JavaScript, then signed.
+        try await b.follow("Record the procedure from this plan")
         try await b.look("procedure-form")
         let planned = try await b.count("table.grid tbody tr")
         #expect(planned >= 2, "the signed decision's targets are the plan")
@@ -293,6 +302,26 @@ struct BrowserTests {
         try await b.submit("form.inline-form button")
         #expect(try await b.text(".notice").contains("locked"))
         try await b.look("procedure-signed")
+        // A correction to the locked record is an addendum with a reason.
+        try await b.type("text", "The femoral injection was 7 ml.")
+        try await b.submit("form.stack .actions button")
+        #expect(try await b.text(".error-summary").contains("Enter reason"))
+        try await b.type("reason", "Volume misread")
+        try await b.submit("form.stack .actions button")
+        #expect(try await b.text(".addenda").contains("The femoral injection was 7 ml."))
+        try await b.look("procedure-addendum")
+
+        // An adjunct shockwave course.
+        try await b.go(episodePath)
+        try await b.follow("Record an adjunct session")
+        try await b.look("adjunct-form")
+        try await b.choose("kind-0")
+        try await b.select("shockwave-device", "focused-electromagnetic")
+        try await b.type("shockwave-energyFluxDensity", "0.25")
+        try await b.type("shockwave-pulsesPerSession", "2000")
+        try await b.type("shockwave-sessionDates-0", today)
+        try await b.submit()
+        #expect(try await b.session.pageSource().contains("0.25 mJ/mm², 2000 pulses, 1 session"))
 
         // Follow-up: the schedule, a questionnaire taken by telephone, the results.
         try await b.go(episodePath)

@@ -50,7 +50,7 @@ public enum AdjunctSession: Sendable, Hashable, Codable {
         }
     }
 
-    var firstDate: CalendarDate? {
+    public var firstDate: CalendarDate? {
         switch self {
         case .intraArticular(let date, _, _): date
         case .shockwave(let course): course.sessionDates.first

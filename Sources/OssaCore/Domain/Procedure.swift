@@ -173,6 +173,12 @@ public struct Injection: Sendable, Hashable, Codable {
 }
 
 /// Severity of an adverse event or complication (CTCAE-style grades 1–5).
+/// How likely an adverse event was caused by the procedure (WHO-UMC causality categories, simplified).
+public enum AdverseEventRelatedness: String, Sendable, Codable, CaseIterable {
+    case unrelated, unlikely, possible, probable, definite
+    public init(from decoder: any Decoder) throws { self = try decodeNamedCase(from: decoder, what: "relatedness") }
+}
+
 public enum AdverseEventSeverity: String, Sendable, Codable, CaseIterable, Comparable {
     case mild, moderate, severe
     case lifeThreatening = "life-threatening"

@@ -153,10 +153,13 @@ public struct OutcomeEventRecord: Sendable, Hashable {
     public var event: OutcomeEvent
     public var kind: OutcomeKind { OutcomeKind(event) }
     public var date: CalendarDate { event.date }
+    /// For an adverse event: how likely the procedure caused it (nil when not assessed).
+    public var relatedness: AdverseEventRelatedness?
     public var createdAt: Date?
 
-    public init(id: UUID, episodeID: UUID, siteID: UUID, event: OutcomeEvent, createdAt: Date? = nil) {
+    public init(id: UUID, episodeID: UUID, siteID: UUID, event: OutcomeEvent, relatedness: AdverseEventRelatedness? = nil, createdAt: Date? = nil) {
         (self.id, self.episodeID, self.siteID, self.event, self.createdAt) = (id, episodeID, siteID, event, createdAt)
+        self.relatedness = relatedness
     }
 }
 

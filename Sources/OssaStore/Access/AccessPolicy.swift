@@ -105,6 +105,13 @@ public enum AccessPolicy {
         Rule(recordType: .imagingStudy, actions: [.create, .read, .list], scopes: staff),
         Rule(recordType: .procedure, actions: [.create, .update], scopes: clinicians),
         Rule(recordType: .procedure, actions: [.read, .list], scopes: staff),
+        // The injection plan, adjunct sessions and addenda to signed procedure records: clinicians write, staff read.
+        Rule(recordType: .procedurePlan, actions: [.create, .update], scopes: clinicians),
+        Rule(recordType: .procedurePlan, actions: [.read, .list], scopes: staff),
+        Rule(recordType: .adjunctSession, actions: [.create], scopes: clinicians),
+        Rule(recordType: .adjunctSession, actions: [.read, .list], scopes: staff),
+        Rule(recordType: .procedureAddendum, actions: [.create], scopes: clinicians),
+        Rule(recordType: .procedureAddendum, actions: [.read, .list], scopes: staff),
         Rule(recordType: .questionnaireResponse, actions: [.create, .read, .list], scopes: staffAndOwnPatient),
         Rule(recordType: .timepoint, actions: [.create, .update], scopes: staff),
         Rule(recordType: .timepoint, actions: [.read, .list], scopes: staffAndOwnPatient),
@@ -145,8 +152,8 @@ public enum AccessPolicy {
             "researchers see de-identified registry data only, not identified patient records"
         case .admin where recordType.isClinical:
             "administrators have no access to clinical data"
-        case .coordinator where recordType == .procedure || recordType == .screeningDecision:
-            "only clinicians record procedures and sign or override screening decisions"
+        case .coordinator where [.procedure, .screeningDecision, .procedurePlan, .adjunctSession, .procedureAddendum].contains(recordType):
+            "only clinicians plan and record procedures and sign or override screening decisions"
         case .patient:
             "patients may only read their own record"
         default:
@@ -172,12 +179,14 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case ruleset
     /// A clinic's licensed wording of an instrument (record id: the instrument's id).
     case instrumentWording = "instrument-wording"
+    /// An episode's injection plan, an adjunct session, a correction to a signed procedure record.
+    case procedurePlan = "procedure-plan", adjunctSession = "adjunct-session", procedureAddendum = "procedure-addendum"
 
     /// Identified clinical data (a patient's chart and everything recorded in it).
     var isClinical: Bool {
         switch self {
         case .patient, .episode, .screeningDecision, .imagingStudy, .procedure, .questionnaireResponse, .timepoint,
-             .outcomeEvent, .invitation: true
+             .outcomeEvent, .invitation, .procedurePlan, .adjunctSession, .procedureAddendum: true
         default: false
         }
     }

@@ -31,6 +31,7 @@ public enum OssaMigrations {
         M0022_CheckClosedSets(),
         M0023_CreateFormSubmissions(),
         M0024_CreateRulesetsAndWordings(),
+        M0025_CreatePlansAdjunctsAndAddenda(),
     ]
 }
 

@@ -273,6 +273,8 @@ final class OutcomeEventModel: Model, @unchecked Sendable {
     @OptionalField(key: "replacement_kind") var replacementKind: String?
     @OptionalField(key: "severity") var severity: String?
     @OptionalField(key: "description") var eventDescription: String?
+    /// Adverse events: `unrelated` … `definite` (M0025).
+    @OptionalField(key: "relatedness") var relatedness: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     init() {}
 }
@@ -288,5 +290,47 @@ final class SessionModel: Model, @unchecked Sendable {
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "remote_address") var remoteAddress: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    init() {}
+}
+
+final class ProcedurePlanModel: Model, @unchecked Sendable {
+    static let schema = "procedure_plans"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "episode_id") var episode: EpisodeModel
+    @Parent(key: "site_id") var site: SiteModel
+    @OptionalField(key: "decision_id") var decisionID: UUID?
+    /// `YYYY-MM-DD`, when the procedure is booked.
+    @OptionalField(key: "planned_date") var plannedDate: String?
+    @Field(key: "plan_json") var planJSON: String
+    @Field(key: "updated_by") var updatedBy: UUID
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    init() {}
+}
+
+final class AdjunctSessionModel: Model, @unchecked Sendable {
+    static let schema = "adjunct_sessions"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "episode_id") var episode: EpisodeModel
+    @Parent(key: "site_id") var site: SiteModel
+    /// `shockwave` or `intra-articular`.
+    @Field(key: "kind") var kind: String
+    /// The (first) session's day, `YYYY-MM-DD`.
+    @Field(key: "session_date") var sessionDate: String
+    @Field(key: "session_json") var sessionJSON: String
+    @Field(key: "created_by") var createdBy: UUID
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    init() {}
+}
+
+final class ProcedureAddendumModel: Model, @unchecked Sendable {
+    static let schema = "procedure_addenda"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "procedure_id") var procedure: ProcedureModel
+    @Parent(key: "site_id") var site: SiteModel
+    @Field(key: "text") var text: String
+    @Field(key: "reason") var reason: String
+    @Field(key: "author_id") var authorID: UUID
+    @Field(key: "created_at") var createdAt: Date
     init() {}
 }

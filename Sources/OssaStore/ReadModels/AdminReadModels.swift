@@ -17,9 +17,11 @@ import SQLKit
 /// - `adminTokens`: viewer, count, page, owners, audit (3) — 7.
 /// - `adminTokenForm`: viewer, users, audit (3) — 5.
 /// - `adminRulesets`: viewer, versions, uploaders, audit (3) — 6 (uploaders only when there are versions).
+/// - `adminRuleset`: viewer, version, uploader, audit (3) — 6.
 /// - `adminInstruments`: viewer, wordings, uploaders, audit (3) — 6.
 /// - `adminInstrument`: viewer, wording, uploader, audit (3) — 6.
 /// - `adminAuditLog`: viewer, count, page, actors' names, users for the filter, audit (3) — 8.
+/// - `adminAuditVerification`: the whole chain in pages of 1000, then the audit of the check and the viewer.
 extension ReadModels {
     /// The viewer of an administration page that shows no records (start page, blank forms), once the actor may do
     /// `action` to every `recordType` record.
@@ -222,6 +224,32 @@ extension ReadModels {
         }
     }
 
+    /// GET /admin/rulesets/:rulesetID: one uploaded version with its rules.
+    public struct AdminRuleset: Sendable {
+        public var viewer: Viewer
+        public var record: RulesetRecord
+        public var ruleset: Ruleset
+        public var uploadedByName: String?
+
+        public init(viewer: Viewer, record: RulesetRecord, ruleset: Ruleset, uploadedByName: String?) {
+            (self.viewer, self.record, self.ruleset, self.uploadedByName) = (viewer, record, ruleset, uploadedByName)
+        }
+    }
+
+    public func adminRuleset(_ actor: ActingUser, rulesetID: UUID) async throws -> AdminRuleset {
+        try await Access.requireAll(actor, .read, .ruleset, recordID: rulesetID.lowerString, database: database)
+        return try await database.transaction { db in
+            let viewer = try await Self.viewer(actor, on: db)
+            guard let model = try await RulesetModel.find(rulesetID, on: db) else {
+                throw StoreError.notFound(recordType: "ruleset", id: rulesetID.lowerString)
+            }
+            let ruleset = try RulesetRepository.stored(json: model.json, name: "\(model.rulesetID) \(model.version)")
+            let names = try await Self.names(of: [model.uploadedBy], on: db)
+            try await AuditLog.append(AuditEvent(actor: actor, action: .read, recordType: .ruleset, recordID: rulesetID.lowerString), on: db)
+            return AdminRuleset(viewer: viewer, record: try RulesetRecord(model), ruleset: ruleset, uploadedByName: names[model.uploadedBy])
+        }
+    }
+
     // MARK: Instruments
 
     /// GET /admin/instruments: the clinic's wordings (the instruments themselves are OssaCore's library).
@@ -347,6 +375,22 @@ extension ReadModels {
         }
     }
 
+    /// GET /admin/audit/verify: the chain checked (`AuditLog.verify(as:)`, itself audited), and the viewer.
+    public struct AdminAuditVerification: Sendable {
+        public var viewer: Viewer
+        public var result: AuditVerification
+
+        public init(viewer: Viewer, result: AuditVerification) {
+            self.viewer = viewer
+            self.result = result
+        }
+    }
+
+    public func adminAuditVerification(_ actor: ActingUser) async throws -> AdminAuditVerification {
+        let result = try await AuditLog(database: database).verify(as: actor)
+        return AdminAuditVerification(viewer: try await viewer(actor), result: result)
+    }
+
     static func microseconds(startOf day: CalendarDate) -> Int64 {
         Int64(day.dayNumber) * 86_400 * 1_000_000
     }
@@ -377,5 +421,23 @@ extension ReadModels {
             names[try user.requireID()] = user.displayName
         }
         return names
+    }
+}
+
+extension Page {
+    /// A page of items as a read model returns it (for page samples and tests outside the store).
+    public init(_ items: [Item], total: Int, limit: Int, offset: Int) {
+        self.init(items: items, total: total, limit: limit, offset: offset)
+    }
+}
+
+extension AuditEntry {
+    /// An entry exactly as given, stored hash included (for page samples and tests; the store appends through
+    /// `AuditLog`, which computes the hash).
+    public init(sequence: Int64, atMicroseconds: Int64, actorUserID: String?, actorRole: String, action: String, outcome: String,
+                recordType: String, recordID: String?, fromAddress: String?, previousHash: String, hash: String) {
+        self.init(sequence: sequence, atMicroseconds: atMicroseconds, actorUserID: actorUserID, actorRole: actorRole, action: action,
+                  outcome: outcome, recordType: recordType, recordID: recordID, fromAddress: fromAddress, previousHash: previousHash)
+        self.hash = hash
     }
 }

@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 /// Read models: what one page or list shows, loaded in one transaction with a fixed number of statements (never one
 /// per row) and audited with one batched append. Access rules are the repositories' own (`AccessPolicy` and the
@@ -10,8 +11,9 @@ import OssaCore
 /// - `patientList`: viewer, sites, patient count, patient page, their episodes (one `IN` query), audit (3) — 8.
 /// - `episodePage`: viewer, episode, patient, site, the patient's episodes, screening decisions, imaging studies and
 ///   their findings, procedures and their injections, timepoints, questionnaire responses, outcome events, the
-///   names of the users who signed, audit (3) — at most 18 (findings, injections and names are not queried when
-///   there is nothing to look up), whatever the number of records.
+///   the plan, adjunct sessions, addenda of the procedures, the names of the users who signed, audit (3) — at most 21
+///   (findings, injections, addenda and names are not queried when there is nothing to look up), whatever the number
+///   of records.
 public struct ReadModels: Sendable {
     let database: OssaDatabase
 
@@ -36,7 +38,23 @@ public struct ReadModels: Sendable {
         public var episodes: [UUID: [EpisodeRecord]]
     }
 
-    public func patientList(_ actor: ActingUser, _ page: PageRequest, site: UUID?) async throws -> PatientList {
+    /// The patient list's filters beyond the search: patients with at least one episode matching all that are given.
+    public struct PatientFilter: Sendable, Hashable {
+        public var joint: Joint?
+        public var diagnosis: Diagnosis.Kind?
+        public var status: EpisodeStatus?
+
+        public init(joint: Joint? = nil, diagnosis: Diagnosis.Kind? = nil, status: EpisodeStatus? = nil) {
+            (self.joint, self.diagnosis, self.status) = (joint, diagnosis, status)
+        }
+
+        var isEmpty: Bool { joint == nil && diagnosis == nil && status == nil }
+    }
+
+    /// The search matches the name (accent- and case-insensitive), the record number, or — written `YYYY-MM-DD` —
+    /// the birth date.
+    public func patientList(_ actor: ActingUser, _ page: PageRequest, site: UUID?,
+                            filter: PatientFilter = PatientFilter()) async throws -> PatientList {
         let patientScope = try await Access.require(actor, .list, .patient, database: database)
         let episodeScope = try await Access.require(actor, .list, .episode, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .list, .site)
@@ -50,8 +68,28 @@ public struct ReadModels: Sendable {
             var patients = Page<PatientRecord>(items: [], total: 0, limit: page.limit, offset: page.offset)
             if var query = PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope) {
                 if let site { query = query.filter(\.$site.$id == site) }
-                patients = try await query.filterLike("name_search", page.likePattern)
-                    .sort(\.$familyName).sort(\.$givenName).sort(\.$id)
+                if let term = page.search?.trimmingCharacters(in: .whitespaces), !term.isEmpty {
+                    if let day = try? CalendarDate(iso: term) {
+                        query = query.filter(\.$birthDate == day.iso)
+                    } else {
+                        let pattern = page.likePattern
+                        let mrn = "%" + term.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+                        query = query.group(.or) { group in
+                            _ = group.filterLike("name_search", pattern)
+                            group.filter(.sql(embed: "LOWER(\(ident: "mrn")) LIKE \(bind: mrn) ESCAPE '\\'"))
+                        }
+                    }
+                }
+                if !filter.isEmpty {
+                    var conditions: [SQLQueryString] = []
+                    if let joint = filter.joint { conditions.append("\(ident: "joint") = \(bind: joint.rawValue)") }
+                    if let kind = filter.diagnosis { conditions.append("\(ident: "diagnosis_type") = \(bind: kind.rawValue)") }
+                    if let status = filter.status { conditions.append("\(ident: "status") = \(bind: status.rawValue)") }
+                    let clause = conditions.dropFirst().reduce(conditions[0]) { "\($0) AND \($1)" }
+                    query = query.filter(.sql(embed: "\(ident: "patients").\(ident: "id") IN (SELECT \(ident: "patient_id") FROM \(ident: "episodes") WHERE \(clause))"))
+                }
+                patients = try await query.sort(\.$familyName).sort(\.$givenName).sort(\.$id)
                     .page(page, map: PatientRecord.init)
             }
             var episodes: [UUID: [EpisodeRecord]] = [:]
@@ -86,14 +124,19 @@ public struct ReadModels: Sendable {
         public var outcomeEvents: [OutcomeEventRecord]
         /// Display names of the users who decided, signed or overrode a record shown here (as the record shows them).
         public var userNames: [UUID: String]
+        /// The episode's injection plan, its adjunct sessions (oldest first) and each procedure's addenda (in order).
+        public var plan: StoredPlan?
+        public var adjuncts: [StoredAdjunct]
+        public var addenda: [UUID: [ProcedureAddendum]]
 
         public init(viewer: Viewer, episode: EpisodeRecord, patient: PatientRecord, site: SiteRecord?, otherEpisodes: [EpisodeRecord],
                     screeningDecisions: [ScreeningDecisionRecord], imagingStudies: [ImagingStudyRecord], procedures: [StoredProcedure],
                     timepoints: [TimepointRecord], responses: [QuestionnaireResponseRecord], outcomeEvents: [OutcomeEventRecord],
-                    userNames: [UUID: String]) {
+                    userNames: [UUID: String], plan: StoredPlan? = nil, adjuncts: [StoredAdjunct] = [], addenda: [UUID: [ProcedureAddendum]] = [:]) {
             (self.viewer, self.episode, self.patient, self.site, self.otherEpisodes) = (viewer, episode, patient, site, otherEpisodes)
             (self.screeningDecisions, self.imagingStudies, self.procedures) = (screeningDecisions, imagingStudies, procedures)
             (self.timepoints, self.responses, self.outcomeEvents, self.userNames) = (timepoints, responses, outcomeEvents, userNames)
+            (self.plan, self.adjuncts, self.addenda) = (plan, adjuncts, addenda)
         }
     }
 
@@ -143,8 +186,20 @@ public struct ReadModels: Sendable {
                 .limit(2000).all().map(QuestionnaireResponseRecord.init) ?? []
             let events = try await scoped(OutcomeEventModel.self, .outcomeEvent)?.sort(\.$eventDate).sort(\.$id).limit(200).all()
                 .map(OutcomeEventRecord.init) ?? []
+            let plan = try await scoped(ProcedurePlanModel.self, .procedurePlan)?.first().map(StoredPlan.init)
+            let adjuncts = try await scoped(AdjunctSessionModel.self, .adjunctSession)?.sort(\.$sessionDate).sort(\.$id).limit(200).all()
+                .map(StoredAdjunct.init) ?? []
+            var addenda: [UUID: [ProcedureAddendum]] = [:]
+            if !procedures.isEmpty, AccessPolicy.scope(actor.role, .list, .procedureAddendum) != .denied {
+                for model in try await ProcedureAddendumModel.query(on: db).filter(\.$procedure.$id ~~ procedures.map(\.id))
+                    .sort(\.$createdAt).sort(\.$id).all() {
+                    addenda[model.$procedure.id, default: []].append(try ProcedureAddendum(model))
+                }
+            }
             let signerIDs = Set(decisions.flatMap { [$0.decidedBy, $0.signedBy, $0.overriddenBy] }.compactMap { $0 }
-                                + procedures.flatMap { [$0.signedBy, $0.operatorID] }.compactMap { $0 })
+                                + procedures.flatMap { [$0.signedBy, $0.operatorID] }.compactMap { $0 }
+                                + [plan?.updatedBy].compactMap { $0 } + adjuncts.compactMap(\.createdBy)
+                                + addenda.values.flatMap { $0.map(\.authorID) })
             var names: [UUID: String] = [:]
             if !signerIDs.isEmpty {
                 for user in try await UserModel.query(on: db).filter(\.$id ~~ Array(signerIDs)).field(\.$id).field(\.$displayName).all() {
@@ -152,7 +207,8 @@ public struct ReadModels: Sendable {
                 }
             }
             // One batch: the chart read, and each list of the episode's records that was shown.
-            let listed: [RecordType] = [.screeningDecision, .imagingStudy, .procedure, .timepoint, .questionnaireResponse, .outcomeEvent]
+            let listed: [RecordType] = [.screeningDecision, .imagingStudy, .procedure, .timepoint, .questionnaireResponse, .outcomeEvent,
+                                        .procedurePlan, .adjunctSession]
                 .filter { AccessPolicy.scope(actor.role, .list, $0) != .denied }
             try await AuditLog.appendBatch([
                 AuditEvent(actor: actor, action: .read, recordType: .episode, recordID: episodeID.lowerString),
@@ -161,7 +217,8 @@ public struct ReadModels: Sendable {
               + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? []), on: db)
             return EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
                                otherEpisodes: others, screeningDecisions: decisions, imagingStudies: studies, procedures: procedures,
-                               timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names)
+                               timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names,
+                               plan: plan, adjuncts: adjuncts, addenda: addenda)
         }
     }
 

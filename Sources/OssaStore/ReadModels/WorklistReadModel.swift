@@ -4,8 +4,8 @@ import OssaCore
 
 /// The staff start page: what needs doing today at the viewer's sites, each list with its total and its first rows.
 ///
-/// Statements (fixed, whatever the registry's size; `ReadModelTests` counts them): viewer; for each of the five
-/// lists a count and a page (10); the listed rows' episodes and their patients (one `IN` query each, 2); audit (3) — at most 17.
+/// Statements (fixed, whatever the registry's size; `ReadModelTests` counts them): viewer; for each of the six
+/// lists a count and a page (12); the listed rows' episodes and their patients (one `IN` query each, 2); audit (3) — at most 19.
 public struct Worklist: Sendable {
     /// One thing to do, named by its patient and episode.
     public struct Item: Sendable, Hashable {
@@ -35,6 +35,8 @@ public struct Worklist: Sendable {
 
     public var viewer: ReadModels.Viewer
     public var today: CalendarDate
+    /// Injection plans booked for this week (Monday to Sunday), whatever their procedure's state.
+    public var proceduresPlannedThisWeek: Section
     /// Screening decisions not yet signed by a clinician.
     public var decisionsAwaitingSignature: Section
     /// Procedure records not yet signed (they lock on signing).
@@ -46,8 +48,10 @@ public struct Worklist: Sendable {
     /// Window closed without an answer and not yet marked missed or not applicable.
     public var questionnairesClosed: Section
 
-    public init(viewer: ReadModels.Viewer, today: CalendarDate, decisionsAwaitingSignature: Section, proceduresAwaitingSignature: Section,
+    public init(viewer: ReadModels.Viewer, today: CalendarDate, proceduresPlannedThisWeek: Section = Section(total: 0, items: []),
+                decisionsAwaitingSignature: Section, proceduresAwaitingSignature: Section,
                 questionnairesDue: Section, questionnairesOverdue: Section, questionnairesClosed: Section) {
+        self.proceduresPlannedThisWeek = proceduresPlannedThisWeek
         (self.viewer, self.today, self.decisionsAwaitingSignature, self.proceduresAwaitingSignature) = (viewer, today, decisionsAwaitingSignature, proceduresAwaitingSignature)
         (self.questionnairesDue, self.questionnairesOverdue, self.questionnairesClosed) = (questionnairesDue, questionnairesOverdue, questionnairesClosed)
     }
@@ -62,6 +66,10 @@ extension ReadModels {
         let decisionScope = try await Access.require(actor, .list, .screeningDecision, database: database)
         let procedureScope = try await Access.require(actor, .list, .procedure, database: database)
         let timepointScope = try await Access.require(actor, .list, .timepoint, database: database)
+        let planScope = AccessPolicy.scope(actor.role, .list, .procedurePlan)
+        // This week: Monday to Sunday around `today` (day 0 of the day numbers, 1970-01-01, was a Thursday).
+        let monday = today.adding(days: -((today.dayNumber + 3) % 7))
+        let sunday = monday.adding(days: 6)
         let episodeScope = AccessPolicy.scope(actor.role, .list, .episode)
         let patientScope = AccessPolicy.scope(actor.role, .list, .patient)
         let page = PageRequest(limit: Self.worklistRows, offset: 0)
@@ -73,6 +81,13 @@ extension ReadModels {
                 guard let query else { return (0, []) }
                 let result = try await query.page(page, map: row)
                 return (result.total, result.items)
+            }
+            let planned = try await section(
+                ClinicalScope.apply(ProcedurePlanModel.query(on: db), actor, planScope)?
+                    .filter(\.$plannedDate >= monday.iso).filter(\.$plannedDate <= sunday.iso).sort(\.$plannedDate).sort(\.$id)
+            ) { model in
+                Row(id: try model.requireID(), episode: model.$episode.id,
+                    date: try parseStoredDate(model.plannedDate ?? "", field: "planned_date"), detail: "planned")
             }
             let decisions = try await section(
                 ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, decisionScope)?
@@ -105,7 +120,7 @@ extension ReadModels {
             let due = try await timepoints(.due)
             let overdue = try await timepoints(.overdue)
             let closed = try await timepoints(.closed)
-            let episodeIDs = Array(Set((decisions.1 + procedures.1 + due.1 + overdue.1 + closed.1).map(\.episode)))
+            let episodeIDs = Array(Set((planned.1 + decisions.1 + procedures.1 + due.1 + overdue.1 + closed.1).map(\.episode)))
             var episodes: [UUID: EpisodeRecord] = [:]
             var patients: [UUID: String] = [:]
             if !episodeIDs.isEmpty, let query = EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope) {
@@ -131,8 +146,9 @@ extension ReadModels {
                 AuditEvent(actor: actor, action: .list, recordType: .screeningDecision, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .procedure, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .timepoint, recordID: nil),
+                AuditEvent(actor: actor, action: .list, recordType: .procedurePlan, recordID: nil),
             ], on: db)
-            return Worklist(viewer: viewer, today: today, decisionsAwaitingSignature: items(decisions),
+            return Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: items(planned), decisionsAwaitingSignature: items(decisions),
                             proceduresAwaitingSignature: items(procedures), questionnairesDue: items(due),
                             questionnairesOverdue: items(overdue), questionnairesClosed: items(closed))
         }

@@ -10,7 +10,8 @@ extension Access {
         let scope = try await require(actor, action, recordType, recordID: recordID, database: database)
         guard scope == .all else {
             try await deny(actor, action, recordType, recordID: recordID,
-                           reason: "only administrators manage every \(recordType.rawValue) record", database: database)
+                           reason: "other roles act on their own \(recordType.rawValue) records only; this is for administrators",
+                           database: database)
         }
     }
 }
@@ -74,6 +75,31 @@ extension UserRepository {
     }
 }
 
+extension APITokenRecord {
+    /// A token's metadata as given (for page samples and tests; the store builds records from its rows).
+    public init(id: UUID, userID: UUID, name: String, createdBy: UUID, createdAt: Date? = nil, lastUsedAt: Date? = nil,
+                expiresAt: Date? = nil, revokedAt: Date? = nil) {
+        (self.id, self.userID, self.name, self.createdBy) = (id, userID, name, createdBy)
+        (self.createdAt, self.lastUsedAt, self.expiresAt, self.revokedAt) = (createdAt, lastUsedAt, expiresAt, revokedAt)
+    }
+}
+
+extension APITokenRepository {
+    /// `create` for the administration pages: admins only (a user creating their own token uses `create`), refusals
+    /// audited.
+    public func createAsAdministrator(_ actor: ActingUser, user userID: UUID, name: String, token: String, now: Date,
+                                      expiresAt: Date? = nil) async throws -> APITokenRecord {
+        try await Access.requireAll(actor, .create, .apiToken, recordID: "user:\(userID.lowerString)", database: database)
+        return try await create(actor, user: userID, name: name, token: token, now: now, expiresAt: expiresAt)
+    }
+
+    /// `revoke` for the administration pages: admins only, refusals audited.
+    public func revokeAsAdministrator(_ actor: ActingUser, _ id: UUID, now: Date) async throws -> APITokenRecord {
+        try await Access.requireAll(actor, .revoke, .apiToken, recordID: id.lowerString, database: database)
+        return try await revoke(actor, id, now: now)
+    }
+}
+
 extension AuditLog {
     /// Checks the hash chain and the anchor (`AuditVerifier`) for an administrator; the check is audited as a read
     /// of the audit log (record id `verify`), appended after it.
@@ -90,7 +116,7 @@ extension AuditLog {
             }
             return try await AuditVerifier.verify(sql, pageSize: 1000, externalAnchor: externalAnchor)
         }
-        try await database.transaction { db in
+        _ = try await database.transaction { db in
             try await AuditLog.append(AuditEvent(actor: actor, action: .read, recordType: .auditLog, recordID: "verify"), on: db)
         }
         return result

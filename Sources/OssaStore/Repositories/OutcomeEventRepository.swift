@@ -21,7 +21,8 @@ extension OutcomeEventRecord {
         case .withdrawal: event = .withdrawal(date: date)
         case .lostToFollowUp: event = .lostToFollowUp(lastContact: date)
         }
-        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, event: event, createdAt: model.createdAt)
+        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, event: event,
+                  relatedness: try storedValue(AdverseEventRelatedness.self, model.relatedness, field: "relatedness"), createdAt: model.createdAt)
     }
 
     /// An adverse event's severity is required: a missing or unknown one is an error, never read as "mild".
@@ -54,7 +55,9 @@ public struct OutcomeEventRepository: Sendable {
 
     /// Records an event. Refused when it is dated before the episode's first IO procedure, after a recorded death,
     /// or when a second death is recorded.
-    public func create(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent) async throws -> OutcomeEventRecord {
+    /// `relatedness` is for adverse events only.
+    public func create(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent,
+                       relatedness: AdverseEventRelatedness? = nil) async throws -> OutcomeEventRecord {
         let scope = try await Access.require(actor, .create, .outcomeEvent, recordID: episodeID.lowerString, database: database)
         let replacement: String?, severity: String?, description: String?
         switch event {
@@ -63,6 +66,9 @@ public struct OutcomeEventRepository: Sendable {
         case .adverseEvent(let text, let level, _):
             (replacement, severity, description) = (nil, level.rawValue, try requiredText(text, field: "description", max: 2000))
         default: (replacement, severity, description) = (nil, nil, nil)
+        }
+        if relatedness != nil, case .adverseEvent = event {} else if relatedness != nil {
+            throw StoreError.invalid(field: "relatedness", message: "is recorded for adverse events only")
         }
         return try await database.transaction { db in
             let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
@@ -86,6 +92,7 @@ public struct OutcomeEventRepository: Sendable {
             model.replacementKind = replacement
             model.severity = severity
             model.eventDescription = description
+            model.relatedness = relatedness?.rawValue
             try await model.create(on: db)
             try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
             return try OutcomeEventRecord(model)

@@ -138,27 +138,16 @@ public struct RulesetRepository: Sendable {
     public func active() async throws -> Ruleset? {
         guard let row = try await database.sql().select().columns("ruleset_id", "version", "json").from(RulesetModel.schema)
             .where("active", .equal, SQLBind(true)).limit(1).first() else { return nil }
-        let json = try row.decode(column: "json", as: String.self)
+        return try Self.stored(json: try row.decode(column: "json", as: String.self),
+                               name: "\(try row.decode(column: "ruleset_id", as: String.self)) \(try row.decode(column: "version", as: String.self))")
+    }
+
+    /// A stored version's rules; one this build cannot decode is `StoreError.unreadable`, never skipped.
+    static func stored(json: String, name: String) throws -> Ruleset {
         do {
             return try Ruleset.decode(from: Data(json.utf8))
         } catch {
-            let name = "\(try row.decode(column: "ruleset_id", as: String.self)) \(try row.decode(column: "version", as: String.self))"
             throw StoreError.unreadable(field: "rulesets.json", value: name)
-        }
-    }
-
-    /// A stored version's rules. Admins only (audited `read`).
-    public func get(_ actor: ActingUser, _ id: UUID) async throws -> (record: RulesetRecord, ruleset: Ruleset) {
-        _ = try await Access.require(actor, .read, .ruleset, recordID: id.lowerString, database: database)
-        return try await database.transaction { db in
-            guard let model = try await RulesetModel.find(id, on: db) else {
-                throw StoreError.notFound(recordType: "ruleset", id: id.lowerString)
-            }
-            guard let ruleset = try? Ruleset.decode(from: Data(model.json.utf8)) else {
-                throw StoreError.unreadable(field: "rulesets.json", value: "\(model.rulesetID) \(model.version)")
-            }
-            try await Access.audit(actor, .read, .ruleset, id, on: db)
-            return (try RulesetRecord(model), ruleset)
         }
     }
 

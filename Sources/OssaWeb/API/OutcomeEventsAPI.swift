@@ -14,6 +14,8 @@ struct OutcomeEventDTO: Codable, Sendable {
     var replacementKind: ReplacementKind?
     var description: String?
     var severity: AdverseEventSeverity?
+    /// Adverse events: how likely the procedure caused it, when assessed.
+    var relatedness: AdverseEventRelatedness?
     var createdAt: String?
 
     init(_ record: OutcomeEventRecord) {
@@ -30,6 +32,7 @@ struct OutcomeEventDTO: Codable, Sendable {
             severity = level
         case .repeatIO, .death, .withdrawal, .lostToFollowUp: break
         }
+        relatedness = record.relatedness
         createdAt = WireDate.string(record.createdAt)
     }
 }
@@ -40,6 +43,7 @@ struct NewOutcomeEventDTO: Codable, Sendable {
     var replacementKind: ReplacementKind?
     var description: String?
     var severity: AdverseEventSeverity?
+    var relatedness: AdverseEventRelatedness?
 
     /// The domain event; a field the kind needs is required, a field it does not take is refused.
     func event() throws -> OutcomeEvent {
@@ -57,6 +61,7 @@ struct NewOutcomeEventDTO: Codable, Sendable {
         if kind != .jointReplacement { try refused(replacementKind, "replacementKind") }
         if kind != .otherSurgery, kind != .adverseEvent { try refused(description, "description") }
         if kind != .adverseEvent { try refused(severity, "severity") }
+        if kind != .adverseEvent { try refused(relatedness, "relatedness") }
         switch kind {
         case .jointReplacement: return .jointReplacement(kind: try required(replacementKind, "replacementKind"), date: date)
         case .otherSurgery: return .otherSurgery(description: try required(description, "description"), date: date)
@@ -111,7 +116,7 @@ struct OutcomeEventsAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let episodeID = try context.uuidParameter("episodeID")
         let body = try await JSONIO.decode(NewOutcomeEventDTO.self, from: request, context: context)
-        let record = try await store.outcomes.create(actor, episodeID: episodeID, try body.event())
+        let record = try await store.outcomes.create(actor, episodeID: episodeID, try body.event(), relatedness: body.relatedness)
         return try JSONIO.response(OutcomeEventDTO(record), status: .created,
                                    headers: [.location: Paths.API.outcomeEvent.url(record.id)])
     }

@@ -134,7 +134,7 @@ struct ScreeningAPI: APIRouteGroup {
         if !problems.isEmpty {
             throw Problem.validation(problems.map { FieldProblem(field: FieldPath.join("input", $0.path), message: $0.message) })
         }
-        let record = try await store.screening.evaluate(actor, episodeID: episodeID, body.input)
+        let record = try await store.screening.evaluate(actor, episodeID: episodeID, body.input, ruleset: try await store.rulesets.active())
         return try JSONIO.response(ScreeningDecisionDTO(record), status: .created,
                                    headers: [.location: Paths.API.screeningDecision.url(record.id)])
     }

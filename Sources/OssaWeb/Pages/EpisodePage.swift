@@ -34,6 +34,7 @@ struct EpisodePage: Page {
     var screeningTable: TableModel
     var imagingTable: TableModel
     var procedureTable: TableModel
+    var adjunctTable: TableModel
     var outcomeTable: TableModel
     var followUpURL: String
     var otherEpisodes: [EpisodeLink]
@@ -94,32 +95,41 @@ struct EpisodePage: Page {
             (imaging.state, imaging.stateLabel) = mris.isEmpty ? ("due", "MRI needed") : ("done", studies.count == 1 ? "1 study" : "\(studies.count) studies")
         }
 
-        // Plan: from the signed decision's suggested targets and the latest MRI.
+        // Plan: drafted from the signed decision's suggested targets and the latest MRI, edited, printed.
         let signed = decisions.first { $0.isSigned }
         var plan = Step(id: "plan", title: "Plan", state: "not-started", stateLabel: "Waiting for a signed decision",
                         summary: "The plan starts from a signed screening decision's suggested targets.", latest: nil, actions: [])
-        if let signed {
+        if let stored = view.plan {
+            let p = stored.plan
+            plan.summary = p.injections.map { "\($0.target.label) \(Display.number($0.minVolumeMl))–\(Display.number($0.maxVolumeMl)) ml \($0.product.rawValue.uppercased())" }
+                .joined(separator: "; ") + " · \(p.setting.rawValue.replacingOccurrences(of: "-", with: " ")), \(p.anaesthesia.rawValue.replacingOccurrences(of: "-", with: " "))"
+            (plan.state, plan.stateLabel) = ("done", p.plannedDate.map { "Planned for \($0.iso)" } ?? "Planned, not booked")
+            plan.latest = Action(url: Paths.plan.url(id), label: "Injection plan")
+            if clinician { plan.actions = [Action(url: Paths.planEdit.url(id), label: "Edit the plan")] }
+        } else if let signed {
             let targets = signed.decision.targets.map(\.label)
             plan.summary = targets.isEmpty ? "No injection targets were suggested." : "Suggested targets: " + targets.joined(separator: "; ")
-            if let setting = signed.decision.setting {
-                plan.summary += " · \(setting.setting.rawValue), \(setting.anaesthesia.rawValue)"
-            }
             (plan.state, plan.stateLabel) = signed.effectiveCategory == .recommended || signed.effectiveCategory == .consider
-                ? ("done", "Ready: \(Display.category(signed.effectiveCategory))") : ("waiting", Display.category(signed.effectiveCategory))
+                ? ("due", "To plan: \(Display.category(signed.effectiveCategory))") : ("waiting", Display.category(signed.effectiveCategory))
             plan.latest = Action(url: Paths.screeningDecision.url(id, signed.id), label: "Decision of \(signed.evaluationDate.iso)")
+            if clinician { plan.actions = [Action(url: Paths.planEdit.url(id), label: "Draft the plan")] }
         }
 
         // Procedures
         let procedures = view.procedures
         var procedure = Step(id: "procedures", title: "Procedures", state: "not-started", stateLabel: "None yet",
                              summary: "No procedure recorded.", latest: nil,
-                             actions: clinician ? [Action(url: Paths.procedureNew.url(id), label: "Record a procedure")] : [])
+                             actions: clinician ? [Action(url: Paths.procedureNew.url(id), label: "Record a procedure"),
+                                                   Action(url: Paths.adjunctNew.url(id), label: "Record an adjunct session")] : [])
         if let last = procedures.last {
             procedure.latest = Action(url: Paths.procedure.url(id, last.id), label: "\(Display.procedureKind(last.kind)) of \(last.record.date.iso)")
             let injected = last.record.injections.map { "\($0.target.label) \(Display.number($0.volumeMl)) ml" }.joined(separator: ", ")
             procedure.summary = "\(procedures.count) recorded\(injected.isEmpty ? "" : " · last: \(injected)")"
             let unsigned = procedures.filter { $0.signedBy == nil }.count
             (procedure.state, procedure.stateLabel) = unsigned > 0 ? ("due", "\(unsigned) awaiting signature") : ("done", "Signed")
+        }
+        if !view.adjuncts.isEmpty {
+            procedure.summary += " · \(view.adjuncts.count) adjunct session\(view.adjuncts.count == 1 ? "" : "s")"
         }
 
         // Follow-up
@@ -145,7 +155,8 @@ struct EpisodePage: Page {
         let events = view.outcomeEvents
         var outcomes = Step(id: "outcomes", title: "Outcomes", state: "waiting", stateLabel: "No events",
                             summary: "Joint replacement, other surgery, repeat IO, adverse events, death, withdrawal, loss to follow-up.",
-                            latest: nil, actions: [Action(url: Paths.outcomeNew.url(id), label: "Record an outcome event")])
+                            latest: nil, actions: [Action(url: Paths.outcomeNew.url(id), label: "Record an outcome event")]
+                                + (clinician ? [Action(url: Paths.episodeEdit.url(id), label: "Update last contact and status")] : []))
         if let last = events.last {
             outcomes.summary = events.map { "\(Display.outcome($0.event)) (\($0.date.iso))" }.joined(separator: "; ")
             (outcomes.state, outcomes.stateLabel) = ("done", "\(events.count) recorded, last \(last.date.iso)")
@@ -177,9 +188,13 @@ struct EpisodePage: Page {
                                .init(p.signedBy.map { names[$0] ?? "yes" } ?? "not signed"),
                                .link("Open", Paths.procedure.url(id, p.id)))
             }, captionHidden: false, emptyText: "No procedures yet.")
+        adjunctTable = TableModel(
+            caption: "Adjunct sessions", headers: ["Date", "Session"],
+            rows: view.adjuncts.map { TableModel.Row(.init($0.date?.iso ?? "–"), .init(AdjunctForm.describe($0.session))) },
+            captionHidden: false, emptyText: "No adjunct sessions.")
         outcomeTable = TableModel(
             caption: "Outcome events", headers: ["Date", "Event"],
-            rows: events.map { TableModel.Row(.init($0.date.iso), .init(Display.outcome($0.event))) },
+            rows: events.map { TableModel.Row(.init($0.date.iso), .init(Display.outcome($0.event) + ($0.relatedness.map { " · " + Display.relatedness($0) } ?? ""))) },
             captionHidden: false, emptyText: "No outcome events recorded.")
         followUpURL = Paths.followUp.url(id)
         otherEpisodes = view.otherEpisodes.map { EpisodeLink(url: Paths.episode.url($0.id), label: EpisodeView.jointLabel($0)) }
@@ -254,6 +269,16 @@ enum Display {
         case .death: "Death"
         case .withdrawal: "Withdrawal"
         case .lostToFollowUp: "Lost to follow-up"
+        }
+    }
+
+    static func relatedness(_ value: AdverseEventRelatedness) -> String {
+        switch value {
+        case .unrelated: "not related to the procedure"
+        case .unlikely: "unlikely related to the procedure"
+        case .possible: "possibly related to the procedure"
+        case .probable: "probably related to the procedure"
+        case .definite: "related to the procedure"
         }
     }
 

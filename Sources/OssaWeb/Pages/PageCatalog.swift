@@ -78,8 +78,13 @@ enum PageCatalog {
                                                      values: FormValues(), errors: FormErrors())),
             ("timepoint-status", TimepointStatusForm.page(user: user, view: view, timepoint: timepoint, values: FormValues(), errors: FormErrors())),
             ("outcome-form", OutcomeForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
+            ("episode-status", EpisodeStatusForm.page(user: user, view: view, values: EpisodeStatusForm.values(view.episode), errors: FormErrors())),
+            ("plan", PlanPage(view, user: user, role: .clinician)),
+            ("plan-none", PlanPage(f.emptyEpisodeView, user: user, role: .clinician)),
+            ("plan-form", PlanForm.page(user: user, view: view, values: PlanForm.initialValues(view), errors: FormErrors())),
+            ("adjunct-form", AdjunctForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
             ("not-found", ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: user)),
-        ]
+        ] + AdminPageSamples.named
     }
 
     static var samples: [any Page] { named.map(\.1) }

@@ -104,7 +104,26 @@ enum PageFixtures {
                                outcomeEvents: [OutcomeEventRecord(id: id(40), episodeID: episode.id, siteID: site.id,
                                                                   event: .adverseEvent(description: "Bruising at the entry site", severity: .mild,
                                                                                        date: procedureDate.adding(days: 2)))],
-                               userNames: [clinicianID: "Dr Sample"])
+                               userNames: [clinicianID: "Dr Sample"], plan: plan, adjuncts: adjuncts,
+                               addenda: [id(30): [ProcedureAddendum(id: id(50), procedureID: id(30), text: "The femoral injection was 4 ml, not 5 ml.",
+                                                                     reason: "Volume misread from the syringe", authorID: clinicianID,
+                                                                     createdAt: Date(timeIntervalSince1970: 1_771_400_000))]])
+    }
+
+    static var plan: StoredPlan {
+        StoredPlan(id: id(60), episodeID: episode.id, siteID: site.id, decisionID: id(10), plan: InjectionPlan(
+            plannedDate: procedureDate, setting: .office, anaesthesia: .localWithNitrous, injections: [
+                PlannedInjection(target: .bone(.medialTibialPlateau, subregion: .tibiaCentralMedial), product: .prp, approach: "medial", minVolumeMl: 5, maxVolumeMl: 10),
+                PlannedInjection(target: .bone(.medialFemoralCondyle, subregion: .femurCentralMedial), product: .prp, approach: "medial", minVolumeMl: 5, maxVolumeMl: 10),
+                PlannedInjection(target: .intraArticular, product: .prp, minVolumeMl: 3, maxVolumeMl: 8),
+            ], notes: "Fluoroscopy in two planes before each injection."), updatedBy: clinicianID, updatedAt: Date(timeIntervalSince1970: 1_770_100_000))
+    }
+
+    static var adjuncts: [StoredAdjunct] {
+        [StoredAdjunct(id: id(70), episodeID: episode.id, siteID: site.id, session: .shockwave(ShockwaveCourse(
+            device: .focusedElectromagnetic, energyFluxDensity: 0.25, pulsesPerSession: 2000, frequencyHz: 4,
+            sessionDates: [procedureDate.adding(days: 21), procedureDate.adding(days: 28), procedureDate.adding(days: 35)])),
+                       createdBy: clinicianID, createdAt: nil)]
     }
 
     /// The same episode at its start: nothing recorded yet.

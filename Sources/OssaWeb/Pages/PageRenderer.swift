@@ -134,17 +134,24 @@ struct UserBar: Sendable {
     var csrfToken: String
     /// Roles with access to identified patient records get the patient list in the navigation.
     var seesPatients: Bool
+    /// Roles that manage accounts get the administration pages in the navigation.
+    var seesAdmin: Bool
+    /// Whether the navigation has any link (Mustache reads stored properties only).
+    var hasNav: Bool
 
-    init(displayName: String, role: String, csrfToken: String, seesPatients: Bool) {
+    init(displayName: String, role: String, csrfToken: String, seesPatients: Bool, seesAdmin: Bool = false) {
         self.displayName = displayName
         self.role = role
         self.csrfToken = csrfToken
         self.seesPatients = seesPatients
+        self.seesAdmin = seesAdmin
+        hasNav = seesPatients || seesAdmin
     }
 
     init(_ viewer: ReadModels.Viewer, csrfToken: String) {
         self.init(displayName: viewer.displayName, role: viewer.role.rawValue, csrfToken: csrfToken,
-                  seesPatients: AccessPolicy.allows(viewer.role, .list, .patient))
+                  seesPatients: AccessPolicy.allows(viewer.role, .list, .patient),
+                  seesAdmin: AccessPolicy.allows(viewer.role, .create, .user))
     }
 }
 

@@ -27,6 +27,8 @@ struct PageRoutes: Sendable {
             }
             let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
+            // Administrators start on the administration page (the same page as GET /admin).
+            if user.seesAdmin { return try pages.html(AdminHomePage(user: user)) }
             return try pages.html(HomePage(user: user))
         }
     }
@@ -37,8 +39,15 @@ struct PageRoutes: Sendable {
             let search = query.string("q").map { String($0.prefix(200)) }
             let site = try query.uuid("site")
             let offset = try query.int("offset", default: 0, range: 0...1_000_000)
+            func choice<E: RawRepresentable>(_ name: String, _ type: E.Type) throws -> E? where E.RawValue == String {
+                guard let text = query.string(name) else { return nil }
+                guard let value = E(rawValue: text) else { throw Problem.badParameter(name, "\"\(text)\" is not one of the choices") }
+                return value
+            }
+            let filter = ReadModels.PatientFilter(joint: try choice("joint", Joint.self), diagnosis: try choice("diagnosis", Diagnosis.Kind.self),
+                                                  status: try choice("status", EpisodeStatus.self))
             let model = try await PatientListPage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "",
-                                                       query: search, site: site, offset: offset)
+                                                       query: search, site: site, offset: offset, filter: filter)
             return try pages.html(model)
         }
     }

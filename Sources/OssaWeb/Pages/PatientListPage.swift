@@ -18,12 +18,18 @@ struct PatientListPage: Page {
     var hasSites: Bool
     var table: TableModel
     var pagination: Pagination
+    /// The episode filters (joint, diagnosis, episode status) as selects, and the link to a new patient.
+    var filters: [FormField] = []
+    var newPatientURL: String = Paths.patientNew.template
+    var canCreate = false
 
     static let pageSize = 25
 
     /// One read model: the user bar, sites, the page of patients and all their episodes in one transaction.
-    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int) async throws -> PatientListPage {
-        let view = try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site)
+    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int,
+                     filter: ReadModels.PatientFilter = ReadModels.PatientFilter()) async throws -> PatientListPage {
+        let view = try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site,
+                                                          filter: filter)
         let codes = Dictionary(uniqueKeysWithValues: view.sites.map { ($0.id, $0.code) })
         let page = view.patients
         let rows = page.items.map { patient in
@@ -31,7 +37,7 @@ struct PatientListPage: Page {
                 TableModel.Link(url: Paths.episode.url($0.id), text: EpisodeView.jointLabel($0))
             }
             return TableModel.Row(cells: [
-                .init("\(patient.familyName), \(patient.givenName)"), .init(patient.birthDate.iso), .init(patient.mrn ?? "–"),
+                .link("\(patient.familyName), \(patient.givenName)", Paths.patient.url(patient.id)), .init(patient.birthDate.iso), .init(patient.mrn ?? "–"),
                 .init(codes[patient.siteID] ?? "–"), .init("none", links: Array(episodes)),
             ])
         }
@@ -42,12 +48,20 @@ struct PatientListPage: Page {
             var items = [URLQueryItem(name: "offset", value: String(newOffset))]
             if let query, !query.isEmpty { items.insert(URLQueryItem(name: "q", value: query), at: 0) }
             if let site { items.append(URLQueryItem(name: "site", value: site.lowercasedID)) }
+            if let joint = filter.joint { items.append(URLQueryItem(name: "joint", value: joint.rawValue)) }
+            if let kind = filter.diagnosis { items.append(URLQueryItem(name: "diagnosis", value: kind.rawValue)) }
+            if let status = filter.status { items.append(URLQueryItem(name: "status", value: status.rawValue)) }
             var components = URLComponents()
             components.path = Paths.patients.template
             components.queryItems = items
             return components.string ?? Paths.patients.template
         }
-        return PatientListPage(
+        var values = FormValues()
+        values.set("joint", filter.joint?.rawValue)
+        values.set("diagnosis", filter.diagnosis?.rawValue)
+        values.set("status", filter.status?.rawValue)
+        let none = FormErrors()
+        var model = PatientListPage(
             title: actor.role == .patient ? "My record" : "Patients",
             user: UserBar(view.viewer, csrfToken: csrfToken), query: query ?? "",
             sites: view.sites.map { SiteOption(id: $0.id.lowercasedID, code: $0.code, name: $0.name, selected: $0.id == site) },
@@ -55,5 +69,14 @@ struct PatientListPage: Page {
             table: TableModel(caption: "Patients", headers: ["Name", "Born", "MRN", "Site", "Episodes"], rows: rows),
             pagination: Pagination(previousURL: offset > 0 ? url(max(0, offset - pageSize)) : nil,
                                    nextURL: last < page.total ? url(offset + pageSize) : nil, summary: summary))
+        if actor.role != .patient {
+            model.filters = [
+                FormField.select("joint", "Joint", values, none, options: Joint.allCases.map { ($0.rawValue, $0.rawValue.capitalizedFirst) }, blank: "Any"),
+                FormField.select("diagnosis", "Diagnosis", values, none, options: Diagnosis.Kind.allCases.map { ($0.rawValue, DiagnosisFields.label($0)) }, blank: "Any"),
+                FormField.select("status", "Episode status", values, none, options: EpisodeStatus.allCases.map { ($0.rawValue, $0.rawValue.capitalizedFirst) }, blank: "Any"),
+            ]
+            model.canCreate = AccessPolicy.allows(actor.role, .create, .patient)
+        }
+        return model
     }
 }

@@ -77,6 +77,23 @@ enum ProcedureForm {
         v.set("kind", "io")
         v.set(["guidance"].first!, all: ["fluoroscopy"])
         v.set("operator", operatorName)
+        if let plan = view.plan?.plan {
+            v.set("setting", plan.setting.rawValue)
+            v.set("anaesthesia", plan.anaesthesia.rawValue)
+            for (i, p) in plan.injections.enumerated() {
+                switch p.target {
+                case .bone(let bone, let subregion):
+                    v.set("injections[\(i)][target]", bone.rawValue)
+                    v.set("injections[\(i)][subregion]", subregion?.rawValue)
+                case .intraArticular: v.set("injections[\(i)][target]", "intra-articular")
+                }
+                v.set("injections[\(i)][approach]", p.approach)
+                v.set("injections[\(i)][product]", p.product.rawValue)
+                v.set("injections[\(i)][volumeMl]", Display.number((p.minVolumeMl + p.maxVolumeMl) / 2))
+            }
+            v.set("dischargeInstructions", defaultDischarge(view))
+            return v
+        }
         let decision = view.screeningDecisions.first { $0.isSigned }
         if let s = decision?.decision.setting {
             v.set("setting", s.setting.rawValue)
@@ -89,11 +106,16 @@ enum ProcedureForm {
             v.set("injections[\(i)][product]", "prp")
             if let lo = t.minVolumeMl, let hi = t.maxVolumeMl { v.set("injections[\(i)][volumeMl]", Display.number((lo + hi) / 2)) }
         }
-        let expectations = decision?.decision.expectations ?? []
-        v.set("dischargeInstructions", expectations.isEmpty
-              ? "Bear weight as tolerated. Expect discomfort for 2–3 days. Avoid NSAIDs for several weeks; ask which pain relief to use."
-              : expectations.prefix(3).joined(separator: " "))
+        v.set("dischargeInstructions", defaultDischarge(view))
         return v
+    }
+
+    /// The protocol's words for after the procedure (the signed decision's expectations, from the ruleset).
+    static func defaultDischarge(_ view: ReadModels.EpisodePage) -> String {
+        let expectations = view.screeningDecisions.first { $0.isSigned }?.decision.expectations ?? []
+        return expectations.isEmpty
+            ? "Bear weight as tolerated. Expect discomfort for 2–3 days. Avoid NSAIDs for several weeks; ask which pain relief to use."
+            : expectations.prefix(3).joined(separator: " ")
     }
 
     /// The form's values after an add or remove button (no write).
@@ -198,8 +220,13 @@ struct ProcedurePage: Page {
     var signed: String?
     var canSign: Bool
     var signURL: String
+    struct Addendum: Sendable { var text: String; var reason: String; var byline: String }
+    var addenda: [Addendum]
+    var hasAddenda: Bool
+    var addendumForm: FormPage?
 
-    init(_ view: ReadModels.EpisodePage, procedure p: StoredProcedure, user: UserBar, role: Role) {
+    init(_ view: ReadModels.EpisodePage, procedure p: StoredProcedure, user: UserBar, role: Role,
+         addendumValues: FormValues = FormValues(), addendumErrors: FormErrors = FormErrors()) {
         let r = p.record
         title = "\(Display.procedureKind(p.kind)) of \(r.date.iso)"
         self.user = user
@@ -238,5 +265,12 @@ struct ProcedurePage: Page {
         signed = p.signedBy.map { "Signed by \(view.userNames[$0] ?? "a clinician") on \(p.signedAt.map(Display.instant) ?? "–"); the record is locked." }
         canSign = role == .clinician && p.signedBy == nil
         signURL = Paths.procedureSign.url(view.episode.id, p.id)
+        addenda = (view.addenda[p.id] ?? []).map { a in
+            Addendum(text: a.text, reason: a.reason, byline: "\(view.userNames[a.authorID] ?? "A clinician"), \(Display.instant(a.createdAt))")
+        }
+        hasAddenda = !addenda.isEmpty
+        if role == .clinician, p.signedBy != nil {
+            addendumForm = AddendumForm.page(user: user, view: view, procedure: p, values: addendumValues, errors: addendumErrors)
+        }
     }
 }

@@ -54,6 +54,39 @@ struct StaffRoutes: Sendable {
         group.on(.post, Paths.timepointStatus, use: updateTimepointStatus)
         group.on(.get, Paths.outcomeNew, use: newOutcome)
         group.on(.post, Paths.outcomeNew, use: createOutcome)
+        group.on(.get, Paths.plan, use: planPage)
+        group.on(.get, Paths.planEdit, use: editPlan)
+        group.on(.post, Paths.planEdit, use: savePlan)
+        group.on(.get, Paths.adjunctNew, use: newAdjunct)
+        group.on(.post, Paths.adjunctNew, use: createAdjunct)
+        group.on(.post, Paths.procedureAddenda, use: createAddendum)
+        group.on(.get, Paths.episodeEdit, use: editEpisode)
+        group.on(.post, Paths.episodeEdit, use: updateEpisode)
+    }
+
+    @Sendable func editEpisode(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            EpisodeStatusForm.page(user: bar(view.viewer, context), view: view, values: EpisodeStatusForm.values(view.episode), errors: FormErrors())
+        }
+    }
+
+    @Sendable func updateEpisode(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            let last = reader.date("lastContactDate", "Last contact", notAfter: today)
+            let status = reader.choice(EpisodeStatus.self, "status", "Episode", required: true)
+            guard reader.errors.isEmpty, let status else { return .refused(reader.errors) }
+            do {
+                _ = try await store.episodes.update(actor, id, EpisodeChanges(status: status, lastContactDate: last))
+                return .done(Paths.episode.url(id) + "#step-outcomes")
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return EpisodeStatusForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
     }
 
     // MARK: Patients
@@ -164,7 +197,8 @@ struct StaffRoutes: Sendable {
             var reader = FormReader(values)
             guard let input = ScreeningForm.read(&reader, episode: view.episode, today: today) else { return .refused(reader.errors) }
             do {
-                let decision = try await store.screening.evaluate(actor, episodeID: id, input)
+                // The clinic's active ruleset (an admin uploads and activates versions); nil is the bundled default.
+                let decision = try await store.screening.evaluate(actor, episodeID: id, input, ruleset: try await store.rulesets.active())
                 return .done(Paths.screeningDecision.url(id, decision.id))
             } catch let error as StoreError where Self.isFieldError(error) {
                 return .refused(Self.errors(error, fields: [:], stripping: "input."))
@@ -355,17 +389,19 @@ struct StaffRoutes: Sendable {
         return timepoint
     }
 
-    func instrument(_ context: OssaRequestContext) throws -> InstrumentDefinition {
+    /// The instrument as the clinic reads it out: the clinic's licensed wording when an admin has uploaded one.
+    func instrument(_ context: OssaRequestContext) async throws -> InstrumentDefinition {
         let id = context.parameters.get("instrumentID") ?? ""
         guard let instrument = library.instrument(id: id), instrument.isScorable else {
             throw Problem(.notFound, detail: "no questionnaire \(id)")
         }
+        if let wording = try await store.instrumentWordings.get(id) { return try wording.applied(to: instrument) }
         return instrument
     }
 
     @Sendable func newQuestionnaire(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let timepointID = try context.uuidParameter("timepointID")
-        let instrument = try instrument(context)
+        let instrument = try await instrument(context)
         return try await episodePage(context) { actor, view in
             QuestionnaireForm.page(user: bar(view.viewer, context), view: view, timepoint: try timepoint(view, timepointID), instrument: instrument,
                                    values: FormValues(), errors: FormErrors())
@@ -374,7 +410,7 @@ struct StaffRoutes: Sendable {
 
     @Sendable func createQuestionnaire(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let (id, timepointID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("timepointID"))
-        let instrument = try instrument(context)
+        let instrument = try await instrument(context)
         return try await form(request, context, AnyForm.self) { actor, values in
             var reader = FormReader(values)
             let answers = QuestionnaireForm.read(&reader, instrument: instrument)
@@ -434,9 +470,9 @@ struct StaffRoutes: Sendable {
         let id = try context.uuidParameter("episodeID")
         return try await form(request, context, AnyForm.self) { actor, values in
             var reader = FormReader(values)
-            guard let event = OutcomeForm.read(&reader, today: today) else { return .refused(reader.errors) }
+            guard let (event, relatedness) = OutcomeForm.read(&reader, today: today) else { return .refused(reader.errors) }
             do {
-                _ = try await store.outcomes.create(actor, episodeID: id, event)
+                _ = try await store.outcomes.create(actor, episodeID: id, event, relatedness: relatedness)
                 return .done(Paths.episode.url(id) + "#step-outcomes")
             } catch let error as StoreError where Self.isFieldError(error) {
                 return .refused(Self.errors(error, fields: [:]))
@@ -448,6 +484,81 @@ struct StaffRoutes: Sendable {
         } render: { actor, values, errors in
             let view = try await store.readModels.episodePage(actor, episodeID: id)
             return OutcomeForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    // MARK: Plan, adjuncts, addenda
+
+    @Sendable func planPage(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in PlanPage(view, user: bar(view.viewer, context), role: actor.role) }
+    }
+
+    @Sendable func editPlan(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            PlanForm.page(user: bar(view.viewer, context), view: view, values: PlanForm.initialValues(view), errors: FormErrors())
+        }
+    }
+
+    @Sendable func savePlan(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            let action = values["action"]
+            if action == PlanForm.addRow || action.hasPrefix(PlanForm.removePrefix) { return .again(PlanForm.applying(action, to: values)) }
+            var reader = FormReader(values)
+            guard let plan = PlanForm.read(&reader, today: today) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.plans.save(actor, episodeID: id, plan, decisionID: UUID(uuidString: values["decisionID"]))
+                return .done(Paths.plan.url(id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return PlanForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func newAdjunct(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            var values = FormValues()
+            values.set("kind", "shockwave")
+            return AdjunctForm.page(user: bar(view.viewer, context), view: view, values: values, errors: FormErrors())
+        }
+    }
+
+    @Sendable func createAdjunct(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let session = AdjunctForm.read(&reader, today: today) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.plans.addAdjunct(actor, episodeID: id, session)
+                return .done(Paths.episode.url(id) + "#step-procedures")
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return AdjunctForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func createAddendum(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (id, procedureID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("procedureID"))
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            let text = reader.text("text", "Correction or addition", required: true, max: 4000)
+            let reason = reader.text("reason", "Reason", required: true, max: 2000)
+            guard reader.errors.isEmpty, let text, let reason else { return .refused(reader.errors) }
+            _ = try await store.plans.addAddendum(actor, procedureID: procedureID, text: text, reason: reason)
+            return .done(Paths.procedure.url(id, procedureID) + "#addenda")
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id, focus: (.procedure, procedureID))
+            guard let procedure = view.procedures.first(where: { $0.id == procedureID }) else {
+                throw StoreError.notFound(recordType: "procedure", id: procedureID.lowercasedID)
+            }
+            return ProcedurePage(view, procedure: procedure, user: bar(view.viewer, context), role: actor.role,
+                                 addendumValues: values, addendumErrors: errors)
         }
     }
 
@@ -520,7 +631,8 @@ struct StaffRoutes: Sendable {
             }
             let values = FormValues(pairs)
             let key = values[FormPage.submissionKey]
-            let isAction = values["action"] == ProcedureForm.addInjection || values["action"].hasPrefix(ProcedureForm.removePrefix)
+            let isAction = [ProcedureForm.addInjection, PlanForm.addRow].contains(values["action"])
+                || values["action"].hasPrefix(ProcedureForm.removePrefix) || values["action"].hasPrefix(PlanForm.removePrefix)
             if !key.isEmpty, !isAction {
                 switch try await store.submissions.claim(key, by: actor) {
                 case .claimed: break

@@ -37,6 +37,9 @@ struct WorklistPage: Page {
                     more: s.total > s.items.count ? "Showing the first \(s.items.count) of \(s.total)." : nil)
         }
         sections = [
+            section("planned", "Procedures planned this week", "Injection plans booked from Monday to Sunday; open the plan to print it.",
+                    worklist.proceduresPlannedThisWeek, dateHeader: "Planned for", detail: "Plan",
+                    link: { Paths.plan.url($0.episodeID) }, detailText: { _ in "Injection plan" }),
             section("signatures", "Screening decisions awaiting signature", "A clinician reviews and signs, or overrides with a reason.",
                     worklist.decisionsAwaitingSignature, dateHeader: "Evaluated", detail: "Category",
                     link: { Paths.screeningDecision.url($0.episodeID, $0.recordID) },

@@ -61,6 +61,7 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     login.registerSignedIn(on: signedIn)
     PageRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
     try StaffRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
+    try AdminRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: signedIn)
     allowed.load(router.routes)
     return router
 }

@@ -89,6 +89,11 @@ enum Paths {
     static let questionnaireEntry = RoutePath("/episodes/:episodeID/timepoints/:timepointID/questionnaires/:instrumentID")
     static let timepointStatus = RoutePath("/episodes/:episodeID/timepoints/:timepointID/status")
     static let outcomeNew = RoutePath("/episodes/:episodeID/outcomes/new")
+    static let episodeEdit = RoutePath("/episodes/:episodeID/edit")
+    static let plan = RoutePath("/episodes/:episodeID/plan")
+    static let planEdit = RoutePath("/episodes/:episodeID/plan/edit")
+    static let adjunctNew = RoutePath("/episodes/:episodeID/adjuncts/new")
+    static let procedureAddenda = RoutePath("/episodes/:episodeID/procedures/:procedureID/addenda")
 
     // Operations
     static let health = RoutePath("/healthz")
@@ -100,8 +105,39 @@ enum Paths {
         home, login, logout, patients, episode, staticFile, health, ready, metrics,
         patientNew, patient, patientEdit, episodeNew, screeningNew, screeningDecision, screeningSign, screeningOverride,
         imagingNew, imagingStudy, procedureNew, procedure, procedureSign, followUp, schedule, questionnaireEntry, timepointStatus, outcomeNew,
+        plan, planEdit, adjunctNew, procedureAddenda, episodeEdit,
+        Admin.home, Admin.users, Admin.userNew, Admin.user, Admin.userAccess, Admin.userPassword, Admin.userDisable, Admin.sites, Admin.siteNew,
+        Admin.tokens, Admin.tokenNew, Admin.tokenRevoke, Admin.rulesets, Admin.rulesetNew, Admin.ruleset, Admin.rulesetActivate,
+        Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
     ]
+
+    /// The administration pages (the store refuses every role but admin).
+    enum Admin {
+        static let home = RoutePath("/admin")
+        static let users = RoutePath("/admin/users")
+        static let userNew = RoutePath("/admin/users/new")
+        static let user = RoutePath("/admin/users/:userID")
+        static let userAccess = RoutePath("/admin/users/:userID/access")
+        static let userPassword = RoutePath("/admin/users/:userID/password")
+        static let userDisable = RoutePath("/admin/users/:userID/disable")
+        static let sites = RoutePath("/admin/sites")
+        static let siteNew = RoutePath("/admin/sites/new")
+        static let tokens = RoutePath("/admin/tokens")
+        static let tokenNew = RoutePath("/admin/tokens/new")
+        static let tokenRevoke = RoutePath("/admin/tokens/:tokenID/revoke")
+        static let rulesets = RoutePath("/admin/rulesets")
+        static let rulesetNew = RoutePath("/admin/rulesets/new")
+        static let ruleset = RoutePath("/admin/rulesets/:rulesetID")
+        /// Posts `ruleset` = a version's id, or `bundled` for the bundled default.
+        static let rulesetActivate = RoutePath("/admin/rulesets/activate")
+        static let instruments = RoutePath("/admin/instruments")
+        static let instrument = RoutePath("/admin/instruments/:instrumentID")
+        static let instrumentWording = RoutePath("/admin/instruments/:instrumentID/wording")
+        static let instrumentWordingRemove = RoutePath("/admin/instruments/:instrumentID/wording/remove")
+        static let audit = RoutePath("/admin/audit")
+        static let auditVerify = RoutePath("/admin/audit/verify")
+    }
 
     /// The JSON API under `/api/v1`.
     enum API {
