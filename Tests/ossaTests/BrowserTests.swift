@@ -6,8 +6,8 @@ import Testing
 
 /// The staff application in a real browser: Debian's `chromium` driven by `chromium-driver` over WebDriver, at phone
 /// (390×844) and desktop (1280×900) sizes, against `ossa serve` on a demo registry. A clinician takes a new patient
-/// through the whole pathway and sees each result; a coordinator works the worklist; the screening form is completed
-/// with the keyboard alone. axe-core (shipped by PyPI's `axe-selenium-python`) checks every page visited: no serious
+/// through the whole pathway and sees each result; a coordinator works the worklist; an admin creates a user who
+/// then signs in; the screening form is completed with the keyboard alone. axe-core (shipped by PyPI's `axe-selenium-python`) checks every page visited: no serious
 /// or critical violation.
 ///
 /// Gated: runs when `OSSA_TEST_CHROMEDRIVER` names the chromedriver executable (or is `1`, to take `chromedriver`
@@ -409,6 +409,59 @@ struct BrowserTests {
                         try await b.go("/")
                         #expect(try await total(section) == before - 1)
                     }
+                }
+            }
+        }
+    }
+
+    // MARK: Administration
+
+    @Test("an admin creates a user, who then signs in and lands on their worklist; the admin pages pass axe")
+    func adminCreatesUser() async throws {
+        try await withRig { rig in
+            for size in Self.sizes {
+                let email = "new.clinician.\(size.width)@example.org"
+                try await withBrowser(rig, width: size.width, height: size.height) { b in
+                    try await b.signIn("admin")
+                    try await b.look("admin-home")
+                    try await b.clickAndWait("header nav a[href='/admin']")
+                    try await b.go("/admin/users")
+                    try await b.look("admin-users")
+                    try await b.go("/admin/users/new")
+                    try await b.submit()
+                    #expect(try await b.session.findAll(css: ".error-summary li").count >= 3, "name, e-mail, password at least")
+                    try await b.look("admin-user-refused")
+                    try await b.type("displayName", "Nia New")
+                    try await b.type("email", email)
+                    try await b.choose("role-1")
+                    try await b.choose("sites-0")
+                    try await b.type("password", "a long enough password")
+                    try await b.submit()
+                    #expect(try await b.session.pageSource().contains(email))
+                    try await b.look("admin-user")
+                    // Every other administration page passes axe too.
+                    for (path, name) in [("/admin/sites", "admin-sites"), ("/admin/sites/new", "admin-site-new"), ("/admin/tokens", "admin-tokens"),
+                                         ("/admin/tokens/new", "admin-token-new"), ("/admin/rulesets", "admin-rulesets"),
+                                         ("/admin/rulesets/new", "admin-ruleset-new"), ("/admin/instruments", "admin-instruments"),
+                                         ("/admin/instruments/koos", "admin-instrument")] {
+                        try await b.go(path)
+                        let title = try await b.session.title()
+                        #expect(!title.hasPrefix("Not Found") && !title.hasPrefix("Forbidden"), "\(path): \(title)")
+                        try await b.look(name)
+                    }
+                    try await b.go("/admin/audit")
+                    try await b.look("admin-audit")
+                    try await b.clickAndWait("main form[action='/admin/audit/verify'] button")
+                    #expect(try await b.session.pageSource().contains("intact"))
+                    try await b.look("admin-audit-verified")
+                }
+                try await withBrowser(rig, width: size.width, height: size.height) { b in
+                    try await b.go("/login")
+                    try await b.type("email", email)
+                    try await b.type("password", "a long enough password")
+                    try await b.submit("form.stack button")
+                    #expect(try await b.h1() == "Worklist")
+                    #expect(try await b.text(".who").contains("Nia New (clinician)"))
                 }
             }
         }

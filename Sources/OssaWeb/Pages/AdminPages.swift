@@ -162,8 +162,8 @@ struct AdminListPage: Page {
         }
         var values = FormValues()
         values.set("q", query)
-        var field = FormField.input("q", "Name or e-mail", values, FormErrors(), type: "search")
-        field.autocomplete = "off"
+        // No autocomplete attribute: axe-core 3.1 refuses `autocomplete=off` on a search box (autocomplete-valid).
+        let field = FormField.input("q", "Name or e-mail", values, FormErrors(), type: "search")
         let page = view.users
         return AdminListPage(
             title: "Users", user: user, intro: ["Every account, with its role and the sites whose records it may see."],

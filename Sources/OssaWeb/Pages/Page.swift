@@ -25,6 +25,7 @@ struct Chrome: Sendable {
     var stylesheetURL = ""
     var homeURL = Paths.home.template
     var patientsURL = Paths.patients.template
+    var newPatientURL = Paths.patientNew.template
     var adminURL = Paths.Admin.home.template
     var logoutURL = Paths.logout.template
     var loginURL = Paths.login.template

@@ -6,7 +6,7 @@ import OssaStore
 /// renders each and checks every view in `Resources/templates` is covered, so a page cannot ship unrendered; the
 /// full-page snapshot tests render the same samples. Data: `PageFixtures` (the real engine, protocol and instruments).
 enum PageCatalog {
-    static let sampleUser = UserBar(displayName: "Dr Sample", role: "clinician", csrfToken: "sample-csrf", seesPatients: true)
+    static let sampleUser = UserBar(PageFixtures.viewer, csrfToken: "sample-csrf")
 
     /// Named samples: the name is the snapshot's.
     static var named: [(String, any Page)] {

@@ -136,22 +136,31 @@ struct UserBar: Sendable {
     var seesPatients: Bool
     /// Roles that manage accounts get the administration pages in the navigation.
     var seesAdmin: Bool
+    /// Staff with a worklist (it is their start page) and who may register patients.
+    var seesWorklist: Bool
+    var registersPatients: Bool
     /// Whether the navigation has any link (Mustache reads stored properties only).
     var hasNav: Bool
 
-    init(displayName: String, role: String, csrfToken: String, seesPatients: Bool, seesAdmin: Bool = false) {
+    init(displayName: String, role: String, csrfToken: String, seesPatients: Bool, seesAdmin: Bool = false,
+         seesWorklist: Bool = false, registersPatients: Bool = false) {
         self.displayName = displayName
         self.role = role
         self.csrfToken = csrfToken
         self.seesPatients = seesPatients
         self.seesAdmin = seesAdmin
-        hasNav = seesPatients || seesAdmin
+        self.seesWorklist = seesWorklist
+        self.registersPatients = registersPatients
+        hasNav = seesPatients || seesAdmin || seesWorklist
     }
 
+    /// The navigation comes from what the role may do (the access policy), never from a list of roles.
     init(_ viewer: ReadModels.Viewer, csrfToken: String) {
         self.init(displayName: viewer.displayName, role: viewer.role.rawValue, csrfToken: csrfToken,
                   seesPatients: AccessPolicy.allows(viewer.role, .list, .patient),
-                  seesAdmin: AccessPolicy.allows(viewer.role, .create, .user))
+                  seesAdmin: AccessPolicy.allows(viewer.role, .create, .user),
+                  seesWorklist: AccessPolicy.allows(viewer.role, .list, .screeningDecision),
+                  registersPatients: AccessPolicy.allows(viewer.role, .create, .patient))
     }
 }
 
