@@ -188,4 +188,32 @@ struct ReadModelTests {
             await #expect(throws: AccessDenied.self) { _ = try await store.readModels.worklist(patient, today: day) }
         }
     }
+
+    @Test("concurrent page reads commit their audit entries together; a refused read writes none and does not affect the others",
+          arguments: Engine.available)
+    func batchedReads(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await Fixture.make(store)
+            let clinician = try #require(f.actors[.clinician])
+            let before = try await auditEntries(store).count
+            // 40 reads at once: 30 of a visible episode, 10 of another site's (refused as not found).
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        let id = index % 4 == 0 ? f.episodeB.id : f.episodeA.id
+                        return (try? await store.readModels.episodePage(clinician, episodeID: id)) != nil
+                    }
+                }
+                var results: [Bool] = []
+                for await ok in group { results.append(ok) }
+                return results
+            }
+            #expect(outcomes.filter { $0 }.count == 30 && outcomes.filter { !$0 }.count == 10)
+            let entries = try await auditEntries(store).dropFirst(before)
+            let reads = entries.filter { $0.action == "read" && $0.recordType == "episode" }
+            #expect(reads.count == 30 && reads.allSatisfy { $0.recordID == f.episodeA.id.lowerString },
+                    "one chart read per answered page, none for the refused ones")
+            #expect(try await AuditVerifier.verify(store.database).isIntact)
+        }
+    }
 }

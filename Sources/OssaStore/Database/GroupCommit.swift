@@ -1,4 +1,6 @@
+import FluentKit
 import Foundation
+import SQLKit
 
 /// Group commit: writes that arrive while a transaction is committing wait and then commit together in the next one.
 ///
@@ -49,5 +51,59 @@ actor GroupCommit<Request: Sendable, Response: Sendable> {
             }
         }
         draining = false
+    }
+}
+
+/// One page's read model in a batch of audited reads: its queries, and the audit events they make.
+struct AuditedRead: Sendable {
+    let body: @Sendable (any Database) async throws -> (any Sendable, [AuditEvent])
+}
+
+extension OssaDatabase {
+    /// Runs a page's read model — its queries and its audit events — in one transaction shared with the page reads
+    /// that arrive while another batch commits (group commit, as for questionnaire submissions). Every read of a
+    /// chart is audited and the page is only answered once that audit entry is on disk; batching divides the cost
+    /// of that durable commit (an fsync on SQLite, the audit chain's lock and a flush on PostgreSQL) among the
+    /// pages of a batch. Each page's queries run inside a savepoint, so a refused or failed page (a record the
+    /// actor may not see) neither writes its audit events nor affects the others. At low load a batch has one page.
+    func auditedRead<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> (T, [AuditEvent])) async throws -> T {
+        let read = AuditedRead { db in
+            let (value, events) = try await body(db)
+            return (value, events)
+        }
+        let database = self
+        let value = try await readCommits.submit(read) { batch in await database.writeReads(batch) }
+        guard let typed = value as? T else { throw StoreError.invalid(field: "batch", message: "a batched read returned another type") }
+        return typed
+    }
+
+    private func writeReads(_ batch: [AuditedRead]) async -> [Result<any Sendable, any Error>] {
+        do {
+            return try await transaction { db in
+                let sql = try db.sqlDatabase()
+                var results: [Result<any Sendable, any Error>] = []
+                var events: [AuditEvent] = []
+                for (index, read) in batch.enumerated() {
+                    // One page alone needs no savepoint: its failure rolls the whole transaction back.
+                    let savepoint = batch.count > 1 ? "read_\(index)" : nil
+                    if let savepoint { try await sql.raw("SAVEPOINT \(ident: savepoint)").run() }
+                    do {
+                        let (value, own) = try await read.body(db)
+                        if let savepoint { try await sql.raw("RELEASE SAVEPOINT \(ident: savepoint)").run() }
+                        results.append(.success(value))
+                        events += own
+                    } catch {
+                        guard let savepoint else { throw error }
+                        try await sql.raw("ROLLBACK TO SAVEPOINT \(ident: savepoint)").run()
+                        try await sql.raw("RELEASE SAVEPOINT \(ident: savepoint)").run()
+                        results.append(.failure(error))
+                    }
+                }
+                if !events.isEmpty { try await AuditLog.appendBatch(events, on: db) }
+                return results.map { result in result.map { $0 as any Sendable } }
+            }
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
     }
 }

@@ -41,6 +41,8 @@ public final class OssaDatabase: Sendable {
     private let state = NIOLockedValueBox(State.open)
     /// Group commit for questionnaire submissions (see `GroupCommit`).
     let submissionCommits: GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>
+    /// Page read models with their audit entries, committed in batches (`auditedRead`).
+    let readCommits: GroupCommit<AuditedRead, any Sendable>
     /// SQLite: runs tasks on the connection's event loop (see `transaction(_:)`); nil on PostgreSQL.
     let writerExecutor: EventLoopExecutor?
     /// Recently authenticated API tokens and sessions (see `CredentialCache`).
@@ -123,6 +125,7 @@ public final class OssaDatabase: Sendable {
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         writerExecutor = engine == .sqlite ? EventLoopExecutor(eventLoopGroup.next()) : nil
         submissionCommits = GroupCommit(executor: writerExecutor)
+        readCommits = GroupCommit(maxBatch: 64, executor: writerExecutor)
         threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         databases = Databases(threadPool: threadPool, on: eventLoopGroup)

@@ -59,7 +59,7 @@ public struct ReadModels: Sendable {
         let episodeScope = try await Access.require(actor, .list, .episode, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .list, .site)
         let page = try page.validated()
-        return try await database.transaction { db in
+        return try await database.auditedRead { db in
             let viewer = try await Self.viewer(actor, on: db)
             var sites: [SiteRecord] = []
             if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
@@ -99,11 +99,12 @@ public struct ReadModels: Sendable {
                     episodes[model.$patient.id, default: []].append(try EpisodeRecord(model))
                 }
             }
-            try await AuditLog.appendBatch([
+            let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .list, recordType: .patient, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .episode, recordID: nil),
-            ], on: db)
-            return PatientList(viewer: viewer, sites: sites, patients: patients, episodes: episodes)
+            ]
+            let value = PatientList(viewer: viewer, sites: sites, patients: patients, episodes: episodes)
+            return (value, audit)
         }
     }
 
@@ -146,7 +147,7 @@ public struct ReadModels: Sendable {
         let episodeScope = try await Access.require(actor, .read, .episode, recordID: episodeID.lowerString, database: database)
         let patientScope = try await Access.require(actor, .read, .patient, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .read, .site)
-        return try await database.transaction { db in
+        return try await database.auditedRead { db in
             let viewer = try await Self.viewer(actor, on: db)
             guard let episodeModel = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
                 .filter(\.$id == episodeID).first() else {
@@ -196,10 +197,12 @@ public struct ReadModels: Sendable {
                     addenda[model.$procedure.id, default: []].append(try ProcedureAddendum(model))
                 }
             }
-            let signerIDs = Set(decisions.flatMap { [$0.decidedBy, $0.signedBy, $0.overriddenBy] }.compactMap { $0 }
-                                + procedures.flatMap { [$0.signedBy, $0.operatorID] }.compactMap { $0 }
-                                + [plan?.updatedBy].compactMap { $0 } + adjuncts.compactMap(\.createdBy)
-                                + addenda.values.flatMap { $0.map(\.authorID) })
+            var signerIDs = Set<UUID>()
+            for d in decisions { signerIDs.formUnion([d.decidedBy, d.signedBy, d.overriddenBy].compactMap { $0 }) }
+            for p in procedures { signerIDs.formUnion([p.signedBy, p.operatorID].compactMap { $0 }) }
+            if let by = plan?.updatedBy { signerIDs.insert(by) }
+            signerIDs.formUnion(adjuncts.compactMap(\.createdBy))
+            for list in addenda.values { signerIDs.formUnion(list.map(\.authorID)) }
             var names: [UUID: String] = [:]
             if !signerIDs.isEmpty {
                 for user in try await UserModel.query(on: db).filter(\.$id ~~ Array(signerIDs)).field(\.$id).field(\.$displayName).all() {
@@ -210,15 +213,16 @@ public struct ReadModels: Sendable {
             let listed: [RecordType] = [.screeningDecision, .imagingStudy, .procedure, .timepoint, .questionnaireResponse, .outcomeEvent,
                                         .procedurePlan, .adjunctSession]
                 .filter { AccessPolicy.scope(actor.role, .list, $0) != .denied }
-            try await AuditLog.appendBatch([
+            let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .read, recordType: .episode, recordID: episodeID.lowerString),
                 AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
             ] + listed.map { AuditEvent(actor: actor, action: .list, recordType: $0, recordID: episodeID.lowerString) }
-              + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? []), on: db)
-            return EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
+              + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? [])
+            let value = EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
                                otherEpisodes: others, screeningDecisions: decisions, imagingStudies: studies, procedures: procedures,
                                timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names,
                                plan: plan, adjuncts: adjuncts, addenda: addenda)
+            return (value, audit)
         }
     }
 
@@ -259,7 +263,7 @@ extension ReadModels {
         let patientScope = try await Access.require(actor, .read, .patient, recordID: patientID.lowerString, database: database)
         let episodeScope = AccessPolicy.scope(actor.role, .list, .episode)
         let siteScope = AccessPolicy.scope(actor.role, .list, .site)
-        return try await database.transaction { db in
+        return try await database.auditedRead { db in
             let viewer = try await Self.viewer(actor, on: db)
             guard let model = try await PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope)?
                 .filter(\.$id == patientID).first() else {
@@ -273,12 +277,13 @@ extension ReadModels {
             let episodes = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
                 .filter(\.$patient.$id == patientID).sort(\.$createdAt, .descending).sort(\.$id).limit(200).all()
                 .map(EpisodeRecord.init) ?? []
-            try await AuditLog.appendBatch([
+            let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
                 AuditEvent(actor: actor, action: .list, recordType: .episode, recordID: patientID.lowerString),
-            ], on: db)
-            return PatientPage(viewer: viewer, patient: patient, site: sites.first { $0.id == patient.siteID }, sites: sites,
+            ]
+            let value = PatientPage(viewer: viewer, patient: patient, site: sites.first { $0.id == patient.siteID }, sites: sites,
                                episodes: episodes)
+            return (value, audit)
         }
     }
 

@@ -74,7 +74,7 @@ extension ReadModels {
         let patientScope = AccessPolicy.scope(actor.role, .list, .patient)
         let page = PageRequest(limit: Self.worklistRows, offset: 0)
         let day = today.iso
-        return try await database.transaction { db in
+        return try await database.auditedRead { db in
             let viewer = try await Self.viewer(actor, on: db)
             struct Row { var id: UUID; var episode: UUID; var date: CalendarDate; var detail: String }
             func section<M: Model>(_ query: QueryBuilder<M>?, _ row: (M) throws -> Row) async throws -> (Int, [Row]) {
@@ -142,15 +142,16 @@ extension ReadModels {
                                          episode: episode, date: row.date, detail: row.detail)
                 })
             }
-            try await AuditLog.appendBatch([
+            let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .list, recordType: .screeningDecision, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .procedure, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .timepoint, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .procedurePlan, recordID: nil),
-            ], on: db)
-            return Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: items(planned), decisionsAwaitingSignature: items(decisions),
+            ]
+            let value = Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: items(planned), decisionsAwaitingSignature: items(decisions),
                             proceduresAwaitingSignature: items(procedures), questionnairesDue: items(due),
                             questionnairesOverdue: items(overdue), questionnairesClosed: items(closed))
+            return (value, audit)
         }
     }
 }

@@ -106,13 +106,18 @@ struct EpisodePage: Page {
             (plan.state, plan.stateLabel) = ("done", p.plannedDate.map { "Planned for \($0.iso)" } ?? "Planned, not booked")
             plan.latest = Action(url: Paths.plan.url(id), label: "Injection plan")
             if clinician { plan.actions = [Action(url: Paths.planEdit.url(id), label: "Edit the plan")] }
-        } else if let signed {
+        } else if let signed, view.procedures.isEmpty {
             let targets = signed.decision.targets.map(\.label)
             plan.summary = targets.isEmpty ? "No injection targets were suggested." : "Suggested targets: " + targets.joined(separator: "; ")
             (plan.state, plan.stateLabel) = signed.effectiveCategory == .recommended || signed.effectiveCategory == .consider
                 ? ("due", "To plan: \(Display.category(signed.effectiveCategory))") : ("waiting", Display.category(signed.effectiveCategory))
             plan.latest = Action(url: Paths.screeningDecision.url(id, signed.id), label: "Decision of \(signed.evaluationDate.iso)")
             if clinician { plan.actions = [Action(url: Paths.planEdit.url(id), label: "Draft the plan")] }
+        } else if !view.procedures.isEmpty {
+            // Procedures recorded without a stored plan (imported, or recorded before plans were kept).
+            (plan.state, plan.stateLabel) = ("done", "No stored plan")
+            plan.summary = "The procedure was recorded without a stored plan."
+            if clinician { plan.actions = [Action(url: Paths.planEdit.url(id), label: "Draft a plan for the next procedure")] }
         }
 
         // Procedures
