@@ -1,8 +1,9 @@
-"""Server benchmark driver (issue #3): demo load time, bulk write rate against raw sqlite3, and
-questionnaire submission throughput/latency with wrk, on SQLite and on PostgreSQL.
+"""Server benchmark driver (issues #3 and #9): demo load time, bulk write rate against raw sqlite3,
+questionnaire submission throughput/latency with wrk, and page views (worklist, patient list with a search,
+episode page: each an audited chart read) on the big demo registry, on SQLite and on PostgreSQL.
 
     bash Benchmarks/server [--patients 100000] [--wrk-patients 500] [--duration 20] [--connections 64]
-                           [--no-postgres]
+                           [--no-postgres] [--pages-only] [--pg-patients N]
 
 Everything runs on this machine in one run: Ossa is built in release mode; wrk (Debian), sqlite3 (Debian)
 and PostgreSQL (Debian, through .ci/postgres with durable settings) are installed when missing.
@@ -19,11 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TARGETS = {"bulk_vs_raw": 0.3, "sqlite_rps": 2000.0, "sqlite_p99_ms": 50.0}
+TARGETS = {"bulk_vs_raw": 0.3, "sqlite_rps": 2000.0, "sqlite_p99_ms": 50.0, "pages_rps": 2000.0, "pages_p99_ms": 100.0}
 
 
 def log(msg):
@@ -40,23 +42,27 @@ def ensure_tools(postgres):
 
 
 def build_ossa():
+    # Its own build folder, so that the release build neither waits for nor invalidates the debug one.
+    scratch = os.path.join(ROOT, ".build-release")
     log("building ossa (release) ...")
-    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--product", "ossa"],
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--scratch-path", scratch, "--product", "ossa"],
                    check=True, stdout=sys.stderr)
-    out = subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--show-bin-path"],
+    out = subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--scratch-path", scratch, "--show-bin-path"],
                          check=True, capture_output=True, text=True).stdout.strip()
     return os.path.join(out, "ossa")
 
 
 def run_demo(ossa, database, patients):
-    """Runs `ossa demo`; returns (wall seconds, the JSON summary it prints with --summary-json)."""
+    """Runs `ossa demo`; returns (wall seconds, the JSON summary it prints with --summary-json, what it printed:
+    the demo logins). Its progress bar goes to stderr as usual."""
     summary = database + ".summary.json" if not database.startswith("postgres") else tempfile.mktemp(suffix=".json")
     start = time.perf_counter()
-    subprocess.run([ossa, "demo", "--patients", str(patients), "--seed", "1", "--database", database,
-                    "--summary-json", summary], check=True, stdout=sys.stderr)
+    out = subprocess.run([ossa, "demo", "--patients", str(patients), "--seed", "1", "--database", database,
+                          "--summary-json", summary], check=True, stdout=subprocess.PIPE, text=True).stdout
     wall = time.perf_counter() - start
+    sys.stderr.write(out)
     with open(summary) as f:
-        return wall, json.load(f)
+        return wall, json.load(f), out
 
 
 def sql_literal(value):
@@ -186,6 +192,90 @@ end
             server.kill()
 
 
+def start_server(ossa, database):
+    port = free_port()
+    logf = tempfile.NamedTemporaryFile(prefix="ossa-serve-", suffix=".log", delete=False)
+    env = {**os.environ, "OSSA_LOG_LEVEL": "warning"}
+    server = subprocess.Popen([ossa, "serve", "--database", database, "--port", str(port)], stdout=logf, stderr=logf, env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return server, base
+        except Exception:
+            if server.poll() is not None:
+                raise RuntimeError("ossa serve exited; log: " + logf.name)
+            time.sleep(0.05)
+    raise RuntimeError("ossa serve did not become healthy; log: " + logf.name)
+
+
+def sign_in(base, email):
+    """Signs in through the page form as a browser does; returns the session cookie header."""
+    import http.cookiejar
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = opener.open(base + "/login", timeout=30).read().decode()
+    token = re.search(r'name="_csrf" value="([^"]+)"', form).group(1)
+    body = f"_csrf={token}&email={urllib.parse.quote(email)}&password=ossa-demo-password".encode()
+    opener.open(urllib.request.Request(base + "/login", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}), timeout=30)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar if c.name.endswith("session"))
+    if not cookie:
+        raise RuntimeError("sign-in failed: no session cookie")
+    return cookie, opener
+
+
+def page_views(ossa, database, logins, duration, connections):
+    """wrk against the three staff pages a clinician opens all day, signed in with a session cookie."""
+    server, base = start_server(ossa, database)
+    try:
+        cookie, opener = sign_in(base, logins["clinician"])
+        episodes, names = [], []
+        for offset in range(0, 200, 25):
+            html = opener.open(f"{base}/patients?offset={offset}", timeout=60).read().decode()
+            episodes += re.findall(r'href="/episodes/([0-9a-f-]{36})"', html)
+            names += [n.split(",")[0] for n in re.findall(r'<a href="/patients/[0-9a-f-]{36}">([^<]+)</a>', html)]
+        if not episodes or not names:
+            raise RuntimeError("no episodes or names on the patient list")
+        work = tempfile.mkdtemp(prefix="ossa-wrk-pages-")
+        lua = os.path.join(work, "pages.lua")
+        with open(lua, "w") as f:
+            f.write("local episodes = {" + ",".join(f'"{e}"' for e in episodes) + "}\n")
+            f.write("local names = {" + ",".join(json.dumps(urllib.parse.quote(n[:6])) for n in names) + "}\n")
+            f.write(f'local cookie = "{cookie}"\n')
+            f.write("""
+local counter = 0
+request = function()
+  counter = counter + 1
+  local kind = counter % 3
+  local path
+  if kind == 0 then path = "/"
+  elseif kind == 1 then path = "/patients?q=" .. names[(counter % #names) + 1]
+  else path = "/episodes/" .. episodes[(counter % #episodes) + 1] end
+  return wrk.format("GET", path, {["Cookie"] = cookie})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %f %f %f\\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+""")
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", lua, base],
+                             check=True, capture_output=True, text=True).stdout
+        m = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
+        if not m:
+            raise RuntimeError("wrk printed no result:\n" + out)
+        requests, micros, errors = int(m[1]), int(m[2]), int(m[3])
+        seconds = micros / 1e6
+        return {"requests": requests, "errors": errors, "seconds": seconds, "pages_per_s": (requests - errors) / seconds,
+                "p50_ms": float(m[4]), "p99_ms": float(m[5]), "max_ms": float(m[6]), "episodes": len(episodes)}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def postgres_url():
     env = {**os.environ, "OSSA_PG_DURABLE": "1"}
     out = subprocess.run(["bash", os.path.join(ROOT, ".ci", "postgres")], check=True, capture_output=True,
@@ -200,17 +290,36 @@ def main():
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--pages-only", action="store_true", help="only the page-view benchmark (and the demo load it needs)")
+    parser.add_argument("--ossa", help="an ossa executable built already (default: build it in release mode)")
+    parser.add_argument("--pg-patients", type=int, default=None, help="patients of the PostgreSQL page-view registry (default: --patients)")
     args = parser.parse_args()
 
     ensure_tools(not args.no_postgres)
-    ossa = build_ossa()
+    ossa = args.ossa or build_ossa()
     work = tempfile.mkdtemp(prefix="ossa-server-bench-")
     results = {}
 
     log(f"ossa demo --patients {args.patients} (SQLite) ...")
     big = os.path.join(work, "demo.sqlite")
-    wall, summary = run_demo(ossa, big, args.patients)
+    wall, summary, big_out = run_demo(ossa, big, args.patients)
     results["demo"] = {"wall_s": wall, **summary}
+    demo_logins_big = demo_logins(big_out)
+    log(f"page views on SQLite ({args.patients} patients, {args.connections} connections, {args.duration} s) ...")
+    results["pages_sqlite"] = page_views(ossa, big, demo_logins_big, args.duration, args.connections)
+    log(f"  {results['pages_sqlite']}")
+    if not args.no_postgres:
+        pg_patients = args.pg_patients or args.patients
+        log(f"starting a durable PostgreSQL cluster for page views; ossa demo --patients {pg_patients} ...")
+        pages_url = postgres_url()
+        pg_out = subprocess.run([ossa, "demo", "--patients", str(pg_patients), "--seed", "1", "--database", pages_url],
+                                check=True, capture_output=True, text=True).stdout
+        log(f"page views on PostgreSQL ({pg_patients} patients) ...")
+        results["pages_postgres"] = page_views(ossa, pages_url, demo_logins(pg_out), args.duration, args.connections)
+        results["pages_postgres"]["patients"] = pg_patients
+        log(f"  {results['pages_postgres']}")
+    if args.pages_only:
+        return report_pages(results, args)
     log("raw sqlite3 multi-row inserts of the same rows ...")
     raw_rows, raw_s = raw_sqlite_rate(big, summary["tables"])
     results["raw"] = {"rows": raw_rows, "seconds": raw_s, "rows_per_s": raw_rows / raw_s}
@@ -251,12 +360,41 @@ def main():
          f"{s['acknowledged_per_s']:,.0f}/s"),
         (f"SQLite p99 <= {TARGETS['sqlite_p99_ms']:.0f} ms", s["p99_ms"] <= TARGETS["sqlite_p99_ms"], f"{s['p99_ms']:.1f} ms"),
     ]
+    checks += page_checks(results)
+    print_pages(results, args)
     print("\ntargets:")
     for name, ok, value in checks:
         print(f"  {name}: {value}  {'met' if ok else 'NOT MET'}")
     with open(os.path.join(work, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(f"\n(details: {os.path.join(work, 'results.json')})")
+    sys.exit(0 if all(ok for _, ok, _ in checks) else 1)
+
+
+def page_checks(results):
+    s = results["pages_sqlite"]
+    return [
+        (f"SQLite >= {TARGETS['pages_rps']:.0f} page views/s", s["pages_per_s"] >= TARGETS["pages_rps"], f"{s['pages_per_s']:,.0f}/s"),
+        (f"SQLite page views p99 <= {TARGETS['pages_p99_ms']:.0f} ms", s["p99_ms"] <= TARGETS["pages_p99_ms"], f"{s['p99_ms']:.1f} ms"),
+    ]
+
+
+def print_pages(results, args):
+    for engine in ("sqlite", "postgres"):
+        s = results.get("pages_" + engine)
+        if s:
+            patients = s.get("patients", args.patients)
+            print(f"page views on {engine} ({patients} patients; worklist, patient search, episode page, each audited): "
+                  f"{s['pages_per_s']:,.0f} pages/s over {s['seconds']:.0f} s ({s['requests']} requests, {s['errors']} errors), "
+                  f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
+
+
+def report_pages(results, args):
+    print_pages(results, args)
+    checks = page_checks(results)
+    print("\ntargets:")
+    for name, ok, value in checks:
+        print(f"  {name}: {value}  {'met' if ok else 'NOT MET'}")
     sys.exit(0 if all(ok for _, ok, _ in checks) else 1)
 
 

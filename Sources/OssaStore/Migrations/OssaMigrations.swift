@@ -32,6 +32,7 @@ public enum OssaMigrations {
         M0023_CreateFormSubmissions(),
         M0024_CreateRulesetsAndWordings(),
         M0025_CreatePlansAdjunctsAndAddenda(),
+        M0026_AddWorklistIndexes(),
     ]
 }
 

@@ -89,8 +89,11 @@ public struct ReadModels: Sendable {
                     let clause = conditions.dropFirst().reduce(conditions[0]) { "\($0) AND \($1)" }
                     query = query.filter(.sql(embed: "\(ident: "patients").\(ident: "id") IN (SELECT \(ident: "patient_id") FROM \(ident: "episodes") WHERE \(clause))"))
                 }
-                patients = try await query.sort(\.$familyName).sort(\.$givenName).sort(\.$id)
-                    .page(page, map: PatientRecord.init)
+                // Counted on `site_id` (in the search index) rather than the UUID id, so the count reads the index only.
+                let total = try await query.copy().count(\.$site.$id)
+                let models = try await query.sort(\.$familyName).sort(\.$givenName).sort(\.$id)
+                    .range(page.offset..<(page.offset + page.limit)).all()
+                patients = Page(items: try models.map(PatientRecord.init), total: total, limit: page.limit, offset: page.offset)
             }
             var episodes: [UUID: [EpisodeRecord]] = [:]
             let ids = patients.items.map(\.id)

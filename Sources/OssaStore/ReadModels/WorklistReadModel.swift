@@ -77,14 +77,19 @@ extension ReadModels {
         return try await database.auditedRead { db in
             let viewer = try await Self.viewer(actor, on: db)
             struct Row { var id: UUID; var episode: UUID; var date: CalendarDate; var detail: String }
-            func section<M: Model>(_ query: QueryBuilder<M>?, _ row: (M) throws -> Row) async throws -> (Int, [Row]) {
+            /// The count reads `site_id`, which every list's index holds, so that it never fetches the table's rows
+            /// (`COUNT(id)` would: the id is a UUID column, not SQLite's rowid).
+            func section<M: Model>(_ query: QueryBuilder<M>?, site: KeyPath<M, FieldProperty<M, UUID>>,
+                                   _ row: (M) throws -> Row) async throws -> (Int, [Row]) {
                 guard let query else { return (0, []) }
-                let result = try await query.page(page, map: row)
-                return (result.total, result.items)
+                let total = try await query.copy().count(site)
+                let models = try await query.range(0..<page.limit).all()
+                return (total, try models.map(row))
             }
             let planned = try await section(
                 ClinicalScope.apply(ProcedurePlanModel.query(on: db), actor, planScope)?
-                    .filter(\.$plannedDate >= monday.iso).filter(\.$plannedDate <= sunday.iso).sort(\.$plannedDate).sort(\.$id)
+                    .filter(\.$plannedDate >= monday.iso).filter(\.$plannedDate <= sunday.iso).sort(\.$plannedDate).sort(\.$id),
+                site: \.$site.$id
             ) { model in
                 Row(id: try model.requireID(), episode: model.$episode.id,
                     date: try parseStoredDate(model.plannedDate ?? "", field: "planned_date"), detail: "planned")
@@ -92,27 +97,33 @@ extension ReadModels {
             let decisions = try await section(
                 ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, decisionScope)?
                     .filter(\.$signedBy.$id == nil).filter(\.$episode.$id != nil)
-                    .sort(\.$evaluationDate).sort(\.$createdAt).sort(\.$id)
+                    .sort(\.$evaluationDate).sort(\.$createdAt).sort(\.$id),
+                site: \.$site.$id
             ) { model in
                 Row(id: try model.requireID(), episode: model.$episode.id ?? UUID(),
                     date: try parseStoredDate(model.evaluationDate, field: "evaluation_date"), detail: model.category)
             }
             let procedures = try await section(
                 ClinicalScope.apply(ProcedureModel.query(on: db), actor, procedureScope)?
-                    .filter(\.$signedBy.$id == nil).sort(\.$procedureDate).sort(\.$id)
+                    .filter(\.$signedBy.$id == nil).sort(\.$procedureDate).sort(\.$id),
+                site: \.$site.$id
             ) { model in
                 Row(id: try model.requireID(), episode: model.$episode.id,
                     date: try parseStoredDate(model.procedureDate, field: "procedure_date"), detail: model.kind)
             }
             func timepoints(_ kind: TimepointWorklist) async throws -> (Int, [Row]) {
                 guard var query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, timepointScope) else { return (0, []) }
-                query = query.filter(\.$status == TimepointStatus.pending.rawValue)
+                // A literal, not a bound value: SQLite uses the partial index of pending timepoints (M0026) only when the
+                // query itself says `status = 'pending'`.
+                query = query.filter(.sql(embed: "\(ident: FollowUpTimepointModel.schema).\(ident: "status") = \(unsafeRaw: "'\(TimepointStatus.pending.rawValue)'")"))
                 switch kind {
                 case .due: query = query.filter(\.$windowStart <= day).filter(\.$windowEnd >= day).filter(\.$dueDate >= day)
-                case .overdue: query = query.filter(\.$dueDate < day).filter(\.$windowEnd >= day)
-                case .closed: query = query.filter(\.$windowEnd < day)
+                // The window opens on or before the due day, so an overdue one has started too (which lets the
+                // pending-by-window-start index serve every list).
+                case .overdue: query = query.filter(\.$windowStart <= day).filter(\.$dueDate < day).filter(\.$windowEnd >= day)
+                case .closed: query = query.filter(\.$windowStart <= day).filter(\.$windowEnd < day)
                 }
-                return try await section(query.sort(\.$dueDate).sort(\.$code).sort(\.$id)) { model in
+                return try await section(query.sort(\.$dueDate).sort(\.$code).sort(\.$id), site: \.$site.$id) { model in
                     Row(id: try model.requireID(), episode: model.$episode.id,
                         date: try parseStoredDate(model.dueDate, field: "due_date"), detail: model.code)
                 }
