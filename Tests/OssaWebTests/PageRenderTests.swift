@@ -78,4 +78,32 @@ struct PageRenderTests {
         #expect(PageRenderer.contentTypes["svg"] == "image/svg+xml")
         #expect(renderer.staticFile("../openapi.json") == nil)
     }
+
+    /// Models that answer Mustache directly (`MustacheChildren.swift`) must answer exactly what reflection would: every
+    /// stored property under its name, nil where it is nil — or a view would silently read a parent's value instead.
+    @Test("every model that answers Mustache directly answers as reflection would, on every catalog sample")
+    func mustacheChildrenMatchReflection() throws {
+        var checked = Set<String>()
+        func walk(_ value: Any, depth: Int = 0) {
+            guard depth < 12 else { return }
+            let mirror = Mirror(reflecting: value)
+            if mirror.displayStyle == .optional {
+                if let inner = mirror.children.first?.value { walk(inner, depth: depth + 1) }
+                return
+            }
+            if let parent = value as? MustacheParent, mirror.displayStyle == .struct {
+                checked.insert(String(describing: type(of: value)))
+                for child in mirror.children {
+                    guard let label = child.label else { continue }
+                    let reflected = Mirror(reflecting: child.value)
+                    let isNil = reflected.displayStyle == .optional && reflected.children.isEmpty
+                    let answered = parent.child(named: label)
+                    #expect((answered == nil) == isNil, "\(type(of: value)).\(label): answered \(String(describing: answered))")
+                }
+            }
+            for child in mirror.children { walk(child.value, depth: depth + 1) }
+        }
+        for page in PageCatalog.samples { walk(page) }
+        #expect(checked.isSuperset(of: ["EpisodePage", "WorklistPage", "TableModel", "Cell", "FormField", "UserBar", "Chrome"]), "\(checked.sorted())")
+    }
 }
