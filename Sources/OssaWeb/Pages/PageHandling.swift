@@ -5,8 +5,7 @@ import OssaStore
 
 /// The plumbing every signed-in page handler shares: refusals rendered as the error page in the signed-in layout,
 /// button posts, and form posts (decode, one-time submission key, a refused form re-rendered with 422 and every
-/// error at once). It is `StaffRoutes`' plumbing as a value of its own, so that other route groups (`AdminRoutes`)
-/// use the same rules; `StaffRoutes` still carries its copy.
+/// error at once). `PageRoutes`, `StaffRoutes` and `AdminRoutes` all use it, so every page follows the same rules.
 struct PageHandling: Sendable {
     let store: OssaStore
     let pages: PageRenderer
@@ -58,11 +57,20 @@ struct PageHandling: Sendable {
 
     /// A form post: decode (malformed bodies are a 400 page), claim the submission key, run `handle`; on a refusal
     /// release the key and render the form with the user's values and every error.
-    func form<P: Page>(_ request: Request, _ context: OssaRequestContext,
+    ///
+    /// `rebuild`: a form whose buttons add or remove rows (injections, planned injections) returns the changed values
+    /// for such a button; the form comes back with them (200), nothing is written and the key is not used.
+    /// `decoding`: the form's `Decodable` struct, which refuses a malformed body (a field sent twice, a value of the
+    /// wrong kind) before anything is read; `AnyForm` checks the body's shape only.
+    func form<F: Decodable & Sendable, P: Page>(_ request: Request, _ context: OssaRequestContext, decoding: F.Type,
+                       rebuild: (FormValues) -> FormValues? = { _ in nil },
                        handle: (ActingUser, FormValues) async throws -> FormResult,
                        render: (ActingUser, FormValues, FormErrors) async throws -> P) async throws -> Response {
         try await page(context) { actor in
-            let values = try await Self.values(request, context)
+            let values = try await Self.values(request, context, decoding: decoding)
+            if let changed = rebuild(values) {
+                return try pages.html(try await render(actor, changed, FormErrors()))
+            }
             let key = values[FormPage.submissionKey]
             if !key.isEmpty {
                 switch try await store.submissions.claim(key, by: actor) {
@@ -94,8 +102,20 @@ struct PageHandling: Sendable {
         }
     }
 
+    /// `form(_:_:decoding:rebuild:handle:render:)` for a form whose fields are all read through `FormValues`.
+    func form<P: Page>(_ request: Request, _ context: OssaRequestContext,
+                       rebuild: (FormValues) -> FormValues? = { _ in nil },
+                       handle: (ActingUser, FormValues) async throws -> FormResult,
+                       render: (ActingUser, FormValues, FormErrors) async throws -> P) async throws -> Response {
+        try await form(request, context, decoding: AnyForm.self, rebuild: rebuild, handle: handle, render: render)
+    }
+
     /// The posted fields, after checking the body is a well-formed form.
     static func values(_ request: Request, _ context: OssaRequestContext) async throws -> FormValues {
+        try await values(request, context, decoding: AnyForm.self)
+    }
+
+    static func values<F: Decodable>(_ request: Request, _ context: OssaRequestContext, decoding: F.Type) async throws -> FormValues {
         guard Forms.isForm(request.headers[.contentType]) else {
             throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
         }
@@ -103,11 +123,25 @@ struct PageHandling: Sendable {
         let body = String(buffer: try await request.collectBody(upTo: context.maxUploadSize))
         let pairs = Forms.pairs(body)
         do {
-            _ = try FormDecoder().decode(AnyForm.self, from: pairs)
+            _ = try FormDecoder().decode(F.self, from: pairs)
         } catch let error as FormDecoder.FieldError {
             throw Problem(.badRequest, detail: "the form could not be read (\(error.field) \(error.message)); open it again and send it once")
         }
         return FormValues(pairs)
+    }
+
+    /// A store refusal naming a field, under the form's field (`fields` maps store names to form names).
+    static func errors(_ error: StoreError, fields: [String: String], stripping prefix: String = "") -> FormErrors {
+        var errors = FormErrors()
+        switch error {
+        case .invalid(let field, let message), .conflictingField(let field, let message):
+            var path = field
+            if !prefix.isEmpty, path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
+            errors.add(fields[path] ?? FieldName.name(fromPath: path), message.capitalizedFirst)
+        default:
+            errors.add("", "\(error)")
+        }
+        return errors
     }
 
     private func userBar(_ actor: ActingUser, _ context: OssaRequestContext) async throws -> UserBar {

@@ -61,22 +61,9 @@ struct PageRoutes: Sendable {
         }
     }
 
-    /// Runs a page (one read model: it loads the layout's user bar with the page's data); input errors and refusals
-    /// become an error page in the signed-in layout, for which the user bar is read then. Unexpected faults
-    /// propagate to `ProblemMiddleware`, which logs them.
+    /// Runs a page: refusals become the error page in the signed-in layout (`PageHandling`).
     private func page(_ context: OssaRequestContext, _ body: (ActingUser) async throws -> Response) async throws -> Response {
-        let actor = try context.requireUser()
-        do {
-            return try await body(actor)
-        } catch let error as Problem where error.status.code < 500 {
-            return pages.errorPage(error, requestID: context.requestID, user: try await userBar(actor, context))
-        } catch let error where error is AccessDenied || (error as? StoreError).map({ if case .unreadable = $0 { false } else { true } }) == true {
-            return pages.errorPage(Problem(error), requestID: context.requestID, user: try await userBar(actor, context))
-        }
-    }
-
-    private func userBar(_ actor: ActingUser, _ context: OssaRequestContext) async throws -> UserBar {
-        UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
+        try await PageHandling(store: store, pages: pages).page(context, body)
     }
 }
 

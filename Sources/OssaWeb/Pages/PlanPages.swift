@@ -11,8 +11,7 @@ enum PlanForm {
     static func page(user: UserBar, view: ReadModels.EpisodePage, values: FormValues, errors: FormErrors) -> FormPage {
         let episode = view.episode
         let rows = values.rowIndices("injections").isEmpty ? [0] : values.rowIndices("injections")
-        let bones = BoneTarget.allCases.filter { bone in BMLSubregion.subregions(of: episode.joint).contains { $0.boneTarget == bone } }
-        let targets = bones.map { ($0.rawValue, $0.displayName.capitalizedFirst) } + [("intra-articular", "Intra-articular")]
+        let targets = InjectionRows.targetOptions(episode.joint)
         let grid = rows.enumerated().map { position, i -> FormGrid.Row in
             let key = "injections[\(i)]"
             let n = position + 1
@@ -88,15 +87,9 @@ enum PlanForm {
         return v
     }
 
-    static func applying(_ action: String, to values: FormValues) -> FormValues {
-        var v = values
-        let rows = values.rowIndices("injections")
-        if action == addRow {
-            v.set("injections[\((rows.max() ?? 0) + 1)][product]", "prp")
-        } else if action.hasPrefix(removePrefix), let index = Int(action.dropFirst(removePrefix.count)) {
-            for key in values.values.keys where key.hasPrefix("injections[\(index)]") { v.set(key, nil) }
-        }
-        return v
+    /// The form's values after an add or remove button (no write); nil for the save button.
+    static func applying(_ values: FormValues) -> FormValues? {
+        InjectionRows.applying(values, add: addRow, removePrefix: removePrefix)
     }
 
     static func read(_ reader: inout FormReader, today: CalendarDate) -> InjectionPlan? {
@@ -107,21 +100,12 @@ enum PlanForm {
         for (position, i) in reader.values.rowIndices("injections").enumerated() {
             let key = "injections[\(i)]"
             let n = position + 1
-            let targetText = reader.values["\(key)[target]"]
-            let subregion = reader.choice(BMLSubregion.self, "\(key)[subregion]", "Subregion")
+            let target = InjectionRows.target(&reader, key, row: n)
             let approach = reader.text("\(key)[approach]", "Approach", max: 100)
             let low = reader.double("\(key)[minVolumeMl]", "Injection \(n) smallest volume", 0.1...60, required: true, unit: " ml")
             let high = reader.double("\(key)[maxVolumeMl]", "Injection \(n) largest volume", 0.1...60, required: true, unit: " ml")
             let product = reader.choice(InjectedProduct.self, "\(key)[product]", "Injection \(n) product", required: true)
             if let low, let high, high < low { reader.errors.add("\(key)[maxVolumeMl]", "Injection \(n): the largest volume is less than the smallest") }
-            var target: InjectionTarget?
-            if targetText == "intra-articular" { target = .intraArticular }
-            else if let bone = BoneTarget(rawValue: targetText) {
-                if let subregion, subregion.boneTarget != bone {
-                    reader.errors.add("\(key)[subregion]", "\(JointDiagram.subregionName(subregion.rawValue)) is not in the \(bone.displayName)")
-                }
-                target = .bone(bone, subregion: subregion)
-            } else { reader.errors.add("\(key)[target]", "Select injection \(n)'s target") }
             if let target, let low, let high, let product {
                 injections.append(PlannedInjection(target: target, product: product, approach: approach, minVolumeMl: low, maxVolumeMl: high))
             }

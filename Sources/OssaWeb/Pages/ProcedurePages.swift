@@ -2,6 +2,46 @@ import Foundation
 import OssaCore
 import OssaStore
 
+/// What the procedure form and the plan form share: one row per injection under `injections[i]`, added and removed
+/// with submit buttons, each with a target (a bone of the joint, or intra-articular) and an optional subregion.
+enum InjectionRows {
+    static func targetOptions(_ joint: Joint) -> [(String, String)] {
+        let bones = BoneTarget.allCases.filter { bone in BMLSubregion.subregions(of: joint).contains { $0.boneTarget == bone } }
+        return bones.map { ($0.rawValue, $0.displayName.capitalizedFirst) } + [("intra-articular", "Intra-articular")]
+    }
+
+    /// The values after an add or remove button (`add`, `removePrefix` + row index); nil for any other action.
+    static func applying(_ values: FormValues, add: String, removePrefix: String) -> FormValues? {
+        let action = values["action"]
+        var v = values
+        let rows = values.rowIndices("injections")
+        if action == add {
+            v.set("injections[\((rows.max() ?? 0) + 1)][product]", values["injections[\(rows.last ?? 0)][product]"].ifEmpty("prp"))
+            return v
+        }
+        if action.hasPrefix(removePrefix), let index = Int(action.dropFirst(removePrefix.count)) {
+            for key in values.values.keys where key.hasPrefix("injections[\(index)]") { v.set(key, nil) }
+            return v
+        }
+        return nil
+    }
+
+    /// Row `key`'s target, or nil with the problem recorded (a subregion outside its bone included).
+    static func target(_ reader: inout FormReader, _ key: String, row n: Int) -> InjectionTarget? {
+        let text = reader.values["\(key)[target]"]
+        let subregion = reader.choice(BMLSubregion.self, "\(key)[subregion]", "Subregion")
+        if text == "intra-articular" { return .intraArticular }
+        guard let bone = BoneTarget(rawValue: text) else {
+            reader.errors.add("\(key)[target]", "Select injection \(n)'s target")
+            return nil
+        }
+        if let subregion, subregion.boneTarget != bone {
+            reader.errors.add("\(key)[subregion]", "\(JointDiagram.subregionName(subregion.rawValue)) is not in the \(bone.displayName)")
+        }
+        return .bone(bone, subregion: subregion)
+    }
+}
+
 /// The procedure record form. Injection rows are added and removed with submit buttons (`action=add-injection`,
 /// `action=remove-injection-N`), which re-render the form with the values kept: no JavaScript needed.
 enum ProcedureForm {
@@ -11,8 +51,7 @@ enum ProcedureForm {
     static func page(user: UserBar, view: ReadModels.EpisodePage, values: FormValues, errors: FormErrors) -> FormPage {
         let episode = view.episode
         let rows = values.rowIndices("injections").isEmpty ? [0] : values.rowIndices("injections")
-        let bones = BoneTarget.allCases.filter { bone in BMLSubregion.subregions(of: episode.joint).contains { $0.boneTarget == bone } }
-        let targets = bones.map { ($0.rawValue, $0.displayName.capitalizedFirst) } + [("intra-articular", "Intra-articular")]
+        let targets = InjectionRows.targetOptions(episode.joint)
         let injectionRows = rows.enumerated().map { position, i -> FormGrid.Row in
             let key = "injections[\(i)]"
             let n = position + 1
@@ -118,17 +157,9 @@ enum ProcedureForm {
             : expectations.prefix(3).joined(separator: " ")
     }
 
-    /// The form's values after an add or remove button (no write).
-    static func applying(_ action: String, to values: FormValues) -> FormValues {
-        var v = values
-        let rows = values.rowIndices("injections")
-        if action == addInjection {
-            let next = (rows.max() ?? 0) + 1
-            v.set("injections[\(next)][product]", values["injections[\(rows.last ?? 0)][product]"].ifEmpty("prp"))
-        } else if action.hasPrefix(removePrefix), let index = Int(action.dropFirst(removePrefix.count)) {
-            for key in values.values.keys where key.hasPrefix("injections[\(index)]") { v.set(key, nil) }
-        }
-        return v
+    /// The form's values after an add or remove button (no write); nil for the save button.
+    static func applying(_ values: FormValues) -> FormValues? {
+        InjectionRows.applying(values, add: addInjection, removePrefix: removePrefix)
     }
 
     static func read(_ reader: inout FormReader, episode: EpisodeRecord, today: CalendarDate) -> NewProcedure? {
@@ -159,23 +190,11 @@ enum ProcedureForm {
         for i in reader.values.rowIndices("injections") {
             let key = "injections[\(i)]"
             let n = injections.count + 1
-            let targetText = reader.values["\(key)[target]"]
-            let subregion = reader.choice(BMLSubregion.self, "\(key)[subregion]", "Subregion")
+            let target = InjectionRows.target(&reader, key, row: n)
             let product = reader.choice(InjectedProduct.self, "\(key)[product]", "Injection \(n) product", required: true)
             let approach = reader.text("\(key)[approach]", "Approach", max: 100)
             let gauge = reader.int("\(key)[gauge]", "Needle gauge", 8...30, unit: " G")
             let volume = reader.double("\(key)[volumeMl]", "Injection \(n) volume", 0.1...60, required: true, unit: " ml")
-            var target: InjectionTarget?
-            if targetText == "intra-articular" {
-                target = .intraArticular
-            } else if let bone = BoneTarget(rawValue: targetText) {
-                if let subregion, subregion.boneTarget != bone {
-                    reader.errors.add("\(key)[subregion]", "\(JointDiagram.subregionName(subregion.rawValue)) is not in the \(bone.displayName)")
-                }
-                target = .bone(bone, subregion: subregion)
-            } else {
-                reader.errors.add("\(key)[target]", "Select injection \(n)'s target")
-            }
             if let target, let product, let volume {
                 injections.append(Injection(target: target, product: product, approach: approach, gauge: gauge, volumeMl: volume))
             }

@@ -309,12 +309,8 @@ struct StaffRoutes: Sendable {
 
     @Sendable func createProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let id = try context.uuidParameter("episodeID")
-        return try await form(request, context, AnyForm.self) { actor, values in
-            let action = values["action"]
-            if action == ProcedureForm.addInjection || action.hasPrefix(ProcedureForm.removePrefix) {
-                // Adding or removing a row writes nothing: the form comes back with the rows changed.
-                return .again(ProcedureForm.applying(action, to: values))
-            }
+        // Adding or removing a row writes nothing: the form comes back with the rows changed.
+        return try await form(request, context, AnyForm.self, rebuild: ProcedureForm.applying) { actor, values in
             let view = try await store.readModels.episodePage(actor, episodeID: id)
             var reader = FormReader(values)
             guard let new = ProcedureForm.read(&reader, episode: view.episode, today: today) else { return .refused(reader.errors) }
@@ -501,9 +497,7 @@ struct StaffRoutes: Sendable {
 
     @Sendable func savePlan(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let id = try context.uuidParameter("episodeID")
-        return try await form(request, context, AnyForm.self) { actor, values in
-            let action = values["action"]
-            if action == PlanForm.addRow || action.hasPrefix(PlanForm.removePrefix) { return .again(PlanForm.applying(action, to: values)) }
+        return try await form(request, context, AnyForm.self, rebuild: PlanForm.applying) { actor, values in
             var reader = FormReader(values)
             guard let plan = PlanForm.read(&reader, today: today) else { return .refused(reader.errors) }
             do {
@@ -564,26 +558,12 @@ struct StaffRoutes: Sendable {
 
     // MARK: Plumbing
 
-    /// Any form: the fields are read through `FormValues`; decoding into this struct refuses a malformed body
-    /// (a field sent twice, a bad name) before anything is read.
-    struct AnyForm: Decodable, Sendable {
-        init(from decoder: any Decoder) throws {
-            _ = try decoder.container(keyedBy: FormDecoder.IndexKey.self)
-        }
-    }
+    typealias AnyForm = PageHandling.AnyForm
+    typealias FormResult = PageHandling.FormResult
 
-    enum FormResult: Sendable {
-        /// Written: go to the result.
-        case done(String)
-        /// Refused: the form again with these errors (422).
-        case refused(FormErrors)
-        /// Not a write (a row added or removed): the form again with these values (200).
-        case again(FormValues)
-    }
+    var handling: PageHandling { PageHandling(store: store, pages: pages) }
 
-    func bar(_ viewer: ReadModels.Viewer, _ context: OssaRequestContext) -> UserBar {
-        UserBar(viewer, csrfToken: context.auth?.csrfToken ?? "")
-    }
+    func bar(_ viewer: ReadModels.Viewer, _ context: OssaRequestContext) -> UserBar { handling.bar(viewer, context) }
 
     /// A page from the episode's read model; refusals become the error page.
     func episodePage<P: Page>(_ context: OssaRequestContext, focus: (RecordType, UUID)? = nil,
@@ -595,14 +575,7 @@ struct StaffRoutes: Sendable {
     }
 
     func page(_ context: OssaRequestContext, _ body: (ActingUser) async throws -> Response) async throws -> Response {
-        let actor = try context.requireUser()
-        do {
-            return try await body(actor)
-        } catch let error as Problem where error.status.code < 500 {
-            return pages.errorPage(error, requestID: context.requestID, user: try await userBar(actor, context))
-        } catch let error where error is AccessDenied || Self.isClientError(error) {
-            return pages.errorPage(Problem(error), requestID: context.requestID, user: try await userBar(actor, context))
-        }
+        try await handling.page(context, body)
     }
 
     /// A button that changes one thing (sign): no fields but the CSRF token, then back to the record.
@@ -612,83 +585,19 @@ struct StaffRoutes: Sendable {
         }
     }
 
-    /// A form post: decode (malformed bodies are a 400 page), claim the submission key, run `handle`; on a refusal
-    /// release the key and render the form with the user's values and every error.
+    /// A form post (`PageHandling.form`), decoded into `type` first (which refuses a malformed body); the fields are
+    /// then read through `FormValues`, so that a refused form shows the user's own text.
     func form<F: Decodable & Sendable, P: Page>(_ request: Request, _ context: OssaRequestContext, _ type: F.Type,
+                                                rebuild: (FormValues) -> FormValues? = { _ in nil },
                                                 handle: (ActingUser, FormValues) async throws -> FormResult,
                                                 render: (ActingUser, FormValues, FormErrors) async throws -> P) async throws -> Response {
-        try await page(context) { actor in
-            guard Forms.isForm(request.headers[.contentType]) else {
-                throw Problem(.unsupportedMediaType, detail: "forms are sent as application/x-www-form-urlencoded")
-            }
-            var request = request
-            let body = String(buffer: try await request.collectBody(upTo: context.maxUploadSize))
-            let pairs = Forms.pairs(body)
-            do {
-                _ = try FormDecoder().decode(F.self, from: pairs)
-            } catch let error as FormDecoder.FieldError {
-                throw Problem(.badRequest, detail: "the form could not be read (\(error.field) \(error.message)); open it again and send it once")
-            }
-            let values = FormValues(pairs)
-            let key = values[FormPage.submissionKey]
-            let isAction = [ProcedureForm.addInjection, PlanForm.addRow].contains(values["action"])
-                || values["action"].hasPrefix(ProcedureForm.removePrefix) || values["action"].hasPrefix(PlanForm.removePrefix)
-            if !key.isEmpty, !isAction {
-                switch try await store.submissions.claim(key, by: actor) {
-                case .claimed: break
-                case .done(let url): return Response(status: .seeOther, headers: [.location: url])
-                case .inProgress:
-                    throw Problem(.conflict, detail: "this form is already being saved; wait a moment and open the record")
-                }
-            }
-            let result: FormResult
-            do {
-                result = try await handle(actor, values)
-            } catch {
-                if !key.isEmpty, !isAction { try? await store.submissions.release(key) }
-                throw error
-            }
-            switch result {
-            case .done(let url):
-                if !key.isEmpty { try await store.submissions.complete(key, resultURL: url) }
-                return Response(status: .seeOther, headers: [.location: url])
-            case .refused(let errors):
-                if !key.isEmpty, !isAction { try await store.submissions.release(key) }
-                return try pages.html(try await render(actor, values, errors), status: .unprocessableContent)
-            case .again(let changed):
-                return try pages.html(try await render(actor, changed, FormErrors()))
-            }
-        }
+        try await handling.form(request, context, decoding: type, rebuild: rebuild, handle: handle, render: render)
     }
 
-    private func userBar(_ actor: ActingUser, _ context: OssaRequestContext) async throws -> UserBar {
-        UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
-    }
-
-    static func isClientError(_ error: any Error) -> Bool {
-        guard let error = error as? StoreError else { return false }
-        if case .unreadable = error { return false }
-        return true
-    }
-
-    static func isFieldError(_ error: StoreError) -> Bool {
-        switch error {
-        case .invalid, .conflictingField: true
-        default: false
-        }
-    }
-
-    /// A store refusal naming a field, under the form's field (`fields` maps store names to form names).
+    static func isClientError(_ error: any Error) -> Bool { PageHandling.isClientError(error) }
+    static func isFieldError(_ error: StoreError) -> Bool { PageHandling.isFieldError(error) }
     static func errors(_ error: StoreError, fields: [String: String], stripping prefix: String = "") -> FormErrors {
-        var errors = FormErrors()
-        switch error {
-        case .invalid(let field, let message), .conflictingField(let field, let message):
-            var path = field
-            if !prefix.isEmpty, path.hasPrefix(prefix) { path = String(path.dropFirst(prefix.count)) }
-            errors.add(fields[path] ?? FieldName.name(fromPath: path), message.capitalizedFirst)
-        default:
-            errors.add("", "\(error)")
-        }
-        return errors
+        PageHandling.errors(error, fields: fields, stripping: prefix)
     }
+
 }
