@@ -13,22 +13,14 @@ import Testing
 @Suite("Administration pages")
 struct AdminPagesTests {
     func post(_ client: any TestClientProtocol, _ session: BrowserSession, _ uri: String, _ fields: [(String, String)]) async throws -> TestResponse {
-        var headers = session.headers
-        headers[.contentType] = "application/x-www-form-urlencoded"
-        return try await client.execute(uri: uri, method: .post, headers: headers, body: formBody([("_csrf", session.csrf)] + fields))
+        try await postForm(client, session, uri, fields)
     }
 
     func get(_ client: any TestClientProtocol, _ session: BrowserSession, _ uri: String) async throws -> TestResponse {
-        try await client.execute(uri: uri, method: .get, headers: session.headers)
+        try await getPage(client, session, uri)
     }
 
-    /// The error summary's messages, in order.
-    func summary(_ html: String) -> [String] {
-        guard let start = html.range(of: "<div class=\"error-summary\""), let end = html[start.upperBound...].range(of: "</ul>") else { return [] }
-        return html[start.upperBound..<end.lowerBound].components(separatedBy: "<li><a href=\"#").dropFirst().map { item in
-            String(item.split(separator: ">", maxSplits: 1).last?.split(separator: "<").first ?? "")
-        }
-    }
+    func summary(_ html: String) -> [String] { errorSummary(html) }
 
     /// The text of each row of the page's first table body, cell by cell (markup stripped, entities as sent).
     func rows(_ html: String) -> [[String]] {

@@ -289,3 +289,22 @@ func apiToken(_ client: any TestClientProtocol, _ session: BrowserSession, name:
 }
 
 func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+/// A signed-in browser's form post (with its CSRF token) and page view.
+func postForm(_ client: any TestClientProtocol, _ session: BrowserSession, _ uri: String, _ fields: [(String, String)]) async throws -> TestResponse {
+    var headers = session.headers
+    headers[.contentType] = "application/x-www-form-urlencoded"
+    return try await client.execute(uri: uri, method: .post, headers: headers, body: formBody([("_csrf", session.csrf)] + fields))
+}
+
+func getPage(_ client: any TestClientProtocol, _ session: BrowserSession, _ uri: String) async throws -> TestResponse {
+    try await client.execute(uri: uri, method: .get, headers: session.headers)
+}
+
+/// A refused form's error summary: its messages, in order.
+func errorSummary(_ html: String) -> [String] {
+    guard let start = html.range(of: "<div class=\"error-summary\""), let end = html[start.upperBound...].range(of: "</ul>") else { return [] }
+    return html[start.upperBound..<end.lowerBound].components(separatedBy: "<li><a href=\"#").dropFirst().map { item in
+        String(item.split(separator: ">", maxSplits: 1).last?.split(separator: "<").first ?? "")
+    }
+}
