@@ -130,6 +130,30 @@ def http_json(url, token):
         return json.load(r)
 
 
+WRK_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %f %f %f\\n", summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def run_wrk(lua, base, connections, duration):
+    """Runs wrk with the request script `lua` (its summary function appended); counts only 2xx answers as done."""
+    with open(lua, "a") as f:
+        f.write(WRK_DONE)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", lua, base],
+                         check=True, capture_output=True, text=True).stdout
+    m = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
+    if not m:
+        raise RuntimeError("wrk printed no result:\n" + out)
+    requests, micros, errors = int(m[1]), int(m[2]), int(m[3])
+    seconds = micros / 1e6
+    return {"requests": requests, "errors": errors, "seconds": seconds, "ok_per_s": (requests - errors) / seconds,
+            "p50_ms": float(m[4]), "p99_ms": float(m[5]), "max_ms": float(m[6])}
+
+
 def serve_and_load(ossa, database, logins, duration, connections):
     """Starts `ossa serve`, creates an API token for a coordinator, runs wrk against the submission endpoint."""
     token = subprocess.run([ossa, "token", "create", "--database", database, "--user", logins["coordinator"],
@@ -168,22 +192,9 @@ request = function()
   return wrk.format("POST", "/api/v1/episodes/" .. episode .. "/questionnaire-responses",
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
 end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %f %f %f\\n", summary.requests, summary.duration,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
 """)
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", lua, base],
-                             check=True, capture_output=True, text=True).stdout
-        m = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
-        if not m:
-            raise RuntimeError("wrk printed no result:\n" + out)
-        requests, micros, errors = int(m[1]), int(m[2]), int(m[3])
-        seconds = micros / 1e6
-        return {"requests": requests, "errors": errors, "seconds": seconds,
-                "acknowledged_per_s": (requests - errors) / seconds,
-                "p50_ms": float(m[4]), "p99_ms": float(m[5]), "max_ms": float(m[6]), "episodes": len(episodes)}
+        result = run_wrk(lua, base, connections, duration)
+        return {**result, "acknowledged_per_s": result["ok_per_s"], "episodes": len(episodes)}
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -253,21 +264,9 @@ request = function()
   else path = "/episodes/" .. episodes[(counter % #episodes) + 1] end
   return wrk.format("GET", path, {["Cookie"] = cookie})
 end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %d %d %f %f %f\\n", summary.requests, summary.duration,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
 """)
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", lua, base],
-                             check=True, capture_output=True, text=True).stdout
-        m = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out)
-        if not m:
-            raise RuntimeError("wrk printed no result:\n" + out)
-        requests, micros, errors = int(m[1]), int(m[2]), int(m[3])
-        seconds = micros / 1e6
-        return {"requests": requests, "errors": errors, "seconds": seconds, "pages_per_s": (requests - errors) / seconds,
-                "p50_ms": float(m[4]), "p99_ms": float(m[5]), "max_ms": float(m[6]), "episodes": len(episodes)}
+        result = run_wrk(lua, base, connections, duration)
+        return {**result, "pages_per_s": result["ok_per_s"], "episodes": len(episodes)}
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -11,18 +11,11 @@ enum PlanForm {
     static func page(user: UserBar, view: ReadModels.EpisodePage, values: FormValues, errors: FormErrors) -> FormPage {
         let episode = view.episode
         let rows = values.rowIndices("injections").isEmpty ? [0] : values.rowIndices("injections")
-        let targets = InjectionRows.targetOptions(episode.joint)
-        let grid = rows.enumerated().map { position, i -> FormGrid.Row in
-            let key = "injections[\(i)]"
-            let n = position + 1
-            return FormGrid.Row(header: "Injection \(n)", cells: [
-                FormField.select("\(key)[target]", "Injection \(n): target", values, errors, options: targets, blank: "Select", labelHidden: true),
-                FormField.select("\(key)[subregion]", "Injection \(n): subregion", values, errors, options: MRIFields.subregionOptions(episode.joint), blank: "–", labelHidden: true),
-                FormField.input("\(key)[approach]", "Injection \(n): approach", values, errors, width: "10", labelHidden: true),
-                FormField.number("\(key)[minVolumeMl]", "Injection \(n): smallest volume (ml)", values, errors, labelHidden: true),
-                FormField.number("\(key)[maxVolumeMl]", "Injection \(n): largest volume (ml)", values, errors, labelHidden: true),
-                FormField.select("\(key)[product]", "Injection \(n): product", values, errors, options: [("prp", "PRP"), ("bmc", "BMC")], blank: "Select", labelHidden: true),
-            ], button: rows.count > 1 ? FormButton("Remove", name: "action", value: "\(removePrefix)\(i)", ariaLabel: "Remove injection \(n)") : nil)
+        let grid = InjectionRows.grid(joint: episode.joint, values: values, errors: errors, removePrefix: removePrefix) { key, n in
+            [FormField.input("\(key)[approach]", "Injection \(n): approach", values, errors, width: "10", labelHidden: true),
+             FormField.number("\(key)[minVolumeMl]", "Injection \(n): smallest volume (ml)", values, errors, labelHidden: true),
+             FormField.number("\(key)[maxVolumeMl]", "Injection \(n): largest volume (ml)", values, errors, labelHidden: true),
+             FormField.select("\(key)[product]", "Injection \(n): product", values, errors, options: [("prp", "PRP"), ("bmc", "BMC")], blank: "Select", labelHidden: true)]
         }
         let signed = view.screeningDecisions.first { $0.isSigned }
         return FormPage(
@@ -58,12 +51,7 @@ enum PlanForm {
             v.set("anaesthesia", stored.anaesthesia.rawValue)
             v.set("notes", stored.notes)
             for (i, p) in stored.injections.enumerated() {
-                switch p.target {
-                case .bone(let bone, let subregion):
-                    v.set("injections[\(i)][target]", bone.rawValue)
-                    v.set("injections[\(i)][subregion]", subregion?.rawValue)
-                case .intraArticular: v.set("injections[\(i)][target]", "intra-articular")
-                }
+                InjectionRows.set(p.target, row: i, into: &v)
                 v.set("injections[\(i)][approach]", p.approach)
                 v.set("injections[\(i)][minVolumeMl]", Display.number(p.minVolumeMl))
                 v.set("injections[\(i)][maxVolumeMl]", Display.number(p.maxVolumeMl))

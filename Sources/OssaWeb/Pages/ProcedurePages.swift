@@ -26,6 +26,33 @@ enum InjectionRows {
         return nil
     }
 
+    /// The grid rows: each row's target and subregion selects, then `cells` (the form's own columns), then its
+    /// remove button when there is more than one row.
+    static func grid(joint: Joint, values: FormValues, errors: FormErrors, removePrefix: String,
+                     cells: (_ key: String, _ n: Int) -> [FormField]) -> [FormGrid.Row] {
+        let rows = values.rowIndices("injections").isEmpty ? [0] : values.rowIndices("injections")
+        let targets = targetOptions(joint)
+        return rows.enumerated().map { position, i in
+            let key = "injections[\(i)]"
+            let n = position + 1
+            return FormGrid.Row(header: "Injection \(n)", cells: [
+                FormField.select("\(key)[target]", "Injection \(n): target", values, errors, options: targets, blank: "Select", labelHidden: true),
+                FormField.select("\(key)[subregion]", "Injection \(n): subregion", values, errors, options: MRIFields.subregionOptions(joint), blank: "–", labelHidden: true),
+            ] + cells(key, n), button: rows.count > 1 ? FormButton("Remove", name: "action", value: "\(removePrefix)\(i)", ariaLabel: "Remove injection \(n)") : nil)
+        }
+    }
+
+    /// Writes a target into row `index`'s fields.
+    static func set(_ target: InjectionTarget, row index: Int, into values: inout FormValues) {
+        switch target {
+        case .bone(let bone, let subregion):
+            values.set("injections[\(index)][target]", bone.rawValue)
+            values.set("injections[\(index)][subregion]", subregion?.rawValue)
+        case .intraArticular:
+            values.set("injections[\(index)][target]", "intra-articular")
+        }
+    }
+
     /// Row `key`'s target, or nil with the problem recorded (a subregion outside its bone included).
     static func target(_ reader: inout FormReader, _ key: String, row n: Int) -> InjectionTarget? {
         let text = reader.values["\(key)[target]"]
@@ -51,18 +78,11 @@ enum ProcedureForm {
     static func page(user: UserBar, view: ReadModels.EpisodePage, values: FormValues, errors: FormErrors) -> FormPage {
         let episode = view.episode
         let rows = values.rowIndices("injections").isEmpty ? [0] : values.rowIndices("injections")
-        let targets = InjectionRows.targetOptions(episode.joint)
-        let injectionRows = rows.enumerated().map { position, i -> FormGrid.Row in
-            let key = "injections[\(i)]"
-            let n = position + 1
-            return FormGrid.Row(header: "Injection \(n)", cells: [
-                FormField.select("\(key)[target]", "Injection \(n): target", values, errors, options: targets, blank: "Select", labelHidden: true),
-                FormField.select("\(key)[subregion]", "Injection \(n): subregion", values, errors, options: MRIFields.subregionOptions(episode.joint), blank: "–", labelHidden: true),
-                FormField.select("\(key)[product]", "Injection \(n): product", values, errors, options: [("prp", "PRP"), ("bmc", "BMC")], blank: "Select", labelHidden: true),
-                FormField.input("\(key)[approach]", "Injection \(n): approach", values, errors, width: "10", labelHidden: true),
-                FormField.number("\(key)[gauge]", "Injection \(n): needle gauge", values, errors, decimal: false, labelHidden: true),
-                FormField.number("\(key)[volumeMl]", "Injection \(n): volume (ml)", values, errors, labelHidden: true),
-            ], button: rows.count > 1 ? FormButton("Remove", name: "action", value: "\(removePrefix)\(i)", ariaLabel: "Remove injection \(n)") : nil)
+        let injectionRows = InjectionRows.grid(joint: episode.joint, values: values, errors: errors, removePrefix: removePrefix) { key, n in
+            [FormField.select("\(key)[product]", "Injection \(n): product", values, errors, options: [("prp", "PRP"), ("bmc", "BMC")], blank: "Select", labelHidden: true),
+             FormField.input("\(key)[approach]", "Injection \(n): approach", values, errors, width: "10", labelHidden: true),
+             FormField.number("\(key)[gauge]", "Injection \(n): needle gauge", values, errors, decimal: false, labelHidden: true),
+             FormField.number("\(key)[volumeMl]", "Injection \(n): volume (ml)", values, errors, labelHidden: true)]
         }
         let sections = [
             FormSection("Procedure", id: "procedure", fields: [
@@ -120,12 +140,7 @@ enum ProcedureForm {
             v.set("setting", plan.setting.rawValue)
             v.set("anaesthesia", plan.anaesthesia.rawValue)
             for (i, p) in plan.injections.enumerated() {
-                switch p.target {
-                case .bone(let bone, let subregion):
-                    v.set("injections[\(i)][target]", bone.rawValue)
-                    v.set("injections[\(i)][subregion]", subregion?.rawValue)
-                case .intraArticular: v.set("injections[\(i)][target]", "intra-articular")
-                }
+                InjectionRows.set(p.target, row: i, into: &v)
                 v.set("injections[\(i)][approach]", p.approach)
                 v.set("injections[\(i)][product]", p.product.rawValue)
                 v.set("injections[\(i)][volumeMl]", Display.number((p.minVolumeMl + p.maxVolumeMl) / 2))
