@@ -75,9 +75,16 @@ struct MigrationTests {
             // Everything before the migration that adds the constraints.
             let before = Array(OssaMigrations.all.prefix { $0.name != "M0022_CheckClosedSets" })
             try await store.database.migrate(before)
-            let f = try await Fixture.make(store)
-            try await store.database.sql().update("episodes").set("status", to: SQLBind("archived"))
-                .where("id", .equal, SQLBind(f.episodeA.id)).run()
+            // Rows written as the schema stood then (today's models hold columns added later).
+            let sql = try store.database.sql()
+            let (site, patient) = (UUID(), UUID())
+            try await sql.insert(into: "sites").columns("id", "code", "name").values(SQLBind(site), SQLBind("OLD"), SQLBind("Old site")).run()
+            try await sql.insert(into: "patients").columns("id", "site_id", "family_name", "given_name", "name_search", "birth_date")
+                .values(SQLBind(patient), SQLBind(site), SQLBind("Old"), SQLBind("Record"), SQLBind("old record"), SQLBind("1950-01-01")).run()
+            try await sql.insert(into: "episodes")
+                .columns("id", "patient_id", "site_id", "joint", "side", "diagnosis_type", "diagnosis_json", "status")
+                .values(SQLBind(UUID()), SQLBind(patient), SQLBind(site), SQLBind("knee"), SQLBind("left"), SQLBind("osteoarthritis"),
+                        SQLBind("{}"), SQLBind("archived")).run()
             do {
                 try await store.database.migrate(OssaMigrations.all)
                 Issue.record("the constraint migration must refuse a stored value outside its set")

@@ -98,7 +98,7 @@ struct ReadModelTests {
             #expect(view.viewer.role == .clinician && view.sites.map(\.id) == [f.siteA.id])
             #expect(few == many, "statements: \(few) for 3 patients, \(many) for 23")
             #expect(many > 0, "the counter sees the driver's statements")
-            #expect(many <= 10, "\(many) statements")
+            #expect(many <= 12, "\(many) statements")
             // One batched audit append: the list of patients and the list of their episodes.
             let entries = try await auditEntries(store).dropFirst(auditBefore)
             #expect(entries.map(\.recordType) == ["patient", "episode"])
@@ -146,7 +146,7 @@ struct ReadModelTests {
             _ = try await store.procedures.create(f.seeder, NewProcedure(episodeID: f.episodeA.id, record: kneeProcedure()))
             let more = try await counter.statements { _ = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id) }
             #expect(empty <= full && full == more, "statements: \(empty) empty, \(full) full with a focus, \(more) with more records")
-            #expect(full <= 21, "\(full) statements")
+            #expect(full <= 24, "\(full) statements")
             // A coordinator sees the same chart (procedures included: staff read them).
             let coordinator = try #require(f.actors[.coordinator])
             #expect(try await store.readModels.episodePage(coordinator, episodeID: f.episodeA.id).procedures.count == 2)
@@ -183,9 +183,39 @@ struct ReadModelTests {
             let many = try await counter.statements { second = try await store.readModels.worklist(clinician, today: day) }
             let more = try #require(second)
             #expect(more.decisionsAwaitingSignature.total == 13 && more.decisionsAwaitingSignature.items.count == ReadModels.worklistRows)
-            #expect(few == many && many <= 19, "statements: \(few), then \(many)")
+            #expect(few == many && many <= 10, "statements: \(few), then \(many)")
             let patient = try #require(f.actors[.patient])
             await #expect(throws: AccessDenied.self) { _ = try await store.readModels.worklist(patient, today: day) }
+        }
+    }
+
+    @Test("the worklist's lists are the timepoint worklists, first rows in order, totals of all, on both engines",
+          arguments: Engine.available)
+    func worklistMatchesTheLists(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let c = try await ClinicalFixture.make(store)
+            let f = c.base
+            let clinician = try #require(f.actors[.clinician])
+            let input = try exampleScreeningInput("knee-bml-recommended")
+            // Fourteen schedules on site A, a day apart: every list has rows, the closed one more than its ten, and
+            // ties on the due day are broken by code and id.
+            for episode in 0..<14 {
+                let e = try await store.episodes.create(f.seeder, NewEpisode(patientID: f.patientA.id, joint: input.joint, side: input.side,
+                                                                             diagnosis: input.diagnosis))
+                _ = try await store.timepoints.generate(f.seeder, episodeID: e.id, indexDate: try CalendarDate(iso: "2026-02-01").adding(days: episode))
+            }
+            let day = try CalendarDate(iso: "2026-02-20")
+            let page = try await store.readModels.worklist(clinician, today: day)
+            for (kind, section) in [(TimepointWorklist.due, page.questionnairesDue), (.overdue, page.questionnairesOverdue), (.closed, page.questionnairesClosed)] {
+                let all = try await store.timepoints.list(clinician, TimepointFilter(worklist: kind, on: day), PageRequest(limit: 100))
+                #expect(all.total > (kind == .closed ? ReadModels.worklistRows : 0), "\(kind): \(all.total)")
+                #expect(section.total == all.total, "\(kind)")
+                #expect(section.items.map(\.recordID) == all.items.prefix(ReadModels.worklistRows).map(\.id), "\(kind)")
+                #expect(section.items.map(\.detail) == all.items.prefix(ReadModels.worklistRows).map(\.code), "\(kind)")
+                #expect(section.items.allSatisfy { $0.patientName == "\(f.patientA.familyName), \(f.patientA.givenName)" && $0.episode?.siteID == f.siteA.id })
+            }
+            #expect(page.decisionsAwaitingSignature.items.map(\.recordID) == [c.screening[0]])
+            #expect(page.proceduresAwaitingSignature.items.map(\.recordID) == [c.procedures[0]])
         }
     }
 

@@ -54,21 +54,16 @@ actor GroupCommit<Request: Sendable, Response: Sendable> {
     }
 }
 
-/// One page's read model in a batch of audited reads: its queries, and the audit events they make.
-struct AuditedRead: Sendable {
-    let body: @Sendable (any Database) async throws -> (any Sendable, [AuditEvent])
-}
-
 extension OssaDatabase {
     /// Runs a page's read model — its queries and its audit events — and answers once the audit entries are durable.
     ///
-    /// SQLite (one writer): the page runs in one transaction shared with the page reads that arrive while another
-    /// batch commits (group commit, as for questionnaire submissions), which divides the cost of the durable commit
-    /// (an fsync) among the pages of a batch. Each page's queries run inside a savepoint, so a refused or failed page
-    /// (a record the actor may not see) neither writes its audit events nor affects the others. At low load a batch
-    /// has one page. PostgreSQL: each page is its own transaction on the pool (measured 1.7–3× the batched rate).
+    /// SQLite: the page's queries run in one read transaction on one of the read-only connections
+    /// (`readTransaction`), in parallel with other pages and with the writer (WAL); only its audit events go to the
+    /// writer, group-committed with those of the pages that arrive while another batch commits, which divides the
+    /// cost of the durable commit (an fsync) among them. A refused or failed page (a record the actor may not see)
+    /// writes no audit event. PostgreSQL: each page is its own transaction on the pool.
     func auditedRead<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> (T, [AuditEvent])) async throws -> T {
-        if engine == .postgres {
+        guard let (value, events) = try await readTransaction(body) else {
             // PostgreSQL: each page in its own transaction on the pool, so that pages read in parallel; only the
             // audit append (which takes the audit chain's lock) and the commit are serial. Batching them would run
             // every page's reads one after another on one connection.
@@ -78,41 +73,20 @@ extension OssaDatabase {
                 return value
             }
         }
-        let read = AuditedRead { db in
-            let (value, events) = try await body(db)
-            return (value, events)
+        if !events.isEmpty {
+            let database = self
+            try await auditCommits.submit(events) { batch in await database.appendAudits(batch) }
         }
-        let database = self
-        let value = try await readCommits.submit(read) { batch in await database.writeReads(batch) }
-        guard let typed = value as? T else { throw StoreError.invalid(field: "batch", message: "a batched read returned another type") }
-        return typed
+        return value
     }
 
-    private func writeReads(_ batch: [AuditedRead]) async -> [Result<any Sendable, any Error>] {
+    /// One transaction on the writer for the audit events of a batch of pages: all of them are written, or none.
+    private func appendAudits(_ batch: [[AuditEvent]]) async -> [Result<Void, any Error>] {
         do {
-            return try await transaction { db in
-                let sql = try db.sqlDatabase()
-                var results: [Result<any Sendable, any Error>] = []
-                var events: [AuditEvent] = []
-                for (index, read) in batch.enumerated() {
-                    // One page alone needs no savepoint: its failure rolls the whole transaction back.
-                    let savepoint = batch.count > 1 ? "read_\(index)" : nil
-                    if let savepoint { try await sql.raw("SAVEPOINT \(ident: savepoint)").run() }
-                    do {
-                        let (value, own) = try await read.body(db)
-                        if let savepoint { try await sql.raw("RELEASE SAVEPOINT \(ident: savepoint)").run() }
-                        results.append(.success(value))
-                        events += own
-                    } catch {
-                        guard let savepoint else { throw error }
-                        try await sql.raw("ROLLBACK TO SAVEPOINT \(ident: savepoint)").run()
-                        try await sql.raw("RELEASE SAVEPOINT \(ident: savepoint)").run()
-                        results.append(.failure(error))
-                    }
-                }
-                if !events.isEmpty { try await AuditLog.appendBatch(events, on: db) }
-                return results.map { result in result.map { $0 as any Sendable } }
+            _ = try await sqlTransaction { session in
+                try await AuditLog.appendBatch(batch.flatMap { $0 }, inTransactionOn: session.sql)
             }
+            return batch.map { _ in .success(()) }
         } catch {
             return batch.map { _ in .failure(error) }
         }

@@ -20,9 +20,10 @@ public enum DatabaseEngine: String, Sendable, Hashable {
 /// (the driver issues the last one on each new connection; this type sets and checks the other two when opening).
 /// The SQLite driver keeps one connection per event loop and this type gives SQLite a one-thread loop, so there is
 /// exactly one connection: transactions, and with them audit-log appends, are serialised in this process.
-/// Every request's authentication is a read; on SQLite those reads go to a second, read-only connection on its own
-/// thread (`readSQL()`), which WAL lets run while the writer commits: otherwise each read would queue behind the
-/// writer's transaction and its fsync, and the group commit could not fill its batches.
+/// Reads go to two more, read-only connections, each on its own loop and thread: every request's authentication
+/// (`readSQL()`) and every page's read model (`readTransaction`, one snapshot per page). WAL lets them run in
+/// parallel with each other and while the writer commits: otherwise each read would queue behind the writer's
+/// transaction and its fsync, and a page's reads would run one page after another on the writer's thread.
 /// PostgreSQL: a pool of connections on a small loop group; audit appends serialise on an advisory lock.
 ///
 /// Call `shutdown()` before dropping the value.
@@ -41,8 +42,8 @@ public final class OssaDatabase: Sendable {
     private let state = NIOLockedValueBox(State.open)
     /// Group commit for questionnaire submissions (see `GroupCommit`).
     let submissionCommits: GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>
-    /// Page read models with their audit entries, committed in batches (`auditedRead`).
-    let readCommits: GroupCommit<AuditedRead, any Sendable>
+    /// The audit entries of page reads, committed in batches (`auditedRead`).
+    let auditCommits: GroupCommit<[AuditEvent], Void>
     /// SQLite: runs tasks on the connection's event loop (see `transaction(_:)`); nil on PostgreSQL.
     let writerExecutor: EventLoopExecutor?
     /// Recently authenticated API tokens and sessions (see `CredentialCache`).
@@ -125,12 +126,13 @@ public final class OssaDatabase: Sendable {
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         writerExecutor = engine == .sqlite ? EventLoopExecutor(eventLoopGroup.next()) : nil
         submissionCommits = GroupCommit(executor: writerExecutor)
-        readCommits = GroupCommit(maxBatch: 64, executor: writerExecutor)
+        auditCommits = GroupCommit(maxBatch: 256, executor: writerExecutor)
         threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         databases = Databases(threadPool: threadPool, on: eventLoopGroup)
         databases.use(configuration, as: .init(string: engine.rawValue), isDefault: true)
-        reader = readerConfiguration.map { SideConnection($0, name: "sqlite-reader") }
+        // Two read-only connections (one per loop and thread): page reads run on them in parallel, beside the writer.
+        reader = readerConfiguration.map { SideConnection($0, name: "sqlite-reader", connections: Self.sqliteReaders) }
         checkpointer = readerConfiguration.map { SideConnection($0, name: "sqlite-checkpointer") }
     }
 
@@ -154,6 +156,20 @@ public final class OssaDatabase: Sendable {
         guard let reader else { return try sql() }
         guard state.withLockedValue({ $0 }) == .open else { throw OssaDatabaseError.shutDown }
         return try reader.sql(logger: logger)
+    }
+
+    /// SQLite: read-only connections for page reads and authentication.
+    static let sqliteReaders = 2
+
+    /// SQLite: runs `body` in one read transaction (one snapshot) on one of the read-only connections, on that
+    /// connection's own loop; nil on PostgreSQL. WAL lets it run while the writer writes and commits.
+    func readTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T? {
+        guard let reader else { return nil }
+        guard state.withLockedValue({ $0 }) == .open else { throw OssaDatabaseError.shutDown }
+        let (database, executor) = try reader.next(logger: logger)
+        return try await withTaskExecutorPreference(executor) {
+            try await database.transaction { db in try await body(db) }
+        }
     }
 
     static func sql(_ database: any Database) throws -> any SQLDatabase {
@@ -217,9 +233,11 @@ public final class OssaDatabase: Sendable {
             // Pages are read through a memory map (up to 1 GiB of the file) instead of a read(2) call per page: on a
             // large registry most of a page view's time was copying pages into the page cache. Speed only.
             try await sql.raw("PRAGMA mmap_size=1073741824").run()
-            try await readSQL().raw("PRAGMA mmap_size=1073741824").run()
-            // The reader may only read, whatever a caller sends it.
-            try await readSQL().raw("PRAGMA query_only=ON").run()
+            // The readers may only read, whatever a caller sends them.
+            for reader in try reader?.each(logger: logger) ?? [] {
+                try await reader.raw("PRAGMA mmap_size=1073741824").run()
+                try await reader.raw("PRAGMA query_only=ON").run()
+            }
             // Checkpoints (copying committed pages from the WAL into the database file, and its fsync) run on
             // their own connection and thread, so that a commit never waits for one; the writer still checkpoints
             // by itself should the WAL ever pass 10,000 pages (about 40 MB), so it cannot grow without bound.
@@ -392,23 +410,43 @@ final class EventLoopExecutor: TaskExecutor {
     }
 }
 
-/// A second SQLite connection with its own event loop and thread (the driver keeps one connection per loop).
+/// More SQLite connections beside the writer, each with its own event loop and thread (the driver keeps one
+/// connection per loop).
 private struct SideConnection: Sendable {
     let eventLoopGroup: MultiThreadedEventLoopGroup
     let threadPool: NIOThreadPool
     let databases: Databases
+    /// One per loop, in the group's order: a read runs its Swift code on its connection's thread.
+    let executors: [EventLoopExecutor]
 
-    init(_ configuration: DatabaseConfigurationFactory, name: String) {
-        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        threadPool = NIOThreadPool(numberOfThreads: 1)
+    init(_ configuration: DatabaseConfigurationFactory, name: String, connections: Int = 1) {
+        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: connections)
+        threadPool = NIOThreadPool(numberOfThreads: connections)
         threadPool.start()
         databases = Databases(threadPool: threadPool, on: eventLoopGroup)
         databases.use(configuration, as: .init(string: name), isDefault: true)
+        executors = eventLoopGroup.makeIterator().map { EventLoopExecutor($0) }
     }
 
     func sql(logger: Logger) throws -> any SQLDatabase {
         guard let database = databases.database(logger: logger, on: eventLoopGroup.any()) else { throw OssaDatabaseError.shutDown }
         return try OssaDatabase.sql(database)
+    }
+
+    /// The next connection in turn, with the executor of its loop.
+    func next(logger: Logger) throws -> (any Database, EventLoopExecutor) {
+        let loop = eventLoopGroup.next()
+        guard let executor = executors.first(where: { $0.eventLoop === loop }),
+              let database = databases.database(logger: logger, on: loop) else { throw OssaDatabaseError.shutDown }
+        return (database, executor)
+    }
+
+    /// Every connection once (for per-connection settings).
+    func each(logger: Logger) throws -> [any SQLDatabase] {
+        try executors.map { executor in
+            guard let database = databases.database(logger: logger, on: executor.eventLoop) else { throw OssaDatabaseError.shutDown }
+            return try OssaDatabase.sql(database)
+        }
     }
 
     func shutdown() async {

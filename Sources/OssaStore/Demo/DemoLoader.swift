@@ -294,7 +294,7 @@ struct DemoHeader: Sendable {
 struct DemoChunk: Sendable {
     static let tables: [(name: String, columns: [String])] = [
         ("patients", ["id", "site_id", "mrn", "family_name", "given_name", "name_search", "birth_date", "sex", "email", "phone",
-                      "created_at", "updated_at"]),
+                      "created_at", "updated_at", "mrn_search"]),
         ("episodes", ["id", "patient_id", "site_id", "joint", "side", "diagnosis_type", "diagnosis_json", "status", "last_contact_date",
                       "created_at", "updated_at"]),
         ("screening_decisions", ["id", "episode_id", "site_id", "ruleset_id", "ruleset_version", "category", "excluded", "evaluation_date",
@@ -392,7 +392,7 @@ struct DemoRowContext: Sendable {
         let opened = record.episodes.map(Self.openedAt)
         chunk.rows["patients", default: []].append([
             patientID, siteID, p.mrn, p.familyName, p.givenName, foldForSearch(p.familyName + " " + p.givenName), p.birthDate.iso,
-            p.sex.rawValue, p.email.lowercased(), p.phone, opened.compactMap { $0 }.min() ?? now, now,
+            p.sex.rawValue, p.email.lowercased(), p.phone, opened.compactMap { $0 }.min() ?? now, now, foldMRN(p.mrn),
         ])
         for (episodeIndex, demo) in record.episodes.enumerated() {
             let e = demo.episode

@@ -33,6 +33,7 @@ public enum OssaMigrations {
         M0024_CreateRulesetsAndWordings(),
         M0025_CreatePlansAdjunctsAndAddenda(),
         M0026_AddWorklistIndexes(),
+        M0027_AddWorklistOrderAndMRNSearch(),
     ]
 }
 

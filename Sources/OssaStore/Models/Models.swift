@@ -57,6 +57,8 @@ final class PatientModel: Model, @unchecked Sendable {
     @Field(key: "given_name") var givenName: String
     /// Case- and diacritic-folded "family given", for the name search.
     @Field(key: "name_search") var nameSearch: String
+    /// The record number lowercased, for the search (M0027), so that it compares without a function per row.
+    @OptionalField(key: "mrn_search") var mrnSearch: String?
     @Field(key: "birth_date") var birthDate: String
     @OptionalField(key: "sex") var sex: String?
     @OptionalField(key: "email") var email: String?

@@ -7,11 +7,12 @@ import SQLKit
 /// per row) and audited with one batched append. Access rules are the repositories' own (`AccessPolicy` and the
 /// same scoped queries), applied in the WHERE clause of every statement.
 ///
-/// Statement counts (SQLite and PostgreSQL alike; `ReadModelTests` counts them):
+/// Statement counts (`ReadModelTests` counts them; on SQLite the reads are one transaction on a read-only
+/// connection and the audit append — last entry, insert, anchor — another on the writer, each with BEGIN and COMMIT):
 /// - `patientList`: viewer, sites, patient count, patient page, their episodes (one `IN` query), audit (3) — 8.
 /// - `episodePage`: viewer, episode, patient, site, the patient's episodes, screening decisions, imaging studies and
-///   their findings, procedures and their injections, timepoints, questionnaire responses, outcome events, the
-///   the plan, adjunct sessions, addenda of the procedures, the names of the users who signed, audit (3) — at most 21
+///   their findings, procedures and their injections, timepoints, questionnaire responses, outcome events,
+///   the plan, adjunct sessions, addenda of the procedures, the names of the users who signed, audit (3) — at most 20
 ///   (findings, injections, addenda and names are not queried when there is nothing to look up), whatever the number
 ///   of records.
 public struct ReadModels: Sendable {
@@ -77,7 +78,7 @@ public struct ReadModels: Sendable {
                             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
                         query = query.group(.or) { group in
                             _ = group.filterLike("name_search", pattern)
-                            group.filter(.sql(embed: "LOWER(\(ident: "mrn")) LIKE \(bind: mrn) ESCAPE '\\'"))
+                            group.filter(.sql(embed: "\(ident: "mrn_search") LIKE \(bind: mrn) ESCAPE '\\'"))
                         }
                     }
                 }
@@ -235,10 +236,17 @@ public struct ReadModels: Sendable {
     }
 
     static func viewer(_ actor: ActingUser, on db: any Database) async throws -> Viewer {
-        guard let model = try await UserModel.find(actor.userID, on: db) else {
+        try await viewer(actor, on: db.sqlDatabase())
+    }
+
+    static func viewer(_ actor: ActingUser, on sql: any SQLDatabase) async throws -> Viewer {
+        guard let row = try await sql.raw("""
+            SELECT \(ident: "display_name"), \(ident: "role") FROM \(ident: UserModel.schema) WHERE \(ident: "id") = \(bind: actor.userID)
+            """).first() else {
             throw StoreError.notFound(recordType: "user", id: actor.userID.lowerString)
         }
-        return Viewer(displayName: model.displayName, role: try storedValue(Role.self, model.role, field: "role"))
+        return Viewer(displayName: try row.decode(column: "display_name", as: String.self),
+                      role: try storedValue(Role.self, try row.decode(column: "role", as: String.self), field: "role"))
     }
 }
 

@@ -1,11 +1,13 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 /// The staff start page: what needs doing today at the viewer's sites, each list with its total and its first rows.
 ///
-/// Statements (fixed, whatever the registry's size; `ReadModelTests` counts them): viewer; for each of the six
-/// lists a count and a page (12); the listed rows' episodes and their patients (one `IN` query each, 2); audit (3) — at most 19.
+/// Statements (fixed, whatever the registry's size; `ReadModelTests` counts them): viewer; the six counts (one
+/// statement); the six lists with each row's episode and patient (one statement: a union of six sorted, limited
+/// subqueries) — 3 in the read transaction, and the audit append (3) in the writer's.
 public struct Worklist: Sendable {
     /// One thing to do, named by its patient and episode.
     public struct Item: Sendable, Hashable {
@@ -61,6 +63,19 @@ extension ReadModels {
     /// Rows shown per list on the start page (the totals count them all).
     public static let worklistRows = 10
 
+    /// One list of the start page as SQL: its table, the condition on it, and the order and columns of its rows.
+    private struct WorklistList {
+        var name: String
+        var table: String
+        var scope: SQLQueryString
+        var filter: SQLQueryString
+        /// The sort columns of `table`.
+        var order: [String]
+        /// The day and the detail columns of a row.
+        var day: String
+        var detail: SQLQueryString
+    }
+
     public func worklist(_ actor: ActingUser, today: CalendarDate) async throws -> Worklist {
         // Roles without the rules below have no worklist (patients, researchers and admins get other start pages).
         let decisionScope = try await Access.require(actor, .list, .screeningDecision, database: database)
@@ -72,86 +87,112 @@ extension ReadModels {
         let sunday = monday.adding(days: 6)
         let episodeScope = AccessPolicy.scope(actor.role, .list, .episode)
         let patientScope = AccessPolicy.scope(actor.role, .list, .patient)
-        let page = PageRequest(limit: Self.worklistRows, offset: 0)
         let day = today.iso
+        // The pending filter is a literal, not a bound value: SQLite uses the partial indexes of pending timepoints
+        // (M0026, M0027) only when the statement itself says `status = 'pending'`. An overdue timepoint's window has
+        // started (it opens on or before the due day), which lets the window-start index serve every count.
+        let pending: SQLQueryString = "t.\(ident: "status") = \(unsafeRaw: "'\(TimepointStatus.pending.rawValue)'")"
+        func timepoints(_ name: String, _ window: SQLQueryString) -> WorklistList? {
+            SQLScope.record("t", actor, timepointScope).map {
+                WorklistList(name: name, table: FollowUpTimepointModel.schema, scope: $0, filter: pending + " AND " + window,
+                             order: ["due_date", "code", "id"], day: "due_date", detail: "t.\(ident: "code")")
+            }
+        }
+        let lists: [WorklistList] = [
+            SQLScope.record("t", actor, planScope).map {
+                WorklistList(name: "planned", table: ProcedurePlanModel.schema, scope: $0,
+                             filter: "t.\(ident: "planned_date") >= \(bind: monday.iso) AND t.\(ident: "planned_date") <= \(bind: sunday.iso)",
+                             order: ["planned_date", "id"], day: "planned_date", detail: "'planned'")
+            },
+            SQLScope.record("t", actor, decisionScope).map {
+                WorklistList(name: "decisions", table: ScreeningDecisionModel.schema, scope: $0,
+                             filter: "t.\(ident: "signed_by") IS NULL AND t.\(ident: "episode_id") IS NOT NULL",
+                             order: ["evaluation_date", "created_at", "id"],
+                             day: "evaluation_date", detail: "t.\(ident: "category")")
+            },
+            SQLScope.record("t", actor, procedureScope).map {
+                WorklistList(name: "procedures", table: ProcedureModel.schema, scope: $0, filter: "t.\(ident: "signed_by") IS NULL",
+                             order: ["procedure_date", "id"], day: "procedure_date", detail: "t.\(ident: "kind")")
+            },
+            timepoints("due", "t.\(ident: "window_start") <= \(bind: day) AND t.\(ident: "window_end") >= \(bind: day) AND t.\(ident: "due_date") >= \(bind: day)"),
+            timepoints("overdue", "t.\(ident: "window_start") <= \(bind: day) AND t.\(ident: "due_date") < \(bind: day) AND t.\(ident: "window_end") >= \(bind: day)"),
+            // A closed window has started too; saying only `window_end` lets SQLite read the list in due-day order from
+            // M0027's index and stop after the first rows, instead of sorting every closed timepoint of the site.
+            timepoints("closed", "t.\(ident: "window_end") < \(bind: day)"),
+        ].compactMap { $0 }
+        // A row's episode and patient are joined under their own access rules (an episode the viewer may not see
+        // leaves the row without a name, as a separate scoped query would).
+        let episodeJoin = SQLScope.episode("e", actor, episodeScope) ?? "1 = 0"
+        let patientJoin = SQLScope.patient("p", actor, patientScope) ?? "1 = 0"
+        let rows = Self.worklistRows
         return try await database.auditedRead { db in
-            let viewer = try await Self.viewer(actor, on: db)
-            struct Row { var id: UUID; var episode: UUID; var date: CalendarDate; var detail: String }
-            /// The count reads `site_id`, which every list's index holds, so that it never fetches the table's rows
-            /// (`COUNT(id)` would: the id is a UUID column, not SQLite's rowid).
-            func section<M: Model>(_ query: QueryBuilder<M>?, site: KeyPath<M, FieldProperty<M, UUID>>,
-                                   _ row: (M) throws -> Row) async throws -> (Int, [Row]) {
-                guard let query else { return (0, []) }
-                let total = try await query.copy().count(site)
-                let models = try await query.range(0..<page.limit).all()
-                return (total, try models.map(row))
-            }
-            let planned = try await section(
-                ClinicalScope.apply(ProcedurePlanModel.query(on: db), actor, planScope)?
-                    .filter(\.$plannedDate >= monday.iso).filter(\.$plannedDate <= sunday.iso).sort(\.$plannedDate).sort(\.$id),
-                site: \.$site.$id
-            ) { model in
-                Row(id: try model.requireID(), episode: model.$episode.id,
-                    date: try parseStoredDate(model.plannedDate ?? "", field: "planned_date"), detail: "planned")
-            }
-            let decisions = try await section(
-                ClinicalScope.apply(ScreeningDecisionModel.query(on: db), actor, decisionScope)?
-                    .filter(\.$signedBy.$id == nil).filter(\.$episode.$id != nil)
-                    .sort(\.$evaluationDate).sort(\.$createdAt).sort(\.$id),
-                site: \.$site.$id
-            ) { model in
-                Row(id: try model.requireID(), episode: model.$episode.id ?? UUID(),
-                    date: try parseStoredDate(model.evaluationDate, field: "evaluation_date"), detail: model.category)
-            }
-            let procedures = try await section(
-                ClinicalScope.apply(ProcedureModel.query(on: db), actor, procedureScope)?
-                    .filter(\.$signedBy.$id == nil).sort(\.$procedureDate).sort(\.$id),
-                site: \.$site.$id
-            ) { model in
-                Row(id: try model.requireID(), episode: model.$episode.id,
-                    date: try parseStoredDate(model.procedureDate, field: "procedure_date"), detail: model.kind)
-            }
-            func timepoints(_ kind: TimepointWorklist) async throws -> (Int, [Row]) {
-                guard var query = ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, timepointScope) else { return (0, []) }
-                // A literal, not a bound value: SQLite uses the partial index of pending timepoints (M0026) only when the
-                // query itself says `status = 'pending'`.
-                query = query.filter(.sql(embed: "\(ident: FollowUpTimepointModel.schema).\(ident: "status") = \(unsafeRaw: "'\(TimepointStatus.pending.rawValue)'")"))
-                switch kind {
-                case .due: query = query.filter(\.$windowStart <= day).filter(\.$windowEnd >= day).filter(\.$dueDate >= day)
-                // The window opens on or before the due day, so an overdue one has started too (which lets the
-                // pending-by-window-start index serve every list).
-                case .overdue: query = query.filter(\.$windowStart <= day).filter(\.$dueDate < day).filter(\.$windowEnd >= day)
-                case .closed: query = query.filter(\.$windowStart <= day).filter(\.$windowEnd < day)
+            let sql = try db.sqlDatabase()
+            let viewer = try await Self.viewer(actor, on: sql)
+            var totals: [String: Int] = [:]
+            var found: [String: [Worklist.Item]] = [:]
+            if !lists.isEmpty {
+                // One statement for the six counts, one for the six lists (each its own sorted, limited subquery).
+                // The counts read `site_id`, which every list's index holds, so that they never fetch the table's rows
+                // (`COUNT(id)` would: the id is a UUID column, not SQLite's rowid).
+                let counts = lists.map { list -> SQLQueryString in
+                    "(SELECT COUNT(t.\(ident: "site_id")) FROM \(ident: list.table) t WHERE \(list.scope) AND \(list.filter)) AS \(ident: list.name)"
                 }
-                return try await section(query.sort(\.$dueDate).sort(\.$code).sort(\.$id), site: \.$site.$id) { model in
-                    Row(id: try model.requireID(), episode: model.$episode.id,
-                        date: try parseStoredDate(model.dueDate, field: "due_date"), detail: model.code)
+                if let row = try await sql.raw("SELECT \(counts.joined(separator: ", "))").first() {
+                    for list in lists { totals[list.name] = try row.decode(column: list.name, as: Int.self) }
                 }
-            }
-            let due = try await timepoints(.due)
-            let overdue = try await timepoints(.overdue)
-            let closed = try await timepoints(.closed)
-            let episodeIDs = Array(Set((planned.1 + decisions.1 + procedures.1 + due.1 + overdue.1 + closed.1).map(\.episode)))
-            var episodes: [UUID: EpisodeRecord] = [:]
-            var patients: [UUID: String] = [:]
-            if !episodeIDs.isEmpty, let query = EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope) {
-                for model in try await query.filter(\.$id ~~ episodeIDs).all() {
-                    episodes[try model.requireID()] = try EpisodeRecord(model)
+                // Each list is sorted and limited in its own subquery (so that its index gives the first rows and stops);
+                // its rows' positions are numbered outside it, over those few rows only (a window function inside would
+                // read every matching row before the limit).
+                let branches = lists.map { list -> SQLQueryString in
+                    let keys = list.order.indices.map { SQLQueryString(stringLiteral: "k\($0)") }.joined(separator: ", ")
+                    let sortColumns = list.order.enumerated().map { index, column -> SQLQueryString in
+                        "t.\(ident: column) AS \(ident: "k\(index)")"
+                    }.joined(separator: ", ")
+                    let order = list.order.map { column -> SQLQueryString in "t.\(ident: column)" }.joined(separator: ", ")
+                    // The episode and patient are joined to the few limited rows, not to every matching one.
+                    return """
+                    SELECT \(literal: list.name) AS list, ROW_NUMBER() OVER (ORDER BY \(keys)) AS position, x.id AS id,
+                    x.episode_id AS episode_id, x.day AS day, x.detail AS detail,
+                    e.\(ident: "patient_id") AS patient_id, e.\(ident: "site_id") AS episode_site_id,
+                    e.\(ident: "joint") AS joint, e.\(ident: "side") AS side, e.\(ident: "diagnosis_json") AS diagnosis_json,
+                    e.\(ident: "status") AS episode_status, e.\(ident: "last_contact_date") AS last_contact_date,
+                    e.\(ident: "created_at") AS episode_created_at, e.\(ident: "updated_at") AS episode_updated_at,
+                    p.\(ident: "family_name") AS family_name, p.\(ident: "given_name") AS given_name
+                    FROM (SELECT \(sortColumns), t.\(ident: "id") AS id, t.\(ident: "episode_id") AS episode_id, t.\(ident: list.day) AS day,
+                    \(list.detail) AS detail FROM \(ident: list.table) t
+                    WHERE \(list.scope) AND \(list.filter) ORDER BY \(order) LIMIT \(literal: rows)) AS x
+                    LEFT JOIN \(ident: EpisodeModel.schema) e ON e.\(ident: "id") = x.episode_id AND \(episodeJoin)
+                    LEFT JOIN \(ident: PatientModel.schema) p ON p.\(ident: "id") = e.\(ident: "patient_id") AND \(patientJoin)
+                    """
                 }
-            }
-            let patientIDs = Array(Set(episodes.values.map(\.patientID)))
-            if !patientIDs.isEmpty, let query = PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope) {
-                for model in try await query.filter(\.$id ~~ patientIDs).all() {
-                    patients[try model.requireID()] = "\(model.familyName), \(model.givenName)"
+                var ranked: [(list: String, position: Int, item: Worklist.Item)] = []
+                for row in try await sql.raw(branches.joined(separator: " UNION ALL ")).all() {
+                    let episodeID = try row.decode(column: "episode_id", as: UUID.self)
+                    var episode: EpisodeRecord?
+                    if let patientID = try row.decode(column: "patient_id", as: UUID?.self) {
+                        episode = try EpisodeRecord(
+                            id: episodeID, patientID: patientID, siteID: try row.decode(column: "episode_site_id", as: UUID.self),
+                            joint: try row.decode(column: "joint", as: String.self), side: try row.decode(column: "side", as: String.self),
+                            diagnosisJSON: try row.decode(column: "diagnosis_json", as: String.self),
+                            status: try row.decode(column: "episode_status", as: String.self),
+                            lastContactDate: try row.decode(column: "last_contact_date", as: String?.self),
+                            createdAt: try row.decode(column: "episode_created_at", as: Date?.self),
+                            updatedAt: try row.decode(column: "episode_updated_at", as: Date?.self))
+                    }
+                    let name = try row.decode(column: "family_name", as: String?.self).map { family in
+                        "\(family), \(try row.decode(column: "given_name", as: String?.self) ?? "")"
+                    }
+                    let list = try row.decode(column: "list", as: String.self)
+                    let item = Worklist.Item(recordID: try row.decode(column: "id", as: UUID.self), episodeID: episodeID,
+                                             patientName: episode == nil ? "–" : name ?? "–", episode: episode,
+                                             date: try parseStoredDate(try row.decode(column: "day", as: String.self), field: "\(list) date"),
+                                             detail: try row.decode(column: "detail", as: String.self))
+                    ranked.append((list, try row.decode(column: "position", as: Int.self), item))
                 }
+                for entry in ranked.sorted(by: { $0.position < $1.position }) { found[entry.list, default: []].append(entry.item) }
             }
-            func items(_ rows: (Int, [Row])) -> Worklist.Section {
-                Worklist.Section(total: rows.0, items: rows.1.map { row in
-                    let episode = episodes[row.episode]
-                    return Worklist.Item(recordID: row.id, episodeID: row.episode,
-                                         patientName: episode.flatMap { patients[$0.patientID] } ?? "–",
-                                         episode: episode, date: row.date, detail: row.detail)
-                })
+            func section(_ name: String) -> Worklist.Section {
+                Worklist.Section(total: totals[name] ?? 0, items: found[name] ?? [])
             }
             let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .list, recordType: .screeningDecision, recordID: nil),
@@ -159,9 +200,10 @@ extension ReadModels {
                 AuditEvent(actor: actor, action: .list, recordType: .timepoint, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .procedurePlan, recordID: nil),
             ]
-            let value = Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: items(planned), decisionsAwaitingSignature: items(decisions),
-                            proceduresAwaitingSignature: items(procedures), questionnairesDue: items(due),
-                            questionnairesOverdue: items(overdue), questionnairesClosed: items(closed))
+            let value = Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: section("planned"),
+                                 decisionsAwaitingSignature: section("decisions"), proceduresAwaitingSignature: section("procedures"),
+                                 questionnairesDue: section("due"), questionnairesOverdue: section("overdue"),
+                                 questionnairesClosed: section("closed"))
             return (value, audit)
         }
     }

@@ -201,3 +201,45 @@ func parseStoredDate(_ text: String, field: String) throws -> CalendarDate {
         throw StoreError.unreadable(field: field, value: text)
     }
 }
+
+/// The access rules of `ClinicalScope.apply`, `EpisodeRepository.scoped` and `PatientRepository.scoped` as SQL
+/// conditions, for read models written in SQLKit (joins and unions, whose rows need no Fluent model). Each names
+/// its table (or alias), so that every table a statement reads is restricted, not only the first.
+enum SQLScope {
+    /// A clinical record table (with `site_id` and `episode_id`); nil when the actor may see none of it.
+    static func record(_ table: String, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> SQLQueryString? {
+        switch scope {
+        case .all: return "1 = 1"
+        case .grantedSites: return sites(table, actor)
+        case .ownRecord:
+            guard let patientID = actor.patientID else { return nil }
+            return "\(ident: table).\(ident: "episode_id") IN (SELECT \(ident: "id") FROM \(ident: "episodes") WHERE \(ident: "patient_id") = \(bind: patientID))"
+        case .denied: return nil
+        }
+    }
+
+    /// The episodes table.
+    static func episode(_ table: String, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> SQLQueryString? {
+        switch scope {
+        case .all: return "1 = 1"
+        case .grantedSites: return sites(table, actor)
+        case .ownRecord: return actor.patientID.map { "\(ident: table).\(ident: "patient_id") = \(bind: $0)" }
+        case .denied: return nil
+        }
+    }
+
+    /// The patients table.
+    static func patient(_ table: String, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> SQLQueryString? {
+        switch scope {
+        case .all: return "1 = 1"
+        case .grantedSites: return sites(table, actor)
+        case .ownRecord: return actor.patientID.map { "\(ident: table).\(ident: "id") = \(bind: $0)" }
+        case .denied: return nil
+        }
+    }
+
+    private static func sites(_ table: String, _ actor: ActingUser) -> SQLQueryString? {
+        guard !actor.siteIDs.isEmpty else { return nil }
+        return "\(ident: table).\(ident: "site_id") IN (\(binds: actor.siteIDList))"
+    }
+}

@@ -5,18 +5,26 @@ import OssaCore
 
 extension EpisodeRecord {
     init(_ model: EpisodeModel) throws {
+        try self.init(id: try model.requireID(), patientID: model.$patient.id, siteID: model.$site.id, joint: model.joint, side: model.side,
+                      diagnosisJSON: model.diagnosisJSON, status: model.status, lastContactDate: model.lastContactDate,
+                      createdAt: model.createdAt, updatedAt: model.updatedAt)
+    }
+
+    /// From the stored columns (a model's, or a read model's SQL row).
+    init(id: UUID, patientID: UUID, siteID: UUID, joint: String, side: String, diagnosisJSON: String, status: String,
+         lastContactDate: String?, createdAt: Date?, updatedAt: Date?) throws {
         let diagnosis: Diagnosis
         let lastContact: CalendarDate?
         do {
-            diagnosis = try StrictJSON.decode(Diagnosis.self, from: Data(model.diagnosisJSON.utf8))
-            lastContact = try model.lastContactDate.map { try CalendarDate(iso: $0) }
+            diagnosis = try StrictJSON.decode(Diagnosis.self, from: Data(diagnosisJSON.utf8))
+            lastContact = try lastContactDate.map { try CalendarDate(iso: $0) }
         } catch {
             throw StoreError.unreadable(field: "episode", value: "diagnosis or last contact date (\(error))")
         }
-        self.init(id: try model.requireID(), patientID: model.$patient.id, siteID: model.$site.id,
-                  joint: try storedValue(Joint.self, model.joint, field: "joint"), side: try storedValue(Side.self, model.side, field: "side"),
-                  diagnosis: diagnosis, status: try storedValue(EpisodeStatus.self, model.status, field: "status"),
-                  lastContactDate: lastContact, createdAt: model.createdAt, updatedAt: model.updatedAt)
+        self.init(id: id, patientID: patientID, siteID: siteID,
+                  joint: try storedValue(Joint.self, joint, field: "joint"), side: try storedValue(Side.self, side, field: "side"),
+                  diagnosis: diagnosis, status: try storedValue(EpisodeStatus.self, status, field: "status"),
+                  lastContactDate: lastContact, createdAt: createdAt, updatedAt: updatedAt)
     }
 }
 

@@ -83,6 +83,7 @@ public struct PatientRepository: Sendable {
                 let model = PatientModel()
                 model.$site.id = new.siteID
                 model.mrn = mrn
+                model.mrnSearch = foldMRN(mrn)
                 model.familyName = familyName
                 model.givenName = givenName
                 model.nameSearch = foldForSearch(familyName + " " + givenName)
@@ -139,6 +140,7 @@ public struct PatientRepository: Sendable {
                     throw StoreError.notFound(recordType: "patient", id: id.lowerString)
                 }
                 if let mrn { model.mrn = mrn }
+                model.mrnSearch = foldMRN(model.mrn)
                 if let familyName { model.familyName = familyName }
                 if let givenName { model.givenName = givenName }
                 model.nameSearch = foldForSearch(model.familyName + " " + model.givenName)

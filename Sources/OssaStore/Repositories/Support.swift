@@ -58,6 +58,12 @@ func foldForSearch(_ text: String) -> String {
         .joined(separator: " ")
 }
 
+/// A record number as the search compares it (`patients.mrn_search`): lowercased, so that PostgreSQL's
+/// case-sensitive LIKE matches as SQLite's does, without a function call per row.
+func foldMRN(_ mrn: String?) -> String? {
+    mrn?.lowercased()
+}
+
 extension QueryBuilder {
     /// `column LIKE pattern ESCAPE '\'`, portable across SQLite and PostgreSQL (both fold via `foldForSearch`).
     func filterLike(_ column: String, _ pattern: String?) -> Self {
