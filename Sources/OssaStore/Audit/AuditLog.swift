@@ -25,6 +25,13 @@ public struct AuditEvent: Sendable, Hashable {
     public var recordID: String?
     public var fromAddress: String?
 
+    /// An action of Ossa itself rather than of a user (the delivery worker): no user, the role `system`, and what
+    /// did it (`delivery`) as the address.
+    public init(system component: String, action: AuditAction, outcome: AuditOutcome = .ok, recordType: RecordType, recordID: String?) {
+        (self.actorUserID, self.actorRole, self.fromAddress) = (nil, "system", component)
+        (self.action, self.outcome, self.recordType, self.recordID) = (action, outcome, recordType, recordID)
+    }
+
     public init(actor: ActingUser, action: AuditAction, outcome: AuditOutcome = .ok, recordType: RecordType, recordID: String?) {
         self.actorUserID = actor.userID
         self.actorRole = actor.role.rawValue

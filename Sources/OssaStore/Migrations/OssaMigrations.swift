@@ -34,6 +34,7 @@ public enum OssaMigrations {
         M0025_CreatePlansAdjunctsAndAddenda(),
         M0026_AddWorklistIndexes(),
         M0027_AddWorklistOrderAndMRNSearch(),
+        M0028_AddOutboxLeases(),
     ]
 }
 

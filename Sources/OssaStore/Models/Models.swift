@@ -261,6 +261,10 @@ final class OutboxMessageModel: Model, @unchecked Sendable {
     @OptionalField(key: "last_error") var lastError: String?
     @OptionalField(key: "sent_at") var sentAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// M0028: the Message-ID of its first sending, and the delivery worker's lease while it is being sent.
+    @OptionalField(key: "message_id") var messageID: String?
+    @OptionalField(key: "lease_owner") var leaseOwner: String?
+    @OptionalField(key: "lease_until") var leaseUntil: Date?
     init() {}
 }
 
