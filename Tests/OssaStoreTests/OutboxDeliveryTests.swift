@@ -69,8 +69,9 @@ struct OutboxDeliveryTests {
             var retries: [Date] = []
             for attempt in 1...3 {
                 let claimed = try await store.outbox.claimForDelivery(owner: "w", lease: 60, channels: [.sms], now: clock, messageDomain: "ossa.example")
-                #expect(claimed.map(\.id) == [messages[2].id] && claimed[0].attempts == attempt)
-                let summary = try await store.outbox.finishDeliveries(owner: "w", [(claimed[0].id, .transient("421 try later"))], now: clock, policy: policy)
+                let sms = try #require(claimed.first)
+                #expect(claimed.map(\.id) == [messages[2].id] && sms.attempts == attempt)
+                let summary = try await store.outbox.finishDeliveries(owner: "w", [(sms.id, .transient("421 try later"))], now: clock, policy: policy)
                 #expect(summary == (attempt < 3 ? DeliverySummary(retried: 1) : DeliverySummary(failed: 1)))
                 guard attempt < 3 else { break }
                 let row = try #require(try await store.outbox.list(fixture.admin, status: .queued).items.first { $0.id == messages[2].id })
@@ -78,16 +79,48 @@ struct OutboxDeliveryTests {
                 // Not due before its backoff.
                 #expect(try await store.outbox.claimForDelivery(owner: "w", lease: 60, channels: [.sms], now: row.notBefore.addingTimeInterval(-1),
                                                               messageDomain: "ossa.example").isEmpty)
-                clock = row.notBefore
+                clock = row.notBefore.addingTimeInterval(1)  // past it (stored dates may round)
             }
             // 30 s, then 60 s (±10 %).
             #expect(abs(retries[0].timeIntervalSince(now.addingTimeInterval(10)) - 30) <= 3.01)
-            #expect(abs(retries[1].timeIntervalSince(retries[0]) - 60) <= 6.01)
+            #expect(abs(retries[1].timeIntervalSince(retries[0].addingTimeInterval(1)) - 60) <= 6.01)
             let failed = try await store.outbox.list(fixture.admin, status: .failed).items
             #expect(failed.map(\.id) == [messages[2].id] && failed[0].lastError == "421 try later")
             // A permanent refusal fails at once.
-            let email = try await store.outbox.claimForDelivery(owner: "w", lease: 60, channels: [.email], limit: 1, now: clock, messageDomain: "ossa.example")
-            #expect(try await store.outbox.finishDeliveries(owner: "w", [(email[0].id, .permanent("550 no such user"))], now: clock) == DeliverySummary(failed: 1))
+            let email = try #require(try await store.outbox.claimForDelivery(owner: "w", lease: 60, channels: [.email], limit: 1, now: clock,
+                                                                             messageDomain: "ossa.example").first)
+            #expect(try await store.outbox.finishDeliveries(owner: "w", [(email.id, .permanent("550 no such user"))], now: clock) == DeliverySummary(failed: 1))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func anInvitationAndItsMessageAreWrittenTogetherOrNotAtAll(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await Fixture.make(store)
+            let coordinator = try #require(f.actors[.coordinator])
+            let schedule = try await store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: date("2026-01-31"))
+            let month3 = try #require(schedule.first { $0.code == "month-3" })
+            let now = date("2026-04-20").startOfDayUTC
+            let compose: @Sendable (InvitationMessageContext) -> (subject: String?, body: String) = { context in
+                ("From \(context.clinicName)", "https://ossa.example/q/\(context.token) until \(context.windowEnd.iso) (\(context.timepointCode))")
+            }
+            // No e-mail address on record: a conflict naming the channel, and neither the invitation nor a message.
+            await #expect(throws: StoreError.conflict("channel: the patient has no e-mail address on record")) {
+                _ = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email, now: now, compose: compose)
+            }
+            #expect(try await store.invitations.list(coordinator, now: now).total == 0)
+            #expect(try await store.outbox.list(f.admin).total == 0)
+            _ = try await store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
+            let sent = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email, now: now, compose: compose)
+            let message = try #require(try await store.outbox.list(f.admin).items.first)
+            #expect(message.id == sent.messageID && message.invitationID == sent.invitation.id && message.status == .queued)
+            #expect(message.recipient == "anna@example.org" && message.kind == "invitation" && message.channel == .email)
+            #expect(message.notBefore == now && message.notAfter == sent.invitation.expiresAt)
+            #expect(message.body == "https://ossa.example/q/\(sent.token) until \(month3.windowEnd.iso) (month-3)")
+            #expect(message.subject == "From \(f.siteA.name)")
+            // The token is only in the message: the invitation stores its hash.
+            let stored = try await store.database.sql().select().column("token_hash").from("invitations").all()
+            #expect(try stored.map { try $0.decode(column: "token_hash", as: String.self) } == [InvitationRepository.hash(sent.token)])
         }
     }
 

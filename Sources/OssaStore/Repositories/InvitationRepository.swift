@@ -21,6 +21,26 @@ public struct IssuedInvitation: Sendable, Hashable {
     public var token: String
 }
 
+/// What `InvitationRepository.send` gives `compose` to write the message with (nothing that identifies the patient).
+public struct InvitationMessageContext: Sendable, Hashable {
+    /// Put it in the link; it is not stored.
+    public var token: String
+    public var timepointCode: String
+    public var channel: InvitationChannel
+    /// The last day the link works.
+    public var windowEnd: CalendarDate
+    public var clinicName: String
+}
+
+/// An issued link and the queued message that carries it.
+public struct SentInvitation: Sendable, Hashable {
+    public var invitation: InvitationRecord
+    /// The outbox message.
+    public var messageID: UUID
+    /// Returned once, for tests and the CLI; the patient gets it in the message.
+    public var token: String
+}
+
 /// What a redeemed link opens: one patient's timepoint of one episode.
 public struct RedeemedInvitation: Sendable, Hashable {
     public var invitationID: UUID
@@ -59,35 +79,81 @@ public struct InvitationRepository: Sendable {
     public func create(_ actor: ActingUser, timepointID: UUID, channel: InvitationChannel, expiresAt: Date? = nil,
                        now: Date = Date()) async throws -> IssuedInvitation {
         let scope = try await Access.require(actor, .create, .invitation, recordID: timepointID.lowerString, database: database)
-        let token = Self.newToken()
-        let hash = Self.hash(token)
         return try await database.transaction { db in
-            guard let timepoint = try await ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope)?
-                .filter(\.$id == timepointID).first() else {
-                throw StoreError.notFound(recordType: "timepoint", id: timepointID.lowerString)
-            }
-            guard timepoint.status == TimepointStatus.pending.rawValue else {
-                throw StoreError.invalid(field: "timepointID", message: "the timepoint is \(timepoint.status), not pending")
-            }
-            let windowEnd = try parseStoredDate(timepoint.windowEnd, field: "windowEnd").adding(days: 1).startOfDayUTC
-            let expiry = expiresAt ?? windowEnd
-            guard expiry <= windowEnd else {
-                throw StoreError.invalid(field: "expiresAt", message: "is after the timepoint's window closes (\(timepoint.windowEnd))")
-            }
-            guard expiry > now else { throw StoreError.invalid(field: "expiresAt", message: "is in the past (the window has closed)") }
-            guard let episode = try await EpisodeModel.find(timepoint.$episode.id, on: db) else {
-                throw StoreError.notFound(recordType: "episode", id: timepoint.$episode.id.lowerString)
-            }
-            let model = InvitationModel()
-            model.$patient.id = episode.$patient.id
-            model.$timepoint.id = timepointID
-            model.tokenHash = hash
-            model.channel = channel.rawValue
-            model.expiresAt = expiry
-            try await model.create(on: db)
-            try await Access.audit(actor, .create, .invitation, model.id, on: db)
-            return IssuedInvitation(invitation: try InvitationRecord(model), token: token)
+            let (issued, _) = try await Self.insert(actor, scope, timepointID: timepointID, channel: channel, expiresAt: expiresAt, now: now, on: db)
+            return issued
         }
+    }
+
+    /// Issues a link and queues the message that carries it, in one transaction (both or neither): to the patient's
+    /// e-mail address or phone number as the channel says, sendable from `now` until the link expires. `compose`
+    /// writes the message from the link's token and the timepoint; it must not put the patient's name or birth
+    /// date in it (a message can be read by others). A patient without an address for the channel is a conflict
+    /// naming `channel`, and nothing is written.
+    public func send(_ actor: ActingUser, timepointID: UUID, channel: InvitationChannel, now: Date = Date(),
+                     compose: @escaping @Sendable (InvitationMessageContext) -> (subject: String?, body: String)) async throws -> SentInvitation {
+        let scope = try await Access.require(actor, .create, .invitation, recordID: timepointID.lowerString, database: database)
+        _ = try await Access.require(actor, .create, .outboxMessage, recordID: timepointID.lowerString, database: database)
+        return try await database.transaction { db in
+            let (issued, timepoint) = try await Self.insert(actor, scope, timepointID: timepointID, channel: channel, expiresAt: nil, now: now, on: db)
+            guard let patient = try await PatientModel.find(issued.invitation.patientID, on: db) else {
+                throw StoreError.notFound(recordType: "patient", id: issued.invitation.patientID.lowerString)
+            }
+            let address = (channel == .email ? patient.email : patient.phone)?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard !address.isEmpty else {
+                throw StoreError.conflict("channel: the patient has no \(channel == .email ? "e-mail address" : "phone number") on record")
+            }
+            let site = try await SiteModel.find(timepoint.$site.id, on: db)
+            let context = InvitationMessageContext(token: issued.token, timepointCode: timepoint.code, channel: channel,
+                                                   windowEnd: try parseStoredDate(timepoint.windowEnd, field: "windowEnd"),
+                                                   clinicName: site?.name ?? "your clinic")
+            let (subject, body) = compose(context)
+            let message = OutboxMessageModel()
+            message.$invitation.id = issued.invitation.id
+            message.kind = "invitation"
+            message.channel = channel.rawValue
+            message.recipient = address
+            message.subject = try optionalText(subject, field: "subject", max: 200)
+            message.body = try requiredText(body, field: "body", max: 10_000)
+            message.status = OutboxStatus.queued.rawValue
+            message.notBefore = now
+            message.notAfter = issued.invitation.expiresAt
+            message.attempts = 0
+            try await message.create(on: db)
+            try await Access.audit(actor, .create, .outboxMessage, message.id, on: db)
+            return SentInvitation(invitation: issued.invitation, messageID: try message.requireID(), token: issued.token)
+        }
+    }
+
+    /// The invitation row of `create` and `send`, inside the caller's transaction; also returns the timepoint.
+    private static func insert(_ actor: ActingUser, _ scope: AccessPolicy.Scope, timepointID: UUID, channel: InvitationChannel,
+                               expiresAt: Date?, now: Date, on db: any Database) async throws -> (IssuedInvitation, FollowUpTimepointModel) {
+        let token = newToken()
+        guard let timepoint = try await ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope)?
+            .filter(\.$id == timepointID).first() else {
+            throw StoreError.notFound(recordType: "timepoint", id: timepointID.lowerString)
+        }
+        guard timepoint.status == TimepointStatus.pending.rawValue else {
+            throw StoreError.invalid(field: "timepointID", message: "the timepoint is \(timepoint.status), not pending")
+        }
+        let windowEnd = try parseStoredDate(timepoint.windowEnd, field: "windowEnd").adding(days: 1).startOfDayUTC
+        let expiry = expiresAt ?? windowEnd
+        guard expiry <= windowEnd else {
+            throw StoreError.invalid(field: "expiresAt", message: "is after the timepoint's window closes (\(timepoint.windowEnd))")
+        }
+        guard expiry > now else { throw StoreError.invalid(field: "expiresAt", message: "is in the past (the window has closed)") }
+        guard let episode = try await EpisodeModel.find(timepoint.$episode.id, on: db) else {
+            throw StoreError.notFound(recordType: "episode", id: timepoint.$episode.id.lowerString)
+        }
+        let model = InvitationModel()
+        model.$patient.id = episode.$patient.id
+        model.$timepoint.id = timepointID
+        model.tokenHash = hash(token)
+        model.channel = channel.rawValue
+        model.expiresAt = expiry
+        try await model.create(on: db)
+        try await Access.audit(actor, .create, .invitation, model.id, on: db)
+        return (IssuedInvitation(invitation: try InvitationRecord(model), token: token), timepoint)
     }
 
     /// Opens a link: the token must match an invitation that is not used, revoked or expired; it is then used.
