@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -49,10 +51,18 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Message transport (issue #10): SMTP and the SMS webhook. No store or web imports, so it builds and tests alone.
+        .target(name: "OssaMessaging", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(
             name: "OssaWeb",
             dependencies: [
-                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaFHIR",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaFHIR", "OssaMessaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -71,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "ossa",
             dependencies: [
-                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaWeb",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaWeb", "OssaMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "OssaWebTests",
             dependencies: [
-                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo",
+                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +108,18 @@ let package = Package(
             ],
             exclude: ["__Snapshots__"]
         ),
+        .testTarget(name: "OssaMessagingTests", dependencies: [
+            "OssaMessaging",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ossaTests", dependencies: [
             "ossa", "OssaStore", .product(name: "Logging", package: "swift-log"),
         ]),
