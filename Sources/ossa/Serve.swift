@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import OssaCore
+import OssaMessaging
 import OssaStore
 import OssaWeb
 import Prometheus
@@ -47,6 +48,17 @@ struct Serve: AsyncParsableCommand {
         configuration.port = try settings.int("ossa.port", default: configuration.port, in: 0...65_535)
         configuration.behindTLS = try settings.bool("ossa.behind.tls", default: false)
         configuration.trustForwardedFor = try settings.bool("ossa.trust.forwarded.for", default: false)
+        // Checked before anything is opened: a malformed delivery setting stops the server at start, naming it.
+        let messaging: MessagingConfiguration
+        do {
+            messaging = try MessagingConfiguration.parse(smtpURL: settings.string("ossa.smtp.url"), mailFrom: settings.string("ossa.mail.from"),
+                                                         smsWebhookURL: settings.string("ossa.sms.webhook.url"),
+                                                         publicURL: settings.string("ossa.public.url"))
+        } catch {
+            throw CommandLineError(message: "\(error)")
+        }
+        let email = try messaging.smtp.map { try SMTPClient(server: $0, heloName: messaging.publicURL?.host) }
+        let sms = messaging.smsWebhookURL.map { SMSWebhookClient(url: $0) }
 
         let store = try await openStore(database, create: true, logger: logger)
         var logins: [DemoSetup.Login] = []
@@ -76,7 +88,16 @@ struct Serve: AsyncParsableCommand {
                 print("Warning: the demo accounts share a published password; do not expose this server.")
             }
         }
+        print("Messages: \(messaging)")
         fflush(nil)  // all streams: the URL and logins must show before the server blocks
-        try await OssaServer.run(application, store: store, configuration: configuration, logger: logger)
+        let delivery = DeliveryService(worker: DeliveryWorker(store: store, mailFrom: messaging.mailFrom, email: email, sms: sms,
+                                                              messageDomain: messaging.publicURL?.host ?? "ossa.invalid", logger: logger))
+        do {
+            try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: [delivery])
+        } catch {
+            try? await sms?.shutdown()
+            throw error
+        }
+        try? await sms?.shutdown()
     }
 }

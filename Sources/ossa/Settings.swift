@@ -26,7 +26,7 @@ struct Settings {
         // `ossa.database.url` ↔ OSSA_DATABASE_URL, `ossa.port` ↔ OSSA_PORT, …
         reader = ConfigReader(providers: [
             InMemoryProvider(name: "command line", values: values),
-            EnvironmentVariablesProvider(secretsSpecifier: .specific(["OSSA_DATABASE_URL"])),
+            EnvironmentVariablesProvider(secretsSpecifier: .specific(["OSSA_DATABASE_URL", "OSSA_SMTP_URL", "OSSA_SMS_WEBHOOK_URL"])),
         ])
     }
 
@@ -35,7 +35,9 @@ struct Settings {
     }
 
     func string(_ key: String) -> String? {
-        reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init)), isSecret: key.contains("database"))
+        // URLs that may hold credentials are secrets: the configuration library never prints them.
+        reader.string(forKey: ConfigKey(key.split(separator: ".").map(String.init)),
+                      isSecret: key.contains("database") || key.contains("smtp") || key.contains("webhook"))
     }
 
     func int(_ key: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -79,18 +79,22 @@ public enum OssaServer {
     }
 
     public static func run(_ application: some ApplicationProtocol, store: OssaStore, configuration: ServerConfiguration,
-                           logger: Logger) async throws {
-        try await serviceGroup(application, store: store, configuration: configuration, logger: logger).run()
+                           logger: Logger, services: [any Service] = []) async throws {
+        try await serviceGroup(application, store: store, configuration: configuration, logger: logger, services: services).run()
     }
 
     /// The services of a running server: the store, the periodic clean-up and the application. ServiceGroup shuts
     /// services down in reverse order, so the HTTP server stops (finishing in-flight requests) before the store
     /// closes.
+    ///
+    /// `services` (the delivery worker) run between the clean-up and the application: they stop after the HTTP
+    /// server and before the store.
     public static func serviceGroup(_ application: some ApplicationProtocol, store: OssaStore, configuration: ServerConfiguration,
-                                    logger: Logger, signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
+                                    logger: Logger, services: [any Service] = [],
+                                    signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         ServiceGroup(configuration: .init(
-            services: [StoreService(store: store), MaintenanceService(store: store, configuration: configuration, logger: logger),
-                       application],
+            services: [StoreService(store: store), MaintenanceService(store: store, configuration: configuration, logger: logger)]
+                + services + [application],
             gracefulShutdownSignals: signals,
             logger: logger))
     }
