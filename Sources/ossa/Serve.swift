@@ -58,7 +58,6 @@ struct Serve: AsyncParsableCommand {
             throw CommandLineError(message: "\(error)")
         }
         let email = try messaging.smtp.map { try SMTPClient(server: $0, heloName: messaging.publicURL?.host) }
-        let sms = messaging.smsWebhookURL.map { SMSWebhookClient(url: $0) }
 
         let store = try await openStore(database, create: true, logger: logger)
         var logins: [DemoSetup.Login] = []
@@ -90,6 +89,8 @@ struct Serve: AsyncParsableCommand {
         }
         print("Messages: \(messaging)")
         fflush(nil)  // all streams: the URL and logins must show before the server blocks
+        // Made last: it owns an HTTP client that must be shut down, which nothing before `run` could do on an error.
+        let sms = messaging.smsWebhookURL.map { SMSWebhookClient(url: $0) }
         let delivery = DeliveryService(worker: DeliveryWorker(store: store, mailFrom: messaging.mailFrom, email: email, sms: sms,
                                                               messageDomain: messaging.publicURL?.host ?? "ossa.invalid", logger: logger))
         do {

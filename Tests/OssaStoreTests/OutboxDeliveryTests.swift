@@ -49,6 +49,8 @@ struct OutboxDeliveryTests {
             #expect(done == DeliverySummary(sent: 2, retried: 0, failed: 0, leaseLost: 0))
             let sent = try await store.outbox.list(fixture.admin, status: .sent).items
             #expect(Set(sent.map(\.id)) == Set(a.map(\.id)) && sent.allSatisfy { $0.sentAt == expired })
+            // Sent, the body (it held the link, whose token opens the questionnaire) is gone from the outbox.
+            #expect(sent.allSatisfy { $0.body == OutboxRepository.removedBody })
             // The SMS stays queued for a server that delivers SMS.
             #expect(try await store.outbox.list(fixture.admin, status: .queued).items.map(\.id) == [messages[2].id])
             // Every claim and result is in the audit log as the system's.

@@ -119,7 +119,7 @@ struct DeliveryOverSMTPTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let maildir = directory.appendingPathComponent("Maildir"), output = directory.appendingPathComponent("sink.txt")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: interpreter)
         process.arguments = (python == "1" ? ["python3"] : []) + [Self.packageRoot.appendingPathComponent("Tests/smtp/smtp_sink.py").path,

@@ -101,11 +101,11 @@ private func parsePublicURL(_ text: String) throws(MessagingConfigurationError) 
     return url
 }
 
-/// `https://user:***@host/path?…`: the password and the query (gateways put API keys there) are hidden.
+/// Scheme, host and port only: gateways put secrets in the user info, the path or the query.
 func maskedURL(_ url: URL) -> String {
-    guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "<unprintable URL>" }
-    if components.password != nil { components.password = "***" }
-    let hadQuery = components.query != nil
-    components.query = nil
-    return (components.string ?? "<unprintable URL>") + (hadQuery ? "?…" : "")
+    guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let scheme = components.scheme,
+          let host = components.host else { return "<unprintable URL>" }
+    let hidden = components.user != nil || !components.path.isEmpty || components.query != nil
+    return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")" + (hidden ? "/…" : "")
 }
+

@@ -74,7 +74,8 @@ public struct ReadModels: Sendable {
                         query = query.filter(\.$birthDate == day.iso)
                     } else {
                         let pattern = page.likePattern
-                        let mrn = "%" + term.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+                        // Folded as `mrn_search` is written (`foldMRN`).
+                        let mrn = "%" + (foldMRN(term) ?? "").replacingOccurrences(of: "\\", with: "\\\\")
                             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
                         query = query.group(.or) { group in
                             _ = group.filterLike("name_search", pattern)

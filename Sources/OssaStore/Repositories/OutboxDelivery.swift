@@ -62,6 +62,11 @@ public struct DeliverySummary: Sendable, Hashable {
     }
 }
 
+extension OutboxRepository {
+    /// What a sent or failed message's body becomes: it held the link, whose token opens the patient's questionnaire.
+    public static let removedBody = "(removed once the message was sent or failed: it held the patient's link)"
+}
+
 /// The delivery worker's side of the outbox. It is the server itself, not a user: it takes no `ActingUser`, and
 /// its claims and results are audited with the role `system`. Messages are leased to one worker (`owner`, a
 /// random identity per server process) until `now + lease`; a crash leaves the lease to expire, after which any
@@ -82,7 +87,7 @@ extension OutboxRepository {
             let sql = try db.sqlDatabase()
             try await sql.raw("""
                 UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue), \
-                \(ident: "lease_owner") = NULL, \(ident: "lease_until") = NULL \
+                \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "lease_owner") = NULL, \(ident: "lease_until") = NULL \
                 WHERE \(ident: "status") IN (\(binds: [OutboxStatus.queued.rawValue, OutboxStatus.sending.rawValue])) \
                 AND (\(ident: "status") = \(bind: OutboxStatus.queued.rawValue) OR \(ident: "lease_until") < \(bind: now)) \
                 AND \(ident: "not_after") IS NOT NULL AND \(ident: "not_after") < \(bind: now)
@@ -153,12 +158,18 @@ extension OutboxRepository {
                 held[try row.decode(column: "id", as: UUID.self)] = (try row.decode(column: "attempts", as: Int.self),
                                                                      try row.decode(column: "not_after", as: Date?.self))
             }
+            // Every UPDATE says again that the message is still being sent under this owner's lease: on PostgreSQL
+            // another server may claim an expired message between the SELECT above and here, and its claim stands.
+            // The body, which holds the link, is removed once nothing more will be sent (the token is a credential).
             let sent = results.filter { held[$0.id] != nil && $0.outcome == .sent }.map(\.id)
             if !sent.isEmpty {
-                try await sql.update("outbox_messages").set("status", to: SQLBind(OutboxStatus.sent.rawValue)).set("sent_at", to: SQLBind(now))
+                let updated = try await sql.update("outbox_messages").set("status", to: SQLBind(OutboxStatus.sent.rawValue))
+                    .set("sent_at", to: SQLBind(now)).set("body", to: SQLBind(Self.removedBody))
                     .set("lease_owner", to: SQLLiteral.null).set("lease_until", to: SQLLiteral.null).set("last_error", to: SQLLiteral.null)
-                    .where("id", .in, SQLBind.group(sent)).run()
-                summary.sent = sent.count
+                    .where("id", .in, SQLBind.group(sent)).where("status", .equal, SQLBind(OutboxStatus.sending.rawValue))
+                    .where("lease_owner", .equal, SQLBind(owner)).returning("id").all()
+                summary.sent = updated.count
+                summary.leaseLost += sent.count - updated.count
             }
             for (id, outcome) in results {
                 guard let message = held[id] else { summary.leaseLost += 1; continue }
@@ -175,12 +186,18 @@ extension OutboxRepository {
                     .set("lease_owner", to: SQLLiteral.null).set("lease_until", to: SQLLiteral.null)
                 if let retryAt {
                     update = update.set("status", to: SQLBind(OutboxStatus.queued.rawValue)).set("not_before", to: SQLBind(retryAt))
+                } else {
+                    update = update.set("status", to: SQLBind(OutboxStatus.failed.rawValue)).set("body", to: SQLBind(Self.removedBody))
+                }
+                let updated = try await update.where("id", .equal, SQLBind(id)).where("status", .equal, SQLBind(OutboxStatus.sending.rawValue))
+                    .where("lease_owner", .equal, SQLBind(owner)).returning("id").all()
+                if updated.isEmpty {
+                    summary.leaseLost += 1
+                } else if retryAt != nil {
                     summary.retried += 1
                 } else {
-                    update = update.set("status", to: SQLBind(OutboxStatus.failed.rawValue))
                     summary.failed += 1
                 }
-                try await update.where("id", .equal, SQLBind(id)).run()
             }
             let recorded = "sent:\(summary.sent) retried:\(summary.retried) failed:\(summary.failed)"
             try await AuditLog.append(AuditEvent(system: "delivery", action: .update, recordType: .outboxMessage, recordID: recorded), on: db)

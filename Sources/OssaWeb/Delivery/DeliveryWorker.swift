@@ -59,6 +59,17 @@ public struct DeliveryWorker: Sendable {
         let claimed = try await store.outbox.claimForDelivery(owner: owner, lease: lease, channels: channels, limit: batchSize,
                                                               now: now, messageDomain: messageDomain)
         guard !claimed.isEmpty else { return (0, DeliverySummary()) }
+        // A slow server can make a round outlast the lease; renewing it every third of the lease keeps another server
+        // from taking these messages over (and sending them twice) while this one is still at work.
+        let renewal = Task { [store, owner, lease] in
+            let ids = claimed.map(\.id)
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(lease / 3))
+                if Task.isCancelled { break }
+                _ = try? await store.outbox.extendLeases(owner: owner, ids: ids, until: Date().addingTimeInterval(lease))
+            }
+        }
+        defer { renewal.cancel() }
         var outcomes: [UUID: DeliveryOutcome] = [:]
         var emails: [(id: UUID, message: OutgoingEmail)] = []
         for delivery in claimed {
