@@ -8,14 +8,20 @@ public enum DeliveryResult: Sendable, Hashable, CustomStringConvertible {
     case sent
     /// Worth trying again later: the network, a timeout, TLS, a 4xx reply, a session-level refusal.
     case transient(String)
-    /// Trying again would give the same answer: 5xx to MAIL/RCPT/DATA, a 4xx from the webhook, a policy violation.
+    /// Trying again would give the same answer for this message: 5xx to RCPT/DATA, a 4xx from the webhook.
     case permanent(String)
+    /// The channel cannot deliver anything now, whatever the message: a setting or the server's policy (STARTTLS
+    /// required but not offered, credentials without TLS, the sender refused at MAIL FROM, a webhook that answers
+    /// 3xx, 401, 403, 404 or 405). The worker holds the channel's messages back without using up their attempts,
+    /// instead of failing every message of the outbox one after another.
+    case unavailable(String)
 
     public var description: String {
         switch self {
         case .sent: "sent"
         case .transient(let reason): "transient: \(reason)"
         case .permanent(let reason): "permanent: \(reason)"
+        case .unavailable(let reason): "unavailable: \(reason)"
         }
     }
 
@@ -25,6 +31,7 @@ public enum DeliveryResult: Sendable, Hashable, CustomStringConvertible {
         case .sent: "sent"
         case .transient: "transient"
         case .permanent: "permanent"
+        case .unavailable: "unavailable"
         }
     }
 }

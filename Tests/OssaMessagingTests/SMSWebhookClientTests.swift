@@ -9,11 +9,12 @@ import Testing
 
 @Suite("SMS webhook client")
 struct SMSWebhookClientTests {
-    @Test("status classification: 2xx sent; 408, 429, 5xx transient; other statuses permanent", arguments: [
+    @Test("status classification: 2xx sent; 408, 429, 5xx transient; a wrong URL or credentials unavailable; other statuses permanent", arguments: [
         (200, "sent"), (201, "sent"), (202, "sent"), (204, "sent"),
         (408, "transient"), (429, "transient"), (500, "transient"), (502, "transient"), (503, "transient"), (599, "transient"),
-        (400, "permanent"), (401, "permanent"), (403, "permanent"), (404, "permanent"), (409, "permanent"), (422, "permanent"),
-        (301, "permanent"), (302, "permanent"), (101, "permanent"),
+        (400, "permanent"), (409, "permanent"), (422, "permanent"),
+        (401, "unavailable"), (403, "unavailable"), (404, "unavailable"), (405, "unavailable"),
+        (301, "unavailable"), (302, "unavailable"), (101, "unavailable"),
     ])
     func classification(_ status: Int, _ outcome: String) {
         let result = SMSWebhookClient.classify(status: status)
@@ -83,7 +84,7 @@ struct SMSWebhookClientTests {
             #expect(busy == .transient("HTTP 503"))
             #expect(limited == .transient("HTTP 429"))
             #expect(refused == .permanent("HTTP 400"))
-            #expect(redirected == .permanent("HTTP 302"))
+            #expect(redirected == .unavailable("HTTP 302"))
             #expect(slow.isTransient, "\(slow)")
             let first = try #require(received().first)
             #expect(first == Received(json: ["to": "+15550100123", "body": "Your questionnaire: https://ossa.test/q/x"],
@@ -107,6 +108,7 @@ struct SMSWebhookClientTests {
         try await http.shutdown()
         #expect(result.isTransient, "\(result)")
         #expect(result.reason.hasPrefix("network: "))
-        #expect(again == result)
+        // The same kind of answer (the kernel may report a reset or a refusal, whichever comes first).
+        #expect(again.isTransient && again.reason.hasPrefix("network: "), "\(again)")
     }
 }

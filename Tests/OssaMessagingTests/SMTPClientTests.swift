@@ -152,11 +152,11 @@ struct SMTPClientTests {
         }
     }
 
-    @Test("starttls=required but not offered: permanent, QUIT, no MAIL")
+    @Test("starttls=required but not offered: the channel is unavailable, QUIT, no MAIL")
     func startTLSRequiredMissing() async throws {
         try await FakeSMTPServer.with { server in
             let results = try await Fixture.client(port: server.port, security: .startTLSRequired).send([try Fixture.email(), try Fixture.email()])
-            #expect(results == Array(repeating: .permanent("STARTTLS is required (starttls=required) but the server does not offer it"), count: 2))
+            #expect(results == Array(repeating: .unavailable("STARTTLS is required (starttls=required) but the server does not offer it"), count: 2))
             #expect(server.log.commands == ["EHLO ossa.test", "QUIT"])
         }
     }

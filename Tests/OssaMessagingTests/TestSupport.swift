@@ -69,7 +69,7 @@ extension DeliveryResult {
     var reason: String {
         switch self {
         case .sent: ""
-        case .transient(let text), .permanent(let text): text
+        case .transient(let text), .permanent(let text), .unavailable(let text): text
         }
     }
 }

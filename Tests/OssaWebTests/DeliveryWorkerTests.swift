@@ -100,6 +100,33 @@ struct DeliveryWorkerTests {
     }
 }
 
+extension DeliveryWorkerTests {
+    @Test(arguments: Engine.available)
+    func anUnavailableChannelHoldsItsMessagesBackWithoutUsingAttempts(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await WebFixture.make(store)
+            let now = Date()
+            let messages = try await queue(f, now: now)
+            // A misconfigured sender: every message would be refused the same way.
+            let refusing = RecordingEmail { _ in .unavailable("MAIL 550 5.7.1 sender not allowed") }
+            let sms = RecordingSMS()
+            let worker = DeliveryWorker(store: store, mailFrom: try EmailAddress(parsing: "noreply@ossa.example"), email: refusing, sms: sms,
+                                        messageDomain: "ossa.example", retry: RetryPolicy(maxAttempts: 2, unavailableDelay: 600))
+            for round in 0..<3 {
+                // Each round after the hold-back time: still no message is used up or failed.
+                let at = now.addingTimeInterval(Double(round) * 1000)  // well past the 600 s, however slow the machine
+                let summary = try await worker.runOnce(now: at).summary
+                #expect(summary.failed == 0 && summary.deferred == 1, "\(summary)")
+            }
+            let email = try #require(try await store.outbox.list(f.admin, status: .queued).items.first { $0.id == messages[0].id })
+            #expect(email.attempts == 0 && email.lastError == "MAIL 550 5.7.1 sender not allowed")
+            #expect(try await store.outbox.list(f.admin, status: .failed).total == 0)
+            // The SMS went: one channel's trouble holds back only its own messages.
+            #expect(sms.sent.withLockedValue { $0 }.count == 1)
+        }
+    }
+}
+
 /// The whole way on a real SMTP server (aiosmtpd through Tests/smtp/smtp_sink.py, writing a Maildir): an invitation
 /// queued with its message in one transaction, the worker and the SMTP client, the message in the mailbox with its
 /// link and Message-ID, the outbox row sent. Gated like the other external-tool suites: `OSSA_TEST_AIOSMTPD` names

@@ -87,12 +87,14 @@ public final class SMSWebhookClient: Sendable {
         return result
     }
 
-    /// 2xx sent; 408, 429 and 5xx transient (the gateway is busy or down); every other status permanent — a 4xx
-    /// says this request will never be accepted, and 1xx/3xx mean the URL is not the gateway's endpoint.
+    /// 2xx sent; 408, 429 and 5xx transient (the gateway is busy or down); 1xx, 3xx, 401, 403, 404 and 405
+    /// unavailable (the URL or its credentials are not the gateway's: no message can go); any other status
+    /// permanent — this request will never be accepted.
     public static func classify(status: Int) -> DeliveryResult {
         switch status {
         case 200..<300: .sent
         case 408, 429, 500..<600: .transient("HTTP \(status)")
+        case 100..<200, 300..<400, 401, 403, 404, 405: .unavailable("HTTP \(status)")
         default: .permanent("HTTP \(status)")
         }
     }

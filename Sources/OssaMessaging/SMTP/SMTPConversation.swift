@@ -118,12 +118,13 @@ final class SMTPConversation {
         return .sent
     }
 
-    /// 5xx: permanent, anything else: transient; then RSET to clear the transaction for the next message.
+    /// 5xx: permanent (at MAIL FROM, the sender itself is refused: the channel is unavailable), anything else:
+    /// transient; then RSET to clear the transaction for the next message.
     /// 421 means the server is closing the session, which ends the batch.
     private func refused(_ step: SMTPStep, _ reply: SMTPReply) async throws -> DeliveryResult {
         guard reply.code != 421 else { throw SessionFailure.refused(step, reply) }
         let text = "\(step.rawValue) \(reply.code) \(reply.shortText)"
-        let result: DeliveryResult = (500..<600).contains(reply.code) ? .permanent(text) : .transient(text)
+        let result: DeliveryResult = !(500..<600).contains(reply.code) ? .transient(text) : step == .mail ? .unavailable(text) : .permanent(text)
         let reset = try await exchange(line("RSET"), .rset)
         guard reset.code == 250 else { throw SessionFailure.refused(.rset, reset) }
         lastCode = reply.code

@@ -26,9 +26,10 @@ struct SessionFailure: Error {
                        quitPolitely: reply.code != 421)
     }
 
-    /// A policy the server cannot satisfy (STARTTLS required, credentials without TLS): permanent, nothing was sent.
+    /// A policy the server cannot satisfy (STARTTLS required, credentials without TLS): the channel is unavailable
+    /// until the setting or the server changes; nothing was sent.
     static func policy(_ step: SMTPStep, _ reason: String) -> SessionFailure {
-        SessionFailure(result: .permanent(reason), step: step, code: nil, quitPolitely: true)
+        SessionFailure(result: .unavailable(reason), step: step, code: nil, quitPolitely: true)
     }
 
     /// A network, TLS or protocol error, or a timeout: transient; the connection is unusable.

@@ -26,6 +26,9 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case transient(String)
     /// Will not succeed (a 5xx reply, an address the server refuses): failed at once.
     case permanent(String)
+    /// The channel could not deliver anything (a setting or the server's policy): queued again after the policy's
+    /// `unavailableDelay` without using up an attempt, so that a misconfiguration fails no message.
+    case deferred(String)
 }
 
 /// Retries: exponential backoff from `firstDelay`, capped at `maxDelay`, with ±10 % jitter so that servers do not
@@ -34,9 +37,11 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maxAttempts: Int
     public var firstDelay: TimeInterval
     public var maxDelay: TimeInterval
+    /// How long a deferred message waits (its channel was unavailable).
+    public var unavailableDelay: TimeInterval
 
-    public init(maxAttempts: Int = 6, firstDelay: TimeInterval = 30, maxDelay: TimeInterval = 3600) {
-        (self.maxAttempts, self.firstDelay, self.maxDelay) = (maxAttempts, firstDelay, maxDelay)
+    public init(maxAttempts: Int = 6, firstDelay: TimeInterval = 30, maxDelay: TimeInterval = 3600, unavailableDelay: TimeInterval = 300) {
+        (self.maxAttempts, self.firstDelay, self.maxDelay, self.unavailableDelay) = (maxAttempts, firstDelay, maxDelay, unavailableDelay)
     }
 
     /// When to try again after the `attempts`-th attempt failed (nil: give up).
@@ -54,11 +59,13 @@ public struct DeliverySummary: Sendable, Hashable {
     public var sent = 0
     public var retried = 0
     public var failed = 0
+    /// Held back because their channel was unavailable (not counted as attempts).
+    public var deferred = 0
     /// Results not recorded because this worker no longer held the message's lease (another server took it over).
     public var leaseLost = 0
 
-    public init(sent: Int = 0, retried: Int = 0, failed: Int = 0, leaseLost: Int = 0) {
-        (self.sent, self.retried, self.failed, self.leaseLost) = (sent, retried, failed, leaseLost)
+    public init(sent: Int = 0, retried: Int = 0, failed: Int = 0, deferred: Int = 0, leaseLost: Int = 0) {
+        (self.sent, self.retried, self.failed, self.deferred, self.leaseLost) = (sent, retried, failed, deferred, leaseLost)
     }
 }
 
@@ -175,15 +182,26 @@ extension OutboxRepository {
                 guard let message = held[id] else { summary.leaseLost += 1; continue }
                 let error: String
                 var retryAt: Date?
+                var deferred = false
                 switch outcome {
                 case .sent: continue
                 case .transient(let text):
                     error = text
                     retryAt = policy.retryAt(after: message.attempts, now: now, notAfter: message.notAfter)
                 case .permanent(let text): error = text
+                case .deferred(let text):
+                    error = text
+                    let at = now.addingTimeInterval(policy.unavailableDelay)
+                    // Past its last sending time it would never go: the expiry sweep of the next claim cancels it.
+                    retryAt = at
+                    deferred = true
                 }
                 var update = sql.update("outbox_messages").set("last_error", to: SQLBind(String(error.prefix(2000))))
                     .set("lease_owner", to: SQLLiteral.null).set("lease_until", to: SQLLiteral.null)
+                if deferred {
+                    // This attempt said nothing about the message: it does not count.
+                    update = update.set(SQLIdentifier("attempts"), to: SQLRaw("attempts - 1"))
+                }
                 if let retryAt {
                     update = update.set("status", to: SQLBind(OutboxStatus.queued.rawValue)).set("not_before", to: SQLBind(retryAt))
                 } else {
@@ -193,13 +211,15 @@ extension OutboxRepository {
                     .where("lease_owner", .equal, SQLBind(owner)).returning("id").all()
                 if updated.isEmpty {
                     summary.leaseLost += 1
+                } else if deferred {
+                    summary.deferred += 1
                 } else if retryAt != nil {
                     summary.retried += 1
                 } else {
                     summary.failed += 1
                 }
             }
-            let recorded = "sent:\(summary.sent) retried:\(summary.retried) failed:\(summary.failed)"
+            let recorded = "sent:\(summary.sent) retried:\(summary.retried) failed:\(summary.failed)" + (summary.deferred > 0 ? " deferred:\(summary.deferred)" : "")
             try await AuditLog.append(AuditEvent(system: "delivery", action: .update, recordType: .outboxMessage, recordID: recorded), on: db)
             return summary
         }

@@ -72,6 +72,7 @@ public struct DeliveryWorker: Sendable {
         defer { renewal.cancel() }
         var outcomes: [UUID: DeliveryOutcome] = [:]
         var emails: [(id: UUID, message: OutgoingEmail)] = []
+        var smsUnavailable: String?
         for delivery in claimed {
             // The window may have closed while the message waited in this batch: nothing is sent after it.
             if let notAfter = delivery.notAfter, notAfter <= Date() {
@@ -91,8 +92,11 @@ public struct DeliveryWorker: Sendable {
                 }
             case .sms:
                 guard let sms else { outcomes[delivery.id] = .transient("SMS delivery is not configured"); continue }
-                outcomes[delivery.id] = Self.outcome(await sms.send(OutgoingSMS(messageID: delivery.messageID, to: delivery.recipient,
-                                                                                 body: delivery.body)))
+                // Once the gateway said it cannot take anything, the round's other SMS are held back unsent.
+                if let reason = smsUnavailable { outcomes[delivery.id] = .deferred(reason); continue }
+                let outcome = Self.outcome(await sms.send(OutgoingSMS(messageID: delivery.messageID, to: delivery.recipient, body: delivery.body)))
+                if case .deferred(let reason) = outcome { smsUnavailable = reason }
+                outcomes[delivery.id] = outcome
             }
         }
         if let email, !emails.isEmpty {
@@ -102,9 +106,16 @@ public struct DeliveryWorker: Sendable {
             }
         }
         let summary = try await store.outbox.finishDeliveries(owner: owner, claimed.map { ($0.id, outcomes[$0.id] ?? .transient("not attempted")) },
-                                                              now: Date(), policy: retry)
+                                                              now: max(now, Date()), policy: retry)
         logger.info("delivery round", metadata: ["claimed": "\(claimed.count)", "sent": "\(summary.sent)", "retried": "\(summary.retried)",
-                                                 "failed": "\(summary.failed)", "lease_lost": "\(summary.leaseLost)"])
+                                                 "failed": "\(summary.failed)", "deferred": "\(summary.deferred)", "lease_lost": "\(summary.leaseLost)"])
+        if summary.deferred > 0 {
+            // The reasons are the transports' (codes and settings, no recipients): what the operator must fix.
+            let reasons = Set(outcomes.values.compactMap { outcome -> String? in
+                if case .deferred(let reason) = outcome { reason } else { nil }
+            })
+            logger.warning("delivery unavailable; messages held back", metadata: ["reasons": "\(reasons.sorted())"])
+        }
         return (claimed.count, summary)
     }
 
@@ -113,6 +124,7 @@ public struct DeliveryWorker: Sendable {
         case .sent: .sent
         case .transient(let reason): .transient(reason)
         case .permanent(let reason): .permanent(reason)
+        case .unavailable(let reason): .deferred(reason)
         }
     }
 }
