@@ -154,20 +154,39 @@ struct DeliveryOverSMTPTests {
         let handle = try FileHandle(forWritingTo: output)
         (process.standardOutput, process.standardError) = (handle, handle)
         try process.run()
-        defer {
-            // SIGTERM, then SIGKILL; never `waitUntilExit()` on the concurrency pool.
-            if process.isRunning { process.terminate() }
-            usleep(200_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        do {
+            try await deliver(smtpPort: try await Self.port(of: process, output: output), maildir: maildir)
+        } catch {
+            await Self.stop(process)
+            throw error
         }
+        await Self.stop(process)
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s, and in both cases until the child has exited: Foundation's `Process` must
+    /// not be released while its child still runs. Polls instead of `waitUntilExit()`, which would block a thread
+    /// of the concurrency pool.
+    static func stop(_ process: Process) async {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    /// The sink prints `ready <port>` once it listens.
+    static func port(of process: Process, output: URL) async throws -> Int {
         var port: Int?
-        for _ in 0..<200 where port == nil {
+        for _ in 0..<200 where port == nil && process.isRunning {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             port = text.split(separator: "\n").first { $0.hasPrefix("ready ") }.flatMap { Int($0.dropFirst(6)) }
             if port == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
-        let smtpPort = try #require(port, "smtp_sink.py did not get ready: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+        return try #require(port, "smtp_sink.py did not get ready: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+    }
 
+    func deliver(smtpPort: Int, maildir: URL) async throws {
         try await withStore(.sqlite) { store in
             let f = try await WebFixture.make(store)
             let coordinator = try await store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
