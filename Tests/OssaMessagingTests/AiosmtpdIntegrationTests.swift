@@ -118,6 +118,8 @@ struct AiosmtpdIntegrationTests {
             let deadline = ContinuousClock.now + .seconds(5)
             while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            // Until it has exited: Foundation's `Process` must not be released while its child still runs.
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
         }
     }
 }
