@@ -227,18 +227,26 @@ struct ReadModelTests {
             let clinician = try #require(f.actors[.clinician])
             let before = try await auditEntries(store).count
             // 40 reads at once: 30 of a visible episode, 10 of another site's (refused as not found).
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
+            // Each read's error, if any (nil: answered), so that an unexpected one is named in the failure.
+            let outcomes = await withTaskGroup(of: String?.self) { group in
                 for index in 0..<40 {
                     group.addTask {
                         let id = index % 4 == 0 ? f.episodeB.id : f.episodeA.id
-                        return (try? await store.readModels.episodePage(clinician, episodeID: id)) != nil
+                        do {
+                            _ = try await store.readModels.episodePage(clinician, episodeID: id)
+                            return nil
+                        } catch {
+                            return "\(error)"
+                        }
                     }
                 }
-                var results: [Bool] = []
-                for await ok in group { results.append(ok) }
+                var results: [String?] = []
+                for await error in group { results.append(error) }
                 return results
             }
-            #expect(outcomes.filter { $0 }.count == 30 && outcomes.filter { !$0 }.count == 10)
+            let refused = StoreError.notFound(recordType: "episode", id: f.episodeB.id.lowerString)
+            #expect(outcomes.filter { $0 == nil }.count == 30 && outcomes.filter { $0 == "\(refused)" }.count == 10,
+                    "\(Set(outcomes.compactMap { $0 }))")
             let entries = try await auditEntries(store).dropFirst(before)
             let reads = entries.filter { $0.action == "read" && $0.recordType == "episode" }
             #expect(reads.count == 30 && reads.allSatisfy { $0.recordID == f.episodeA.id.lowerString },

@@ -108,7 +108,11 @@ public final class OssaDatabase: Sendable {
             var sqlite = SQLiteConfiguration.file(url.path)
             sqlite.enableForeignKeys = true
             configuration = .sqlite(sqlite, sqlLogLevel: .trace)
-            readerConfiguration = .sqlite(sqlite, sqlLogLevel: .trace)
+            // A page waits for a reader in turn, however long a burst keeps both busy, instead of failing after the
+            // driver's default 10 s (measured: 40 concurrent pages on a loaded CI machine waited longer); the HTTP
+            // client's own time-out still bounds what a user waits.
+            readerConfiguration = .sqlite(sqlite, connectionPoolTimeout: .seconds(120), dataEncoder: .init(), dataDecoder: .init(),
+                                          sqlLogLevel: .trace)
             threads = 1
         case .postgres(let urlString):
             engine = .postgres
