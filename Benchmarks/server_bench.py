@@ -196,11 +196,16 @@ end
         result = run_wrk(lua, base, connections, duration)
         return {**result, "acknowledged_per_s": result["ok_per_s"], "episodes": len(episodes)}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
+
+
+def stop_server(server):
+    """SIGTERM (a graceful stop: requests in flight finish), SIGKILL after 30 s."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def start_server(ossa, database):
@@ -268,11 +273,7 @@ end
         result = run_wrk(lua, base, connections, duration)
         return {**result, "pages_per_s": result["ok_per_s"], "episodes": len(episodes)}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 def postgres_url():
