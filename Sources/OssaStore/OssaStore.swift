@@ -31,6 +31,7 @@ public struct OssaStore: Sendable {
     public var outcomes: OutcomeEventRepository { OutcomeEventRepository(database: database) }
     public var invitations: InvitationRepository { InvitationRepository(database: database) }
     public var outbox: OutboxRepository { OutboxRepository(database: database) }
+    public var links: LinkRepository { LinkRepository(database: database) }
     public var demoLoader: DemoLoader { DemoLoader(database: database) }
     public var research: ResearchRepository { ResearchRepository(database: database) }
 

@@ -57,6 +57,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CommandLineError(message: "\(error)")
         }
+        configuration.publicURL = messaging.publicURL?.absoluteString
         let email = try messaging.smtp.map { try SMTPClient(server: $0, heloName: messaging.publicURL?.host) }
 
         let store = try await openStore(database, create: true, logger: logger)
@@ -87,14 +88,25 @@ struct Serve: AsyncParsableCommand {
                 print("Warning: the demo accounts share a published password; do not expose this server.")
             }
         }
-        print("Messages: \(messaging)")
+        // Demo without a mail server or SMS gateway: messages are printed instead (the registry is synthetic).
+        let console = demo && email == nil && messaging.smsWebhookURL == nil ? ConsoleTransport() : nil
+        if console != nil {
+            print("Messages: no OSSA_SMTP_URL or OSSA_SMS_WEBHOOK_URL; demo messages are printed here instead of sent")
+        } else {
+            print("Messages: \(messaging)")
+        }
+        if messaging.publicURL == nil { print("Links in messages start with \(url) (set OSSA_PUBLIC_URL to the address patients use)") }
         fflush(nil)  // all streams: the URL and logins must show before the server blocks
+        let composition = try MessageComposition(baseURL: configuration.linkBase)
+        let planning = PlanningService(planner: try InvitationPlanner(database: store.database, rules: try ReminderRules.bundled()),
+                                       composition: composition, logger: logger)
         // Made last: it owns an HTTP client that must be shut down, which nothing before `run` could do on an error.
         let sms = messaging.smsWebhookURL.map { SMSWebhookClient(url: $0) }
-        let delivery = DeliveryService(worker: DeliveryWorker(store: store, mailFrom: messaging.mailFrom, email: email, sms: sms,
+        let mailFrom = try messaging.mailFrom ?? console.map { _ in try EmailAddress(parsing: "Ossa demo <noreply@ossa.invalid>") }
+        let delivery = DeliveryService(worker: DeliveryWorker(store: store, mailFrom: mailFrom, email: email ?? console, sms: sms ?? console,
                                                               messageDomain: messaging.publicURL?.host ?? "ossa.invalid", logger: logger))
         do {
-            try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: [delivery])
+            try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: [planning, delivery])
         } catch {
             try? await sms?.shutdown()
             throw error

@@ -103,22 +103,31 @@ struct OutboxDeliveryTests {
             let schedule = try await store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: date("2026-01-31"))
             let month3 = try #require(schedule.first { $0.code == "month-3" })
             let now = date("2026-04-20").startOfDayUTC
-            let compose: @Sendable (InvitationMessageContext) -> (subject: String?, body: String) = { context in
-                ("From \(context.clinicName)", "https://ossa.example/q/\(context.token) until \(context.windowEnd.iso) (\(context.timepointCode))")
+            let compose: MessageComposer = { context in
+                ComposedMessage(subject: "From \(context.clinic.name)",
+                                text: "https://ossa.example/q/\(context.token) until \(context.windowEnd.iso) (\(context.timepointCode)) #\(context.sequence)")
             }
             // No e-mail address on record: a conflict naming the channel, and neither the invitation nor a message.
-            await #expect(throws: StoreError.conflict("channel: the patient has no e-mail address on record")) {
+            await #expect(throws: StoreError.conflictingField(field: "channel", message: "the patient has no e-mail address on record")) {
                 _ = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email, now: now, compose: compose)
             }
             #expect(try await store.invitations.list(coordinator, now: now).total == 0)
             #expect(try await store.outbox.list(f.admin).total == 0)
             _ = try await store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
             let sent = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email, now: now, compose: compose)
-            let message = try #require(try await store.outbox.list(f.admin).items.first)
+            let messages = try await store.outbox.list(f.admin).items.sorted { $0.notBefore < $1.notBefore }
+            let message = try #require(messages.first)
             #expect(message.id == sent.messageID && message.invitationID == sent.invitation.id && message.status == .queued)
             #expect(message.recipient == "anna@example.org" && message.kind == "invitation" && message.channel == .email)
-            #expect(message.notBefore == now && message.notAfter == sent.invitation.expiresAt)
-            #expect(message.body == "https://ossa.example/q/\(sent.token) until \(month3.windowEnd.iso) (month-3)")
+            // The default rules (Resources/protocols/reminders.json), the site in UTC: midnight is in the quiet hours
+            // (20:00–09:00), so the invitation waits for 09:00; reminders 3 and 7 days later and 2 days before the
+            // window's last day (2026-05-28), at 09:00; every one expires with the link.
+            let hours = { (day: String) in date(day).startOfDayUTC.addingTimeInterval(9 * 3600) }
+            #expect(messages.map(\.notBefore) == [hours("2026-04-20"), hours("2026-04-23"), hours("2026-04-27"), hours("2026-05-26")])
+            #expect(messages.map(\.kind) == ["invitation", "reminder", "reminder", "reminder"])
+            #expect(messages.allSatisfy { $0.notAfter == sent.invitation.expiresAt && $0.invitationID == sent.invitation.id })
+            #expect(sent.invitation.expiresAt == date("2026-05-29").startOfDayUTC)
+            #expect(message.body == "https://ossa.example/q/\(sent.token) until \(month3.windowEnd.iso) (month-3) #0")
             #expect(message.subject == "From \(f.siteA.name)")
             // The token is only in the message: the invitation stores its hash.
             let stored = try await store.database.sql().select().column("token_hash").from("invitations").all()

@@ -196,7 +196,8 @@ struct DeliveryOverSMTPTests {
             let schedule = try await store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
             let month3 = try #require(schedule.first { $0.code == "month-3" })
             let sent = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email, now: now) { context in
-                ("Your questionnaire from \(context.clinicName)", "Please answer: https://ossa.example/q/\(context.token)\nUntil \(context.windowEnd.iso).")
+                ComposedMessage(subject: "Your questionnaire from \(context.clinic.name)",
+                                text: "Please answer: https://ossa.example/q/\(context.token)\nUntil \(context.windowEnd.iso).")
             }
             let smtp = try SMTPClient(server: SMTPServerConfiguration(host: "127.0.0.1", port: smtpPort, security: .startTLSWhenOffered),
                                       heloName: "ossa.example")

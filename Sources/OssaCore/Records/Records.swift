@@ -290,12 +290,19 @@ public struct OutboxMessageRecord: Sendable, Hashable {
     public var lastError: String?
     public var sentAt: Date?
     public var createdAt: Date?
+    /// The timepoint and site the message is about, and its place in the plan (0 = the invitation); nil for messages
+    /// queued before they were recorded.
+    public var timepointID: UUID?
+    public var siteID: UUID?
+    public var sequence: Int?
 
     public init(id: UUID, invitationID: UUID?, kind: String, channel: InvitationChannel, recipient: String, subject: String?,
                 body: String, status: OutboxStatus, notBefore: Date, notAfter: Date? = nil, attempts: Int = 0,
-                lastError: String? = nil, sentAt: Date? = nil, createdAt: Date? = nil) {
+                lastError: String? = nil, sentAt: Date? = nil, createdAt: Date? = nil, timepointID: UUID? = nil, siteID: UUID? = nil,
+                sequence: Int? = nil) {
         (self.id, self.invitationID, self.kind, self.channel, self.recipient) = (id, invitationID, kind, channel, recipient)
         (self.subject, self.body, self.status, self.notBefore, self.notAfter) = (subject, body, status, notBefore, notAfter)
         (self.attempts, self.lastError, self.sentAt, self.createdAt) = (attempts, lastError, sentAt, createdAt)
+        (self.timepointID, self.siteID, self.sequence) = (timepointID, siteID, sequence)
     }
 }

@@ -118,7 +118,9 @@ public enum AccessPolicy {
         Rule(recordType: .outcomeEvent, actions: [.create, .read, .list], scopes: staff),
         Rule(recordType: .invitation, actions: [.create, .update, .list], scopes: staff),
         Rule(recordType: .outboxMessage, actions: [.create], scopes: staff),
-        Rule(recordType: .outboxMessage, actions: [.list, .update], scopes: admin),
+        // The outbox: staff see their sites' messages (worklist, API); the administrator sees all and retries (CLI).
+        Rule(recordType: .outboxMessage, actions: [.list], scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites]),
+        Rule(recordType: .outboxMessage, actions: [.update], scopes: admin),
         Rule(recordType: .deidentified, actions: [.export], scopes: [.researcher: .grantedSites]),
     ]
 

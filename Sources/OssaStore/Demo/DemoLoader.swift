@@ -227,7 +227,8 @@ struct DemoHeader: Sendable {
         for site in registry.sites {
             let id = DemoLoader.uuid(seed: seed, site.id)
             siteIDs[site.id] = id
-            siteRows.append([id, codes[site.id] ?? site.id, site.name, now, now])
+            // The site's own time zone (quiet hours and the day a window opens are local) and a demo contact.
+            siteRows.append([id, codes[site.id] ?? site.id, site.name, now, now, site.timeZone, "+1 555 0100 (demo)"])
         }
         var userIDs: [String: UUID] = [:], names: [String: String] = [:]
         var userRows: [[any Encodable & Sendable]] = [], grantRows: [[any Encodable & Sendable]] = []
@@ -267,7 +268,8 @@ struct DemoHeader: Sendable {
 
     func write(on db: any Database, actor: ActingUser) async throws {
         let sql = try db.sqlDatabase()
-        try await BulkInsert.insertRows(into: "sites", columns: ["id", "code", "name", "created_at", "updated_at"], rows: siteRows, on: sql)
+        try await BulkInsert.insertRows(into: "sites", columns: ["id", "code", "name", "created_at", "updated_at", "time_zone", "contact_phone"],
+                                        rows: siteRows, on: sql)
         try await BulkInsert.insertRows(into: "users", columns: ["id", "email", "display_name", "role", "password_hash", "patient_id",
                                                                  "disabled", "created_at", "updated_at"], rows: userRows, on: sql)
         try await BulkInsert.insertRows(into: "site_grants", columns: ["id", "user_id", "site_id", "created_at"], rows: grantRows, on: sql)

@@ -35,6 +35,7 @@ public enum OssaMigrations {
         M0026_AddWorklistIndexes(),
         M0027_AddWorklistOrderAndMRNSearch(),
         M0028_AddOutboxLeases(),
+        M0029_AddPatientPortal(),
     ]
 }
 

@@ -205,6 +205,11 @@ final class FollowUpTimepointModel: Model, @unchecked Sendable {
     @OptionalField(key: "status_reason") var statusReason: String?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+    /// M0029: when the patient was first invited, first opened the link and first saved an answer (none of them is
+    /// completion).
+    @OptionalField(key: "invited_at") var invitedAt: Date?
+    @OptionalField(key: "opened_at") var openedAt: Date?
+    @OptionalField(key: "started_at") var startedAt: Date?
     init() {}
 }
 
@@ -240,6 +245,13 @@ final class InvitationModel: Model, @unchecked Sendable {
     @OptionalField(key: "used_at") var usedAt: Date?
     @OptionalField(key: "revoked_at") var revokedAt: Date?
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// M0029: `staff` or `automatic` (NULL: issued before M0029, by staff); first opening; date of birth confirmed;
+    /// failed date-of-birth tries (NULL = none) and when the link was locked after too many.
+    @OptionalField(key: "origin") var origin: String?
+    @OptionalField(key: "opened_at") var openedAt: Date?
+    @OptionalField(key: "confirmed_at") var confirmedAt: Date?
+    @OptionalField(key: "dob_failures") var dobFailures: Int?
+    @OptionalField(key: "locked_at") var lockedAt: Date?
     init() {}
 }
 
@@ -265,6 +277,32 @@ final class OutboxMessageModel: Model, @unchecked Sendable {
     @OptionalField(key: "message_id") var messageID: String?
     @OptionalField(key: "lease_owner") var leaseOwner: String?
     @OptionalField(key: "lease_until") var leaseUntil: Date?
+    /// M0029: the timepoint and site it is about, and its place in the timepoint's sequence (0 = invitation).
+    @OptionalField(key: "timepoint_id") var timepointID: UUID?
+    @OptionalField(key: "site_id") var siteID: UUID?
+    @OptionalField(key: "sequence") var sequence: Int?
+    init() {}
+}
+
+/// M0029: a browser that confirmed the patient's date of birth on one invitation's link.
+final class LinkSessionModel: Model, @unchecked Sendable {
+    static let schema = "link_sessions"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "invitation_id") var invitation: InvitationModel
+    /// SHA-256 (hex) of the cookie's random value.
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "expires_at") var expiresAt: Date
+    init() {}
+}
+
+/// M0029: a questionnaire's answers saved page by page (instrument id → item code → value), until it is submitted.
+final class QuestionnaireDraftModel: Model, @unchecked Sendable {
+    static let schema = "questionnaire_drafts"
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "invitation_id") var invitation: InvitationModel
+    @Field(key: "answers_json") var answersJSON: String
+    @Field(key: "updated_at") var updatedAt: Date
     init() {}
 }
 

@@ -21,17 +21,6 @@ public struct IssuedInvitation: Sendable, Hashable {
     public var token: String
 }
 
-/// What `InvitationRepository.send` gives `compose` to write the message with (nothing that identifies the patient).
-public struct InvitationMessageContext: Sendable, Hashable {
-    /// Put it in the link; it is not stored.
-    public var token: String
-    public var timepointCode: String
-    public var channel: InvitationChannel
-    /// The last day the link works.
-    public var windowEnd: CalendarDate
-    public var clinicName: String
-}
-
 /// An issued link and the queued message that carries it.
 public struct SentInvitation: Sendable, Hashable {
     public var invitation: InvitationRecord
@@ -85,43 +74,56 @@ public struct InvitationRepository: Sendable {
         }
     }
 
-    /// Issues a link and queues the message that carries it, in one transaction (both or neither): to the patient's
-    /// e-mail address or phone number as the channel says, sendable from `now` until the link expires. `compose`
-    /// writes the message from the link's token and the timepoint; it must not put the patient's name or birth
-    /// date in it (a message can be read by others). A patient without an address for the channel is a conflict
-    /// naming `channel`, and nothing is written.
+    /// A coordinator's "send now": issues a link and queues its messages — the invitation now (moved out of the site's
+    /// quiet hours) and the reminders the rules plan after it — in one transaction (all or nothing), to the patient's
+    /// e-mail address or phone number as the channel says. `compose` writes each message; it must not put the
+    /// patient's name or birth date in it (a message can be read by others). A patient without an address for the
+    /// channel, or who opted out of it, is a conflict naming `channel`, and nothing is written. Earlier links of the
+    /// timepoint keep working until the window closes.
     public func send(_ actor: ActingUser, timepointID: UUID, channel: InvitationChannel, now: Date = Date(),
-                     compose: @escaping @Sendable (InvitationMessageContext) -> (subject: String?, body: String)) async throws -> SentInvitation {
+                     rules: ReminderRules? = nil, compose: @escaping MessageComposer) async throws -> SentInvitation {
         let scope = try await Access.require(actor, .create, .invitation, recordID: timepointID.lowerString, database: database)
         _ = try await Access.require(actor, .create, .outboxMessage, recordID: timepointID.lowerString, database: database)
+        let planner = try ReminderPlanner(rules: try rules ?? ReminderRules.bundled())
         return try await database.transaction { db in
-            let (issued, timepoint) = try await Self.insert(actor, scope, timepointID: timepointID, channel: channel, expiresAt: nil, now: now, on: db)
-            guard let patient = try await PatientModel.find(issued.invitation.patientID, on: db) else {
-                throw StoreError.notFound(recordType: "patient", id: issued.invitation.patientID.lowerString)
+            guard let timepoint = try await ClinicalScope.apply(FollowUpTimepointModel.query(on: db), actor, scope)?
+                .filter(\.$id == timepointID).first() else {
+                throw StoreError.notFound(recordType: "timepoint", id: timepointID.lowerString)
             }
-            let address = (channel == .email ? patient.email : patient.phone)?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard timepoint.status == TimepointStatus.pending.rawValue else {
+                throw StoreError.conflictingField(field: "timepointID", message: "the timepoint is \(timepoint.status), not pending")
+            }
+            let sql = try db.sqlDatabase()
+            guard let candidate = try await InvitationPlanner.candidates(on: sql, where: "t.id = \(bind: timepointID)", limit: 1).first else {
+                throw StoreError.notFound(recordType: "timepoint", id: timepointID.lowerString)
+            }
+            let name = channel == .email ? "e-mail" : "text messages"
+            let address = (channel == .email ? candidate.email : candidate.phone)?.trimmingCharacters(in: .whitespaces) ?? ""
             guard !address.isEmpty else {
-                throw StoreError.conflict("channel: the patient has no \(channel == .email ? "e-mail address" : "phone number") on record")
+                throw StoreError.conflictingField(field: "channel", message: "the patient has no \(channel == .email ? "e-mail address" : "phone number") on record")
             }
-            let site = try await SiteModel.find(timepoint.$site.id, on: db)
-            let context = InvitationMessageContext(token: issued.token, timepointCode: timepoint.code, channel: channel,
-                                                   windowEnd: try parseStoredDate(timepoint.windowEnd, field: "windowEnd"),
-                                                   clinicName: site?.name ?? "your clinic")
-            let (subject, body) = compose(context)
-            let message = OutboxMessageModel()
-            message.$invitation.id = issued.invitation.id
-            message.kind = "invitation"
-            message.channel = channel.rawValue
-            message.recipient = address
-            message.subject = try optionalText(subject, field: "subject", max: 200)
-            message.body = try requiredText(body, field: "body", max: 10_000)
-            message.status = OutboxStatus.queued.rawValue
-            message.notBefore = now
-            message.notAfter = issued.invitation.expiresAt
-            message.attempts = 0
-            try await message.create(on: db)
-            try await Access.audit(actor, .create, .outboxMessage, message.id, on: db)
-            return SentInvitation(invitation: issued.invitation, messageID: try message.requireID(), token: issued.token)
+            guard !(channel == .email ? candidate.emailOptedOut : candidate.smsOptedOut) else {
+                throw StoreError.conflictingField(field: "channel", message: "the patient has asked for no \(name)")
+            }
+            guard planner.windowEnd(candidate.windowEnd, timeZone: candidate.timeZone) > now else {
+                throw StoreError.conflictingField(field: "timepointID", message: "the timepoint's window has closed (\(candidate.windowEnd.iso))")
+            }
+            // "Now" means now, even before the window's first morning: the plan is made from a window opening today.
+            var candidateNow = candidate
+            let local = InvitationPlanner.localDay(now, candidate.timeZone)
+            if candidateNow.windowStart > local { candidateNow.windowStart = local }
+            var result: (UUID, String, [UUID])?
+            let summary = try await InvitationPlanner.issue([candidateNow], origin: "staff", actor: actor, planner: planner, now: now,
+                                                            channel: channel, compose: compose, session: SQLWriteSession(sql: sql, sqlite: nil)) { _, id, token, messages in
+                result = (id, token, messages)
+            }
+            guard summary.invited == 1, let (invitationID, token, messages) = result, let first = messages.first else {
+                throw StoreError.conflictingField(field: "timepointID", message: "nothing can be sent before the window closes")
+            }
+            guard let model = try await InvitationModel.find(invitationID, on: db) else {
+                throw StoreError.notFound(recordType: "invitation", id: invitationID.lowerString)
+            }
+            return SentInvitation(invitation: try InvitationRecord(model), messageID: first, token: token)
         }
     }
 
@@ -151,6 +153,7 @@ public struct InvitationRepository: Sendable {
         model.tokenHash = hash(token)
         model.channel = channel.rawValue
         model.expiresAt = expiry
+        model.origin = "staff"
         try await model.create(on: db)
         try await Access.audit(actor, .create, .invitation, model.id, on: db)
         return (IssuedInvitation(invitation: try InvitationRecord(model), token: token), timepoint)

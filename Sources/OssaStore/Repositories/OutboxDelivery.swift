@@ -13,6 +13,8 @@ public struct OutboxDelivery: Sendable, Hashable {
     public var recipient: String
     public var subject: String?
     public var body: String
+    /// The HTML alternative of an e-mail (M0029), when its template has one.
+    public var htmlBody: String?
     /// Attempts so far, this one included.
     public var attempts: Int
     /// Nothing may be sent after this.
@@ -94,7 +96,7 @@ extension OutboxRepository {
             let sql = try db.sqlDatabase()
             try await sql.raw("""
                 UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue), \
-                \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "lease_owner") = NULL, \(ident: "lease_until") = NULL \
+                \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "html_body") = NULL, \(ident: "lease_owner") = NULL, \(ident: "lease_until") = NULL \
                 WHERE \(ident: "status") IN (\(binds: [OutboxStatus.queued.rawValue, OutboxStatus.sending.rawValue])) \
                 AND (\(ident: "status") = \(bind: OutboxStatus.queued.rawValue) OR \(ident: "lease_until") < \(bind: now)) \
                 AND \(ident: "not_after") IS NOT NULL AND \(ident: "not_after") < \(bind: now)
@@ -122,7 +124,7 @@ extension OutboxRepository {
                 \(ident: "message_id") = COALESCE(\(ident: "message_id"), LOWER(CAST(\(ident: "id") AS TEXT)) || \(bind: "@" + messageDomain)) \
                 WHERE \(ident: "id") IN \(SQLBind.group(ids))
                 """).run()
-            let rows = try await sql.select().columns("id", "message_id", "kind", "channel", "recipient", "subject", "body", "attempts", "not_after")
+            let rows = try await sql.select().columns("id", "message_id", "kind", "channel", "recipient", "subject", "body", "html_body", "attempts", "not_after")
                 .from("outbox_messages").where("id", .in, SQLBind.group(ids)).orderBy("not_before").orderBy("id").all()
             try await AuditLog.append(AuditEvent(system: "delivery", action: .update, recordType: .outboxMessage, recordID: "claim:\(ids.count)"), on: db)
             return try rows.map { row in
@@ -131,6 +133,7 @@ extension OutboxRepository {
                                channel: try storedValue(InvitationChannel.self, try row.decode(column: "channel", as: String.self), field: "channel"),
                                recipient: try row.decode(column: "recipient", as: String.self),
                                subject: try row.decode(column: "subject", as: String?.self), body: try row.decode(column: "body", as: String.self),
+                               htmlBody: try row.decode(column: "html_body", as: String?.self),
                                attempts: try row.decode(column: "attempts", as: Int.self), notAfter: try row.decode(column: "not_after", as: Date?.self))
             }
         }
@@ -171,7 +174,7 @@ extension OutboxRepository {
             let sent = results.filter { held[$0.id] != nil && $0.outcome == .sent }.map(\.id)
             if !sent.isEmpty {
                 let updated = try await sql.update("outbox_messages").set("status", to: SQLBind(OutboxStatus.sent.rawValue))
-                    .set("sent_at", to: SQLBind(now)).set("body", to: SQLBind(Self.removedBody))
+                    .set("sent_at", to: SQLBind(now)).set("body", to: SQLBind(Self.removedBody)).set("html_body", to: SQLLiteral.null)
                     .set("lease_owner", to: SQLLiteral.null).set("lease_until", to: SQLLiteral.null).set("last_error", to: SQLLiteral.null)
                     .where("id", .in, SQLBind.group(sent)).where("status", .equal, SQLBind(OutboxStatus.sending.rawValue))
                     .where("lease_owner", .equal, SQLBind(owner)).returning("id").all()
@@ -205,7 +208,7 @@ extension OutboxRepository {
                 if let retryAt {
                     update = update.set("status", to: SQLBind(OutboxStatus.queued.rawValue)).set("not_before", to: SQLBind(retryAt))
                 } else {
-                    update = update.set("status", to: SQLBind(OutboxStatus.failed.rawValue)).set("body", to: SQLBind(Self.removedBody))
+                    update = update.set("status", to: SQLBind(OutboxStatus.failed.rawValue)).set("body", to: SQLBind(Self.removedBody)).set("html_body", to: SQLLiteral.null)
                 }
                 let updated = try await update.where("id", .equal, SQLBind(id)).where("status", .equal, SQLBind(OutboxStatus.sending.rawValue))
                     .where("lease_owner", .equal, SQLBind(owner)).returning("id").all()

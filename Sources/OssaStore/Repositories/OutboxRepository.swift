@@ -10,7 +10,8 @@ extension OutboxMessageRecord {
                   channel: try storedValue(InvitationChannel.self, model.channel, field: "channel"), recipient: model.recipient,
                   subject: model.subject, body: model.body, status: try storedValue(OutboxStatus.self, model.status, field: "status"),
                   notBefore: model.notBefore, notAfter: model.notAfter, attempts: model.attempts, lastError: model.lastError,
-                  sentAt: model.sentAt, createdAt: model.createdAt)
+                  sentAt: model.sentAt, createdAt: model.createdAt, timepointID: model.timepointID, siteID: model.siteID,
+                  sequence: model.sequence)
     }
 }
 
@@ -145,13 +146,23 @@ public struct OutboxRepository: Sendable {
         }
     }
 
-    /// Messages by status (the sender's dashboard), oldest first.
-    public func list(_ actor: ActingUser, status: OutboxStatus? = nil, _ page: PageRequest = PageRequest()) async throws -> Page<OutboxMessageRecord> {
-        _ = try await Access.require(actor, .list, .outboxMessage, database: database)
+    /// Messages by status and timepoint, by planned sending time: coordinators and clinicians see their sites'
+    /// messages (failed deliveries, what is queued for a timepoint), an administrator every message.
+    public func list(_ actor: ActingUser, status: OutboxStatus? = nil, timepoint: UUID? = nil,
+                     _ page: PageRequest = PageRequest()) async throws -> Page<OutboxMessageRecord> {
+        let scope = try await Access.require(actor, .list, .outboxMessage, database: database)
         let page = try page.validated()
         return try await database.transaction { db in
             var query = OutboxMessageModel.query(on: db)
+            switch scope {
+            case .all: break
+            case .grantedSites:
+                guard !actor.siteIDs.isEmpty else { return ClinicalScope.emptyPage(page) }
+                query = query.filter(\.$siteID ~~ actor.siteIDList)
+            case .ownRecord, .denied: return ClinicalScope.emptyPage(page)
+            }
             if let status { query = query.filter(\.$status == status.rawValue) }
+            if let timepoint { query = query.filter(\.$timepointID == timepoint) }
             let result = try await query.sort(\.$notBefore).sort(\.$id).page(page, map: OutboxMessageRecord.init)
             try await Access.audit(actor, .list, .outboxMessage, nil, on: db)
             return result

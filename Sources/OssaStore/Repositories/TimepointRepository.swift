@@ -177,10 +177,12 @@ public struct TimepointRepository: Sendable {
         return model
     }
 
-    /// Queued messages of the timepoint's invitations become `cancelled` (completion cancels reminders at once).
+    /// Queued messages of the timepoint's invitations become `cancelled` (completion cancels reminders at once); their
+    /// text, which held the link, is removed as a sent message's is.
     static func cancelReminders(timepoint: UUID, on sql: any SQLDatabase) async throws {
         try await sql.raw("""
-            UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue) \
+            UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue), \
+            \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "html_body") = NULL \
             WHERE \(ident: "status") = \(bind: OutboxStatus.queued.rawValue) AND \(ident: "invitation_id") IN \
             (SELECT \(ident: "id") FROM \(ident: "invitations") WHERE \(ident: "timepoint_id") = \(bind: timepoint))
             """).run()

@@ -25,7 +25,7 @@ protocol APIRouteGroup: Sendable {
 enum APIRoutes {
     static let prefix = "/api/v1"
 
-    static func groups(store: OssaStore, environment: WebEnvironment) throws -> [any APIRouteGroup] {
+    static func groups(store: OssaStore, environment: WebEnvironment, configuration: ServerConfiguration = ServerConfiguration()) throws -> [any APIRouteGroup] {
         let instruments = try InstrumentLibrary.builtIn()
         return [
             AccountAPI(store: store, environment: environment),
@@ -37,6 +37,7 @@ enum APIRoutes {
             TimepointsAPI(store: store, environment: environment),
             OutcomeEventsAPI(store: store),
             QuestionnairesAPI(store: store, library: instruments),
+            MessagingAPI(store: store, environment: environment, composition: try MessageComposition(baseURL: configuration.linkBase)),
         ]
     }
 }

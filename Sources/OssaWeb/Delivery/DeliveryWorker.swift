@@ -86,7 +86,7 @@ public struct DeliveryWorker: Sendable {
                     let to = try EmailAddress(parsing: delivery.recipient)
                     emails.append((delivery.id, try OutgoingEmail(messageID: delivery.messageID, from: mailFrom, to: to,
                                                                   subject: delivery.subject ?? "A message from your clinic",
-                                                                  textBody: delivery.body)))
+                                                                  textBody: delivery.body, htmlBody: delivery.htmlBody)))
                 } catch {
                     outcomes[delivery.id] = .permanent("not an e-mail message: \(error)")
                 }

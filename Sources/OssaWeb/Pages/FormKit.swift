@@ -374,6 +374,8 @@ struct FormPage: Page {
     var sections: [FormSection]
     var buttons: [FormButton]
     var cancelURL: String?
+    /// The CSRF token of a public form (no signed-in user): the link session's, or the double-submit cookie's.
+    var publicCSRF = ""
 
     init(title: String, user: UserBar?, caption: String? = nil, intro: [String] = [], action: String, values: FormValues, errors: FormErrors,
          sections: [FormSection], buttons: [FormButton], cancelURL: String?, hidden: [FormField] = []) {

@@ -97,6 +97,8 @@ extension Chrome: MustacheParent {
         case "logoutURL": logoutURL
         case "loginURL": loginURL
         case "adminURL": adminURL
+        case "isPublic": isPublic
+        case "publicName": publicName
         default: nil
         }
     }

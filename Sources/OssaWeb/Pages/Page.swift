@@ -29,8 +29,20 @@ struct Chrome: Sendable {
     var adminURL = Paths.Admin.home.template
     var logoutURL = Paths.logout.template
     var loginURL = Paths.login.template
+    /// A page for patients or the public (the questionnaire link, the self-screen): the bar shows the clinic's name,
+    /// not Ossa's staff navigation, and the page gets the large touch targets (`main.portal`).
+    var isPublic = false
+    var publicName = ""
 
     init() {}
+
+    /// The chrome of a public page headed with `name` (the clinic's, or "Ossa").
+    static func publicPage(_ name: String) -> Chrome {
+        var chrome = Chrome()
+        chrome.isPublic = true
+        chrome.publicName = name
+        return chrome
+    }
 }
 
 /// One field of a form as the `_field` partial draws it: label, optional hint, inline error and the user's value.

@@ -84,7 +84,37 @@ enum PageCatalog {
             ("plan-form", PlanForm.page(user: user, view: view, values: PlanForm.initialValues(view), errors: FormErrors())),
             ("adjunct-form", AdjunctForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
             ("not-found", ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: user)),
-        ] + AdminPageSamples.named
+        ] + AdminPageSamples.named + portal
+    }
+
+    /// The patient's pages of a questionnaire link (sample token and clinic).
+    static var portal: [(String, any Page)] {
+        let clinic = ClinicContact(name: "Vienna Bone Clinic", phone: "+43 1 555 0100", email: "follow-up@example.org")
+        let questionnaire = PortalQuestionnaire(timepointCode: "month-3", joint: .knee, protocol: try! FollowUpProtocol.bundledDefault(),
+                                                library: try! InstrumentLibrary.builtIn())
+        let token = "sample-token"
+        var draft: [String: [String: Int?]] = [:]
+        for section in questionnaire.sections.prefix(3) {
+            for item in section.items { draft[section.instrument.id, default: [:]][item.code] = section.instrument.options(for: item).first?.value }
+        }
+        var dobErrors = FormErrors()
+        dobErrors.add("day", "The date of birth does not match the clinic's records. 4 tries left.")
+        let koos = questionnaire.sections.first { $0.instrument.id == "koos" }!
+        var refused = FormErrors()
+        refused.add(PortalQuestionnaire.field("koos", koos.items[0].code), "Choose one of the answers")
+        return [
+            ("portal-birth-date", PortalForms.birthDate(token: token, clinic: clinic, values: FormValues(), errors: FormErrors(), csrf: "sample-csrf")),
+            ("portal-birth-date-wrong", PortalForms.birthDate(token: token, clinic: clinic, values: FormValues(), errors: dobErrors, csrf: "sample-csrf")),
+            ("portal-section", PortalForms.section(token: token, clinic: clinic, questionnaire: questionnaire, section: koos,
+                                                   values: PortalForms.values(koos, draft: draft), errors: FormErrors(), csrf: "sample-csrf")),
+            ("portal-section-refused", PortalForms.section(token: token, clinic: clinic, questionnaire: questionnaire, section: koos,
+                                                           values: FormValues(), errors: refused, csrf: "sample-csrf")),
+            ("portal-review", PortalReviewPage(token: token, clinic: clinic, questionnaire: questionnaire, draft: draft, csrf: "sample-csrf")),
+            ("portal-thanks", PortalMessagePage(clinic: clinic, heading: "Thank you", paragraphs: ["Your answers have been sent to Vienna Bone Clinic."])),
+            ("portal-stop", PortalMessagePage(clinic: clinic, heading: "Stop messages by e-mail", paragraphs: ["You will get no more messages by e-mail."],
+                                              form: .init(action: Paths.Portal.stop.url(token), label: "Stop messages by e-mail", secondary: false),
+                                              csrf: "sample-csrf")),
+        ]
     }
 
     static var samples: [any Page] { named.map(\.1) }

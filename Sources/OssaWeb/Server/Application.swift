@@ -49,10 +49,13 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     }
     let login = LoginRoutes(auth: auth, pages: pages)
     login.register(on: router)
+    // Patients' pages (questionnaire links): no sign-in; the public double-submit CSRF check on every form post.
+    let portal = router.group().add(middleware: CSRFMiddleware(publicCookie: configuration.formCookieName))
+    try PortalRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: portal)
 
     // JSON API: API token or session; CSRF for the session's writes.
     let api = router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware())
-    for group in try APIRoutes.groups(store: store, environment: environment) {
+    for group in try APIRoutes.groups(store: store, environment: environment, configuration: configuration) {
         group.register(on: api)
     }
 

@@ -95,6 +95,15 @@ enum Paths {
     static let adjunctNew = RoutePath("/episodes/:episodeID/adjuncts/new")
     static let procedureAddenda = RoutePath("/episodes/:episodeID/procedures/:procedureID/addenda")
 
+    /// The patient's pages: a personal questionnaire link (no sign-in; the token is the credential).
+    enum Portal {
+        static let link = RoutePath("/q/:token")
+        static let page = RoutePath("/q/:token/pages/:page")
+        static let review = RoutePath("/q/:token/review")
+        static let submit = RoutePath("/q/:token/submit")
+        static let stop = RoutePath("/q/:token/stop")
+    }
+
     // Operations
     static let health = RoutePath("/healthz")
     static let ready = RoutePath("/readyz")
@@ -106,10 +115,12 @@ enum Paths {
         patientNew, patient, patientEdit, episodeNew, screeningNew, screeningDecision, screeningSign, screeningOverride,
         imagingNew, imagingStudy, procedureNew, procedure, procedureSign, followUp, schedule, questionnaireEntry, timepointStatus, outcomeNew,
         plan, planEdit, adjunctNew, procedureAddenda, episodeEdit,
+        Portal.link, Portal.page, Portal.review, Portal.submit, Portal.stop,
         Admin.home, Admin.users, Admin.userNew, Admin.user, Admin.userAccess, Admin.userPassword, Admin.userDisable, Admin.sites, Admin.siteNew,
         Admin.tokens, Admin.tokenNew, Admin.tokenRevoke, Admin.rulesets, Admin.rulesetNew, Admin.ruleset, Admin.rulesetActivate,
         Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
+        API.timepointInvitations, API.outbox,
     ]
 
     /// The administration pages (the store refuses every role but admin).
@@ -172,6 +183,8 @@ enum Paths {
         static let screeningDecisionSign = RoutePath("/api/v1/screening-decisions/:decisionID/sign")
         static let timepoints = RoutePath("/api/v1/timepoints")
         static let timepoint = RoutePath("/api/v1/timepoints/:timepointID")
+        static let timepointInvitations = RoutePath("/api/v1/timepoints/:timepointID/invitations")
+        static let outbox = RoutePath("/api/v1/outbox")
     }
 }
 

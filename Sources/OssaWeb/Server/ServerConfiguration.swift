@@ -25,6 +25,14 @@ public struct ServerConfiguration: Sendable {
     public var bcryptCost: UInt8
     /// Server name for logs.
     public var serverName: String
+    /// Where patients reach this server (`OSSA_PUBLIC_URL`): the personal links in messages start with it. Nil: the
+    /// server's own address (`http://host:port`).
+    public var publicURL: String?
+
+    /// The start of every link in a message.
+    public var linkBase: String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
 
     public init(host: String = "127.0.0.1", port: Int = 8080, behindTLS: Bool = false, trustForwardedFor: Bool = false,
                 sessionIdleTimeout: TimeInterval = 30 * 60, sessionAbsoluteTimeout: TimeInterval = 12 * 60 * 60,
@@ -46,4 +54,8 @@ public struct ServerConfiguration: Sendable {
     var sessionCookieName: String { behindTLS ? "__Host-ossa_session" : "ossa_session" }
     /// Pre-sign-in CSRF cookie of the login form (double-submit).
     var loginCookieName: String { behindTLS ? "__Host-ossa_login" : "ossa_login" }
+    /// The double-submit CSRF cookie of the public pages (questionnaire links, self-screen).
+    var formCookieName: String { behindTLS ? "__Host-ossa_form" : "ossa_form" }
+    /// A questionnaire link's confirmed browser (set with the link's path, so each link has its own).
+    var linkCookieName: String { behindTLS ? "__Secure-ossa_link" : "ossa_link" }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import OssaCore
+import OssaStore
+@testable import OssaWeb
+import SQLKit
+import Testing
+
+/// A phone following its personal link: `/q/{token}` without JavaScript.
+@Suite("Questionnaire link: date of birth, pages, resume, review, submit")
+struct PortalTests {
+    /// The phone's cookies: the public form cookie and, once confirmed, the link cookie.
+    struct Phone {
+        var cookies: [String: String] = [:]
+        var headers: HTTPFields {
+            var fields: HTTPFields = [:]
+            if !cookies.isEmpty { fields[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            return fields
+        }
+        mutating func keep(_ response: TestResponse) {
+            for name in ["ossa_form", "ossa_link"] {
+                if let value = response.cookie(named: name) { cookies[name] = value }
+            }
+        }
+        mutating func get(_ client: any TestClientProtocol, _ uri: String) async throws -> TestResponse {
+            let response = try await client.execute(uri: uri, method: .get, headers: headers)
+            keep(response)
+            return response
+        }
+        mutating func post(_ client: any TestClientProtocol, _ uri: String, _ fields: [(String, String)]) async throws -> TestResponse {
+            var headers = self.headers
+            headers[.contentType] = "application/x-www-form-urlencoded"
+            let response = try await client.execute(uri: uri, method: .post, headers: headers,
+                                                    body: formBody([("_csrf", cookies["ossa_form"] ?? "")] + fields))
+            keep(response)
+            return response
+        }
+    }
+
+    /// The month-3 timepoint of episode A with its window open at the test clock's time, a link to it and a
+    /// reminder queued for three days later.
+    static func invite(_ server: TestServer) async throws -> (token: String, timepoint: TimepointRecord, reminder: OutboxMessageRecord) {
+        let f = server.fixture
+        let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
+        let today = CalendarDate(utcInstant: server.clock.now)
+        let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
+        let month3 = try #require(schedule.first { $0.code == "month-3" })
+        let issued = try await f.store.invitations.create(coordinator, timepointID: month3.id, channel: .email, now: server.clock.now)
+        let reminder = try await f.store.outbox.enqueue(coordinator, NewOutboxMessage(
+            invitationID: issued.invitation.id, kind: "reminder", channel: .email, recipient: "anna@example.org",
+            subject: "Reminder", body: "https://ossa.example/q/\(issued.token)", notBefore: server.clock.now.addingTimeInterval(3 * 86_400)))
+        return (issued.token, month3, reminder)
+    }
+
+    static func questionnaire(_ code: String) throws -> PortalQuestionnaire {
+        PortalQuestionnaire(timepointCode: code, joint: .knee, protocol: try FollowUpProtocol.bundledDefault(), library: try InstrumentLibrary.builtIn())
+    }
+
+    static func timepoint(_ store: OssaStore, _ id: UUID) async throws -> (status: String, opened: Date?, started: Date?) {
+        let row = try #require(try await store.database.sql().select().columns("status", "opened_at", "started_at").from("follow_up_timepoints")
+            .where("id", .equal, SQLBind(id)).first())
+        return (try row.decode(column: "status", as: String.self), try row.decode(column: "opened_at", as: Date?.self),
+                try row.decode(column: "started_at", as: Date?.self))
+    }
+
+    @Test(arguments: Engine.available)
+    func aPhoneAnswersEveryPageAndTheTimepointIsCompleteWithItsReminderCancelled(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let (token, month3, reminder) = try await Self.invite(server)
+            var phone = Phone()
+            // The landing page asks for the date of birth and shows nothing identifying.
+            let landing = try await phone.get(client, "/q/\(token)")
+            #expect(landing.status == .ok)
+            #expect(landing.text.contains("What is your date of birth?") && landing.text.contains("Vienna Bone Clinic"))
+            for identifying in ["Müller", "Anna", "1961", "A-1"] { #expect(!landing.text.contains(identifying), "\(identifying) shown before confirmation") }
+            #expect(landing.headers[.cacheControl] == "no-store")
+            #expect(try await Self.timepoint(f.store, month3.id).opened != nil)
+
+            // A wrong date counts; the right one opens the questionnaire.
+            let wrong = try await phone.post(client, "/q/\(token)", [("day", "4"), ("month", "3"), ("year", "1961")])
+            #expect(wrong.status == .unprocessableContent && wrong.text.contains("4 tries left"))
+            let empty = try await phone.post(client, "/q/\(token)", [("day", ""), ("month", "13"), ("year", "1961")])
+            #expect(errorSummary(empty.text) == ["Enter the day of your date of birth", "The month must be a number from 1 to 12"])
+            let right = try await phone.post(client, "/q/\(token)", [("day", "3"), ("month", "4"), ("year", "1961")])
+            #expect(right.status == .seeOther && phone.cookies["ossa_link"] != nil)
+            let resume = try await phone.get(client, "/q/\(token)")
+            #expect(resume.headers[.location] == "/q/\(token)/pages/1")
+
+            let questionnaire = try Self.questionnaire("month-3")
+            let sections = questionnaire.sections
+            // Knee at 3 months: NRS, PGA, events, KOOS (over several pages), KOOS JR, Tegner.
+            #expect(Set(sections.map(\.instrument.id)) == ["nrs-pain", "pga", "events", "koos", "koos-jr", "tegner"])
+            #expect(sections.allSatisfy { $0.items.count <= PortalQuestionnaire.maxItemsPerPage })
+            let first = try await phone.get(client, "/q/\(token)/pages/1")
+            #expect(first.status == .ok && first.text.contains("Step 1 of \(sections.count + 1)"))
+
+            // Answer the first page, then stop: saved, started, not complete, reminder still queued.
+            func answers(_ section: PortalQuestionnaire.Section) -> [(String, String)] {
+                section.items.map { item in
+                    // KOOS: the first box of every item is 0 ("no problems" for the ability items S4/S5 too).
+                    (PortalQuestionnaire.field(section.instrument.id, item.code), String(section.instrument.options(for: item).first!.value))
+                }
+            }
+            let saved = try await phone.post(client, "/q/\(token)/pages/1", answers(sections[0]) + [("go", "next")])
+            #expect(saved.status == .seeOther && saved.headers[.location] == "/q/\(token)/pages/2")
+            let state = try await Self.timepoint(f.store, month3.id)
+            #expect(state.status == "pending" && state.started != nil)
+            #expect(try await f.store.outbox.list(f.admin, status: .queued).items.map(\.id) == [reminder.id])
+
+            // Resuming later from the same link goes to the first page with nothing answered.
+            var later = Phone(cookies: phone.cookies)
+            #expect(try await later.get(client, "/q/\(token)").headers[.location] == "/q/\(token)/pages/2")
+            // A refused answer comes back with its error and the other answers kept.
+            var bad = answers(sections[1])
+            bad[0].1 = "99"
+            let refused = try await phone.post(client, "/q/\(token)/pages/2", bad + [("go", "next")])
+            #expect(refused.status == .unprocessableContent && errorSummary(refused.text) == ["Choose one of the answers"])
+
+            for section in sections.dropFirst() {
+                let response = try await phone.post(client, "/q/\(token)/pages/\(section.number)", answers(section) + [("go", "next")])
+                #expect(response.status == .seeOther)
+            }
+            let review = try await phone.get(client, "/q/\(token)/review")
+            #expect(review.status == .ok && review.text.contains("Check your answers") && review.text.contains("Send my answers"))
+            let sent = try await phone.post(client, "/q/\(token)/submit", [])
+            #expect(sent.status == .seeOther && sent.headers[.location] == "/q/\(token)")
+            let thanks = try await phone.get(client, "/q/\(token)")
+            #expect(thanks.status == .ok && thanks.text.contains("Thank you"))
+
+            // Stored: every instrument with the raw answers and the published score; complete; reminder cancelled.
+            #expect(try await Self.timepoint(f.store, month3.id).status == "completed")
+            let clinician = try await f.store.users.actingUser(try #require(f.userIDs[.clinician]), from: "test")
+            let responses = try await f.store.questionnaires.list(clinician, QuestionnaireFilter(timepointID: month3.id)).items
+            #expect(Set(responses.map(\.instrumentID)) == ["nrs-pain", "pga", "events", "koos", "koos-jr", "tegner"])
+            #expect(responses.allSatisfy { $0.source == .patientLink })
+            // KOOS User's Guide 2012: subscale = 100 − mean(item) × 25, so every item at 0 scores 100.
+            let koos = try #require(responses.first { $0.instrumentID == "koos" })
+            #expect(koos.score("pain") == 100 && koos.score("adl") == 100 && koos.score("qol") == 100)
+            let outbox = try await f.store.outbox.list(f.admin).items
+            #expect(outbox.first { $0.id == reminder.id }?.status == .cancelled)
+            // The link is used: answering again is refused and says so.
+            let again = try await phone.post(client, "/q/\(token)/pages/1", answers(sections[0]))
+            #expect(again.text.contains("Thank you"))
+        }
+    }
+
+    @Test
+    func fiveWrongDatesOfBirthLockTheLink() async throws {
+        try await withServer { server, client in
+            let (token, _, _) = try await Self.invite(server)
+            var phone = Phone()
+            _ = try await phone.get(client, "/q/\(token)")
+            for remaining in (1...4).reversed() {
+                let response = try await phone.post(client, "/q/\(token)", [("day", "1"), ("month", "1"), ("year", "1960")])
+                #expect(response.text.contains("\(remaining) \(remaining == 1 ? "try" : "tries") left"))
+            }
+            let locked = try await phone.post(client, "/q/\(token)", [("day", "1"), ("month", "1"), ("year", "1960")])
+            #expect(locked.status == .forbidden && locked.text.contains("This link has been locked"))
+            // Even the right date does not open a locked link.
+            let right = try await phone.post(client, "/q/\(token)", [("day", "3"), ("month", "4"), ("year", "1961")])
+            #expect(right.text.contains("This link has been locked") && right.cookie(named: "ossa_link") == nil)
+        }
+    }
+
+    @Test
+    func closedAndUnknownLinksSaySoWithTheClinicsContact() async throws {
+        try await withServer { server, client in
+            let (token, _, _) = try await Self.invite(server)
+            var phone = Phone()
+            #expect(try await phone.get(client, "/q/not-a-real-token").status == .notFound)
+            // After the window closes the link says it expired.
+            server.clock.advance(60 * 86_400)
+            let expired = try await phone.get(client, "/q/\(token)")
+            #expect(expired.text.contains("This link has expired") && expired.text.contains("Contact your clinic") && expired.text.contains("Vienna Bone Clinic"))
+        }
+    }
+
+    @Test
+    func aFormPostWithoutThePublicTokenIsRefused() async throws {
+        try await withServer { server, client in
+            let (token, _, _) = try await Self.invite(server)
+            let response = try await client.execute(uri: "/q/\(token)", method: .post, headers: formHeaders,
+                                                    body: formBody([("day", "3"), ("month", "4"), ("year", "1961")]))
+            #expect(response.status == .forbidden)
+        }
+    }
+
+    @Test
+    func stoppingMessagesCancelsTheQueuedOnesAtOnce() async throws {
+        try await withServer { server, client in
+            let f = server.fixture
+            let (token, _, reminder) = try await Self.invite(server)
+            var phone = Phone()
+            let page = try await phone.get(client, "/q/\(token)/stop")
+            #expect(page.status == .ok && page.text.contains("Stop messages by e-mail"))
+            let stopped = try await phone.post(client, "/q/\(token)/stop", [])
+            #expect(stopped.status == .ok && stopped.text.contains("Messages by e-mail stopped"))
+            #expect(try await f.store.outbox.list(f.admin).items.first { $0.id == reminder.id }?.status == .cancelled)
+            let row = try #require(try await f.store.database.sql().select().column("email_opt_out_at").from("patients")
+                .where("id", .equal, SQLBind(f.patientA.id)).first())
+            #expect(try row.decode(column: "email_opt_out_at", as: Date?.self) != nil)
+        }
+    }
+}
