@@ -32,6 +32,8 @@ public struct OssaStore: Sendable {
     public var invitations: InvitationRepository { InvitationRepository(database: database) }
     public var outbox: OutboxRepository { OutboxRepository(database: database) }
     public var links: LinkRepository { LinkRepository(database: database) }
+    public var consultRequests: ConsultRequestRepository { ConsultRequestRepository(database: database) }
+    public var redFlags: RedFlagRepository { RedFlagRepository(database: database) }
     public var demoLoader: DemoLoader { DemoLoader(database: database) }
     public var research: ResearchRepository { ResearchRepository(database: database) }
 

@@ -10,6 +10,7 @@ struct Ossa: AsyncParsableCommand {
             survival free of joint replacement. Every command takes --help.
             """,
         subcommands: [Score.self, Screen.self, Stats.self, Instruments.self, Schedule.self,
-                      Serve.self, Demo.self, Migrate.self, User.self, Audit.self, Backup.self, Restore.self, Token.self]
+                      Serve.self, Demo.self, Migrate.self, User.self, Audit.self, Backup.self, Restore.self, Token.self,
+                      Outbox.self, BenchMessaging.self]
     )
 }

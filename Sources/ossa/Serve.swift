@@ -58,6 +58,8 @@ struct Serve: AsyncParsableCommand {
             throw CommandLineError(message: "\(error)")
         }
         configuration.publicURL = messaging.publicURL?.absoluteString
+        // How long a claimed message stays with this server before another may send it (after a crash, say).
+        let lease = try settings.int("ossa.delivery.lease.seconds", default: 300, in: 5...3600)
         let email = try messaging.smtp.map { try SMTPClient(server: $0, heloName: messaging.publicURL?.host) }
 
         let store = try await openStore(database, create: true, logger: logger)
@@ -75,6 +77,9 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
 
+        // Demo without a mail server or SMS gateway: messages are printed instead (the registry is synthetic).
+        let console = demo && email == nil && messaging.smsWebhookURL == nil ? ConsoleTransport() : nil
+        configuration.deliveryConfigured = email != nil || messaging.smsWebhookURL != nil || console != nil
         let registry = PrometheusCollectorRegistry()
         OssaServer.bootstrapMetrics(registry)
         let environment = WebEnvironment(metrics: registry)
@@ -88,8 +93,6 @@ struct Serve: AsyncParsableCommand {
                 print("Warning: the demo accounts share a published password; do not expose this server.")
             }
         }
-        // Demo without a mail server or SMS gateway: messages are printed instead (the registry is synthetic).
-        let console = demo && email == nil && messaging.smsWebhookURL == nil ? ConsoleTransport() : nil
         if console != nil {
             print("Messages: no OSSA_SMTP_URL or OSSA_SMS_WEBHOOK_URL; demo messages are printed here instead of sent")
         } else {
@@ -104,7 +107,8 @@ struct Serve: AsyncParsableCommand {
         let sms = messaging.smsWebhookURL.map { SMSWebhookClient(url: $0) }
         let mailFrom = try messaging.mailFrom ?? console.map { _ in try EmailAddress(parsing: "Ossa demo <noreply@ossa.invalid>") }
         let delivery = DeliveryService(worker: DeliveryWorker(store: store, mailFrom: mailFrom, email: email ?? console, sms: sms ?? console,
-                                                              messageDomain: messaging.publicURL?.host ?? "ossa.invalid", logger: logger))
+                                                              messageDomain: messaging.publicURL?.host ?? "ossa.invalid", lease: TimeInterval(lease),
+                                                              logger: logger))
         do {
             try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: [planning, delivery])
         } catch {

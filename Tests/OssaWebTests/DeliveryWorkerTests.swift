@@ -4,6 +4,7 @@ import OssaCore
 import OssaMessaging
 import OssaStore
 @testable import OssaWeb
+import SQLKit
 import Testing
 
 /// Transports that record what they were given and answer as told.
@@ -137,6 +138,78 @@ struct DeliveryOverSMTPTests {
 
     @Test
     func anInvitationReachesTheMailboxWithItsLink() async throws {
+        try await Self.withSink { port, maildir in try await deliver(smtpPort: port, maildir: maildir) }
+    }
+
+    /// The issue's "done when", over HTTP: a coordinator sends the link (the JSON API), the worker delivers it to the
+    /// SMTP server, the test reads the link out of the mailbox, a phone answers every page and submits, and the
+    /// timepoint is complete with its reminders cancelled — the worker, run again after the reminders' time, sends
+    /// nothing more.
+    @Test
+    func theMailedLinkIsAnsweredOnAPhoneAndItsRemindersAreNeverSent() async throws {
+        try await Self.withSink { port, maildir in
+            try await withServer(setup: .live) { server, client in
+                let f = server.fixture
+                // The application's clock is the real one here: the worker compares with it too.
+                server.clock.advance(Date().timeIntervalSince(server.clock.now))
+                let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
+                _ = try await f.store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
+                // No quiet hours at this site, so that the invitation goes now whatever the hour of the test.
+                try await f.store.database.sql().update("sites").set("quiet_hours_start", to: SQLBind("00:00"))
+                    .set("quiet_hours_end", to: SQLBind("00:00")).where("id", .equal, SQLBind(f.siteA.id)).run()
+                let today = CalendarDate(utcInstant: server.clock.now)
+                let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
+                let month3 = try #require(schedule.first { $0.code == "month-3" })
+
+                let session = try await signIn(client, "coordinator@example.org")
+                var headers = session.headers
+                headers[.contentType] = "application/json"
+                headers[.init("X-CSRF-Token")!] = session.csrf
+                let sent = try await client.execute(uri: "/api/v1/timepoints/\(month3.id.lowercasedID)/invitations", method: .post,
+                                                    headers: headers, body: jsonBody(#"{"channel": "email"}"#))
+                #expect(sent.status == .created, "\(sent.text)")
+                let messages = try #require(sent.json["messages"] as? [[String: Any]])
+                #expect(messages.count >= 2 && messages.first?["kind"] as? String == "invitation")
+
+                let smtp = try SMTPClient(server: SMTPServerConfiguration(host: "127.0.0.1", port: port, security: .startTLSWhenOffered),
+                                          heloName: "ossa.example")
+                let worker = DeliveryWorker(store: f.store, mailFrom: try EmailAddress(parsing: "Vienna Bone Clinic <noreply@ossa.example>"),
+                                            email: smtp, sms: nil, messageDomain: "ossa.example")
+                #expect(try await worker.runOnce(now: Date()).summary == DeliverySummary(sent: 1))
+                let files = try FileManager.default.contentsOfDirectory(at: maildir.appendingPathComponent("new"), includingPropertiesForKeys: nil)
+                #expect(files.count == 1)
+                let mail = try String(contentsOf: try #require(files.first), encoding: .utf8)
+                    .replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "")
+                #expect(!mail.contains(f.patientA.familyName) && !mail.contains("1961-04-03"))
+                // The plain-text part holds the link on a line of its own.
+                let line = try #require(mail.split(whereSeparator: \.isNewline).first { $0.hasPrefix(server.configuration.linkBase + "/q/") && !$0.hasSuffix("/stop") })
+                let path = String(line.dropFirst(server.configuration.linkBase.count)).trimmingCharacters(in: .whitespaces)
+
+                var phone = PortalTests.Phone()
+                #expect(try await phone.get(client, path).status == .ok)
+                #expect(try await phone.post(client, path, [("day", "3"), ("month", "4"), ("year", "1961")]).status == .seeOther)
+                let questionnaire = try PortalTests.questionnaire("month-3")
+                for section in questionnaire.sections {
+                    let fields = section.items.map { (PortalQuestionnaire.field(section.instrument.id, $0.code), String(section.instrument.options(for: $0).first!.value)) }
+                    #expect(try await phone.post(client, "\(path)/pages/\(section.number)", fields + [("go", "next")]).status == .seeOther)
+                }
+                #expect(try await phone.post(client, "\(path)/submit", []).status == .seeOther)
+                #expect(try await phone.get(client, path).text.contains("Thank you"))
+
+                #expect(try await f.store.timepoints.get(coordinator, month3.id).status == .completed)
+                let outbox = try await f.store.outbox.list(f.admin, timepoint: month3.id).items
+                #expect(outbox.filter { $0.kind == "reminder" }.allSatisfy { $0.status == .cancelled })
+                #expect(outbox.first { $0.kind == "invitation" }?.status == .sent)
+                // Past every reminder's time (but before the window closes), the worker finds nothing to send.
+                let last = try #require(outbox.map(\.notBefore).max())
+                #expect(try await worker.runOnce(now: last.addingTimeInterval(60)).claimed == 0)
+                #expect(try FileManager.default.contentsOfDirectory(at: maildir.appendingPathComponent("new"), includingPropertiesForKeys: nil).count == 1)
+            }
+        }
+    }
+
+    /// Runs `body` with an aiosmtpd sink (its port and Maildir); without OSSA_TEST_AIOSMTPD the test says so and passes.
+    static func withSink(_ body: (Int, URL) async throws -> Void) async throws {
         guard let python = ProcessInfo.processInfo.environment["OSSA_TEST_AIOSMTPD"], !python.isEmpty else {
             print("aiosmtpd delivery suite not run: set OSSA_TEST_AIOSMTPD to a python3 with aiosmtpd==1.4.6; .ci/run does")
             return
@@ -155,7 +228,7 @@ struct DeliveryOverSMTPTests {
         (process.standardOutput, process.standardError) = (handle, handle)
         try process.run()
         do {
-            try await deliver(smtpPort: try await Self.port(of: process, output: output), maildir: maildir)
+            try await body(try await Self.port(of: process, output: output), maildir)
         } catch {
             await Self.stop(process)
             throw error
@@ -191,6 +264,9 @@ struct DeliveryOverSMTPTests {
             let f = try await WebFixture.make(store)
             let coordinator = try await store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
             _ = try await store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
+            // No quiet hours at this site: the invitation goes now whatever the hour of the test.
+            try await store.database.sql().update("sites").set("quiet_hours_start", to: SQLBind("00:00"))
+                .set("quiet_hours_end", to: SQLBind("00:00")).where("id", .equal, SQLBind(f.siteA.id)).run()
             let now = Date()
             let today = try CalendarDate(iso: String(ISO8601DateFormatter().string(from: now).prefix(10)))
             let schedule = try await store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))

@@ -144,6 +144,20 @@ struct PortalTests {
             // The link is used: answering again is refused and says so.
             let again = try await phone.post(client, "/q/\(token)/pages/1", answers(sections[0]))
             #expect(again.text.contains("Thank you"))
+            // The confirmed phone is led to the patient's results in plain words, with a plot.
+            #expect(thanks.text.contains("/q/\(token)/progress"))
+            let progress = try await phone.get(client, "/q/\(token)/progress")
+            #expect(progress.status == .ok && progress.text.contains("Your left knee") && progress.text.contains("<svg"))
+            #expect(progress.text.contains("3 months: 100"))
+            // Another browser, which never confirmed the date of birth, is sent back to the link.
+            var stranger = Phone()
+            #expect(try await stranger.get(client, "/q/\(token)/progress").status == .seeOther)
+
+            // Signed in, the patient starts on the same page.
+            let patient = try await signIn(client, "anna@example.org")
+            #expect(try await getPage(client, patient, "/").headers[.location] == "/my")
+            let mine = try await getPage(client, patient, "/my")
+            #expect(mine.status == .ok && mine.text.contains("Your left knee") && mine.text.contains("Questionnaires to come"))
         }
     }
 
@@ -202,6 +216,73 @@ struct PortalTests {
             let row = try #require(try await f.store.database.sql().select().column("email_opt_out_at").from("patients")
                 .where("id", .equal, SQLBind(f.patientA.id)).first())
             #expect(try row.decode(column: "email_opt_out_at", as: Date?.self) != nil)
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func aDiaryDayWithFeverPutsARedFlagOnTheWorklistAtOnce(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
+            let today = CalendarDate(utcInstant: server.clock.now)
+            // Index procedure four days ago: today is diary day 4 (a one-day window).
+            let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -4))
+            let day4 = try #require(schedule.first { $0.code == "diary-d4" })
+            let issued = try await f.store.invitations.create(coordinator, timepointID: day4.id, channel: .email, now: server.clock.now)
+            var phone = Phone()
+            _ = try await phone.get(client, "/q/\(issued.token)")
+            _ = try await phone.post(client, "/q/\(issued.token)", [("day", "3"), ("month", "4"), ("year", "1961")])
+            #expect(try await phone.get(client, "/q/\(issued.token)").headers[.location] == "/q/\(issued.token)/pages/1")
+            let form = try await phone.get(client, "/q/\(issued.token)/pages/1")
+            #expect(form.status == .ok && form.text.contains("Recovery diary, day 4") && form.text.contains("Day 4 of 7"))
+            // Every problem at once: nothing answered.
+            let empty = try await phone.post(client, "/q/\(issued.token)/pages/1", [("go", "next")])
+            #expect(empty.status == .unprocessableContent && errorSummary(empty.text).count >= 5)
+            let answers = [("pain", "6"), ("discomfort", "moderate"), ("weightBearing", "partial"), ("crutches", "yes"),
+                           ("painMedicine", "paracetamol"), ("swelling", "mild"), ("redness", "none"), ("fever", "yes"), ("temperature", "38.4")]
+            let done = try await phone.post(client, "/q/\(issued.token)/pages/1", answers + [("go", "next")])
+            #expect(done.status == .ok && done.text.contains("some answers need attention"))
+            // The fever rule (recovery-diary.json: feverish or ≥ 38.0 °C) raised an urgent flag for the clinicians.
+            let clinician = try await f.store.users.actingUser(try #require(f.userIDs[.clinician]), from: "test")
+            let flags = try await f.store.redFlags.list(clinician, open: true).items
+            #expect(flags.map(\.ruleID) == ["fever"] && flags.first?.severity == "urgent" && flags.first?.episodeID == f.episodeA.id)
+            // The day is complete, with its pain as a scored pain NRS.
+            #expect(try await Self.timepoint(f.store, day4.id).status == "completed")
+            let responses = try await f.store.questionnaires.list(clinician, QuestionnaireFilter(timepointID: day4.id)).items
+            #expect(responses.map(\.instrumentID) == ["nrs-pain"] && responses.first?.answers["pain"] == 6)
+            // On the clinicians' worklist at once, with the patient's name; the test server has no delivery configured.
+            let session = try await signIn(client, "clinician@example.org")
+            let worklist = try await getPage(client, session, "/")
+            #expect(worklist.text.contains("<a href=\"#red-flags\">Red flags <span class=\"count-badge\">1</span>"))
+            #expect(worklist.text.contains("Müller, Anna") && worklist.text.contains("Urgent"))
+            #expect(worklist.text.contains("Delivery is not configured"))
+            #expect(try await getPage(client, session, "/follow-up/completion").status == .ok)
+            // The follow-up page lists it; resolved there with a note (required), it leaves the open list.
+            let flag = try #require(flags.first)
+            let followUp = try await getPage(client, session, "/episodes/\(f.episodeA.id.lowercasedID)/follow-up")
+            let resolveURL = "/episodes/\(f.episodeA.id.lowercasedID)/red-flags/\(flag.id.lowercasedID)/resolve"
+            #expect(followUp.text.contains(resolveURL) && followUp.text.contains("Urgent"))
+            let refused = try await postForm(client, session, resolveURL, [("resolution", " ")])
+            #expect(refused.status == .unprocessableContent && errorSummary(refused.text) == ["Enter what was done"])
+            let resolved = try await postForm(client, session, resolveURL, [("resolution", "Called: seen in clinic the same day")])
+            #expect(resolved.status == .seeOther)
+            #expect(try await f.store.redFlags.list(clinician, open: true).total == 0)
+        }
+    }
+
+    @Test
+    func aLockedLinkIsFlaggedForTheCoordinators() async throws {
+        try await withServer { server, client in
+            let f = server.fixture
+            let (token, month3, _) = try await Self.invite(server)
+            var phone = Phone()
+            _ = try await phone.get(client, "/q/\(token)")
+            for _ in 0..<LinkRepository.maxBirthDateFailures {
+                _ = try await phone.post(client, "/q/\(token)", [("day", "1"), ("month", "1"), ("year", "1960")])
+            }
+            let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
+            let flags = try await f.store.redFlags.list(coordinator, open: true).items
+            #expect(flags.map(\.ruleID) == ["link-locked"] && flags.first?.timepointID == month3.id)
         }
     }
 }

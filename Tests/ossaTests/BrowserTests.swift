@@ -41,6 +41,8 @@ struct BrowserTests {
     /// A demo registry served by `ossa serve`, one chromedriver, axe-core's source; torn down after `body`.
     struct Rig: Sendable {
         let server: ServerHarness
+        /// The demo registry's SQLite file (WAL: a test may open it beside the server).
+        let database: String
         let logins: [String: String]
         let driverURL: URL
         let axe: String
@@ -82,7 +84,7 @@ struct BrowserTests {
         try #require(ready, "chromedriver did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         let shots = ProcessInfo.processInfo.environment["OSSA_TEST_SCREENSHOTS"].flatMap { $0.isEmpty ? nil : $0 }
         if let shots { try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true) }
-        try await body(Rig(server: server, logins: ServerHarness.demoLogins(demo.stdout), driverURL: driverURL, axe: axe, screenshots: shots))
+        try await body(Rig(server: server, database: database, logins: ServerHarness.demoLogins(demo.stdout), driverURL: driverURL, axe: axe, screenshots: shots))
     }
 
     /// One browser window at one size; every `look(_:)` checks the page with axe-core (and keeps a screenshot).

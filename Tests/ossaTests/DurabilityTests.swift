@@ -89,6 +89,8 @@ actor AcknowledgedIDs {
 struct ServerHarness {
     let pid: pid_t
     let baseURL: URL
+    /// Where the server's standard output and error go.
+    var log: URL? = nil
 
     /// `role → e-mail` from the "Demo logins" block printed by `ossa demo` and `ossa serve --demo`.
     static func demoLogins(_ output: String) -> [String: String] {
@@ -119,13 +121,16 @@ struct ServerHarness {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func start(database: String, directory: URL) async throws -> ServerHarness {
+    /// Starts `ossa serve` on `database` and waits until it answers `/healthz`; `environment` adds settings
+    /// (`OSSA_SMTP_URL`, …) for the child only. Its output goes to `serve-<port>.log` in `directory`.
+    static func start(database: String, directory: URL, environment: [String: String] = [:]) async throws -> ServerHarness {
         let port = try freePort()
         let log = directory.appendingPathComponent("serve-\(port).log")
-        // `env -C` sets the working directory of the child only.
-        let pid = try CLI.spawn(["/usr/bin/env", "-C", directory.path, try CLI.binary.path, "serve", "--database", database,
+        // `env -C` sets the working directory of the child only; `VAR=value` pairs its environment.
+        let settings = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let pid = try CLI.spawn(["/usr/bin/env", "-C", directory.path] + settings + [try CLI.binary.path, "serve", "--database", database,
                                  "--port", String(port)], stdout: log, stderr: log)
-        let server = ServerHarness(pid: pid, baseURL: URL(string: "http://127.0.0.1:\(port)")!)
+        let server = ServerHarness(pid: pid, baseURL: URL(string: "http://127.0.0.1:\(port)")!, log: log)
         let client = APIClient(base: server.baseURL, token: nil)
         var status: Int32 = 0
         for _ in 0..<600 {

@@ -562,6 +562,15 @@ struct WebElement: Sendable {
     func isDisplayed() async throws -> Bool { try await session.command("GET", path + "/displayed").bool ?? false }
     func tagName() async throws -> String { try await session.command("GET", path + "/name").string ?? "" }
 
+    /// Where the element is drawn and how big, in CSS pixels (W3C "Get Element Rect").
+    func rect() async throws -> (x: Double, y: Double, width: Double, height: Double) {
+        let value = try await session.command("GET", path + "/rect")
+        guard let x = value["x"]?.number, let y = value["y"]?.number, let width = value["width"]?.number, let height = value["height"]?.number else {
+            throw WebDriverError(error: "invalid response", message: "element rect \(value)", command: "GET \(path)/rect")
+        }
+        return (x, y, width, height)
+    }
+
     /// The first descendant matching `css`.
     func find(css: String) async throws -> WebElement { try await session.findElement(css: css, from: path) }
     /// Every descendant matching `css`.

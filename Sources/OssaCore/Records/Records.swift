@@ -95,13 +95,18 @@ public struct TimepointRecord: Sendable, Hashable {
     public var completedAt: Date?
     /// Why it was marked missed or not applicable.
     public var statusReason: String?
+    /// When the patient was first sent a link, first opened it, and first saved an answer (none of them is completion).
+    public var invitedAt: Date?
+    public var openedAt: Date?
+    public var startedAt: Date?
 
     public init(id: UUID, episodeID: UUID, siteID: UUID, code: String, protocolID: String, dueDate: CalendarDate,
                 windowStart: CalendarDate, windowEnd: CalendarDate, status: TimepointStatus, completedAt: Date? = nil,
-                statusReason: String? = nil) {
+                statusReason: String? = nil, invitedAt: Date? = nil, openedAt: Date? = nil, startedAt: Date? = nil) {
         (self.id, self.episodeID, self.siteID, self.code, self.protocolID) = (id, episodeID, siteID, code, protocolID)
         (self.dueDate, self.windowStart, self.windowEnd, self.status, self.completedAt) = (dueDate, windowStart, windowEnd, status, completedAt)
         self.statusReason = statusReason
+        (self.invitedAt, self.openedAt, self.startedAt) = (invitedAt, openedAt, startedAt)
     }
 }
 

@@ -54,6 +54,10 @@ public struct QuietHours: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `"20:00–09:00"`.
     public var description: String { "\(ClockText.text(start))–\(ClockText.text(end))" }
 
+    /// The start and end as `HH:MM` (how sites store them).
+    public var startText: String { ClockText.text(start) }
+    public var endText: String { ClockText.text(end) }
+
     /// No quiet hours (`start == end`).
     public var isEmpty: Bool { start == end }
 

@@ -38,6 +38,12 @@ import OssaCore
 /// | ruleset       | read, list            | –           | –           | –         | –          | all   |
 /// | instr. wording| create, update, delete| –           | –           | –         | –          | all   |
 /// | instr. wording| read, list            | –           | –           | –         | –          | all   |
+/// | consult req.  | read, list, update    | –           | granted¹    | granted¹  | –          | –     |
+///
+/// ¹ A consult request from the public self-screen belongs to its preferred site; one with no preferred site is
+///   seen by the coordinators and clinicians of every site (someone has to triage it), and the site it is converted
+///   at must be one of the converting user's. The public creates requests without an acting user
+///   (`ConsultRequestRepository.submit`); converting one also needs the rights to create the patient and episode.
 ///
 /// Clinical choices behind the rows above:
 /// - Coordinators run screening (it is decision support and produces an unsigned decision) but only clinicians
@@ -122,6 +128,11 @@ public enum AccessPolicy {
         Rule(recordType: .outboxMessage, actions: [.list], scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites]),
         Rule(recordType: .outboxMessage, actions: [.update], scopes: admin),
         Rule(recordType: .deidentified, actions: [.export], scopes: [.researcher: .grantedSites]),
+        // Consult requests from the public self-screen: staff of the preferred site (any site's staff when none).
+        Rule(recordType: .consultRequest, actions: [.list, .read, .update], scopes: staff),
+        // Red flags (recovery diary, locked links): raised by the patient's answers, seen and resolved by staff.
+        Rule(recordType: .redFlag, actions: [.list, .read, .update], scopes: staff),
+        Rule(recordType: .diaryEntry, actions: [.list, .read], scopes: staffAndOwnPatient),
     ]
 
     private struct Key: Hashable {
@@ -183,12 +194,16 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case instrumentWording = "instrument-wording"
     /// An episode's injection plan, an adjunct session, a correction to a signed procedure record.
     case procedurePlan = "procedure-plan", adjunctSession = "adjunct-session", procedureAddendum = "procedure-addendum"
+    case redFlag = "red-flag", diaryEntry = "diary-entry"
+    /// A request for a consult from the public self-screen (name, contact, the anonymous answers).
+    case consultRequest = "consult-request"
 
     /// Identified clinical data (a patient's chart and everything recorded in it).
     var isClinical: Bool {
         switch self {
         case .patient, .episode, .screeningDecision, .imagingStudy, .procedure, .questionnaireResponse, .timepoint,
-             .outcomeEvent, .invitation, .procedurePlan, .adjunctSession, .procedureAddendum: true
+             .outcomeEvent, .invitation, .procedurePlan, .adjunctSession, .procedureAddendum, .redFlag, .diaryEntry,
+             .consultRequest: true
         default: false
         }
     }

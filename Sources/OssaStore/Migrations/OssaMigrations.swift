@@ -36,6 +36,9 @@ public enum OssaMigrations {
         M0027_AddWorklistOrderAndMRNSearch(),
         M0028_AddOutboxLeases(),
         M0029_AddPatientPortal(),
+        M0030_CreateConsultRequests(),
+        M0031_CreateDiaryAndRedFlags(),
+        M0032_CreateMessageTemplates(),
     ]
 }
 

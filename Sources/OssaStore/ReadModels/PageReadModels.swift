@@ -134,6 +134,8 @@ public struct ReadModels: Sendable {
         public var plan: StoredPlan?
         public var adjuncts: [StoredAdjunct]
         public var addenda: [UUID: [ProcedureAddendum]]
+        /// The episode's red flags (recovery diary, locked links), open ones first, newest first; staff only.
+        public var redFlags: [RedFlagRecord] = []
 
         public init(viewer: Viewer, episode: EpisodeRecord, patient: PatientRecord, site: SiteRecord?, otherEpisodes: [EpisodeRecord],
                     screeningDecisions: [ScreeningDecisionRecord], imagingStudies: [ImagingStudyRecord], procedures: [StoredProcedure],
@@ -216,17 +218,26 @@ public struct ReadModels: Sendable {
             }
             // One batch: the chart read, and each list of the episode's records that was shown.
             let listed: [RecordType] = [.screeningDecision, .imagingStudy, .procedure, .timepoint, .questionnaireResponse, .outcomeEvent,
-                                        .procedurePlan, .adjunctSession]
+                                        .procedurePlan, .adjunctSession, .redFlag]
                 .filter { AccessPolicy.scope(actor.role, .list, $0) != .denied }
             let audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .read, recordType: .episode, recordID: episodeID.lowerString),
                 AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
             ] + listed.map { AuditEvent(actor: actor, action: .list, recordType: $0, recordID: episodeID.lowerString) }
               + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? [])
-            let value = EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
+            var flags: [RedFlagRecord] = []
+            if AccessPolicy.scope(actor.role, .list, .redFlag) == .grantedSites, actor.siteIDs.contains(episodeModel.$site.id) {
+                flags = try await db.sqlDatabase().select()
+                    .columns("id", "episode_id", "site_id", "timepoint_id", "source", "rule_id", "severity", "message", "raised_at", "resolved_at", "resolution")
+                    .from("red_flags").where("episode_id", .equal, SQLBind(episodeID))
+                    .orderBy(SQLQueryString("CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END")).orderBy("raised_at", .descending).limit(100).all()
+                    .map(RedFlagRepository.record)
+            }
+            var value = EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
                                otherEpisodes: others, screeningDecisions: decisions, imagingStudies: studies, procedures: procedures,
                                timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names,
                                plan: plan, adjuncts: adjuncts, addenda: addenda)
+            value.redFlags = flags
             return (value, audit)
         }
     }

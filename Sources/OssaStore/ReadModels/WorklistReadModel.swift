@@ -7,7 +7,9 @@ import SQLKit
 ///
 /// Statements (fixed, whatever the registry's size; `ReadModelTests` counts them): viewer; the six counts (one
 /// statement); the six lists with each row's episode and patient (one statement: a union of six sorted, limited
-/// subqueries) — 3 in the read transaction, and the audit append (3) in the writer's.
+/// subqueries); the open consult requests with their count (one statement); the red flags, failed deliveries and
+/// patients to call (two: their counts, then a union of their first rows) — 6 in the read transaction, and the
+/// audit append (3) in the writer's.
 public struct Worklist: Sendable {
     /// One thing to do, named by its patient and episode.
     public struct Item: Sendable, Hashable {
@@ -49,6 +51,10 @@ public struct Worklist: Sendable {
     public var questionnairesOverdue: Section
     /// Window closed without an answer and not yet marked missed or not applicable.
     public var questionnairesClosed: Section
+    /// Open consult requests from the public self-screen (the viewer's sites' and those with no preferred site).
+    public var consultRequests = ConsultRequestList(total: 0, items: [])
+    /// Red flags, failed deliveries and patients to call (the patient side; `worklistAttention`).
+    public var attention = WorklistAttention.empty
 
     public init(viewer: ReadModels.Viewer, today: CalendarDate, proceduresPlannedThisWeek: Section = Section(total: 0, items: []),
                 decisionsAwaitingSignature: Section, proceduresAwaitingSignature: Section,
@@ -62,6 +68,8 @@ public struct Worklist: Sendable {
 extension ReadModels {
     /// Rows shown per list on the start page (the totals count them all).
     public static let worklistRows = 10
+    /// Consult requests shown on the start page (the newest; the list page has them all).
+    public static let worklistConsultRequests = 5
 
     /// One list of the start page as SQL: its table, the condition on it, and the order and columns of its rows.
     private struct WorklistList {
@@ -191,6 +199,11 @@ extension ReadModels {
                 }
                 for entry in ranked.sorted(by: { $0.position < $1.position }) { found[entry.list, default: []].append(entry.item) }
             }
+            // The consult section: one statement (its count and newest rows), audited as a list of consult requests.
+            let consults = try await ConsultRequestRepository.openList(actor, limit: Self.worklistConsultRequests, on: sql)
+            // Staff of granted sites only (the lists name patients).
+            let attention = actor.role == .coordinator || actor.role == .clinician
+                ? try await Self.worklistAttention(sites: actor.siteIDList, today: today, on: sql) : .empty
             func section(_ name: String) -> Worklist.Section {
                 Worklist.Section(total: totals[name] ?? 0, items: found[name] ?? [])
             }
@@ -199,11 +212,16 @@ extension ReadModels {
                 AuditEvent(actor: actor, action: .list, recordType: .procedure, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .timepoint, recordID: nil),
                 AuditEvent(actor: actor, action: .list, recordType: .procedurePlan, recordID: nil),
+                AuditEvent(actor: actor, action: .list, recordType: .consultRequest, recordID: nil),
+                AuditEvent(actor: actor, action: .list, recordType: .redFlag, recordID: nil),
+                AuditEvent(actor: actor, action: .list, recordType: .outboxMessage, recordID: nil),
             ]
-            let value = Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: section("planned"),
+            var value = Worklist(viewer: viewer, today: today, proceduresPlannedThisWeek: section("planned"),
                                  decisionsAwaitingSignature: section("decisions"), proceduresAwaitingSignature: section("procedures"),
                                  questionnairesDue: section("due"), questionnairesOverdue: section("overdue"),
                                  questionnairesClosed: section("closed"))
+            value.consultRequests = consults
+            value.attention = attention
             return (value, audit)
         }
     }

@@ -61,25 +61,30 @@ public struct EpisodeRepository: Sendable {
     public func create(_ actor: ActingUser, _ new: NewEpisode) async throws -> EpisodeRecord {
         let scope = try await Access.require(actor, .create, .episode, database: database)
         try Self.validate(new.diagnosis, joint: new.joint)
-        let diagnosisJSON = try Self.json(new.diagnosis)
-        return try await database.transaction { db in
-            // The patient must be visible to the actor; the episode inherits its site.
-            guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?
-                .filter(\.$id == new.patientID).first() else {
-                throw StoreError.notFound(recordType: "patient", id: new.patientID.lowerString)
-            }
-            let model = EpisodeModel()
-            model.$patient.id = new.patientID
-            model.$site.id = patient.$site.id
-            model.joint = new.joint.rawValue
-            model.side = new.side.rawValue
-            model.diagnosisType = new.diagnosis.kind.rawValue
-            model.diagnosisJSON = diagnosisJSON
-            model.status = EpisodeStatus.open.rawValue
-            try await model.create(on: db)
-            try await Access.audit(actor, .create, .episode, model.id, on: db)
-            return try EpisodeRecord(model)
+        return try await database.transaction { db in try await Self.insert(actor, new, scope: scope, on: db) }
+    }
+
+    /// Inserts an episode inside the caller's transaction with `create`'s checks (the diagnosis fits the joint, the
+    /// patient is visible to the actor under `scope`, their create-episode scope) and audits it there.
+    static func insert(_ actor: ActingUser, _ new: NewEpisode, scope: AccessPolicy.Scope, on db: any Database) async throws -> EpisodeRecord {
+        try validate(new.diagnosis, joint: new.joint)
+        let diagnosisJSON = try json(new.diagnosis)
+        // The patient must be visible to the actor; the episode inherits its site.
+        guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?
+            .filter(\.$id == new.patientID).first() else {
+            throw StoreError.notFound(recordType: "patient", id: new.patientID.lowerString)
         }
+        let model = EpisodeModel()
+        model.$patient.id = new.patientID
+        model.$site.id = patient.$site.id
+        model.joint = new.joint.rawValue
+        model.side = new.side.rawValue
+        model.diagnosisType = new.diagnosis.kind.rawValue
+        model.diagnosisJSON = diagnosisJSON
+        model.status = EpisodeStatus.open.rawValue
+        try await model.create(on: db)
+        try await Access.audit(actor, .create, .episode, model.id, on: db)
+        return try EpisodeRecord(model)
     }
 
     /// Reads one episode (part of the chart); audited as a read.

@@ -14,6 +14,8 @@ public struct MessageContext: Sendable, Hashable {
     /// The last day the link works, in the site's time zone.
     public var windowEnd: CalendarDate
     public var clinic: ClinicContact
+    /// The clinic's own wording for this kind and channel, when it has one (else the composer's bundled template).
+    public var template: MessageTemplate?
 }
 
 /// One written message: subject (e-mail), plain text, and an optional HTML alternative (e-mail).
@@ -158,6 +160,8 @@ public struct InvitationPlanner: Sendable {
         var messageRows: [[any Encodable & Sendable]] = []
         var events: [AuditEvent] = []
         var invitedTimepoints: [UUID] = []
+        // The clinics' own wording, read once for the batch.
+        let siteTemplates = try await SiteRepository.templates(sites: Array(Set(candidates.map(\.siteID))), on: session.sql)
         for candidate in candidates {
             let choice: (InvitationChannel, String)?
             if let forced {
@@ -179,8 +183,10 @@ public struct InvitationPlanner: Sendable {
                                    expires, now, origin])
             var messageIDs: [UUID] = []
             for message in plan {
+                let kind: MessageKind = message.sequence == 0 ? .invitation : .reminder
                 let context = MessageContext(token: token, timepointCode: candidate.code, channel: channel, sequence: message.sequence,
-                                             windowEnd: candidate.windowEnd, clinic: candidate.clinic)
+                                             windowEnd: candidate.windowEnd, clinic: candidate.clinic,
+                                             template: siteTemplates[candidate.siteID]?.first { $0.kind == kind && $0.channel == channel })
                 let composed = compose(context)
                 let id = UUID()
                 messageIDs.append(id)

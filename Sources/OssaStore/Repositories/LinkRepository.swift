@@ -37,7 +37,8 @@ public struct LinkView: Sendable, Hashable {
     public var status: LinkStatus
     public var windowEnd: CalendarDate
     public var clinic: ClinicContact
-    /// This browser confirmed the date of birth (its link-session cookie is valid for this link).
+    /// This browser confirmed the date of birth (its link-session cookie is valid for this link; also after the
+    /// questionnaire was completed, so that the thank-you page can lead to the patient's results).
     public var confirmed: Bool
     /// The answers saved so far (instrument id → item code → value; nil = left unanswered), when confirmed.
     public var draft: [String: [String: Int?]]
@@ -99,9 +100,10 @@ public struct LinkRepository: Sendable {
                     .where("id", .equal, SQLBind(link.timepointID)).where("opened_at", .is, SQLLiteral.null).run()
             }
             var view = link.view
-            if view.status == .open, let sessionHash, try await Self.session(sessionHash, invitation: link.invitationID, now: now, on: sql) {
+            if [.open, .completed].contains(view.status), let sessionHash,
+               try await Self.session(sessionHash, invitation: link.invitationID, now: now, on: sql) {
                 view.confirmed = true
-                view.draft = try await Self.draft(link.invitationID, on: sql)
+                if view.status == .open { view.draft = try await Self.draft(link.invitationID, on: sql) }
             }
             try await AuditLog.append(Self.event(link, .read, address: address), on: db)
             return view
@@ -121,6 +123,16 @@ public struct LinkRepository: Sendable {
                 var update = sql.update("invitations").set("dob_failures", to: SQLBind(failures)).where("id", .equal, SQLBind(link.invitationID))
                 if failures >= Self.maxBirthDateFailures { update = update.set("locked_at", to: SQLBind(now)) }
                 try await update.run()
+                if failures == Self.maxBirthDateFailures {
+                    // Locked and flagged: the coordinators call the patient and send a new link.
+                    try await sql.insert(into: "red_flags")
+                        .columns("id", "episode_id", "site_id", "timepoint_id", "source", "rule_id", "severity", "message", "raised_at")
+                        .values(SQLBind(UUID()), SQLBind(link.episodeID), SQLBind(link.siteID), SQLBind(link.timepointID), SQLBind("link"),
+                                SQLBind("link-locked"), SQLBind("review"),
+                                SQLBind("The questionnaire link was locked after \(failures) wrong dates of birth: call the patient and send a new link"),
+                                SQLBind(now))
+                        .run()
+                }
                 var event = Self.event(link, .read, address: address)
                 event.outcome = .denied
                 try await AuditLog.append(event, on: db)
@@ -223,10 +235,71 @@ public struct LinkRepository: Sendable {
             try await TimepointRepository.cancelReminders(timepoint: link.timepointID, on: sql)
             try await sql.update("invitations").set("used_at", to: SQLBind(now)).where("id", .equal, SQLBind(link.invitationID)).run()
             try await sql.delete(from: "questionnaire_drafts").where("invitation_id", .equal, SQLBind(link.invitationID)).run()
-            try await sql.delete(from: "link_sessions").where("invitation_id", .equal, SQLBind(link.invitationID)).run()
             events.append(Self.event(link, .update, address: address))
             try await AuditLog.appendBatch(events, inTransactionOn: sql)
             return records
+        }
+    }
+
+    /// Stores one recovery-diary day from the link: the answers (with the diary protocol's version), the day's pain as a
+    /// pain NRS response, the timepoint completed, its queued reminders cancelled, the link used — and every red flag
+    /// the protocol's rules raise against the entry and the episode's earlier days, on the clinicians' worklist at once.
+    /// One transaction. Returns the flags (the page tells the patient what to do).
+    public func submitDiary(token: String, session: String, entry: DiaryEntry, protocol diary: RecoveryDiaryProtocol,
+                            library: InstrumentLibrary, now: Date = Date(), address: String? = nil) async throws -> [DiaryRedFlag] {
+        guard let nrs = library.instrument(id: "nrs-pain") else { throw StoreError.invalid(field: "instrumentID", message: "no pain NRS instrument") }
+        let score = try QuestionnaireRepository.score(nrs, [nrs.items[0].code: entry.pain])
+        let tokenHash = InvitationRepository.hash(token)
+        let sessionHash = InvitationRepository.hash(session)
+        return try await database.transaction { db in
+            let sql = try db.sqlDatabase()
+            let link = try await Self.requireOpen(tokenHash: tokenHash, sessionHash: sessionHash, now: now, on: sql)
+            var previous: [DiaryEntry] = []
+            for row in try await sql.select().column("entry_json").from("diary_entries").where("episode_id", .equal, SQLBind(link.episodeID))
+                .orderBy("day").all() {
+                previous.append(try StoredJSON.decode(DiaryEntry.self, try row.decode(column: "entry_json", as: String.self), field: "diaryEntry"))
+            }
+            let flags = diary.flags(for: entry, previous: previous.filter { $0.day < entry.day }, joint: link.view.joint)
+            let entryID = UUID()
+            try await sql.insert(into: "diary_entries")
+                .columns("id", "episode_id", "site_id", "timepoint_id", "day", "entry_json", "protocol_id", "protocol_version", "created_at")
+                .values(SQLBind(entryID), SQLBind(link.episodeID), SQLBind(link.siteID), SQLBind(link.timepointID), SQLBind(entry.day),
+                        SQLBind(try StoredJSON.encode(entry)), SQLBind(diary.id), SQLBind(diary.version), SQLBind(now))
+                .run()
+            let responseID = UUID()
+            try await BulkInsert.insertRows(into: "questionnaire_responses", columns: QuestionnaireRepository.columns, rows: [[
+                responseID, link.episodeID, link.siteID, link.timepointID, nrs.id, nrs.scoring.version,
+                StoredJSON.answers([nrs.items[0].code: entry.pain]), StoredJSON.scores(score), nrs.scoring.version, ResponseSource.patientLink.rawValue, now, now,
+            ]], on: sql)
+            var events: [AuditEvent] = []
+            for flag in flags {
+                let id = UUID()
+                try await sql.insert(into: "red_flags")
+                    .columns("id", "episode_id", "site_id", "timepoint_id", "diary_entry_id", "source", "rule_id", "severity", "message",
+                             "protocol_version", "raised_at")
+                    .values(SQLBind(id), SQLBind(link.episodeID), SQLBind(link.siteID), SQLBind(link.timepointID), SQLBind(entryID),
+                            SQLBind("diary"), SQLBind(flag.ruleID), SQLBind(flag.severity.rawValue), SQLBind(String(flag.message.prefix(1000))),
+                            SQLBind("\(flag.protocolID) \(flag.protocolVersion)"), SQLBind(now))
+                    .run()
+                var event = Self.event(link, .create, address: address)
+                (event.recordType, event.recordID) = (.redFlag, id.lowerString)
+                events.append(event)
+            }
+            try await sql.update("follow_up_timepoints")
+                .set("status", to: SQLBind(TimepointStatus.completed.rawValue))
+                .set("completed_at", to: SQLBind(now)).set("updated_at", to: SQLBind(now))
+                .set("started_at", to: SQLFunction("COALESCE", args: SQLIdentifier("started_at"), SQLBind(now)))
+                .where("id", .equal, SQLBind(link.timepointID))
+                .where("status", .in, SQLBind.group([TimepointStatus.pending.rawValue, TimepointStatus.missed.rawValue]))
+                .run()
+            try await TimepointRepository.cancelReminders(timepoint: link.timepointID, on: sql)
+            try await sql.update("invitations").set("used_at", to: SQLBind(now)).where("id", .equal, SQLBind(link.invitationID)).run()
+            var diaryEvent = Self.event(link, .create, address: address)
+            (diaryEvent.recordType, diaryEvent.recordID) = (.diaryEntry, entryID.lowerString)
+            var responseEvent = Self.event(link, .create, address: address)
+            (responseEvent.recordType, responseEvent.recordID) = (.questionnaireResponse, responseID.lowerString)
+            try await AuditLog.appendBatch([diaryEvent, responseEvent] + events + [Self.event(link, .update, address: address)], inTransactionOn: sql)
+            return flags
         }
     }
 

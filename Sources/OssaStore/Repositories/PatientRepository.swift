@@ -70,32 +70,46 @@ public struct PatientRepository: Sendable {
     public func create(_ actor: ActingUser, _ new: NewPatient) async throws -> PatientRecord {
         let scope = try await Access.require(actor, .create, .patient, database: database)
         try await Access.requireSite(actor, new.siteID, scope: scope, .create, .patient, database: database)
-        let familyName = try requiredText(new.familyName, field: "familyName")
-        let givenName = try requiredText(new.givenName, field: "givenName")
-        let mrn = try optionalText(new.mrn, field: "mrn", max: 64)
-        let email = try optionalText(new.email, field: "email", max: 254)
-        let phone = try optionalText(new.phone, field: "phone", max: 40)
-        return try await mapConstraint("a patient with MRN \(mrn ?? "") already exists at this site") {
-            try await database.transaction { db in
-                guard try await SiteModel.find(new.siteID, on: db) != nil else {
-                    throw StoreError.notFound(recordType: "site", id: new.siteID.lowerString)
-                }
-                let model = PatientModel()
-                model.$site.id = new.siteID
-                model.mrn = mrn
-                model.mrnSearch = foldMRN(mrn)
-                model.familyName = familyName
-                model.givenName = givenName
-                model.nameSearch = foldForSearch(familyName + " " + givenName)
-                model.birthDate = new.birthDate.iso
-                model.sex = new.sex?.rawValue
-                model.email = email
-                model.phone = phone
-                try await model.create(on: db)
-                try await Access.audit(actor, .create, .patient, model.id, on: db)
-                return try PatientRecord(model)
-            }
+        let checked = try Self.checked(new)
+        return try await mapConstraint(Self.duplicateMRN(checked)) {
+            try await database.transaction { db in try await Self.insert(actor, checked, on: db) }
         }
+    }
+
+    /// The new patient's text fields as stored (trimmed, within their lengths), or `StoreError.invalid` naming one.
+    static func checked(_ new: NewPatient) throws -> NewPatient {
+        var checked = new
+        checked.familyName = try requiredText(new.familyName, field: "familyName")
+        checked.givenName = try requiredText(new.givenName, field: "givenName")
+        checked.mrn = try optionalText(new.mrn, field: "mrn", max: 64)
+        checked.email = try optionalText(new.email, field: "email", max: 254)
+        checked.phone = try optionalText(new.phone, field: "phone", max: 40)
+        return checked
+    }
+
+    /// What a unique-constraint failure of `insert` means (wrap the caller's transaction in `mapConstraint`).
+    static func duplicateMRN(_ new: NewPatient) -> String { "a patient with MRN \(new.mrn ?? "") already exists at this site" }
+
+    /// Inserts a `checked` patient inside the caller's transaction and audits the creation there. The caller has
+    /// checked the actor's right to create patients at the site (`create`, or a consult request's conversion).
+    static func insert(_ actor: ActingUser, _ new: NewPatient, on db: any Database) async throws -> PatientRecord {
+        guard try await SiteModel.find(new.siteID, on: db) != nil else {
+            throw StoreError.notFound(recordType: "site", id: new.siteID.lowerString)
+        }
+        let model = PatientModel()
+        model.$site.id = new.siteID
+        model.mrn = new.mrn
+        model.mrnSearch = foldMRN(new.mrn)
+        model.familyName = new.familyName
+        model.givenName = new.givenName
+        model.nameSearch = foldForSearch(new.familyName + " " + new.givenName)
+        model.birthDate = new.birthDate.iso
+        model.sex = new.sex?.rawValue
+        model.email = new.email
+        model.phone = new.phone
+        try await model.create(on: db)
+        try await Access.audit(actor, .create, .patient, model.id, on: db)
+        return try PatientRecord(model)
     }
 
     /// Reads one chart; audited as a read.

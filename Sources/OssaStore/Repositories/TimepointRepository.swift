@@ -11,7 +11,7 @@ extension TimepointRecord {
                   windowStart: try parseStoredDate(model.windowStart, field: "windowStart"),
                   windowEnd: try parseStoredDate(model.windowEnd, field: "windowEnd"),
                   status: try storedValue(TimepointStatus.self, model.status, field: "status"), completedAt: model.completedAt,
-                  statusReason: model.statusReason)
+                  statusReason: model.statusReason, invitedAt: model.invitedAt, openedAt: model.openedAt, startedAt: model.startedAt)
     }
 }
 
@@ -150,6 +150,47 @@ public struct TimepointRepository: Sendable {
             if status != .pending { try await Self.cancelReminders(timepoint: id, on: db.sqlDatabase()) }
             try await Access.audit(actor, .update, .timepoint, id, on: db)
             return try TimepointRecord(model)
+        }
+    }
+
+    /// Moves the episode's schedule to a new index date (the procedure was done on another day, or postponed): every
+    /// timepoint still pending gets the protocol's dates from `indexDate`, and for each one that moved, its unused links
+    /// are withdrawn and every queued message cancelled in the same transaction, so that nothing is sent on the old
+    /// dates; the invitation planner invites it again when its new window opens. Completed, missed and cancelled
+    /// timepoints keep their dates (their answers belong to the day they were given). Returns the moved timepoints.
+    public func reschedule(_ actor: ActingUser, episodeID: UUID, indexDate: CalendarDate, now: Date = Date(),
+                           protocol followUp: FollowUpProtocol? = nil) async throws -> [TimepointRecord] {
+        let scope = try await Access.require(actor, .update, .timepoint, recordID: episodeID.lowerString, database: database)
+        let followUp = try followUp ?? FollowUpProtocol.bundledDefault()
+        return try await database.transaction { db in
+            let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+            guard let joint = Joint(rawValue: episode.joint) else { throw StoreError.unreadable(field: "joint", value: episode.joint) }
+            let models = try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id == episodeID).all()
+            guard !models.isEmpty else { throw StoreError.conflict("episode \(episodeID.lowerString) has no follow-up schedule to move") }
+            let planned = Dictionary(followUp.schedule(indexDate: indexDate, joint: joint).timepoints.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let years = CalendarDate.plausibleYears
+            let sql = try db.sqlDatabase()
+            var moved: [FollowUpTimepointModel] = []
+            for model in models where model.status == TimepointStatus.pending.rawValue {
+                guard let target = planned[model.code] else { continue }
+                guard years.contains(target.windowOpen.year), years.contains(target.windowClose.year) else {
+                    throw StoreError.invalid(field: "indexDate", message: "the follow-up schedule from \(indexDate) would fall outside \(years.lowerBound)–\(years.upperBound)")
+                }
+                guard model.dueDate != target.targetDate.iso || model.windowStart != target.windowOpen.iso || model.windowEnd != target.windowClose.iso else { continue }
+                model.dueDate = target.targetDate.iso
+                model.windowStart = target.windowOpen.iso
+                model.windowEnd = target.windowClose.iso
+                model.invitedAt = nil
+                try await model.update(on: db)
+                let id = try model.requireID()
+                try await Self.cancelReminders(timepoint: id, on: sql)
+                try await sql.update("invitations").set("revoked_at", to: SQLBind(now)).where("timepoint_id", .equal, SQLBind(id))
+                    .where("used_at", .is, SQLLiteral.null).where("revoked_at", .is, SQLLiteral.null).run()
+                moved.append(model)
+            }
+            try await AuditLog.append(AuditEvent(actor: actor, action: .update, recordType: .timepoint,
+                                                 recordID: "reschedule:\(episodeID.lowerString):\(indexDate.iso)"), on: db)
+            return try moved.map(TimepointRecord.init)
         }
     }
 

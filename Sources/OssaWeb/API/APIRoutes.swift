@@ -38,6 +38,7 @@ enum APIRoutes {
             OutcomeEventsAPI(store: store),
             QuestionnairesAPI(store: store, library: instruments),
             MessagingAPI(store: store, environment: environment, composition: try MessageComposition(baseURL: configuration.linkBase)),
+            ConsultRequestsAPI(store: store, definition: try SelfScreenDefinition.bundledDefault()),
         ]
     }
 }

@@ -36,7 +36,7 @@ public struct MessageComposition: Sendable {
 
     public func compose(_ context: MessageContext) -> ComposedMessage {
         let kind: MessageKind = context.sequence == 0 ? .invitation : .reminder
-        guard let template = templates.template(kind, context.channel) else {
+        guard let template = context.template ?? templates.template(kind, context.channel) else {
             return ComposedMessage(subject: "A questionnaire from \(context.clinic.name)", text: link(context.token))
         }
         let values = [

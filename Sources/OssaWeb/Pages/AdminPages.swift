@@ -182,8 +182,9 @@ struct AdminListPage: Page {
         return AdminListPage(
             title: "Sites", user: user, intro: ["Every clinical record belongs to one site; staff see the records of the sites granted to them."],
             actions: [TableModel.Link(url: Paths.Admin.siteNew.template, text: "Add a site")], search: nil,
-            table: ActionTable(caption: "Sites", headers: ["Code", "Name", "Created"],
-                               rows: page.items.map { [.init($0.code), .init($0.name), .init(AdminDisplay.date($0.createdAt))] },
+            table: ActionTable(caption: "Sites", headers: ["Code", "Name", "Created", "Messages"],
+                               rows: page.items.map { [.init($0.code), .init($0.name), .init(AdminDisplay.date($0.createdAt)),
+                                                       .init("Time zone, quiet hours, contact, wording", link: Paths.Admin.siteMessaging.url($0.id))] },
                                emptyText: "No sites yet."),
             pagination: AdminDisplay.pagination(path: Paths.Admin.sites, query: [], offset: page.offset, pageSize: page.limit,
                                                 shown: page.items.count, total: page.total, noun: "sites"))
@@ -782,5 +783,88 @@ enum AdminPageSamples {
             ("admin-audit-verify", AdminAuditVerifyPage(.intact(count: 12, lastHash: String(repeating: "c", count: 64)), user: user)),
             ("admin-audit-verify-broken", AdminAuditVerifyPage(.broken(sequence: 7, reason: .hashMismatch), user: user)),
         ]
+    }
+}
+
+/// A site's messaging settings: time zone, quiet hours, the contact patients are given, and the clinic's own
+/// wording of each message (subject, plain text and HTML with placeholders), prefilled with what is used today.
+enum SiteMessagingForm {
+    static let keys: [(MessageKind, InvitationChannel, String)] = [
+        (.invitation, .email, "Invitation by e-mail"), (.reminder, .email, "Reminder by e-mail"),
+        (.invitation, .sms, "Invitation by SMS"), (.reminder, .sms, "Reminder by SMS"),
+    ]
+
+    static func key(_ kind: MessageKind, _ channel: InvitationChannel) -> String { "\(kind.rawValue)-\(channel.rawValue)" }
+
+    static func values(_ settings: SiteMessagingSettings) -> FormValues {
+        var values = FormValues()
+        values.set("timeZone", settings.timeZone)
+        values.set("quietStart", settings.quietHours?.startText)
+        values.set("quietEnd", settings.quietHours?.endText)
+        values.set("contactPhone", settings.contactPhone)
+        values.set("contactEmail", settings.contactEmail)
+        let bundled = try? MessageTemplateSet.bundled()
+        for (kind, channel, _) in keys {
+            let key = key(kind, channel)
+            let own = settings.templates.first { $0.kind == kind && $0.channel == channel }
+            let template = own ?? bundled?.template(kind, channel)
+            if own != nil { values.set("templates[\(key)][own]", "yes") }
+            values.set("templates[\(key)][subject]", template?.subject)
+            values.set("templates[\(key)][text]", template?.text)
+            values.set("templates[\(key)][html]", template?.html)
+        }
+        return values
+    }
+
+    static func read(_ reader: inout FormReader) -> SiteMessagingSettings? {
+        let zone = reader.text("timeZone", "Time zone", max: 64)
+        let start = reader.text("quietStart", "Quiet hours from", max: 5), end = reader.text("quietEnd", "Quiet hours until", max: 5)
+        var quiet: QuietHours?
+        switch (start, end) {
+        case (nil, nil): break
+        case (let start?, let end?):
+            do { quiet = try QuietHours(start: start, end: end) } catch { reader.errors.add("quietStart", "Quiet hours: \(error.message)") }
+        default: reader.errors.add("quietStart", "Give both ends of the quiet hours, or neither (the rules' 20:00–09:00)")
+        }
+        let phone = reader.text("contactPhone", "Contact telephone", max: 40)
+        let email = reader.text("contactEmail", "Contact e-mail", max: 254)
+        var templates: [MessageTemplate] = []
+        for (kind, channel, label) in keys {
+            let key = key(kind, channel)
+            guard reader.values["templates[\(key)][own]"] == "yes" else { continue }
+            let subject = channel == .email ? reader.text("templates[\(key)][subject]", "\(label): subject", max: 200) : nil
+            let text = reader.text("templates[\(key)][text]", "\(label): text", required: true, max: 5_000) ?? ""
+            let html = channel == .email ? reader.text("templates[\(key)][html]", "\(label): HTML", max: 20_000) : nil
+            let template = MessageTemplate(kind: kind, channel: channel, subject: subject, text: text, html: html)
+            do { try template.validate() } catch { reader.errors.add("templates[\(key)][\(error.path)]", "\(label): \(error.message)") }
+            templates.append(template)
+        }
+        guard reader.errors.isEmpty else { return nil }
+        return SiteMessagingSettings(timeZone: zone, quietHours: quiet, contactPhone: phone, contactEmail: email, templates: templates)
+    }
+
+    static func page(user: UserBar, site: SiteRecord, values: FormValues, errors: FormErrors) -> FormPage {
+        var sections = [
+            FormSection("Time and contact", id: "site", fields: [
+                FormField.input("timeZone", "Time zone", values, errors, hint: "Its IANA name, for example Europe/Vienna; empty means UTC. Windows open, and quiet hours apply, in this time zone.",
+                                width: "20", autocomplete: "off"),
+                FormField.input("quietStart", "Quiet hours from", values, errors, hint: "HH:MM; empty for the rules' 20:00–09:00", width: "5", autocomplete: "off"),
+                FormField.input("quietEnd", "Quiet hours until", values, errors, hint: "HH:MM; the same as the start for no quiet hours", width: "5", autocomplete: "off"),
+                FormField.input("contactPhone", "Contact telephone", values, errors, hint: "Given to patients on their pages and in messages", width: "20", autocomplete: "off"),
+                FormField.input("contactEmail", "Contact e-mail", values, errors, width: "20", inputmode: "email", autocomplete: "off"),
+            ]),
+        ]
+        let placeholders = MessageTemplate.placeholders.map { "{{\($0)}}" }.joined(separator: ", ")
+        for (kind, channel, label) in keys {
+            let key = key(kind, channel)
+            var fields = [FormField.choices("templates[\(key)][own]", "Wording", values, errors,
+                                            options: [("yes", "Use the clinic's own wording below (unticked: Ossa's, shown below)")], multiple: true)]
+            if channel == .email { fields.append(FormField.input("templates[\(key)][subject]", "Subject", values, errors, autocomplete: "off")) }
+            fields.append(FormField.textarea("templates[\(key)][text]", "Text", values, errors, hint: "Placeholders: \(placeholders). It must contain {{link}}."))
+            if channel == .email { fields.append(FormField.textarea("templates[\(key)][html]", "HTML (optional)", values, errors)) }
+            sections.append(FormSection(label, id: key, hint: "Never put the patient's name, birth date or diagnosis in a message: others may read it.", fields: fields))
+        }
+        return FormPage(title: "Messages from \(site.name)", user: user, action: Paths.Admin.siteMessaging.url(site.id), values: values, errors: errors,
+                        sections: sections, buttons: [FormButton("Save")], cancelURL: Paths.Admin.sites.template)
     }
 }

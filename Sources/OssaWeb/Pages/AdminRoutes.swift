@@ -41,6 +41,8 @@ struct AdminRoutes: Sendable {
         group.on(.get, Paths.Admin.sites, use: sites)
         group.on(.get, Paths.Admin.siteNew, use: newSite)
         group.on(.post, Paths.Admin.siteNew, use: createSite)
+        group.on(.get, Paths.Admin.siteMessaging, use: siteMessaging)
+        group.on(.post, Paths.Admin.siteMessaging, use: saveSiteMessaging)
         group.on(.get, Paths.Admin.tokens, use: tokens)
         group.on(.get, Paths.Admin.tokenNew, use: newToken)
         group.on(.post, Paths.Admin.tokenNew, use: createToken)
@@ -228,6 +230,35 @@ struct AdminRoutes: Sendable {
         } render: { actor, values, errors in
             let viewer = try await store.readModels.adminViewer(actor, .create, .site)
             return AdminForms.newSite(user: bar(viewer, context), values: values, errors: errors)
+        }
+    }
+
+    @Sendable func siteMessaging(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await handling.page(context) { actor in
+            let id = try context.uuidParameter("siteID")
+            let viewer = try await store.readModels.adminViewer(actor, .update, .site)
+            let site = try await store.sites.get(actor, id)
+            let settings = try await store.sites.messaging(actor, id)
+            return try pages.html(SiteMessagingForm.page(user: bar(viewer, context), site: site, values: SiteMessagingForm.values(settings),
+                                                         errors: FormErrors()))
+        }
+    }
+
+    @Sendable func saveSiteMessaging(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("siteID")
+        return try await handling.form(request, context) { actor, values in
+            var reader = FormReader(values)
+            let settings = SiteMessagingForm.read(&reader)
+            guard reader.errors.isEmpty, let settings else { return .refused(reader.errors) }
+            do {
+                try await store.sites.updateMessaging(actor, id, settings)
+                return .done(Paths.Admin.sites.template)
+            } catch let error as StoreError where PageHandling.isFieldError(error) {
+                return .refused(Self.errors(error))
+            }
+        } render: { actor, values, errors in
+            let viewer = try await store.readModels.adminViewer(actor, .update, .site)
+            return SiteMessagingForm.page(user: bar(viewer, context), site: try await store.sites.get(actor, id), values: values, errors: errors)
         }
     }
 

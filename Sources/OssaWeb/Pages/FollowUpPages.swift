@@ -9,6 +9,16 @@ import OssaStore
 struct FollowUpPage: Page {
     static let template = "follow-up"
     struct Link: Sendable { var url: String; var label: String }
+    /// "Send the link now" by one channel (a coordinator's reminder now; a new link with its own reminders).
+    struct Invite: Sendable { var action: String; var channel: String; var label: String; var timepoint: String; var csrf: String }
+    struct Flag: Sendable {
+        var raised: String
+        var severity: String
+        var urgent: Bool
+        var message: String
+        var resolution: String?
+        var resolveURL: String?
+    }
     struct Timepoint: Sendable {
         var label: String
         var due: String
@@ -18,6 +28,9 @@ struct FollowUpPage: Page {
         var reason: String?
         var entries: [Link]
         var markURL: String?
+        /// Invited, opened, started (none of them is completion).
+        var progress: String?
+        var invites: [Invite]
     }
     struct Results: Sendable {
         var id: String
@@ -34,6 +47,9 @@ struct FollowUpPage: Page {
     var episodeURL: String
     var hasSchedule: Bool
     var scheduleForm: FormPage?
+    var moveURL: String?
+    var flags: [Flag]
+    var hasFlags: Bool
     var timepoints: [Timepoint]
     var results: [Results]
     var hasResults: Bool
@@ -49,6 +65,13 @@ struct FollowUpPage: Page {
         episodeURL = Paths.episode.url(id)
         hasSchedule = !view.timepoints.isEmpty
         let staff = role == .clinician || role == .coordinator
+        moveURL = hasSchedule && staff ? Paths.scheduleMove.url(id) : nil
+        flags = view.redFlags.map { flag in
+            Flag(raised: Display.instant(flag.raisedAt), severity: flag.severity == "urgent" ? "Urgent" : "Review", urgent: flag.severity == "urgent",
+                 message: flag.message, resolution: flag.resolvedAt.map { "Resolved \(Display.instant($0)): \(flag.resolution ?? "")" },
+                 resolveURL: flag.resolvedAt == nil && staff ? Paths.redFlagResolve.url(id, flag.id) : nil)
+        }
+        hasFlags = !flags.isEmpty
         if !hasSchedule && staff {
             var values = scheduleValues ?? FormValues()
             if scheduleValues == nil {
@@ -84,10 +107,17 @@ struct FollowUpPage: Page {
             case .pending where t.windowStart <= today: ("due", "Due")
             case .pending: ("waiting", "Not yet open")
             }
-            return Timepoint(label: definition?.label ?? Display.timepoint(t.code), due: t.dueDate.iso,
+            let label = definition?.label ?? Display.timepoint(t.code)
+            let progress = [t.invitedAt.map { "Invited \(Display.instant($0))" }, t.openedAt.map { "opened \(Display.instant($0))" },
+                            t.startedAt.map { "started \(Display.instant($0))" }].compactMap { $0 }.joined(separator: ", ")
+            let invites = open ? [("email", "Send the link now by e-mail"), ("sms", "Send the link now by SMS")].map {
+                Invite(action: Paths.timepointInvite.url(id, t.id), channel: $0.0, label: $0.1, timepoint: label, csrf: user.csrfToken)
+            } : []
+            return Timepoint(label: label, due: t.dueDate.iso,
                              window: "\(t.windowStart.iso) to \(t.windowEnd.iso)", status: state.1, statusClass: state.0,
                              reason: t.statusReason, entries: entries,
-                             markURL: staff && t.status == .pending ? Paths.timepointStatus.url(id, t.id) : nil)
+                             markURL: staff && t.status == .pending ? Paths.timepointStatus.url(id, t.id) : nil,
+                             progress: progress.isEmpty ? nil : progress, invites: invites)
         }
         // Results per instrument, in the order the protocol uses them.
         let codes = Dictionary(view.timepoints.map { ($0.id, $0.code) }, uniquingKeysWith: { a, _ in a })
@@ -221,5 +251,33 @@ enum TimepointStatusForm {
                     FormField.textarea("reason", "Reason", values, errors, hint: "For example: three calls unanswered; had joint replacement"),
                  ])],
                  buttons: [FormButton("Save")], cancelURL: Paths.followUp.url(view.episode.id))
+    }
+}
+
+/// Moving the schedule to another index date (the procedure was done on another day).
+enum ScheduleMoveForm {
+    static func page(user: UserBar, view: ReadModels.EpisodePage, values: FormValues, errors: FormErrors) -> FormPage {
+        FormPage(title: "Move the follow-up schedule", user: user,
+                 caption: "\(Display.name(view.patient)) · \(EpisodeView.jointLabel(view.episode))",
+                 intro: ["Every timepoint not yet answered, missed or cancelled gets its dates from the new index date. Links already sent for them stop working and their queued reminders are cancelled; new links go out when the new windows open."],
+                 action: Paths.scheduleMove.url(view.episode.id), values: values, errors: errors,
+                 sections: [FormSection("Schedule", id: "schedule", fields: [
+                    FormField.date("indexDate", "New index date", values, errors, hint: "The day of the index IO procedure, for example 2026-03-27"),
+                 ])],
+                 buttons: [FormButton("Move the schedule")], cancelURL: Paths.followUp.url(view.episode.id))
+    }
+}
+
+/// Resolving a red flag: what was done (called the patient, seen in clinic), required.
+enum RedFlagResolveForm {
+    static func page(user: UserBar, view: ReadModels.EpisodePage, flag: RedFlagRecord, values: FormValues, errors: FormErrors) -> FormPage {
+        FormPage(title: "Resolve a red flag", user: user,
+                 caption: "\(Display.name(view.patient)) · \(EpisodeView.jointLabel(view.episode))",
+                 intro: ["\(flag.severity == "urgent" ? "Urgent" : "Review"), raised \(Display.instant(flag.raisedAt)): \(flag.message)"],
+                 action: Paths.redFlagResolve.url(view.episode.id, flag.id), values: values, errors: errors,
+                 sections: [FormSection("Resolution", id: "resolution", fields: [
+                    FormField.textarea("resolution", "What was done", values, errors, hint: "For example: called the patient, no fever since; seen in clinic the same day"),
+                 ])],
+                 buttons: [FormButton("Resolve")], cancelURL: Paths.followUp.url(view.episode.id))
     }
 }

@@ -198,6 +198,8 @@ extension WorklistPage: MustacheParent {
         case "sections": sections
         case "upcoming": upcoming
         case "newPatientURL": newPatientURL
+        case "completionURL": completionURL
+        case "deliveryWarning": deliveryWarning
         default: nil
         }
     }
@@ -213,6 +215,7 @@ extension WorklistPage.Section: MustacheParent {
         case "hint": hint
         case "table": table
         case "more": more
+        case "link": link
         default: nil
         }
     }

@@ -33,12 +33,14 @@ enum PageCatalog {
         var unsignedView = view
         unsignedView.screeningDecisions = [unsigned]
         let timepoint = view.timepoints.first { $0.code == "month-12" }!
+        var worklist = f.worklist
+        worklist.consultRequests = ConsultRequestList(total: 7, items: [ConsultPageSamples.request])
         return [
             ("login", LoginPage()),
             ("login-refused", LoginPage(email: "someone@example.org", emailError: nil, passwordError: "Enter your password",
                                         summary: [.init(fieldID: "password", message: "Enter your password")])),
             ("home-researcher", HomePage(user: UserBar(displayName: "Rae Searcher", role: "researcher", csrfToken: "sample-csrf", seesPatients: false))),
-            ("worklist", WorklistPage(f.worklist, user: user)),
+            ("worklist", WorklistPage(worklist, user: user)),
             ("patients", PatientListPage(
                 title: "Patients", user: user, query: "",
                 sites: [.init(id: "s1", code: "VIE-1", name: "Vienna", selected: false), .init(id: "s2", code: "GRZ-1", name: "Graz", selected: true)],
@@ -84,7 +86,7 @@ enum PageCatalog {
             ("plan-form", PlanForm.page(user: user, view: view, values: PlanForm.initialValues(view), errors: FormErrors())),
             ("adjunct-form", AdjunctForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
             ("not-found", ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: user)),
-        ] + AdminPageSamples.named + portal
+        ] + AdminPageSamples.named + portal + ConsultPageSamples.named
     }
 
     /// The patient's pages of a questionnaire link (sample token and clinic).
@@ -110,6 +112,17 @@ enum PageCatalog {
             ("portal-section-refused", PortalForms.section(token: token, clinic: clinic, questionnaire: questionnaire, section: koos,
                                                            values: FormValues(), errors: refused, csrf: "sample-csrf")),
             ("portal-review", PortalReviewPage(token: token, clinic: clinic, questionnaire: questionnaire, draft: draft, csrf: "sample-csrf")),
+            ("my-progress", ProgressPage(PatientProgress(clinic: clinic, episodes: [.init(episode: PageFixtures.episodeView.episode,
+                                                                                           timepoints: PageFixtures.episodeView.timepoints,
+                                                                                           responses: PageFixtures.episodeView.responses)]),
+                                         user: nil, today: PageFixtures.today, library: try! InstrumentLibrary.builtIn(),
+                                         followUp: try! FollowUpProtocol.bundledDefault())),
+            ("completion", CompletionPage(CompletionRates(viewer: PageFixtures.viewer, today: PageFixtures.today, rows: [
+                .init(siteID: PageFixtures.site.id, siteName: "Vienna Bone Clinic", code: "baseline", completed: 40, due: 42),
+                .init(siteID: PageFixtures.site.id, siteName: "Vienna Bone Clinic", code: "diary-d1", completed: 30, due: 40),
+                .init(siteID: PageFixtures.site.id, siteName: "Vienna Bone Clinic", code: "diary-d2", completed: 28, due: 40),
+                .init(siteID: PageFixtures.site.id, siteName: "Vienna Bone Clinic", code: "month-3", completed: 31, due: 38),
+            ]), user: sampleUser, followUp: try! FollowUpProtocol.bundledDefault())),
             ("portal-thanks", PortalMessagePage(clinic: clinic, heading: "Thank you", paragraphs: ["Your answers have been sent to Vienna Bone Clinic."])),
             ("portal-stop", PortalMessagePage(clinic: clinic, heading: "Stop messages by e-mail", paragraphs: ["You will get no more messages by e-mail."],
                                               form: .init(action: Paths.Portal.stop.url(token), label: "Stop messages by e-mail", secondary: false),

@@ -10,11 +10,32 @@ struct PageRoutes: Sendable {
     let store: OssaStore
     let pages: PageRenderer
     let now: @Sendable () -> Date
+    var deliveryConfigured = false
 
     func register(on group: RouterGroup<OssaRequestContext>) {
         group.on(.get, Paths.home, use: home)
         group.on(.get, Paths.patients, use: patients)
         group.on(.get, Paths.episode, use: episode)
+        group.on(.get, Paths.myProgress, use: myProgress)
+        group.on(.get, Paths.completion, use: completion)
+    }
+
+    @Sendable func completion(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let rates = try await store.readModels.completionRates(actor, today: CalendarDate(utcInstant: now()))
+            return try pages.html(CompletionPage(rates, user: UserBar(rates.viewer, csrfToken: context.auth?.csrfToken ?? ""),
+                                                 followUp: try FollowUpProtocol.bundledDefault()))
+        }
+    }
+
+    /// A signed-in patient's own page: questionnaires to come and results so far.
+    @Sendable func myProgress(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let progress = try await store.readModels.patientProgress(actor)
+            let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
+            return try pages.html(ProgressPage(progress, user: user, today: CalendarDate(utcInstant: now()), library: try InstrumentLibrary.builtIn(),
+                                               followUp: try FollowUpProtocol.bundledDefault()))
+        }
     }
 
     /// Start page: clinicians and coordinators get their worklist; a patient goes to their record; researchers and
@@ -23,8 +44,11 @@ struct PageRoutes: Sendable {
         try await page(context) { actor in
             if AccessPolicy.allows(actor.role, .list, .screeningDecision) {
                 let worklist = try await store.readModels.worklist(actor, today: CalendarDate(utcInstant: now()))
-                return try pages.html(WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: context.auth?.csrfToken ?? "")))
+                return try pages.html(WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: context.auth?.csrfToken ?? ""),
+                                                   deliveryConfigured: deliveryConfigured))
             }
+            // A patient starts on their own progress page.
+            if actor.role == .patient { return Response(status: .seeOther, headers: [.location: Paths.myProgress.template]) }
             let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
             // Administrators start on the administration page (the same page as GET /admin).

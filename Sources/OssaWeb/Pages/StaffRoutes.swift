@@ -14,11 +14,14 @@ struct StaffRoutes: Sendable {
     let library: InstrumentLibrary
     let followUp: FollowUpProtocol
     let thresholds: ResponderThresholdTable
+    /// Writes the messages of a link sent from the follow-up page.
+    let composition: MessageComposition
 
-    init(store: OssaStore, pages: PageRenderer, now: @escaping @Sendable () -> Date) throws {
+    init(store: OssaStore, pages: PageRenderer, now: @escaping @Sendable () -> Date, composition: MessageComposition) throws {
         self.store = store
         self.pages = pages
         self.now = now
+        self.composition = composition
         library = try InstrumentLibrary.builtIn()
         followUp = try FollowUpProtocol.bundledDefault()
         thresholds = try ResponderThresholdTable.builtIn()
@@ -48,6 +51,11 @@ struct StaffRoutes: Sendable {
         group.on(.post, Paths.procedureSign, use: signProcedure)
         group.on(.get, Paths.followUp, use: followUpPage)
         group.on(.post, Paths.schedule, use: createSchedule)
+        group.on(.get, Paths.scheduleMove, use: moveSchedulePage)
+        group.on(.post, Paths.scheduleMove, use: moveSchedule)
+        group.on(.post, Paths.timepointInvite, use: inviteNow)
+        group.on(.get, Paths.redFlagResolve, use: resolveFlagPage)
+        group.on(.post, Paths.redFlagResolve, use: resolveFlag)
         group.on(.get, Paths.questionnaireEntry, use: newQuestionnaire)
         group.on(.post, Paths.questionnaireEntry, use: createQuestionnaire)
         group.on(.get, Paths.timepointStatus, use: newTimepointStatus)
@@ -375,6 +383,78 @@ struct StaffRoutes: Sendable {
             return .done(Paths.followUp.url(id))
         } render: { actor, values, errors in
             followUpModel(try await store.readModels.episodePage(actor, episodeID: id), actor, context, values: values, errors: errors)
+        }
+    }
+
+    @Sendable func moveSchedulePage(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            var values = FormValues()
+            values.set("indexDate", view.timepoints.first { $0.code == "baseline" }?.dueDate.iso)
+            return ScheduleMoveForm.page(user: bar(view.viewer, context), view: view, values: values, errors: FormErrors())
+        }
+    }
+
+    /// Moves every pending timepoint to the new index date; their links are withdrawn and queued messages cancelled
+    /// (`TimepointRepository.reschedule`), and the planner invites again when the new windows open.
+    @Sendable func moveSchedule(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("episodeID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let index = reader.date("indexDate", "New index date", required: true, notAfter: today.adding(days: 366)) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.timepoints.reschedule(actor, episodeID: id, indexDate: index, now: now())
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+            return .done(Paths.followUp.url(id))
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            return ScheduleMoveForm.page(user: bar(view.viewer, context), view: view, values: values, errors: errors)
+        }
+    }
+
+    /// "Send the link now": a new personal link by the chosen channel with its reminders (the coordinator's
+    /// reminder now). A patient without an address on the channel, or who opted out of it, gets the error page
+    /// saying so.
+    @Sendable func inviteNow(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (episodeID, timepointID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("timepointID"))
+        return try await handling.post(request, context) { actor, values in
+            guard let channel = InvitationChannel(rawValue: values["channel"]) else {
+                throw Problem(.badRequest, detail: "choose e-mail or SMS")
+            }
+            _ = try await store.invitations.send(actor, timepointID: timepointID, channel: channel, now: now(), compose: composition.composer)
+            return Paths.followUp.url(episodeID)
+        }
+    }
+
+    func flag(_ view: ReadModels.EpisodePage, _ context: OssaRequestContext) throws -> RedFlagRecord {
+        let id = try context.uuidParameter("flagID")
+        guard let flag = view.redFlags.first(where: { $0.id == id }) else { throw StoreError.notFound(recordType: "red flag", id: id.lowercasedID) }
+        return flag
+    }
+
+    @Sendable func resolveFlagPage(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await episodePage(context) { actor, view in
+            RedFlagResolveForm.page(user: bar(view.viewer, context), view: view, flag: try flag(view, context), values: FormValues(), errors: FormErrors())
+        }
+    }
+
+    @Sendable func resolveFlag(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let (episodeID, flagID) = (try context.uuidParameter("episodeID"), try context.uuidParameter("flagID"))
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let note = reader.text("resolution", "What was done", required: true, max: 2000) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.redFlags.resolve(actor, flagID, note: note, now: now())
+            } catch StoreError.conflict {
+                // Resolved already (by a colleague, or a second click): the page shows how.
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: [:]))
+            }
+            return .done(Paths.followUp.url(episodeID) + "#red-flags")
+        } render: { actor, values, errors in
+            let view = try await store.readModels.episodePage(actor, episodeID: episodeID)
+            return RedFlagResolveForm.page(user: bar(view.viewer, context), view: view, flag: try flag(view, context), values: values, errors: errors)
         }
     }
 

@@ -14,6 +14,8 @@ struct WorklistPage: Page {
         var hint: String
         var table: TableModel
         var more: String?
+        /// A link under the list (the consult requests' own page).
+        var link: TableModel.Link? = nil
     }
 
     var title = "Worklist"
@@ -23,8 +25,11 @@ struct WorklistPage: Page {
     var sections: [Section]
     var upcoming: [Section]
     var newPatientURL: String
+    var completionURL: String
+    /// "Delivery is not configured": the outbox holds the messages until OSSA_SMTP_URL or OSSA_SMS_WEBHOOK_URL is set.
+    var deliveryWarning: String?
 
-    init(_ worklist: Worklist, user: UserBar) {
+    init(_ worklist: Worklist, user: UserBar, deliveryConfigured: Bool = true) {
         self.user = user
         today = worklist.today.iso
         func section(_ id: String, _ title: String, _ hint: String, _ s: Worklist.Section, dateHeader: String, detail: String,
@@ -57,16 +62,49 @@ struct WorklistPage: Page {
             section("missed", "Windows closed without answers", "Mark each missed (with the reason) or not applicable.",
                     worklist.questionnairesClosed, dateHeader: "Was due", detail: "Timepoint",
                     link: { Paths.followUp.url($0.episodeID) }, detailText: { Display.timepoint($0.detail) }),
+            Self.redFlags(worklist.attention.redFlags),
+            Self.consults(worklist.consultRequests),
+            Self.attention("to-call", "Patients to call", "A questionnaire window has been open for a day or more and no link could be sent: no e-mail address or phone number the patient has not opted out of. Call, or add an address and send the link from the follow-up page.",
+                           worklist.attention.toCall, headers: ["Patient", "Due", "Timepoint"]) { item in
+                [.link(item.patientName, Paths.followUp.url(item.episodeID)), .init(item.day?.iso ?? "–"), .init(Display.timepoint(item.detail))]
+            },
+            Self.attention("failed", "Failed deliveries", "Messages the mail server or SMS gateway refused, or that failed after every retry. Check the address, then send the link again from the follow-up page.",
+                           worklist.attention.failedDeliveries, headers: ["Patient", "Queued", "Channel and error"]) { item in
+                [.link(item.patientName, Paths.followUp.url(item.episodeID)), .init(item.when.map(Display.instant) ?? "–"), .init(item.detail)]
+            },
         ]
-        // The patient portal brings these lists; their place on the worklist is kept so the page does not move.
-        upcoming = [
-            Section(id: "red-flags", title: "Red flags from recovery diaries", count: 0, countLabel: "0 items",
-                    hint: "Arrives with the patient portal: fever, redness, pain rising after day 3.",
-                    table: TableModel(caption: "Red flags", headers: [], rows: [], emptyText: "None."), more: nil),
-            Section(id: "consults", title: "Consult requests", count: 0, countLabel: "0 items",
-                    hint: "Arrives with the patient portal: self-screening patients asking for a consultation.",
-                    table: TableModel(caption: "Consult requests", headers: [], rows: [], emptyText: "None."), more: nil),
-        ]
+        upcoming = []
         newPatientURL = Paths.patientNew.template
+        completionURL = Paths.completion.template
+        deliveryWarning = deliveryConfigured ? nil
+            : "Delivery is not configured: invitations and reminders wait in the outbox until OSSA_SMTP_URL (e-mail) or OSSA_SMS_WEBHOOK_URL (SMS) is set."
+    }
+
+    /// Open red flags, newest first: urgent ones say so; each opens the episode's follow-up.
+    static func redFlags(_ list: WorklistAttention.List) -> Section {
+        attention("red-flags", "Red flags", "Answers that need a clinician now — fever, spreading redness, pain rising after the procedure (recovery diary) — and questionnaire links locked after wrong dates of birth. Deal with each, then resolve it on the follow-up page.",
+                  list, headers: ["Patient", "Raised", "Severity", "What"]) { item in
+            [.link(item.patientName, Paths.followUp.url(item.episodeID) + "#red-flags"), .init(item.when.map(Display.instant) ?? "–"),
+             .init(item.severity == "urgent" ? "Urgent" : "Review", class: item.severity == "urgent" ? "status-urgent" : nil), .init(item.detail)]
+        }
+    }
+
+    static func attention(_ id: String, _ title: String, _ hint: String, _ list: WorklistAttention.List, headers: [String],
+                          cells: (WorklistAttention.Item) -> [TableModel.Cell]) -> Section {
+        Section(id: id, title: title, count: list.total, countLabel: list.total == 1 ? "1 item" : "\(list.total) items", hint: hint,
+                table: TableModel(caption: title, headers: headers, rows: list.items.map { TableModel.Row(cells: cells($0)) }, emptyText: "Nothing to do."),
+                more: list.total > list.items.count ? "Showing the first \(list.items.count) of \(list.total)." : nil)
+    }
+
+    /// New consult requests from the public self-screen, newest first, each opening its request page.
+    static func consults(_ list: ConsultRequestList) -> Section {
+        Section(id: "consults", title: "Consult requests", count: list.total, countLabel: list.total == 1 ? "1 item" : "\(list.total) items",
+                hint: "People who ran the public self-screen and asked to be contacted: call them back, then turn the request into a patient or close it.",
+                table: TableModel(caption: "Consult requests", headers: ["Name", "Joint", "Received", "Self-screen result"], rows: list.items.map { r in
+                    TableModel.Row(.link(r.name, Paths.consultRequest.url(r.id)), .init(ConsultDisplay.joint(r.answers)),
+                                   .init(Display.instant(r.createdAt)), .init(ConsultDisplay.outcome(r.outcome)))
+                }, emptyText: "No new requests."),
+                more: list.total > list.items.count ? "Showing the newest \(list.items.count) of \(list.total)." : nil,
+                link: TableModel.Link(url: Paths.consultRequests.template, text: "All consult requests"))
     }
 }

@@ -175,3 +175,63 @@ enum PortalForms {
         return values
     }
 }
+
+extension PortalForms {
+    /// A recovery-diary day: the protocol's short daily form on one page, drawn from its definition (a 0–10 scale as
+    /// a row of large radio buttons, single and multiple choices, yes/no, a number, an optional note).
+    static func diary(token: String, clinic: ClinicContact, diary: RecoveryDiaryProtocol, day: Int, values: FormValues, errors: FormErrors,
+                      csrf: String) -> FormPage {
+        let fields = diary.form.fields.map { field -> FormField in
+            var hint = field.help
+            switch field.kind {
+            case .scale:
+                let low = Int(field.min ?? 0), high = Int(field.max ?? 10)
+                if field.help == nil, let minLabel = field.minLabel, let maxLabel = field.maxLabel {
+                    hint = "\(low) = \(minLabel), \(high) = \(maxLabel)"
+                }
+                return FormField.choices(field.id, field.question, values, errors, options: (low...high).map { (String($0), String($0)) },
+                                         hint: hint, inline: true)
+            case .single, .yesNo:
+                return FormField.choices(field.id, field.question, values, errors, options: (field.options ?? []).map { ($0.value, $0.label) }, hint: hint)
+            case .multiple:
+                return FormField.choices(field.id, field.question, values, errors, options: (field.options ?? []).map { ($0.value, $0.label) },
+                                         multiple: true, hint: hint)
+            case .number:
+                if let unit = field.unit {
+                    hint = [hint.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 }, "In \(unit)."].compactMap { $0 }.joined(separator: ". ")
+                }
+                return FormField.number(field.id, field.question + (field.required ? "" : " (optional)"), values, errors, hint: hint)
+            case .text:
+                return FormField.textarea(field.id, field.question + (field.required ? "" : " (optional)"), values, errors, hint: hint)
+            }
+        }
+        var page = FormPage(title: "Recovery diary, day \(day)", user: nil, caption: "Day \(day) of \(DiaryEntry.days.upperBound)",
+                            intro: [diary.form.intro].compactMap { $0 },
+                            action: Paths.Portal.page.url(token, "1"), values: values, errors: errors,
+                            sections: [FormSection("Today", id: "diary", fields: fields)],
+                            buttons: [FormButton("Send today's answers", name: "go", value: "next")], cancelURL: nil)
+        page.chrome = .publicPage(clinic.name)
+        page.publicCSRF = csrf
+        return page
+    }
+
+    /// The day's form problems under their fields.
+    static func errors(_ problems: [DiaryProblem]) -> FormErrors {
+        var errors = FormErrors()
+        for problem in problems { errors.add(problem.field, problem.message) }
+        return errors
+    }
+
+    /// After a diary day: thanks, and — when an answer needs attention — what to do now, with the clinic's number.
+    static func diaryDone(clinic: ClinicContact, day: Int, flags: [DiaryRedFlag]) -> PortalMessagePage {
+        guard !flags.isEmpty else {
+            return PortalMessagePage(clinic: clinic, heading: "Thank you",
+                                     paragraphs: ["Your answers for day \(day) have been sent to \(clinic.name).",
+                                                  day < DiaryEntry.days.upperBound ? "We will send you tomorrow's diary in the morning." : "That was the last day of the diary."])
+        }
+        var advice: [String] = []
+        for flag in flags where !advice.contains(flag.patientAdvice) { advice.append(flag.patientAdvice) }
+        return PortalMessagePage(clinic: clinic, heading: "Thank you — some answers need attention",
+                                 paragraphs: ["Your answers for day \(day) have been sent to \(clinic.name), and the clinical team has been told."] + advice)
+    }
+}

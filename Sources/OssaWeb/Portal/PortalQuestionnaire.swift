@@ -78,10 +78,14 @@ struct PortalQuestionnaire: Sendable {
 
     /// The answers to submit, per instrument, from the draft. An instrument with no answer at all is left out (the
     /// patient skipped it) unless every instrument is empty.
+    /// A follow-up question whose condition is not met ("Which replacement?" after "No") is dropped, whatever was saved.
     func submissions(_ draft: [String: [String: Int?]]) -> [(InstrumentDefinition, [String: Int?])] {
         instruments.compactMap { instrument in
             let saved = draft[instrument.id] ?? [:]
-            let answers = Dictionary(uniqueKeysWithValues: instrument.items.filter { $0.itemType == .choice }.map { ($0.code, saved[$0.code] ?? nil) })
+            let answers = Dictionary(uniqueKeysWithValues: instrument.items.filter { $0.itemType == .choice }.map { item -> (String, Int?) in
+                if let condition = item.enableWhen, (saved[condition.item] ?? nil) != condition.equals { return (item.code, nil) }
+                return (item.code, saved[item.code] ?? nil)
+            })
             return answers.values.contains { $0 != nil } ? (instrument, answers) : nil
         }
     }

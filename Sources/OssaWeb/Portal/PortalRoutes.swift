@@ -18,6 +18,7 @@ struct PortalRoutes: Sendable {
     let environment: WebEnvironment
     let library: InstrumentLibrary
     let followUp: FollowUpProtocol
+    let diary: RecoveryDiaryProtocol
 
     init(store: OssaStore, pages: PageRenderer, configuration: ServerConfiguration, environment: WebEnvironment) throws {
         self.store = store
@@ -26,6 +27,7 @@ struct PortalRoutes: Sendable {
         self.environment = environment
         library = try InstrumentLibrary.builtIn()
         followUp = try FollowUpProtocol.bundledDefault()
+        diary = try RecoveryDiaryProtocol.bundled()
     }
 
     func register(on group: RouterGroup<OssaRequestContext>) {
@@ -37,16 +39,18 @@ struct PortalRoutes: Sendable {
         group.on(.post, Paths.Portal.submit, use: submit)
         group.on(.get, Paths.Portal.stop, use: stopPage)
         group.on(.post, Paths.Portal.stop, use: stop)
+        group.on(.get, Paths.Portal.progress, use: progress)
     }
 
     // MARK: Handlers
 
     @Sendable func open(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await link(request, context) { token, view, csrf in
-            if view.status != .open { return try closed(view) }
+            if view.status != .open { return try closed(view, token: token) }
             guard view.confirmed else {
                 return try html(PortalForms.birthDate(token: token, clinic: view.clinic, values: FormValues(), errors: FormErrors(), csrf: csrf), csrf: csrf)
             }
+            if Self.diaryDay(view) != nil { return redirect(Paths.Portal.page.url(token, "1")) }
             // Resume: the first page with nothing answered yet, or the review page.
             let questionnaire = questionnaire(view)
             let next = questionnaire.sections.first { questionnaire.answered($0, view.draft) == 0 }
@@ -56,7 +60,7 @@ struct PortalRoutes: Sendable {
 
     @Sendable func confirm(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await link(request, context) { token, view, csrf in
-            guard view.status == .open else { return try closed(view) }
+            guard view.status == .open else { return try closed(view, token: token) }
             if view.confirmed { return redirect(Paths.Portal.link.url(token)) }
             let values = try await PageHandling.values(request, context)
             let (birthDate, errors) = PortalForms.readBirthDate(values)
@@ -81,17 +85,21 @@ struct PortalRoutes: Sendable {
                 context.logger.notice("questionnaire link locked after failed date-of-birth checks")
                 var locked = view
                 locked.status = .locked
-                return try closed(locked, status: .forbidden)
+                return try closed(locked, token: token, status: .forbidden)
             case .closed(let status):
                 var closedView = view
                 closedView.status = status
-                return try closed(closedView)
+                return try closed(closedView, token: token)
             }
         }
     }
 
     @Sendable func sectionPage(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await confirmed(request, context) { token, view, questionnaire, section, csrf in
+            if let day = Self.diaryDay(view) {
+                return try html(PortalForms.diary(token: token, clinic: view.clinic, diary: diary, day: day, values: FormValues(), errors: FormErrors(),
+                                                  csrf: csrf), csrf: csrf)
+            }
             guard let section else { return redirect(Paths.Portal.review.url(token)) }
             return try html(PortalForms.section(token: token, clinic: view.clinic, questionnaire: questionnaire, section: section,
                                                 values: PortalForms.values(section, draft: view.draft), errors: FormErrors(), csrf: csrf), csrf: csrf)
@@ -100,6 +108,18 @@ struct PortalRoutes: Sendable {
 
     @Sendable func saveSection(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await confirmed(request, context) { token, view, questionnaire, section, csrf in
+            if let day = Self.diaryDay(view) {
+                let values = try await PageHandling.values(request, context)
+                let (entry, problems) = DiaryEntry.read(values.values, day: day)
+                guard let entry, problems.isEmpty else {
+                    return try html(PortalForms.diary(token: token, clinic: view.clinic, diary: diary, day: day, values: values,
+                                                      errors: PortalForms.errors(problems), csrf: csrf), status: .unprocessableContent, csrf: csrf)
+                }
+                let flags = try await store.links.submitDiary(token: token, session: linkCookie(request), entry: entry, protocol: diary,
+                                                              library: library, now: environment.now(), address: context.clientAddress)
+                if !flags.isEmpty { context.logger.notice("recovery diary raised red flags", metadata: ["count": "\(flags.count)"]) }
+                return try html(PortalForms.diaryDone(clinic: view.clinic, day: day, flags: flags), csrf: "")
+            }
             guard let section else { return redirect(Paths.Portal.review.url(token)) }
             let values = try await PageHandling.values(request, context)
             let (answers, errors) = questionnaire.read(section, values)
@@ -161,6 +181,22 @@ struct PortalRoutes: Sendable {
         }
     }
 
+    /// The patient's results so far, for the browser that confirmed the date of birth on this link.
+    @Sendable func progress(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        do {
+            let progress = try await store.links.progress(token: token, session: linkCookie(request), now: environment.now(), address: context.clientAddress)
+            return try html(ProgressPage(progress, user: nil, today: CalendarDate(utcInstant: environment.now()), library: library, followUp: followUp,
+                                         backURL: Paths.Portal.link.url(token)), csrf: "")
+        } catch is LinkNotConfirmed {
+            return redirect(Paths.Portal.link.url(token))
+        } catch is LinkClosed {
+            return redirect(Paths.Portal.link.url(token))
+        } catch StoreError.notFound {
+            return redirect(Paths.Portal.link.url(token))
+        }
+    }
+
     // MARK: Plumbing
 
     /// Resolves the link (`open` records the first opening and audits the read) and hands over the public CSRF token.
@@ -182,7 +218,7 @@ struct PortalRoutes: Sendable {
         } catch let closed as LinkClosed {
             var view = view
             view.status = closed.status
-            return try self.closed(view)
+            return try self.closed(view, token: token)
         } catch is LinkNotConfirmed {
             return redirect(Paths.Portal.link.url(token))
         } catch let error as StoreError where PageHandling.isFieldError(error) {
@@ -199,7 +235,7 @@ struct PortalRoutes: Sendable {
     private func confirmedLink(_ request: Request, _ context: OssaRequestContext,
                                _ body: (String, LinkView, PortalQuestionnaire, String) async throws -> Response) async throws -> Response {
         try await link(request, context) { token, view, csrf in
-            guard view.status == .open else { return try closed(view) }
+            guard view.status == .open else { return try closed(view, token: token) }
             guard view.confirmed else { return redirect(Paths.Portal.link.url(token)) }
             return try await body(token, view, questionnaire(view), csrf)
         }
@@ -216,11 +252,17 @@ struct PortalRoutes: Sendable {
         }
     }
 
+    /// The diary day of a recovery-diary timepoint (`diary-d3` → 3); nil for a questionnaire.
+    static func diaryDay(_ view: LinkView) -> Int? {
+        guard view.timepointCode.hasPrefix("diary-d"), let day = Int(view.timepointCode.dropFirst("diary-d".count)), DiaryEntry.days.contains(day) else { return nil }
+        return day
+    }
+
     private func questionnaire(_ view: LinkView) -> PortalQuestionnaire {
         PortalQuestionnaire(timepointCode: view.timepointCode, joint: view.joint, protocol: followUp, library: library)
     }
 
-    private func closed(_ view: LinkView, status: HTTPResponse.Status = .ok) throws -> Response {
+    private func closed(_ view: LinkView, token: String, status: HTTPResponse.Status = .ok) throws -> Response {
         let window = "The questionnaire was open until the end of \(view.windowEnd.iso)."
         let (heading, paragraphs): (String, [String]) = switch view.status {
         case .completed: ("Thank you", ["Your answers have been sent to \(view.clinic.name). There is nothing more to do on this link.",
@@ -230,7 +272,9 @@ struct PortalRoutes: Sendable {
         case .locked: ("This link has been locked", ["The date of birth was entered wrongly too many times, so the link was locked to protect your answers. The clinic has been told and will contact you."])
         case .open: ("Your questionnaire", [])
         }
-        return try html(PortalMessagePage(clinic: view.clinic, heading: heading, paragraphs: paragraphs), status: status, csrf: "")
+        let links: [FormPage.Link] = view.status == .completed && view.confirmed
+            ? [.init(url: Paths.Portal.progress.url(token), label: "See your results so far")] : []
+        return try html(PortalMessagePage(clinic: view.clinic, heading: heading, paragraphs: paragraphs, links: links), status: status, csrf: "")
     }
 
     private func linkCookie(_ request: Request) -> String {

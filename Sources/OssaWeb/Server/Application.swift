@@ -52,6 +52,8 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     // Patients' pages (questionnaire links): no sign-in; the public double-submit CSRF check on every form post.
     let portal = router.group().add(middleware: CSRFMiddleware(publicCookie: configuration.formCookieName))
     try PortalRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: portal)
+    // The public self-screen and its consult requests: no sign-in, the same public CSRF check.
+    try SelfScreenRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: portal)
 
     // JSON API: API token or session; CSRF for the session's writes.
     let api = router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware())
@@ -62,8 +64,10 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     // Pages: session only; CSRF for every form post.
     let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth)).add(middleware: CSRFMiddleware())
     login.registerSignedIn(on: signedIn)
-    PageRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
-    try StaffRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
+    PageRoutes(store: store, pages: pages, now: environment.now, deliveryConfigured: configuration.deliveryConfigured).register(on: signedIn)
+    try StaffRoutes(store: store, pages: pages, now: environment.now,
+                    composition: try MessageComposition(baseURL: configuration.linkBase)).register(on: signedIn)
+    try ConsultRequestRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
     try AdminRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: signedIn)
     allowed.load(router.routes)
     return router
@@ -125,6 +129,7 @@ struct MaintenanceService: Service {
                 let now = Date()
                 try await store.sessions.purgeExpired(now: now, idleTimeout: configuration.sessionIdleTimeout)
                 try await store.loginThrottle.purge(now: now, policy: configuration.loginThrottle)
+                try await store.consultRequests.purgeAddressHashes(now: now)
             } catch {
                 logger.warning("periodic clean-up failed", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
             }

@@ -69,6 +69,10 @@ enum Paths {
     static let login = RoutePath("/login")
     static let logout = RoutePath("/logout")
     static let patients = RoutePath("/patients")
+    /// A signed-in patient's own page.
+    static let myProgress = RoutePath("/my")
+    /// Questionnaire completion per site and timepoint (staff).
+    static let completion = RoutePath("/follow-up/completion")
     static let episode = RoutePath("/episodes/:episodeID")
     static let staticFile = RoutePath("/static/:file")
     static let patientNew = RoutePath("/patients/new")
@@ -86,6 +90,9 @@ enum Paths {
     static let procedureSign = RoutePath("/episodes/:episodeID/procedures/:procedureID/sign")
     static let followUp = RoutePath("/episodes/:episodeID/follow-up")
     static let schedule = RoutePath("/episodes/:episodeID/follow-up/schedule")
+    static let scheduleMove = RoutePath("/episodes/:episodeID/follow-up/schedule/move")
+    static let timepointInvite = RoutePath("/episodes/:episodeID/timepoints/:timepointID/invite")
+    static let redFlagResolve = RoutePath("/episodes/:episodeID/red-flags/:flagID/resolve")
     static let questionnaireEntry = RoutePath("/episodes/:episodeID/timepoints/:timepointID/questionnaires/:instrumentID")
     static let timepointStatus = RoutePath("/episodes/:episodeID/timepoints/:timepointID/status")
     static let outcomeNew = RoutePath("/episodes/:episodeID/outcomes/new")
@@ -95,6 +102,23 @@ enum Paths {
     static let adjunctNew = RoutePath("/episodes/:episodeID/adjuncts/new")
     static let procedureAddenda = RoutePath("/episodes/:episodeID/procedures/:procedureID/addenda")
 
+    /// Consult requests from the public self-screen (coordinators and clinicians): the list, one request, and
+    /// turning it into a patient and episode or closing it.
+    static let consultRequests = RoutePath("/consult-requests")
+    static let consultRequest = RoutePath("/consult-requests/:requestID")
+    static let consultRequestConvert = RoutePath("/consult-requests/:requestID/convert")
+    static let consultRequestClose = RoutePath("/consult-requests/:requestID/close")
+
+    /// The public self-screen (no sign-in, no identifiers): the questions, the result, a consult request.
+    enum SelfScreen {
+        /// GET: the questions; POST: the result (nothing stored).
+        static let form = RoutePath("/self-screen")
+        /// POST: a consult request with the answers (re-evaluated on the server).
+        static let consult = RoutePath("/self-screen/consult")
+        /// GET: what happens next, after a request.
+        static let thanks = RoutePath("/self-screen/thanks")
+    }
+
     /// The patient's pages: a personal questionnaire link (no sign-in; the token is the credential).
     enum Portal {
         static let link = RoutePath("/q/:token")
@@ -102,6 +126,7 @@ enum Paths {
         static let review = RoutePath("/q/:token/review")
         static let submit = RoutePath("/q/:token/submit")
         static let stop = RoutePath("/q/:token/stop")
+        static let progress = RoutePath("/q/:token/progress")
     }
 
     // Operations
@@ -113,10 +138,12 @@ enum Paths {
     static let all: [RoutePath] = [
         home, login, logout, patients, episode, staticFile, health, ready, metrics,
         patientNew, patient, patientEdit, episodeNew, screeningNew, screeningDecision, screeningSign, screeningOverride,
-        imagingNew, imagingStudy, procedureNew, procedure, procedureSign, followUp, schedule, questionnaireEntry, timepointStatus, outcomeNew,
+        imagingNew, imagingStudy, procedureNew, procedure, procedureSign, followUp, schedule, scheduleMove, timepointInvite, redFlagResolve, questionnaireEntry, timepointStatus, outcomeNew,
         plan, planEdit, adjunctNew, procedureAddenda, episodeEdit,
-        Portal.link, Portal.page, Portal.review, Portal.submit, Portal.stop,
-        Admin.home, Admin.users, Admin.userNew, Admin.user, Admin.userAccess, Admin.userPassword, Admin.userDisable, Admin.sites, Admin.siteNew,
+        Portal.link, Portal.page, Portal.review, Portal.submit, Portal.stop, Portal.progress, myProgress, completion,
+        SelfScreen.form, SelfScreen.consult, SelfScreen.thanks,
+        consultRequests, consultRequest, consultRequestConvert, consultRequestClose, API.consultRequests,
+        Admin.home, Admin.users, Admin.userNew, Admin.user, Admin.userAccess, Admin.userPassword, Admin.userDisable, Admin.sites, Admin.siteNew, Admin.siteMessaging,
         Admin.tokens, Admin.tokenNew, Admin.tokenRevoke, Admin.rulesets, Admin.rulesetNew, Admin.ruleset, Admin.rulesetActivate,
         Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
@@ -134,6 +161,8 @@ enum Paths {
         static let userDisable = RoutePath("/admin/users/:userID/disable")
         static let sites = RoutePath("/admin/sites")
         static let siteNew = RoutePath("/admin/sites/new")
+        /// A site's time zone, quiet hours, contact and message wording.
+        static let siteMessaging = RoutePath("/admin/sites/:siteID/messaging")
         static let tokens = RoutePath("/admin/tokens")
         static let tokenNew = RoutePath("/admin/tokens/new")
         static let tokenRevoke = RoutePath("/admin/tokens/:tokenID/revoke")
@@ -185,6 +214,7 @@ enum Paths {
         static let timepoint = RoutePath("/api/v1/timepoints/:timepointID")
         static let timepointInvitations = RoutePath("/api/v1/timepoints/:timepointID/invitations")
         static let outbox = RoutePath("/api/v1/outbox")
+        static let consultRequests = RoutePath("/api/v1/consult-requests")
     }
 }
 

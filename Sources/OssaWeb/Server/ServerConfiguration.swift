@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     /// Where patients reach this server (`OSSA_PUBLIC_URL`): the personal links in messages start with it. Nil: the
     /// server's own address (`http://host:port`).
     public var publicURL: String?
+    /// Messages can leave the outbox (SMTP or the SMS webhook is configured, or the demo prints them); otherwise the
+    /// worklist says delivery is not configured.
+    public var deliveryConfigured = false
 
     /// The start of every link in a message.
     public var linkBase: String {
