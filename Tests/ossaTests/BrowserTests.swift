@@ -50,7 +50,8 @@ struct BrowserTests {
         var base: String { server.baseURL.absoluteString }
     }
 
-    func withRig(_ body: (Rig) async throws -> Void) async throws {
+    /// `environment`: settings for `ossa serve` (a mail server for the delivery test).
+    func withRig(environment: [String: String] = [:], _ body: (Rig) async throws -> Void) async throws {
         guard let setting = Self.setting else {
             print("browser suite not run: set OSSA_TEST_CHROMEDRIVER to the chromedriver executable (or 1 for PATH); .ci/run does")
             return
@@ -63,7 +64,7 @@ struct BrowserTests {
         let database = dir.appendingPathComponent("demo.sqlite").path
         let demo = try CLI.run(["demo", "--patients", "40", "--seed", "11", "--database", database])
         try #require(demo.status == 0, "ossa demo: \(demo.stderr)")
-        let server = try await ServerHarness.start(database: database, directory: dir)
+        let server = try await ServerHarness.start(database: database, directory: dir, environment: environment)
         defer { server.kill() }
         let port = try ServerHarness.freePort()
         let log = dir.appendingPathComponent("chromedriver.log")

@@ -316,6 +316,71 @@ extension BrowserTests {
         /// A new patient at the coordinator's first site with a knee episode whose index procedure was `indexDaysAgo`
         /// days ago, its schedule, and a link to the timepoint `code` (whose window is open today), issued by the
         /// coordinator: the token, given once, and the timepoint.
+        /// The issue's "done when" with the real server: `ossa serve` with a mail server (aiosmtpd) sends the link it was
+        /// asked for, the test reads it out of the mailbox, a phone-sized browser follows it to a scored, stored
+        /// questionnaire, and the invitation's reminders are cancelled — the mailbox never gets a second message.
+        @Test("ossa serve mails a link; a phone follows it to a stored questionnaire; its reminders are never sent")
+        func mailedLinkOnAPhone() async throws {
+            guard let python = ProcessInfo.processInfo.environment["OSSA_TEST_AIOSMTPD"], !python.isEmpty else {
+                print("mailed-link browser test not run: set OSSA_TEST_AIOSMTPD to a python3 with aiosmtpd==1.4.6; .ci/run does")
+                return
+            }
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-mailed-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let maildir = dir.appendingPathComponent("Maildir")
+            let sink = try await SMTPSink.start(python: python, mode: "accept", maildir: maildir, directory: dir)
+            defer { sink.stop() }
+            let settings = ["OSSA_SMTP_URL": "smtp://127.0.0.1:\(sink.port)", "OSSA_MAIL_FROM": "Ossa test <noreply@ossa.example>",
+                            "OSSA_PUBLIC_URL": "https://ossa.example"]
+            try await rigs.withRig(environment: settings) { rig in
+                let family = "Mailtest"
+                // A patient with an e-mail address and a 3-month window open today, at a site without quiet hours (the
+                // message goes now whatever the hour); the coordinator's "send the link now" queues it in the store the
+                // server runs on, and the server's delivery worker mails it.
+                let timepoint = try await Self.withStore(rig) { store, coordinator, _ -> UUID in
+                    let site = try #require(coordinator.siteIDs.sorted { $0.uuidString < $1.uuidString }.first)
+                    try await store.database.sql().raw("UPDATE sites SET quiet_hours_start = '00:00', quiet_hours_end = '00:00' WHERE id = \(bind: site)").run()
+                    let patient = try await store.patients.create(coordinator, NewPatient(
+                        siteID: site, mrn: "BT-\(UUID().uuidString.prefix(8))", familyName: family, givenName: "Browser",
+                        birthDate: try CalendarDate(iso: "1957-08-23"), email: "mailtest@example.org"))
+                    let episode = try await store.episodes.create(coordinator, NewEpisode(patientID: patient.id, joint: .knee, side: .right,
+                                                                                         diagnosis: .boneMarrowLesion))
+                    let today = CalendarDate(dayNumber: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+                    let schedule = try await store.timepoints.generate(coordinator, episodeID: episode.id, indexDate: today.adding(days: -91))
+                    let month3 = try #require(schedule.first { $0.code == "month-3" })
+                    _ = try await store.invitations.send(coordinator, timepointID: month3.id, channel: .email) { context in
+                        ComposedMessage(subject: "Your questionnaire", text: "Please answer:\nhttps://ossa.example/q/\(context.token)\n")
+                    }
+                    return month3.id
+                }
+                // The server mails it (its worker polls every second).
+                var mail = ""
+                let deadline = ContinuousClock.now + .seconds(30)
+                while mail.isEmpty, ContinuousClock.now < deadline {
+                    let files = (try? FileManager.default.contentsOfDirectory(at: maildir.appendingPathComponent("new"), includingPropertiesForKeys: nil)) ?? []
+                    if let file = files.first { mail = (try? String(contentsOf: file, encoding: .utf8)) ?? "" } else { try await Task.sleep(for: .milliseconds(200)) }
+                }
+                try #require(!mail.isEmpty, "ossa serve did not mail the invitation")
+                let text = mail.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "")
+                #expect(!text.contains(family) && !text.contains("1957"), "the message identifies the patient")
+                let line = try #require(text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("https://ossa.example/q/") && !$0.hasSuffix("/stop") })
+                let token = String(line.dropFirst("https://ossa.example/q/".count)).trimmingCharacters(in: .whitespaces)
+                try await rigs.withBrowser(rig, width: 390, height: 844) { b in
+                    try await answerQuestionnaire(b, token: token, family: family)
+                }
+                try await Self.withStore(rig) { store, coordinator, _ in
+                    #expect(try await store.timepoints.get(coordinator, timepoint).status == .completed)
+                    let messages = try await store.database.sql().raw("SELECT kind, status FROM outbox_messages WHERE timepoint_id = \(bind: timepoint)").all()
+                    let states = try messages.map { (try $0.decode(column: "kind", as: String.self), try $0.decode(column: "status", as: String.self)) }
+                    #expect(states.filter { $0.0 == "invitation" }.map(\.1) == ["sent"])
+                    #expect(!states.filter { $0.0 == "reminder" }.isEmpty && states.filter { $0.0 == "reminder" }.allSatisfy { $0.1 == "cancelled" })
+                }
+                let files = try FileManager.default.contentsOfDirectory(at: maildir.appendingPathComponent("new"), includingPropertiesForKeys: nil)
+                #expect(files.count == 1, "only the invitation was mailed")
+            }
+        }
+
         static func issueLink(_ rig: Rig, family: String, birthDate: String, indexDaysAgo: Int, code: String) async throws -> (token: String, timepoint: UUID) {
             try await withStore(rig) { store, coordinator, _ in
                 let site = try #require(coordinator.siteIDs.sorted { $0.uuidString < $1.uuidString }.first, "the demo coordinator has a site")
