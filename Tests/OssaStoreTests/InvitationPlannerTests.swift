@@ -147,4 +147,23 @@ struct InvitationPlannerTests {
             #expect(queued.allSatisfy { $0.notAfter == Self.instant("2026-06-12T00:00:00Z") } && queued.first?.notBefore == opened)
         }
     }
+
+    @Test(arguments: Engine.available)
+    func twoPlannersAtOnceInviteATimepointOnce(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await Fixture.make(store)
+            let coordinator = try #require(f.actors[.coordinator])
+            _ = try await store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
+            _ = try await Self.schedule(f)
+            // Two servers on one database run their planners at the same moment.
+            let now = Self.instant("2026-04-16T10:00:00Z")
+            let first = try Self.planner(store), second = try Self.planner(store)
+            async let a = first.planDue(now: now, compose: Self.compose)
+            async let b = second.planDue(now: now, compose: Self.compose)
+            let (one, two) = try await (a, b)
+            #expect(one.invited + two.invited == 1 && one.queued + two.queued == 4, "\(one), \(two)")
+            #expect(try await store.invitations.list(coordinator, now: now).total == 1)
+            #expect(try await store.outbox.list(f.admin).total == 4)
+        }
+    }
 }

@@ -101,7 +101,7 @@ public struct InvitationPlanner: Sendable {
             let candidates = try await Self.candidates(on: sql, where: """
                 t.status = \(bind: TimepointStatus.pending.rawValue) AND t.invited_at IS NULL AND t.window_start <= \(bind: today.adding(days: 1).iso) \
                 AND t.window_end >= \(bind: today.adding(days: -1).iso) AND e.status = \(bind: EpisodeStatus.open.rawValue)
-                """, limit: limit)
+                """, limit: limit, lock: true)
             let open = candidates.filter { candidate in
                 let local = Self.localDay(now, candidate.timeZone)
                 return candidate.windowStart <= local && local <= candidate.windowEnd
@@ -111,14 +111,18 @@ public struct InvitationPlanner: Sendable {
     }
 
     /// The timepoints' candidates (patient addresses and opt-outs, site time zone, quiet hours and contact).
-    static func candidates(on sql: any SQLDatabase, where condition: SQLQueryString, limit: Int) async throws -> [Candidate] {
+    /// `lock`: on PostgreSQL the timepoint rows are locked for the transaction and rows another server's planner holds
+    /// are skipped, so that two servers never invite one timepoint twice (the second sees `invited_at` once the first
+    /// commits). SQLite has one writer, which serialises the planners already.
+    static func candidates(on sql: any SQLDatabase, where condition: SQLQueryString, limit: Int, lock: Bool = false) async throws -> [Candidate] {
+        let locking = SQLQueryString(lock && sql.dialect.name == "postgresql" ? " FOR UPDATE OF t SKIP LOCKED" : "")
         let rows = try await sql.raw("""
             SELECT t.id, t.code, t.window_start, t.window_end, t.site_id, e.patient_id, p.email, p.phone, \
             p.email_opt_out_at, p.sms_opt_out_at, s.name AS site_name, s.time_zone, s.quiet_hours_start, s.quiet_hours_end, \
             s.contact_phone, s.contact_email \
             FROM follow_up_timepoints t JOIN episodes e ON e.id = t.episode_id JOIN patients p ON p.id = e.patient_id \
             JOIN sites s ON s.id = t.site_id \
-            WHERE \(condition) ORDER BY t.window_start, t.id LIMIT \(literal: limit)
+            WHERE \(condition) ORDER BY t.window_start, t.id LIMIT \(literal: limit)\(locking)
             """).all()
         return try rows.map { row in
             let zone = try row.decode(column: "time_zone", as: String?.self)
