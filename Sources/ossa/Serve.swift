@@ -98,7 +98,14 @@ struct Serve: AsyncParsableCommand {
         } else {
             print("Messages: \(messaging)")
         }
-        if messaging.publicURL == nil { print("Links in messages start with \(url) (set OSSA_PUBLIC_URL to the address patients use)") }
+        // Links are written into messages when they are queued: without the address patients use, none are planned
+        // (a link to this server's own address would be queued and later sent as it is). The demo prints its own.
+        let plans = messaging.publicURL != nil || console != nil
+        if !plans {
+            print("Invitations are not planned: set OSSA_PUBLIC_URL (where patients reach Ossa) to send questionnaire links")
+        } else if messaging.publicURL == nil {
+            print("Links in messages start with \(url) (set OSSA_PUBLIC_URL to the address patients use)")
+        }
         fflush(nil)  // all streams: the URL and logins must show before the server blocks
         let composition = try MessageComposition(baseURL: configuration.linkBase)
         let planning = PlanningService(planner: try InvitationPlanner(database: store.database, rules: try ReminderRules.bundled()),
@@ -110,7 +117,7 @@ struct Serve: AsyncParsableCommand {
                                                               messageDomain: messaging.publicURL?.host ?? "ossa.invalid", lease: TimeInterval(lease),
                                                               logger: logger))
         do {
-            try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: [planning, delivery])
+            try await OssaServer.run(application, store: store, configuration: configuration, logger: logger, services: plans ? [planning, delivery] : [delivery])
         } catch {
             try? await sms?.shutdown()
             throw error

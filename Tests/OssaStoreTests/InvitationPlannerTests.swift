@@ -101,11 +101,33 @@ struct InvitationPlannerTests {
             let seeder = f.seeder
             _ = try await store.timepoints.generate(seeder, episodeID: f.episodeB.id, indexDate: date("2026-01-31"))
             let summary = try await Self.planner(store).planDue(now: Self.instant("2026-04-16T10:00:00Z"), compose: Self.compose)
-            #expect(summary == PlanningSummary(invited: 1, queued: 4, noChannel: 1))
+            // Patient B is not a candidate at all (the worklist lists them to call).
+            #expect(summary == PlanningSummary(invited: 1, queued: 4))
             let messages = try await store.outbox.list(f.admin, timepoint: month3.id).items
             // Opted out of e-mail: SMS to the phone; sent at once (10:00 is after the quiet hours).
             #expect(messages.allSatisfy { $0.channel == .sms && $0.recipient == "+43 660 1234567" })
             #expect(messages.first?.notBefore == Self.instant("2026-04-16T10:00:00Z"))
+        }
+    }
+
+    @Test(arguments: Engine.available)
+    func aDeathStopsEveryMessageAndEveryInvitation(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await Fixture.make(store)
+            let coordinator = try #require(f.actors[.coordinator])
+            _ = try await store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
+            let month3 = try await Self.schedule(f)
+            let planner = try Self.planner(store)
+            #expect(try await planner.planDue(now: Self.instant("2026-04-16T10:00:00Z"), compose: Self.compose).invited == 1)
+            // A second episode of the same patient (the other knee), schedule from the same day.
+            let other = try await store.episodes.create(coordinator, NewEpisode(patientID: f.patientA.id, joint: .knee, side: .right,
+                                                                                diagnosis: .boneMarrowLesion))
+            _ = try await store.timepoints.generate(coordinator, episodeID: other.id, indexDate: date("2026-01-31"))
+            let clinician = try #require(f.actors[.clinician])
+            _ = try await store.outcomes.create(clinician, episodeID: f.episodeA.id, .death(date: date("2026-04-17")))
+            // Every queued message cancelled at once; no invitation for either episode afterwards.
+            #expect(try await store.outbox.list(f.admin, timepoint: month3.id).items.allSatisfy { $0.status == .cancelled })
+            #expect(try await planner.planDue(now: Self.instant("2026-04-18T10:00:00Z"), compose: Self.compose) == PlanningSummary())
         }
     }
 

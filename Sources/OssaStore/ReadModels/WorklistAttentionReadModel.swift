@@ -46,7 +46,8 @@ extension ReadModels {
             (SELECT COUNT(*) FROM red_flags WHERE site_id IN \(group) AND resolved_at IS NULL) AS flags, \
             (SELECT COUNT(*) FROM outbox_messages WHERE site_id IN \(group) AND status = 'failed') AS failed, \
             (SELECT COUNT(*) FROM follow_up_timepoints WHERE site_id IN \(group) AND status = 'pending' AND invited_at IS NULL \
-             AND window_start < \(bind: day) AND window_end >= \(bind: day)) AS tocall
+             AND window_start < \(bind: day) AND window_end >= \(bind: day) \
+             AND EXISTS (SELECT 1 FROM episodes ee WHERE ee.id = follow_up_timepoints.episode_id AND ee.status = 'open')) AS tocall
             """).first()
         // Typed NULLs: PostgreSQL resolves a bare NULL in a derived table as text, which a union cannot match with a time.
         let noTime = SQLQueryString(sql.dialect.name == "postgresql" ? "CAST(NULL AS TIMESTAMPTZ)" : "NULL")
@@ -60,7 +61,8 @@ extension ReadModels {
               WHERE m.site_id IN \(group) AND m.status = 'failed' ORDER BY m.created_at DESC, m.id LIMIT \(literal: Self.worklistAttentionRows)) d \
             UNION ALL SELECT * FROM (SELECT 'tocall' AS list, id, episode_id, \(noTime) AS at, due_date AS day, code AS detail, CAST(NULL AS TEXT) AS severity \
               FROM follow_up_timepoints WHERE site_id IN \(group) AND status = 'pending' AND invited_at IS NULL \
-              AND window_start < \(bind: day) AND window_end >= \(bind: day) ORDER BY due_date, id LIMIT \(literal: Self.worklistAttentionRows)) c \
+              AND window_start < \(bind: day) AND window_end >= \(bind: day) \
+              AND EXISTS (SELECT 1 FROM episodes ee WHERE ee.id = follow_up_timepoints.episode_id AND ee.status = 'open') ORDER BY due_date, id LIMIT \(literal: Self.worklistAttentionRows)) c \
             ) x JOIN episodes e ON e.id = x.episode_id JOIN patients p ON p.id = e.patient_id
             """).all()
         var lists: [String: [WorklistAttention.Item]] = [:]

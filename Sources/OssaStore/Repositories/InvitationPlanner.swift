@@ -91,7 +91,9 @@ public struct InvitationPlanner: Sendable {
     }
 
     /// Invites every pending, not yet invited timepoint of an open episode whose window is open at `now` in its site's
-    /// time zone, at most `limit` per call (the rest on the next). Audited per invitation (component `planner`).
+    /// time zone, at most `limit` per call (the rest on the next). Patients with no e-mail address or phone number they
+    /// have not opted out of are not candidates (the worklist lists them to call), nor the dead or withdrawn. Audited per
+    /// invitation and its messages (component `planner`).
     public func planDue(now: Date, limit: Int = 20_000, compose: @escaping MessageComposer) async throws -> PlanningSummary {
         let planner = self.planner
         return try await database.sqlTransaction { session in
@@ -100,7 +102,10 @@ public struct InvitationPlanner: Sendable {
             let today = CalendarDate(dayNumber: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)))
             let candidates = try await Self.candidates(on: sql, where: """
                 t.status = \(bind: TimepointStatus.pending.rawValue) AND t.invited_at IS NULL AND t.window_start <= \(bind: today.adding(days: 1).iso) \
-                AND t.window_end >= \(bind: today.adding(days: -1).iso) AND e.status = \(bind: EpisodeStatus.open.rawValue)
+                AND t.window_end >= \(bind: today.adding(days: -1).iso) AND e.status = \(bind: EpisodeStatus.open.rawValue) \
+                AND ((p.email IS NOT NULL AND p.email <> '' AND p.email_opt_out_at IS NULL) OR (p.phone IS NOT NULL AND p.phone <> '' AND p.sms_opt_out_at IS NULL)) \
+                AND NOT EXISTS (SELECT 1 FROM outcome_events o WHERE o.episode_id = e.id AND o.kind = \(bind: OutcomeKind.withdrawal.rawValue)) \
+                AND NOT EXISTS (SELECT 1 FROM outcome_events o JOIN episodes d ON d.id = o.episode_id WHERE d.patient_id = e.patient_id AND o.kind = \(bind: OutcomeKind.death.rawValue))
                 """, limit: limit, lock: true)
             let open = candidates.filter { candidate in
                 let local = Self.localDay(now, candidate.timeZone)
@@ -205,6 +210,10 @@ public struct InvitationPlanner: Sendable {
                 ?? AuditEvent(system: "planner", action: .create, recordType: .invitation, recordID: invitationID.lowerString)
             event.recordID = invitationID.lowerString
             events.append(event)
+            // The messages queued for it, one entry (they are the invitation's plan).
+            var messagesEvent = event
+            (messagesEvent.recordType, messagesEvent.recordID) = (.outboxMessage, "invitation:\(invitationID.lowerString):\(plan.count)")
+            events.append(messagesEvent)
             summary.invited += 1
             summary.queued += plan.count
             issued(candidate.timepointID, invitationID, token, messageIDs)

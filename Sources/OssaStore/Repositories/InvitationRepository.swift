@@ -112,6 +112,8 @@ public struct InvitationRepository: Sendable {
             var candidateNow = candidate
             let local = InvitationPlanner.localDay(now, candidate.timeZone)
             if candidateNow.windowStart > local { candidateNow.windowStart = local }
+            // The earlier links' queued reminders stop: the new link's plan replaces them (the old links still work).
+            try await TimepointRepository.cancelReminders(timepoint: timepointID, on: sql)
             var result: (UUID, String, [UUID])?
             let summary = try await InvitationPlanner.issue([candidateNow], origin: "staff", actor: actor, planner: planner, now: now,
                                                             channel: channel, compose: compose, session: SQLWriteSession(sql: sql, sqlite: nil)) { _, id, token, messages in

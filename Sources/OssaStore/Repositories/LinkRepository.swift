@@ -116,7 +116,7 @@ public struct LinkRepository: Sendable {
         let tokenHash = InvitationRepository.hash(token)
         return try await database.transaction { db in
             let sql = try db.sqlDatabase()
-            let link = try await Self.load(tokenHash: tokenHash, on: sql, now: now)
+            let link = try await Self.load(tokenHash: tokenHash, on: sql, now: now, lock: true)
             guard link.status == .open else { return .closed(link.status) }
             guard birthDate == link.birthDate else {
                 let failures = link.failures + 1
@@ -124,10 +124,19 @@ public struct LinkRepository: Sendable {
                 if failures >= Self.maxBirthDateFailures { update = update.set("locked_at", to: SQLBind(now)) }
                 try await update.run()
                 if failures == Self.maxBirthDateFailures {
-                    // Locked and flagged: the coordinators call the patient and send a new link.
+                    // Locked and flagged: the coordinators call the patient and send a new link; its reminders stop.
+                    try await sql.raw("""
+                        UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue), \
+                        \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "html_body") = NULL \
+                        WHERE \(ident: "status") = \(bind: OutboxStatus.queued.rawValue) AND \(ident: "invitation_id") = \(bind: link.invitationID)
+                        """).run()
+                    let flagID = UUID()
+                    var flagEvent = Self.event(link, .create, address: address)
+                    (flagEvent.recordType, flagEvent.recordID) = (.redFlag, flagID.lowerString)
+                    try await AuditLog.append(flagEvent, on: db)
                     try await sql.insert(into: "red_flags")
                         .columns("id", "episode_id", "site_id", "timepoint_id", "source", "rule_id", "severity", "message", "raised_at")
-                        .values(SQLBind(UUID()), SQLBind(link.episodeID), SQLBind(link.siteID), SQLBind(link.timepointID), SQLBind("link"),
+                        .values(SQLBind(flagID), SQLBind(link.episodeID), SQLBind(link.siteID), SQLBind(link.timepointID), SQLBind("link"),
                                 SQLBind("link-locked"), SQLBind("review"),
                                 SQLBind("The questionnaire link was locked after \(failures) wrong dates of birth: call the patient and send a new link"),
                                 SQLBind(now))
@@ -328,6 +337,19 @@ public struct LinkRepository: Sendable {
         }
     }
 
+    /// Removes expired link sessions, and the saved answers of links that expired or were withdrawn without being
+    /// submitted (partial answers are not kept past the link's life). Run by the server's periodic clean-up.
+    public func purge(now: Date = Date()) async throws {
+        try await database.transaction { db in
+            let sql = try db.sqlDatabase()
+            try await sql.delete(from: "link_sessions").where("expires_at", .lessThan, SQLBind(now)).run()
+            try await sql.raw("""
+                DELETE FROM \(ident: "questionnaire_drafts") WHERE \(ident: "invitation_id") IN \
+                (SELECT \(ident: "id") FROM \(ident: "invitations") WHERE \(ident: "expires_at") < \(bind: now) OR \(ident: "revoked_at") IS NOT NULL)
+                """).run()
+        }
+    }
+
     // MARK: Internals
 
     struct Loaded: Sendable {
@@ -345,14 +367,17 @@ public struct LinkRepository: Sendable {
     }
 
     /// The invitation by token hash with its timepoint, episode, patient's birth date and site contact (one statement).
-    static func load(tokenHash: String, on sql: any SQLDatabase, now: Date) async throws -> Loaded {
+    /// `lock`: on PostgreSQL the invitation row is locked for the transaction, so that concurrent tries (a date of birth
+    /// guessed in parallel, a double tap on Send) are serialised: each sees the one before it. SQLite has one writer.
+    static func load(tokenHash: String, on sql: any SQLDatabase, now: Date, lock: Bool = false) async throws -> Loaded {
+        let locking = SQLQueryString(lock && sql.dialect.name == "postgresql" ? " FOR UPDATE OF i" : "")
         let row = try await sql.raw("""
             SELECT i.id, i.patient_id, i.timepoint_id, i.channel, i.expires_at, i.used_at, i.revoked_at, i.opened_at, \
             i.dob_failures, i.locked_at, t.code, t.status AS timepoint_status, t.window_end, t.episode_id, t.site_id, e.joint, \
             p.birth_date, s.name AS site_name, s.contact_phone, s.contact_email \
             FROM invitations i JOIN follow_up_timepoints t ON t.id = i.timepoint_id JOIN episodes e ON e.id = t.episode_id \
             JOIN patients p ON p.id = i.patient_id JOIN sites s ON s.id = t.site_id \
-            WHERE i.token_hash = \(bind: tokenHash)
+            WHERE i.token_hash = \(bind: tokenHash)\(locking)
             """).first()
         guard let row else { throw StoreError.notFound(recordType: "invitation", id: "(token)") }
         let jointText = try row.decode(column: "joint", as: String.self)
@@ -390,7 +415,7 @@ public struct LinkRepository: Sendable {
     /// The link, refused unless open and confirmed in this browser (an unknown or expired session reads as "confirm
     /// your date of birth again", a closed link as what it is).
     static func requireOpen(tokenHash: String, sessionHash: String, now: Date, on sql: any SQLDatabase) async throws -> Loaded {
-        let link = try await load(tokenHash: tokenHash, on: sql, now: now)
+        let link = try await load(tokenHash: tokenHash, on: sql, now: now, lock: true)
         guard link.status == .open else { throw LinkClosed(status: link.status) }
         guard try await session(sessionHash, invitation: link.invitationID, now: now, on: sql) else { throw LinkNotConfirmed() }
         return link

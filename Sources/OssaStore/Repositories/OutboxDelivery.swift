@@ -101,6 +101,14 @@ extension OutboxRepository {
                 AND (\(ident: "status") = \(bind: OutboxStatus.queued.rawValue) OR \(ident: "lease_until") < \(bind: now)) \
                 AND \(ident: "not_after") IS NOT NULL AND \(ident: "not_after") < \(bind: now)
                 """).run()
+            // A message a dead server was sending when its timepoint was completed (or missed, or cancelled): not
+            // taken over, cancelled — completion cancels every reminder, including one caught mid-delivery.
+            try await sql.raw("""
+                UPDATE \(ident: "outbox_messages") SET \(ident: "status") = \(bind: OutboxStatus.cancelled.rawValue), \
+                \(ident: "body") = \(bind: OutboxRepository.removedBody), \(ident: "html_body") = NULL, \(ident: "lease_owner") = NULL, \(ident: "lease_until") = NULL \
+                WHERE \(ident: "status") = \(bind: OutboxStatus.sending.rawValue) AND \(ident: "lease_until") < \(bind: now) \
+                AND \(ident: "timepoint_id") IN (SELECT \(ident: "id") FROM \(ident: "follow_up_timepoints") WHERE \(ident: "status") <> \(bind: TimepointStatus.pending.rawValue))
+                """).run()
             var select = sql.select().column("id").from("outbox_messages")
                 .where("channel", .in, SQLBind.group(channelNames))
                 .where { group in

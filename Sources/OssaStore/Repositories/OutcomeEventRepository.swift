@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 
 extension OutcomeEventRecord {
@@ -94,6 +95,17 @@ public struct OutcomeEventRepository: Sendable {
             model.eventDescription = description
             model.relatedness = relatedness?.rawValue
             try await model.create(on: db)
+            // No more questionnaires for the dead (any of their episodes) or for an episode withdrawn from follow-up:
+            // every queued message is cancelled now, and the planner invites none of them again.
+            if model.kind == OutcomeKind.death.rawValue || model.kind == OutcomeKind.withdrawal.rawValue {
+                let sql = try db.sqlDatabase()
+                let episodes = model.kind == OutcomeKind.death.rawValue
+                    ? try await EpisodeModel.query(on: db).filter(\.$patient.$id == episode.$patient.id).all().map { try $0.requireID() }
+                    : [episodeID]
+                for row in try await sql.select().column("id").from("follow_up_timepoints").where("episode_id", .in, SQLBind.group(episodes)).all() {
+                    try await TimepointRepository.cancelReminders(timepoint: try row.decode(column: "id", as: UUID.self), on: sql)
+                }
+            }
             try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
             return try OutcomeEventRecord(model)
         }

@@ -130,6 +130,7 @@ struct MaintenanceService: Service {
                 try await store.sessions.purgeExpired(now: now, idleTimeout: configuration.sessionIdleTimeout)
                 try await store.loginThrottle.purge(now: now, policy: configuration.loginThrottle)
                 try await store.consultRequests.purgeAddressHashes(now: now)
+                try await store.links.purge(now: now)
             } catch {
                 logger.warning("periodic clean-up failed", metadata: ["error_type": .string(String(reflecting: type(of: error)))])
             }
