@@ -107,7 +107,9 @@ public final class OssaDatabase: Sendable {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             var sqlite = SQLiteConfiguration.file(url.path)
             sqlite.enableForeignKeys = true
-            configuration = .sqlite(sqlite, sqlLogLevel: .trace)
+            // The writer too: a burst of writes queues for the one connection instead of failing after 10 s (measured:
+            // 24 concurrent writes on a loaded CI machine waited longer).
+            configuration = .sqlite(sqlite, connectionPoolTimeout: .seconds(120), dataEncoder: .init(), dataDecoder: .init(), sqlLogLevel: .trace)
             // A page waits for a reader in turn, however long a burst keeps both busy, instead of failing after the
             // driver's default 10 s (measured: 40 concurrent pages on a loaded CI machine waited longer); the HTTP
             // client's own time-out still bounds what a user waits.
