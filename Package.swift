@@ -40,8 +40,10 @@ let package = Package(
         // The deterministic synthetic registry (demo data calibrated to the published outcomes); Foundation only.
         .target(name: "OssaDemo", dependencies: ["OssaCore"], resources: [.copy("Resources")]),
         .target(name: "OssaFHIR", dependencies: ["OssaCore"]),
+        // Registry analytics over an extract: cohorts, outcome tables, responders, survival, plots as SVG; no I/O.
+        .target(name: "OssaAnalytics", dependencies: ["OssaCore", "OssaStats", "OssaJSON"], resources: [.copy("Resources")]),
         .target(name: "OssaStore", dependencies: [
-            "OssaCore", "OssaDemo",
+            "OssaCore", "OssaDemo", "OssaAnalytics",
             .product(name: "FluentKit", package: "fluent-kit"),
             .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "OssaWeb",
             dependencies: [
-                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaFHIR", "OssaMessaging",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaAnalytics", "OssaStore", "OssaFHIR", "OssaMessaging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -81,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "ossa",
             dependencies: [
-                "OssaCore", "OssaDemo", "OssaStats", "OssaStore", "OssaWeb", "OssaMessaging",
+                "OssaCore", "OssaDemo", "OssaStats", "OssaAnalytics", "OssaStore", "OssaWeb", "OssaMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -91,11 +93,12 @@ let package = Package(
         .testTarget(name: "OssaCoreTests", dependencies: ["OssaCore"]),
         .testTarget(name: "OssaDemoTests", dependencies: ["OssaDemo", "OssaCore"]),
         .testTarget(name: "OssaStatsTests", dependencies: ["OssaStats"], exclude: ["Vectors"]),
+        .testTarget(name: "OssaAnalyticsTests", dependencies: ["OssaAnalytics", "OssaCore", "OssaStats"], exclude: ["Vectors"]),
         .testTarget(name: "OssaStoreTests", dependencies: ["OssaStore", "OssaDemo"]),
         .testTarget(
             name: "OssaWebTests",
             dependencies: [
-                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging",
+                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging", "OssaAnalytics", "OssaStats",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

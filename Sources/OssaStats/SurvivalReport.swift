@@ -229,7 +229,7 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
         prettyPrinted ? jsonValue.rendered(.pretty) + "\n" : jsonValue.rendered(.compact)
     }
 
-    var jsonValue: JSONValue {
+    public var jsonValue: JSONValue {
         func num(_ x: Double?) -> JSONValue { x.map { JSONValue.number($0) } ?? .null }
         let curves: [JSONValue] = kaplanMeier.map { c in
             .object([

@@ -1,3 +1,4 @@
+import OssaCore
 /// OssaStore: persistence for Ossa (role- and site-scoped access, hash-chained audit, SQLite or PostgreSQL).
 ///
 /// Layout:
@@ -36,6 +37,11 @@ public struct OssaStore: Sendable {
     public var redFlags: RedFlagRepository { RedFlagRepository(database: database) }
     public var demoLoader: DemoLoader { DemoLoader(database: database) }
     public var research: ResearchRepository { ResearchRepository(database: database) }
+    public var savedCohorts: SavedCohortRepository { SavedCohortRepository(database: database) }
+    /// Registry analytics over the protocol's timepoints (the bundled protocol unless given).
+    public func analytics(protocol followUp: FollowUpProtocol? = nil) throws -> AnalyticsRepository {
+        AnalyticsRepository(database: database, followUp: try followUp ?? FollowUpProtocol.bundledDefault())
+    }
 
     public init(database: OssaDatabase) {
         self.database = database

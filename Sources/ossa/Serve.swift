@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
         configuration.port = try settings.int("ossa.port", default: configuration.port, in: 0...65_535)
         configuration.behindTLS = try settings.bool("ossa.behind.tls", default: false)
         configuration.trustForwardedFor = try settings.bool("ossa.trust.forwarded.for", default: false)
+        configuration.analyticsMinimumCellCount = try settings.int("ossa.analytics.min.cell", default: configuration.analyticsMinimumCellCount, in: 1...1000)
         // Checked before anything is opened: a malformed delivery setting stops the server at start, naming it.
         let messaging: MessagingConfiguration
         do {

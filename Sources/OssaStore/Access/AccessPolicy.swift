@@ -39,11 +39,14 @@ import OssaCore
 /// | instr. wording| create, update, delete| –           | –           | –         | –          | all   |
 /// | instr. wording| read, list            | –           | –           | –         | –          | all   |
 /// | consult req.  | read, list, update    | –           | granted¹    | granted¹  | –          | –     |
+/// | analytics     | export (view, download)| –          | granted     | granted   | granted²   | –     |
+/// | saved cohort  | create, read, list    | –           | all         | all       | all        | –     |
 ///
 /// ¹ A consult request from the public self-screen belongs to its preferred site; one with no preferred site is
 ///   seen by the coordinators and clinicians of every site (someone has to triage it), and the site it is converted
 ///   at must be one of the converting user's. The public creates requests without an acting user
 ///   (`ConsultRequestRepository.submit`); converting one also needs the rights to create the patient and episode.
+/// ² Researchers' analytics are de-identified and their small cells suppressed (`AnalyticsRepository`).
 ///
 /// Clinical choices behind the rows above:
 /// - Coordinators run screening (it is decision support and produces an unsigned decision) but only clinicians
@@ -133,7 +136,13 @@ public enum AccessPolicy {
         // Red flags (recovery diary, locked links): raised by the patient's answers, seen and resolved by staff.
         Rule(recordType: .redFlag, actions: [.list, .read, .update], scopes: staff),
         Rule(recordType: .diaryEntry, actions: [.list, .read], scopes: staffAndOwnPatient),
+        // Registry analytics: staff on their sites' episodes, researchers de-identified with small cells suppressed.
+        Rule(recordType: .analytics, actions: [.export], scopes: analyticsUsers),
+        // Saved cohorts are shared definitions (no patient data): every analytics user sees and saves them.
+        Rule(recordType: .cohort, actions: [.create, .list, .read], scopes: [.coordinator: .all, .clinician: .all, .researcher: .all]),
     ]
+
+    private static let analyticsUsers: [Role: Scope] = [.coordinator: .grantedSites, .clinician: .grantedSites, .researcher: .grantedSites]
 
     private struct Key: Hashable {
         var recordType: RecordType
@@ -197,6 +206,10 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case redFlag = "red-flag", diaryEntry = "diary-entry"
     /// A request for a consult from the public self-screen (name, contact, the anonymous answers).
     case consultRequest = "consult-request"
+    /// Registry analytics (aggregates of a cohort; every view and download is audited as an export).
+    case analytics
+    /// A saved cohort definition (filters and grouping; no patient data).
+    case cohort
 
     /// Identified clinical data (a patient's chart and everything recorded in it).
     var isClinical: Bool {

@@ -48,6 +48,8 @@ public final class OssaDatabase: Sendable {
     let writerExecutor: EventLoopExecutor?
     /// Recently authenticated API tokens and sessions (see `CredentialCache`).
     let credentials: CredentialCache
+    /// Registry analytics' in-memory extract (see `AnalyticsRepository`).
+    let analyticsCache = AnalyticsCache()
 
     private enum State { case open, shutDown }
 

@@ -39,6 +39,7 @@ public enum OssaMigrations {
         M0030_CreateConsultRequests(),
         M0031_CreateDiaryAndRedFlags(),
         M0032_CreateMessageTemplates(),
+        M0033_AddAnalytics(),
     ]
 }
 

@@ -81,6 +81,7 @@ extension UserBar: MustacheParent {
         case "seesAdmin": seesAdmin
         case "seesWorklist": seesWorklist
         case "registersPatients": registersPatients
+        case "seesAnalytics": seesAnalytics
         case "hasNav": hasNav
         default: nil
         }
@@ -97,6 +98,7 @@ extension Chrome: MustacheParent {
         case "logoutURL": logoutURL
         case "loginURL": loginURL
         case "adminURL": adminURL
+        case "analyticsURL": analyticsURL
         case "isPublic": isPublic
         case "publicName": publicName
         default: nil

@@ -139,11 +139,13 @@ struct UserBar: Sendable {
     /// Staff with a worklist (it is their start page) and who may register patients.
     var seesWorklist: Bool
     var registersPatients: Bool
+    /// Roles that may view registry analytics (staff on their sites, researchers de-identified).
+    var seesAnalytics: Bool
     /// Whether the navigation has any link (Mustache reads stored properties only).
     var hasNav: Bool
 
     init(displayName: String, role: String, csrfToken: String, seesPatients: Bool, seesAdmin: Bool = false,
-         seesWorklist: Bool = false, registersPatients: Bool = false) {
+         seesWorklist: Bool = false, registersPatients: Bool = false, seesAnalytics: Bool = false) {
         self.displayName = displayName
         self.role = role
         self.csrfToken = csrfToken
@@ -151,7 +153,8 @@ struct UserBar: Sendable {
         self.seesAdmin = seesAdmin
         self.seesWorklist = seesWorklist
         self.registersPatients = registersPatients
-        hasNav = seesPatients || seesAdmin || seesWorklist
+        self.seesAnalytics = seesAnalytics
+        hasNav = seesPatients || seesAdmin || seesWorklist || seesAnalytics
     }
 
     /// The navigation comes from what the role may do (the access policy), never from a list of roles.
@@ -160,7 +163,8 @@ struct UserBar: Sendable {
                   seesPatients: AccessPolicy.allows(viewer.role, .list, .patient),
                   seesAdmin: AccessPolicy.allows(viewer.role, .create, .user),
                   seesWorklist: AccessPolicy.allows(viewer.role, .list, .screeningDecision),
-                  registersPatients: AccessPolicy.allows(viewer.role, .create, .patient))
+                  registersPatients: AccessPolicy.allows(viewer.role, .create, .patient),
+                  seesAnalytics: AccessPolicy.allows(viewer.role, .export, .analytics))
     }
 }
 

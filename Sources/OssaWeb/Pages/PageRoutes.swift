@@ -53,6 +53,8 @@ struct PageRoutes: Sendable {
             if user.seesPatients { return Response(status: .seeOther, headers: [.location: Paths.patients.template]) }
             // Administrators start on the administration page (the same page as GET /admin).
             if user.seesAdmin { return try pages.html(AdminHomePage(user: user)) }
+            // Researchers start on registry analytics.
+            if user.seesAnalytics { return Response(status: .seeOther, headers: [.location: Paths.analytics.template]) }
             return try pages.html(HomePage(user: user))
         }
     }

@@ -105,6 +105,11 @@ enum Paths {
     /// Consult requests from the public self-screen (coordinators and clinicians): the list, one request, and
     /// turning it into a patient and episode or closing it.
     static let consultRequests = RoutePath("/consult-requests")
+    /// Registry analytics: the page (GET form of cohort filters), its downloads and saving a cohort.
+    static let analytics = RoutePath("/analytics")
+    static let analyticsJSON = RoutePath("/analytics/report.json")
+    static let analyticsCSV = RoutePath("/analytics/data/:dataset")
+    static let analyticsCohorts = RoutePath("/analytics/cohorts")
     static let consultRequest = RoutePath("/consult-requests/:requestID")
     static let consultRequestConvert = RoutePath("/consult-requests/:requestID/convert")
     static let consultRequestClose = RoutePath("/consult-requests/:requestID/close")
@@ -148,6 +153,9 @@ enum Paths {
         Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
         API.timepointInvitations, API.outbox,
+        analytics, analyticsJSON, analyticsCSV, analyticsCohorts,
+        API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
+        API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
     ]
 
     /// The administration pages (the store refuses every role but admin).
@@ -215,6 +223,16 @@ enum Paths {
         static let timepointInvitations = RoutePath("/api/v1/timepoints/:timepointID/invitations")
         static let outbox = RoutePath("/api/v1/outbox")
         static let consultRequests = RoutePath("/api/v1/consult-requests")
+        static let analyticsSurvival = RoutePath("/api/v1/analytics/survival")
+        static let analyticsBaseline = RoutePath("/api/v1/analytics/baseline")
+        static let analyticsProms = RoutePath("/api/v1/analytics/proms")
+        static let analyticsResponders = RoutePath("/api/v1/analytics/responders")
+        static let analyticsBML = RoutePath("/api/v1/analytics/bml")
+        static let analyticsSafety = RoutePath("/api/v1/analytics/safety")
+        static let analyticsLiterature = RoutePath("/api/v1/analytics/literature")
+        static let analyticsFlow = RoutePath("/api/v1/analytics/flow")
+        static let cohorts = RoutePath("/api/v1/cohorts")
+        static let cohort = RoutePath("/api/v1/cohorts/:cohortID")
     }
 }
 

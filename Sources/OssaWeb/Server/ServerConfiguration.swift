@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     /// Messages can leave the outbox (SMTP or the SMS webhook is configured, or the demo prints them); otherwise the
     /// worklist says delivery is not configured.
     public var deliveryConfigured = false
+    /// Researchers' analytics: counts below this are suppressed (`OSSA_ANALYTICS_MIN_CELL`, default 5).
+    public var analyticsMinimumCellCount = AnalyticsRepository.defaultMinimumCellCount
 
     /// The start of every link in a message.
     public var linkBase: String {

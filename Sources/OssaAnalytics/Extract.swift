@@ -1,0 +1,229 @@
+import Foundation
+import OssaCore
+
+/// Why an episode's follow-up ends (see `ExtractEpisode.followUpDays`).
+public enum FollowUpEnd: String, Sendable, Codable, Hashable {
+    case death, withdrawal, lostToFollowUp = "lost-to-follow-up", lastRecord = "last-record"
+}
+
+/// One treatment episode as analytics sees it: the cohort attributes, the survival times and counts. Built by the
+/// store (`AnalyticsRepository`) from the registry; identifying fields (`key`, `patientKey`) never leave the
+/// server: outputs carry aggregates, and research ids where a row per episode is needed.
+public struct ExtractEpisode: Sendable, Hashable {
+    public var key: UUID
+    public var patientKey: UUID
+    public var siteID: UUID
+    public var joint: Joint
+    public var side: Side
+    public var diagnosis: Diagnosis.Kind
+    public var kellgrenLawrence: Int?
+    public var ahlback: Int?
+    public var tonnis: Int?
+    /// Baseline BML burden (sum of size grades on the baseline MRI).
+    public var bmlBurden: Int?
+    /// Whole years at the index date (the first IO procedure; the first screening for an untreated episode).
+    public var age: Int?
+    public var sex: PatientSex?
+    public var bmi: Double?
+    /// Screened: the episode has a screening decision; its latest standing category.
+    public var screened: Bool
+    public var screeningCategory: ScreeningCategory?
+    public var product: ProductMix?
+    public var intraArticular: Bool
+    /// The first IO procedure (time zero of the survival analysis); nil: not treated.
+    public var firstProcedure: CalendarDate?
+    public var treatmentYear: Int? { firstProcedure?.year }
+    /// IO procedures in the episode (the denominator of per-procedure safety rates).
+    public var ioProcedures: Int
+    /// Days from the first IO procedure to the end of follow-up; nil when untreated.
+    public var followUpDays: Int?
+    public var followUpEnd: FollowUpEnd?
+    /// Days to the first joint replacement on or before the end of follow-up (the event), else nil (censored).
+    public var replacementDay: Int?
+    /// Days to death when death ended follow-up (the competing risk).
+    public var deathDay: Int?
+
+    public init(key: UUID, patientKey: UUID, siteID: UUID, joint: Joint, side: Side, diagnosis: Diagnosis.Kind,
+                kellgrenLawrence: Int? = nil, ahlback: Int? = nil, tonnis: Int? = nil, bmlBurden: Int? = nil, age: Int? = nil,
+                sex: PatientSex? = nil, bmi: Double? = nil, screened: Bool = false, screeningCategory: ScreeningCategory? = nil,
+                product: ProductMix? = nil, intraArticular: Bool = false, firstProcedure: CalendarDate? = nil, ioProcedures: Int = 0,
+                followUpDays: Int? = nil, followUpEnd: FollowUpEnd? = nil, replacementDay: Int? = nil, deathDay: Int? = nil) {
+        self.key = key
+        self.patientKey = patientKey
+        self.siteID = siteID
+        self.joint = joint
+        self.side = side
+        self.diagnosis = diagnosis
+        self.kellgrenLawrence = kellgrenLawrence
+        self.ahlback = ahlback
+        self.tonnis = tonnis
+        self.bmlBurden = bmlBurden
+        self.age = age
+        self.sex = sex
+        self.bmi = bmi
+        self.screened = screened
+        self.screeningCategory = screeningCategory
+        self.product = product
+        self.intraArticular = intraArticular
+        self.firstProcedure = firstProcedure
+        self.ioProcedures = ioProcedures
+        self.followUpDays = followUpDays
+        self.followUpEnd = followUpEnd
+        self.replacementDay = replacementDay
+        self.deathDay = deathDay
+    }
+}
+
+/// The censoring rule of survival free of joint replacement, applied the same everywhere (page, API, report, CLI):
+/// time runs from the episode's first IO procedure (episodes without one are left out); follow-up ends at the
+/// earliest of death, withdrawal and loss to follow-up, or, without any of them, at the later of the last contact
+/// date and the episode's latest dated record (procedure, questionnaire response, imaging study, outcome event);
+/// the first joint replacement on or before the end of follow-up is the event, otherwise the episode is censored
+/// at the end of follow-up.
+public enum FollowUpRule {
+    public struct Dates: Sendable {
+        public var firstProcedure: CalendarDate?
+        public var deaths: [CalendarDate]
+        public var withdrawals: [CalendarDate]
+        /// `lost-to-follow-up` events carry the last contact date.
+        public var lostToFollowUp: [CalendarDate]
+        public var replacements: [CalendarDate]
+        public var lastContact: CalendarDate?
+        /// Every dated record of the episode: procedures, questionnaire responses, imaging studies, outcome events.
+        public var latestRecord: CalendarDate?
+
+        public init(firstProcedure: CalendarDate?, deaths: [CalendarDate] = [], withdrawals: [CalendarDate] = [],
+                    lostToFollowUp: [CalendarDate] = [], replacements: [CalendarDate] = [], lastContact: CalendarDate? = nil,
+                    latestRecord: CalendarDate? = nil) {
+            self.firstProcedure = firstProcedure
+            self.deaths = deaths
+            self.withdrawals = withdrawals
+            self.lostToFollowUp = lostToFollowUp
+            self.replacements = replacements
+            self.lastContact = lastContact
+            self.latestRecord = latestRecord
+        }
+    }
+
+    public struct Result: Sendable, Equatable {
+        public var followUpDays: Int
+        public var end: FollowUpEnd
+        public var replacementDay: Int?
+        public var deathDay: Int?
+    }
+
+    /// nil when the episode has no IO procedure (left out of the survival analyses).
+    public static func apply(_ d: Dates) -> Result? {
+        guard let start = d.firstProcedure else { return nil }
+        var ending: (CalendarDate, FollowUpEnd)?
+        for (dates, reason) in [(d.deaths, FollowUpEnd.death), (d.withdrawals, .withdrawal), (d.lostToFollowUp, .lostToFollowUp)] {
+            if let first = dates.min(), ending.map({ first < $0.0 }) ?? true { ending = (first, reason) }
+        }
+        let end: CalendarDate
+        let reason: FollowUpEnd
+        if let ending {
+            (end, reason) = ending
+        } else {
+            end = [d.lastContact, d.latestRecord, start].compactMap { $0 }.max()!
+            reason = .lastRecord
+        }
+        // A record dated before the first procedure cannot end follow-up before time zero.
+        let days = max(0, start.days(to: end))
+        let replacement = d.replacements.filter { $0 <= end }.min().map { max(0, start.days(to: $0)) }
+        let death = reason == .death && replacement == nil ? days : nil
+        return Result(followUpDays: days, end: reason, replacementDay: replacement, deathDay: death)
+    }
+}
+
+/// A score of one questionnaire response at a protocol timepoint.
+public struct ScoreKey: Sendable, Hashable, Comparable {
+    public var instrument: String
+    public var score: String
+    public init(instrument: String, score: String) {
+        self.instrument = instrument
+        self.score = score
+    }
+    public static func < (a: ScoreKey, b: ScoreKey) -> Bool { (a.instrument, a.score) < (b.instrument, b.score) }
+}
+
+/// Baseline and latest follow-up BML size grades of one episode (both MRIs read; subregions absent from a study
+/// are grade 0 there).
+public struct ExtractBML: Sendable, Hashable {
+    public var episode: Int32
+    public var baseline: [BMLSubregion: Int]
+    public var followUp: [BMLSubregion: Int]
+    public init(episode: Int32, baseline: [BMLSubregion: Int], followUp: [BMLSubregion: Int]) {
+        self.episode = episode
+        self.baseline = baseline
+        self.followUp = followUp
+    }
+}
+
+/// One adverse event.
+public struct ExtractAdverseEvent: Sendable, Hashable {
+    public var episode: Int32
+    public var severity: AdverseEventSeverity?
+    public var relatedness: AdverseEventRelatedness?
+    public init(episode: Int32, severity: AdverseEventSeverity?, relatedness: AdverseEventRelatedness?) {
+        self.episode = episode
+        self.severity = severity
+        self.relatedness = relatedness
+    }
+}
+
+/// A protocol timepoint of an episode, for the completion rate's denominator.
+public struct ExtractTimepoint: Sendable, Hashable {
+    public var episode: Int32
+    public var timepoint: UInt8
+    public var windowEnd: CalendarDate
+    public var completed: Bool
+    public init(episode: Int32, timepoint: UInt8, windowEnd: CalendarDate, completed: Bool) {
+        self.episode = episode
+        self.timepoint = timepoint
+        self.windowEnd = windowEnd
+        self.completed = completed
+    }
+}
+
+/// The registry as analytics reads it: episodes, then the scores, timepoints, MRI grades and adverse events that
+/// point at them by index. Scores are held column-wise (millions of them on a large registry).
+public struct RegistryExtract: Sendable {
+    public var episodes: [ExtractEpisode]
+    /// Site id → name.
+    public var siteNames: [UUID: String]
+    /// Protocol timepoint codes in protocol order (`baseline`, `week-6`, `month-3`, …); `timepoint` indexes it.
+    public var timepointCodes: [String]
+    /// The protocol timepoints' nominal offsets in days from the procedure (baseline 0).
+    public var timepointDays: [Int]
+    public var scoreKeys: [ScoreKey]
+    public var scoreEpisode: [Int32]
+    public var scoreKey: [UInt16]
+    public var scoreTimepoint: [UInt8]
+    public var scoreValue: [Double]
+    public var timepoints: [ExtractTimepoint]
+    public var bml: [ExtractBML]
+    public var adverseEvents: [ExtractAdverseEvent]
+    /// The day the extract was read (completion: windows closed before it).
+    public var asOf: CalendarDate
+
+    public init(episodes: [ExtractEpisode], siteNames: [UUID: String], timepointCodes: [String], timepointDays: [Int],
+                scoreKeys: [ScoreKey] = [], scoreEpisode: [Int32] = [], scoreKey: [UInt16] = [], scoreTimepoint: [UInt8] = [],
+                scoreValue: [Double] = [], timepoints: [ExtractTimepoint] = [], bml: [ExtractBML] = [],
+                adverseEvents: [ExtractAdverseEvent] = [], asOf: CalendarDate) {
+        self.episodes = episodes
+        self.siteNames = siteNames
+        self.timepointCodes = timepointCodes
+        self.timepointDays = timepointDays
+        self.scoreKeys = scoreKeys
+        self.scoreEpisode = scoreEpisode
+        self.scoreKey = scoreKey
+        self.scoreTimepoint = scoreTimepoint
+        self.scoreValue = scoreValue
+        self.timepoints = timepoints
+        self.bml = bml
+        self.adverseEvents = adverseEvents
+        self.asOf = asOf
+    }
+
+    public var scoreCount: Int { scoreValue.count }
+}

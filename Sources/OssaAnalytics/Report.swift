@@ -1,0 +1,103 @@
+import Foundation
+import OssaCore
+import OssaJSON
+import OssaStats
+
+/// Every analysis of one cohort: what the analytics page, the API, the JSON download and `ossa report` show.
+public struct AnalyticsReport: Sendable {
+    public var definition: CohortDefinition
+    public var cohort: Cohort
+    public var flow: FlowDiagram
+    public var baseline: BaselineTable
+    public var outcomes: OutcomeTable
+    public var responders: ResponderTable
+    public var survival: SurvivalSection
+    public var bml: BMLSection
+    public var safety: SafetySection
+    public var literature: LiteratureComparison?
+    public var asOf: CalendarDate
+    public var minimumCellCount: Int?
+
+    /// The sections a caller may ask for alone (the API's endpoints compute only theirs).
+    public enum Section: String, Sendable, CaseIterable {
+        case flow, baseline, proms, responders, survival, bml, safety, literature
+    }
+
+    public init(_ extract: RegistryExtract, _ definition: CohortDefinition, _ context: AnalysisContext,
+                literature: LiteratureFile? = nil, confidenceType: ConfidenceIntervalType = .logLog) throws {
+        self.definition = definition
+        let cohort = Cohort(extract, definition)
+        self.cohort = cohort
+        flow = FlowDiagram(extract, cohort, context)
+        baseline = BaselineTable(extract, cohort, context)
+        let matrix = ScoreMatrix(extract, cohort)
+        outcomes = OutcomeTable(extract, cohort, matrix, context)
+        responders = ResponderTable(extract, cohort, matrix, context)
+        survival = try SurvivalSection(extract, cohort, context, confidenceType: confidenceType)
+        bml = BMLSection(extract, cohort, context)
+        safety = SafetySection(extract, cohort, context)
+        self.literature = try literature.map { try LiteratureComparison($0, extract, definition, context) }
+        asOf = extract.asOf
+        minimumCellCount = context.minimumCellCount
+    }
+
+    /// One section's JSON.
+    public func json(_ section: Section) throws -> String {
+        switch section {
+        case .flow: try Self.encode(flow)
+        case .baseline: try Self.encode(baseline)
+        case .proms: try Self.encode(outcomes)
+        case .responders: try Self.encode(responders)
+        case .survival: survival.json().rendered(.compact)
+        case .bml: try Self.encode(bml)
+        case .safety: try Self.encode(safety)
+        case .literature: try literature.map { try Self.encode($0) } ?? "null"
+        }
+    }
+
+    /// Everything, as one JSON document ("download all").
+    public func json() throws -> String {
+        let header = try Self.encode(Header(asOf: asOf.iso, minimumCellCount: minimumCellCount, cohort: definition,
+                                            subjects: cohort.treated.count))
+        var out = String(header.dropLast())
+        for section in Section.allCases {
+            out += ",\"\(section.rawValue)\":" + (try json(section))
+        }
+        return out + "}"
+    }
+
+    struct Header: Encodable {
+        var asOf: String
+        var minimumCellCount: Int?
+        var cohort: CohortDefinition
+        var subjects: Int
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// One section computed on its own (each API endpoint answers one).
+public enum AnalyticsSection {
+    public static func json(_ section: AnalyticsReport.Section, _ extract: RegistryExtract, _ definition: CohortDefinition,
+                            _ context: AnalysisContext, literature: LiteratureFile? = nil,
+                            confidenceType: ConfidenceIntervalType = .logLog) throws -> String {
+        let cohort = Cohort(extract, definition)
+        switch section {
+        case .flow: return try AnalyticsReport.encode(FlowDiagram(extract, cohort, context))
+        case .baseline: return try AnalyticsReport.encode(BaselineTable(extract, cohort, context))
+        case .proms: return try AnalyticsReport.encode(OutcomeTable(extract, cohort, ScoreMatrix(extract, cohort), context))
+        case .responders: return try AnalyticsReport.encode(ResponderTable(extract, cohort, ScoreMatrix(extract, cohort), context))
+        case .survival: return try SurvivalSection(extract, cohort, context, confidenceType: confidenceType).json().rendered(.compact)
+        case .bml: return try AnalyticsReport.encode(BMLSection(extract, cohort, context))
+        case .safety: return try AnalyticsReport.encode(SafetySection(extract, cohort, context))
+        case .literature:
+            guard let literature else { return "null" }
+            return try AnalyticsReport.encode(try LiteratureComparison(literature, extract, definition, context))
+        }
+    }
+}
