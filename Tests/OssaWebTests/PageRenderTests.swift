@@ -22,7 +22,12 @@ struct PageRenderTests {
             // A clinic's message wording is shown with its placeholders (`{{link}}`…): those are text, not tags.
             let text = MessageTemplate.placeholders.reduce(html) { $0.replacingOccurrences(of: "{{\($1)}}", with: "") }
             #expect(!text.contains("{{") && !text.contains("}}"), "\(template) left a tag unrendered")
-            #expect(html.contains(renderer.staticURL("ossa.css")), "\(template) links the hashed stylesheet")
+            if template == AnalyticsReportPage.template {
+                // `ossa report` writes one self-contained file: the stylesheet inline, no link back to a server.
+                #expect(html.contains("<style>") && !html.contains("<link rel=\"stylesheet\""), "\(template) is self-contained")
+            } else {
+                #expect(html.contains(renderer.staticURL("ossa.css")), "\(template) links the hashed stylesheet")
+            }
             #expect(!html.contains("href=\"\"") && !html.contains("action=\"\""), "\(template) has an empty link")
         }
         let directory = try PageRenderer.resourceDirectory().appendingPathComponent("templates")

@@ -13,6 +13,12 @@ public struct AnalyticsViewer: Sendable, Hashable {
     /// Researchers: counts below this are suppressed. nil for staff.
     public var minimumCellCount: Int?
     public var deidentified: Bool { role == .researcher }
+
+    public init(role: Role, siteIDs: Set<UUID>, minimumCellCount: Int? = nil) {
+        self.role = role
+        self.siteIDs = siteIDs
+        self.minimumCellCount = minimumCellCount
+    }
 }
 
 /// A cohort read for one viewer: the registry extract limited to the viewer's sites, with the revision it was read
@@ -24,6 +30,13 @@ public struct ScopedExtract: Sendable {
     public var revision: Int64
     /// When the registry was read (the page says "figures as of").
     public var readAt: Date
+
+    public init(extract: RegistryExtract, viewer: AnalyticsViewer, revision: Int64, readAt: Date) {
+        self.extract = extract
+        self.viewer = viewer
+        self.revision = revision
+        self.readAt = readAt
+    }
 }
 
 /// Registry analytics' read model.

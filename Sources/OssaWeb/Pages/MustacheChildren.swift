@@ -297,3 +297,84 @@ extension FieldOption: MustacheParent {
         }
     }
 }
+
+extension AnalyticsPage: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": title
+        case "user": user
+        case "chrome": chrome
+        case "errors": errors
+        case "filterFields": filterFields
+        case "rangeFields": rangeFields
+        case "groupFields": groupFields
+        case "formAction": formAction
+        case "hasResults": hasResults
+        case "summary": summary
+        case "researcherNote": researcherNote
+        case "jsonURL": jsonURL
+        case "flow": flow
+        case "flowCSV": flowCSV
+        case "sections": sections
+        case "savedCohorts": savedCohorts
+        case "hasSavedCohorts": hasSavedCohorts
+        case "saveAction": saveAction
+        case "saveQuery": saveQuery
+        case "cohortName": cohortName
+        case "saveErrors": saveErrors
+        default: nil
+        }
+    }
+}
+
+extension AnalyticsPage.Section: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "heading": heading
+        case "intro": intro
+        case "tables": tables
+        case "figures": figures
+        case "csvURL": csvURL
+        case "notes": notes
+        default: nil
+        }
+    }
+}
+
+extension AnalyticsPage.Figure: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "heading": heading
+        case "svg": svg
+        case "table": table
+        case "csvURL": csvURL
+        case "note": note
+        case "open": open
+        default: nil
+        }
+    }
+}
+
+extension AnalyticsPage.FlowStep: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "label": label
+        case "count": count
+        case "first": first
+        default: nil
+        }
+    }
+}
+
+extension AnalyticsPage.SavedCohort: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": name
+        case "url": url
+        case "selected": selected
+        default: nil
+        }
+    }
+}

@@ -127,6 +127,11 @@ enum PageCatalog {
             ("portal-stop", PortalMessagePage(clinic: clinic, heading: "Stop messages by e-mail", paragraphs: ["You will get no more messages by e-mail."],
                                               form: .init(action: Paths.Portal.stop.url(token), label: "Stop messages by e-mail", secondary: false),
                                               csrf: "sample-csrf")),
+            ("analytics", AnalyticsSamples.page()),
+            ("analytics-researcher", AnalyticsSamples.page(researcher: true, grouped: false)),
+            ("analytics-refused", AnalyticsSamples.refused),
+            ("analytics-report", AnalyticsReportPage(analytics: AnalyticsSamples.page(grouped: false), css: "/* the stylesheet */",
+                                                     cohortName: "Knee OA KL 3–4", cohortQuery: "joint=knee", generatedBy: "Dr Sample (clinician)")),
         ]
     }
 
