@@ -109,7 +109,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            exclude: ["__Snapshots__"]
+            exclude: ["__Snapshots__", "Vectors"]
         ),
         .testTarget(name: "OssaMessagingTests", dependencies: [
             "OssaMessaging",

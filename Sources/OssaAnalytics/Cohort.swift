@@ -156,24 +156,27 @@ public struct CohortFilter: Sendable, Codable, Hashable {
     /// Refuses values outside the scales and, with `orderedRanges`, ranges that end before they start (the page's
     /// form says so; the API lets such a range match nothing, as OpenAPI cannot state a rule between two
     /// parameters), naming the field.
-    public func validate(orderedRanges: Bool = false) throws(FieldValidationError) {
-        func check<V>(_ r: FilterRange<V>, _ name: String, _ bounds: ClosedRange<V>) throws(FieldValidationError) {
-            for (end, v) in [("Min", r.min), ("Max", r.max)] {
+    /// - Parameter jsonPaths: name a problem by its place in a cohort file (`filter.kellgrenLawrence.min`) rather than
+    ///   by its query parameter (`klMin`).
+    public func validate(orderedRanges: Bool = false, jsonPaths: Bool = false) throws(FieldValidationError) {
+        func check<V>(_ r: FilterRange<V>, _ query: (String, String), _ key: String, _ bounds: ClosedRange<V>) throws(FieldValidationError) {
+            func path(_ end: Int) -> String { jsonPaths ? "filter.\(key).\(end == 0 ? "min" : "max")" : (end == 0 ? query.0 : query.1) }
+            for (end, v) in [(0, r.min), (1, r.max)] {
                 if let v, !bounds.contains(v) {
-                    throw FieldValidationError(path: name + end, message: "\(v) is outside \(bounds.lowerBound)–\(bounds.upperBound)")
+                    throw FieldValidationError(path: path(end), message: "\(v) is outside \(bounds.lowerBound)–\(bounds.upperBound)")
                 }
             }
             if orderedRanges, let lo = r.min, let hi = r.max, lo > hi {
-                throw FieldValidationError(path: name + "Max", message: "the range ends (\(hi)) before it starts (\(lo))")
+                throw FieldValidationError(path: path(1), message: "the range ends (\(hi)) before it starts (\(lo))")
             }
         }
-        try check(kellgrenLawrence, "kl", 0...4)
-        try check(ahlback, "ahlback", 1...5)
-        try check(tonnis, "tonnis", 0...3)
-        try check(bmlBurden, "bmlBurden", 0...200)
-        try check(age, "age", 0...130)
-        try check(bmi, "bmi", 10...90)
-        try check(year, "year", 1900...2200)
+        try check(kellgrenLawrence, ("klMin", "klMax"), "kellgrenLawrence", 0...4)
+        try check(ahlback, ("ahlbackMin", "ahlbackMax"), "ahlback", 1...5)
+        try check(tonnis, ("tonnisMin", "tonnisMax"), "tonnis", 0...3)
+        try check(bmlBurden, ("bmlBurdenMin", "bmlBurdenMax"), "bmlBurden", 0...200)
+        try check(age, ("ageMin", "ageMax"), "age", 0...130)
+        try check(bmi, ("bmiMin", "bmiMax"), "bmi", 10...90)
+        try check(year, ("yearFrom", "yearTo"), "year", 1900...2200)
     }
 }
 
@@ -206,17 +209,17 @@ public struct CohortDefinition: Sendable, Codable, Hashable {
     public static func decode(from data: Data) throws -> CohortDefinition {
         // Strict: a misspelt filter must not silently widen the cohort.
         let definition = try StrictJSON.decode(CohortDefinition.self, from: data)
-        try definition.validate()
+        try definition.validate(jsonPaths: true)
         return definition
     }
 
-    public func validate(orderedRanges: Bool = false) throws(FieldValidationError) {
+    public func validate(orderedRanges: Bool = false, jsonPaths: Bool = false) throws(FieldValidationError) {
         if let name, name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || name.count > 120 {
             throw FieldValidationError(path: "name", message: "a cohort name has 1 to 120 characters")
         }
-        try filter.validate(orderedRanges: orderedRanges)
+        try filter.validate(orderedRanges: orderedRanges, jsonPaths: jsonPaths)
         if Set(covariates).count != covariates.count {
-            throw FieldValidationError(path: "covariate", message: "a covariate is listed twice")
+            throw FieldValidationError(path: jsonPaths ? "covariates" : "covariate", message: "a covariate is listed twice")
         }
     }
 }

@@ -417,6 +417,40 @@ struct BrowserTests {
         }
     }
 
+    // MARK: Registry analytics
+
+    @Test("a researcher lands on registry analytics, compares groups, and a refused range comes back with its error; a clinician's analytics and completion pages pass axe")
+    func analytics() async throws {
+        try await withRig { rig in
+            for size in Self.sizes {
+                try await withBrowser(rig, width: size.width, height: size.height) { b in
+                    try await b.signIn("researcher")
+                    #expect(try await b.path().hasPrefix("/analytics"), "researchers start on analytics")
+                    #expect(try await b.look("researcher-analytics") == "Registry analytics")
+                    #expect(try await b.session.pageSource().contains("De-identified view"))
+                    try await b.select("group", "product")
+                    try await b.clickAndWait("form.analytics-filters button")
+                    #expect(try await b.path().contains("group=product"))
+                    #expect(try await b.count("svg.plot-survival") >= 1, "the Kaplan–Meier plot is drawn")
+                    #expect(try await b.count("#survival table") >= 1, "with its numbers as a table")
+                    try await b.look("researcher-analytics-grouped")
+                    try await b.select("klMin", "3")
+                    try await b.select("klMax", "2")
+                    try await b.clickAndWait("form.analytics-filters button")
+                    #expect(try await b.text(".error-summary").contains("Kellgren–Lawrence to"))
+                    try await b.look("researcher-analytics-refused")
+                }
+                try await withBrowser(rig, width: size.width, height: size.height) { b in
+                    try await b.signIn("clinician")
+                    try await b.go("/analytics?joint=knee&covariate=age")
+                    #expect(try await b.look("clinician-analytics") == "Registry analytics")
+                    try await b.go("/follow-up/completion")
+                    try await b.look("clinician-completion")
+                }
+            }
+        }
+    }
+
     // MARK: Administration
 
     @Test("an admin creates a user, who then signs in and lands on their worklist; the admin pages pass axe")

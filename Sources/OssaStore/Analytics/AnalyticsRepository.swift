@@ -75,7 +75,8 @@ public struct AnalyticsRepository: Sendable {
         let entry = try await cache.entry(revision: revision) {
             try await AnalyticsExtractReader.read(database, followUp: followUp)
         }
-        return ScopedExtract(extract: entry.extract.limited(to: viewer.siteIDs), viewer: viewer, revision: entry.revision, readAt: entry.readAt)
+        let scoped = await cache.scoped(entry, sites: viewer.siteIDs, deidentified: viewer.deidentified)
+        return ScopedExtract(extract: scoped, viewer: viewer, revision: entry.revision, readAt: entry.readAt)
     }
 }
 
@@ -137,9 +138,36 @@ public actor AnalyticsCache {
         }
     }
 
+    private struct ScopeKey: Hashable {
+        var revision: Int64
+        var sites: Set<UUID>
+        var deidentified: Bool
+    }
+    /// The extract limited to a viewer's sites (and de-identified), per site set: a clinic's users share a few.
+    private var scopedCache: [ScopeKey: RegistryExtract] = [:]
+    private var scopedOrder: [ScopeKey] = []
+
+    func scoped(_ entry: Entry, sites: Set<UUID>, deidentified: Bool) -> RegistryExtract {
+        let key = ScopeKey(revision: entry.revision, sites: sites, deidentified: deidentified)
+        if let hit = scopedCache[key] { return hit }
+        var scoped = entry.extract.limited(to: sites)
+        if deidentified {
+            // De-identified: ages over 89 count as 90 (HIPAA Safe Harbor), in every mean, band and filter.
+            for i in scoped.episodes.indices where (scoped.episodes[i].age ?? 0) > 89 { scoped.episodes[i].age = 90 }
+        }
+        scopedCache = scopedCache.filter { $0.key.revision == entry.revision }
+        scopedOrder = scopedOrder.filter { scopedCache[$0] != nil }
+        if scopedOrder.count >= 4 { scopedCache[scopedOrder.removeFirst()] = nil }
+        scopedCache[key] = scoped
+        scopedOrder.append(key)
+        return scoped
+    }
+
     /// Drops the cached extract (tests; `ossa report` reads once anyway).
     public func clear() {
         current = nil
+        scopedCache = [:]
+        scopedOrder = []
     }
 }
 

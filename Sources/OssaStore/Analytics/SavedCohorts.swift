@@ -22,7 +22,7 @@ public struct SavedCohortRepository: Sendable {
         guard let name = definition.name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
             throw StoreError.invalid(field: "name", message: "give the cohort a name")
         }
-        do { try definition.validate() } catch { throw StoreError.invalid(field: error.path, message: error.message) }
+        do { try definition.validate(jsonPaths: true) } catch { throw StoreError.invalid(field: error.path, message: error.message) }
         var stored = definition
         stored.name = name
         let json = String(decoding: try StrictJSON.encode(stored), as: UTF8.self)

@@ -138,7 +138,7 @@ struct AnalyticsAPI: APIRouteGroup {
     @Sendable func createCohort(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let actor = try context.requireUser()
         let definition = try await JSONIO.decode(CohortDefinition.self, from: request, context: context)
-        do { try definition.validate() } catch { throw Problem(error) }
+        do { try definition.validate(jsonPaths: true) } catch { throw Problem(error) }
         let saved = try await store.savedCohorts.create(actor, definition)
         return try JSONIO.response(SavedCohortDTO(saved), status: .created,
                                    headers: [.location: Paths.API.cohort.url(saved.id)])

@@ -289,8 +289,9 @@ struct AnalyticsPage: Page {
         func atRisk(_ c: SurvivalSection.Curve, _ year: Double) -> String {
             let t = year * days
             // At risk at t: those whose time is ≥ t (the first step at or after t, else none left).
-            let n = c.steps.first { $0.time >= t }?.atRisk ?? 0
-            if let k, n < k { return n == 0 ? "0" : "<\(k)" }
+            // No step at or after t: nobody followed that long — or, on a researcher's cut curve, too few to show.
+            guard let n = c.steps.first(where: { $0.time >= t })?.atRisk else { return k == nil ? "0" : "–" }
+            if let k, n < k { return "<\(k)" }
             return String(n)
         }
         let curves = shown.map { c in
