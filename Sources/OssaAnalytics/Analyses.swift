@@ -210,9 +210,9 @@ public struct FlowDiagram: Sendable, Encodable {
             if e.screeningCategory == .recommended { recommended += 1 }
         }
         // Treated episodes with any score at each timepoint.
-        var answered = [Set<Int32>](repeating: [], count: extract.timepointCodes.count)
-        for k in 0..<extract.scoreCount where cohort.groupOf[Int(extract.scoreEpisode[k])] >= 0 {
-            answered[Int(extract.scoreTimepoint[k])].insert(extract.scoreEpisode[k])
+        var answered = [Int](repeating: 0, count: extract.timepointCodes.count)
+        for i in cohort.treated {
+            for t in answered.indices where extract.index.answered[t][Int(i)] { answered[t] += 1 }
         }
         var steps = [Step(id: "matching", label: "Episodes matching the filters", count: Count(cohort.matching.count, context)),
                      Step(id: "screened", label: "Screened", count: Count(screened, context)),
@@ -220,7 +220,7 @@ public struct FlowDiagram: Sendable, Encodable {
                      Step(id: "treated", label: "Treated (first IO procedure)", count: Count(cohort.treated.count, context))]
         for (t, code) in extract.timepointCodes.enumerated() {
             let label = code == "baseline" ? "With a baseline questionnaire" : "With a \(context.label(timepoint: code)) questionnaire"
-            steps.append(Step(id: code, label: label, count: Count(answered[t].count, context)))
+            steps.append(Step(id: code, label: label, count: Count(answered[t], context)))
         }
         self.steps = steps
     }
@@ -295,18 +295,19 @@ public struct BaselineTable: Sendable, Encodable {
         ]
         // Baseline scores, per instrument score recorded at the baseline timepoint.
         if let baseline = extract.timepointCodes.firstIndex(of: "baseline") {
-            var values = [[[Double]]](repeating: [[Double]](repeating: [], count: columnsMembers.count), count: extract.scoreKeys.count)
-            for k in 0..<extract.scoreCount where Int(extract.scoreTimepoint[k]) == baseline {
-                let g = cohort.groupOf[Int(extract.scoreEpisode[k])]
-                guard g >= 0 else { continue }
-                let key = Int(extract.scoreKey[k])
-                values[key][0].append(extract.scoreValue[k])
-                if columnsMembers.count > 1 { values[key][Int(g) + 1].append(extract.scoreValue[k]) }
-            }
-            for (key, scoreKey) in extract.scoreKeys.enumerated().sorted(by: { $0.element < $1.element }) where !values[key][0].isEmpty {
+            let grouped = columnsMembers.count > 1
+            for (key, scoreKey) in extract.scoreKeys.enumerated().sorted(by: { $0.element < $1.element }) {
+                var values = [[Double]](repeating: [], count: columnsMembers.count)
+                for i in extract.index.range(key, baseline) {
+                    let g = cohort.groupOf[Int(extract.index.episode[i])]
+                    guard g >= 0 else { continue }
+                    values[0].append(extract.index.value[i])
+                    if grouped { values[Int(g) + 1].append(extract.index.value[i]) }
+                }
+                guard !values[0].isEmpty else { continue }
                 variables.append(Variable(id: "baseline:\(scoreKey.instrument):\(scoreKey.score)",
                                           label: "Baseline \(ScoreLabels.label(scoreKey, context))",
-                                          means: values[key].map { MeanCI($0, context) }, categories: nil))
+                                          means: values.map { MeanCI($0, context) }, categories: nil))
             }
         }
         self.variables = variables

@@ -186,25 +186,28 @@ public struct ExtractTimepoint: Sendable, Hashable {
 }
 
 /// The registry as analytics reads it: episodes, then the scores, timepoints, MRI grades and adverse events that
-/// point at them by index. Scores are held column-wise (millions of them on a large registry).
+/// point at them by index. Scores are held column-wise (millions of them on a large registry) and indexed once, when
+/// the extract is made, by score and timepoint (`ScoreIndex`), so that each analysis reads only the scores it needs.
 public struct RegistryExtract: Sendable {
-    public var episodes: [ExtractEpisode]
+    public let episodes: [ExtractEpisode]
     /// Site id → name.
-    public var siteNames: [UUID: String]
+    public let siteNames: [UUID: String]
     /// Protocol timepoint codes in protocol order (`baseline`, `week-6`, `month-3`, …); `timepoint` indexes it.
-    public var timepointCodes: [String]
+    public let timepointCodes: [String]
     /// The protocol timepoints' nominal offsets in days from the procedure (baseline 0).
-    public var timepointDays: [Int]
-    public var scoreKeys: [ScoreKey]
-    public var scoreEpisode: [Int32]
-    public var scoreKey: [UInt16]
-    public var scoreTimepoint: [UInt8]
-    public var scoreValue: [Double]
-    public var timepoints: [ExtractTimepoint]
-    public var bml: [ExtractBML]
-    public var adverseEvents: [ExtractAdverseEvent]
+    public let timepointDays: [Int]
+    public let scoreKeys: [ScoreKey]
+    public let scoreEpisode: [Int32]
+    public let scoreKey: [UInt16]
+    public let scoreTimepoint: [UInt8]
+    public let scoreValue: [Double]
+    public let timepoints: [ExtractTimepoint]
+    public let bml: [ExtractBML]
+    public let adverseEvents: [ExtractAdverseEvent]
     /// The day the extract was read (completion: windows closed before it).
-    public var asOf: CalendarDate
+    public let asOf: CalendarDate
+    /// The scores by score and timepoint, and who was due at each timepoint.
+    public let index: ScoreIndex
 
     public init(episodes: [ExtractEpisode], siteNames: [UUID: String], timepointCodes: [String], timepointDays: [Int],
                 scoreKeys: [ScoreKey] = [], scoreEpisode: [Int32] = [], scoreKey: [UInt16] = [], scoreTimepoint: [UInt8] = [],
@@ -223,7 +226,93 @@ public struct RegistryExtract: Sendable {
         self.bml = bml
         self.adverseEvents = adverseEvents
         self.asOf = asOf
+        index = ScoreIndex(episodes: episodes, keys: scoreKeys.count, timepoints: timepointCodes.count, scoreEpisode: scoreEpisode,
+                           scoreKey: scoreKey, scoreTimepoint: scoreTimepoint, scoreValue: scoreValue, due: timepoints, asOf: asOf)
     }
 
     public var scoreCount: Int { scoreValue.count }
+
+    /// The same extract with every age above `limit` set to `limit` (researchers' views: over 89 as 90).
+    public func cappingAges(at limit: Int) -> RegistryExtract {
+        guard episodes.contains(where: { ($0.age ?? 0) > limit }) else { return self }
+        var capped = episodes
+        for i in capped.indices where (capped[i].age ?? 0) > limit { capped[i].age = limit }
+        return RegistryExtract(episodes: capped, siteNames: siteNames, timepointCodes: timepointCodes, timepointDays: timepointDays,
+                               scoreKeys: scoreKeys, scoreEpisode: scoreEpisode, scoreKey: scoreKey, scoreTimepoint: scoreTimepoint,
+                               scoreValue: scoreValue, timepoints: timepoints, bml: bml, adverseEvents: adverseEvents, asOf: asOf)
+    }
+}
+
+/// The extract's scores sorted by (score, timepoint, episode), one value per episode there (a repeat keeps the later
+/// row), with each (score, timepoint)'s range; and, per timepoint, which episodes were due (window closed or
+/// answered, alive and not yet replaced when it closed) and which answered anything.
+public struct ScoreIndex: Sendable {
+    let timepoints: Int
+    /// Sorted by (key, timepoint, episode).
+    let episode: [Int32]
+    let value: [Double]
+    /// `start[key * timepoints + t] ..< start[key * timepoints + t + 1]`.
+    let start: [Int]
+    /// [timepoint][episode]
+    let due: [[Bool]]
+    let answered: [[Bool]]
+
+    init(episodes: [ExtractEpisode], keys: Int, timepoints: Int, scoreEpisode: [Int32], scoreKey: [UInt16], scoreTimepoint: [UInt8],
+         scoreValue: [Double], due timepointRows: [ExtractTimepoint], asOf: CalendarDate) {
+        self.timepoints = timepoints
+        let slots = keys * timepoints
+        var count = [Int](repeating: 0, count: slots + 1)
+        for k in 0..<scoreValue.count { count[Int(scoreKey[k]) * timepoints + Int(scoreTimepoint[k]) + 1] += 1 }
+        for s in 0..<slots { count[s + 1] += count[s] }
+        // Counting sort by slot (stable: rows keep their order), then each slot by episode (stable again).
+        var order = [Int](repeating: 0, count: scoreValue.count)
+        var next = count
+        for k in 0..<scoreValue.count {
+            let s = Int(scoreKey[k]) * timepoints + Int(scoreTimepoint[k])
+            order[next[s]] = k
+            next[s] += 1
+        }
+        var episodeOut: [Int32] = []
+        var valueOut: [Double] = []
+        episodeOut.reserveCapacity(scoreValue.count)
+        valueOut.reserveCapacity(scoreValue.count)
+        var start = [Int](repeating: 0, count: slots + 1)
+        var answered = [[Bool]](repeating: [Bool](repeating: false, count: episodes.count), count: timepoints)
+        for s in 0..<slots {
+            start[s] = episodeOut.count
+            var slot = Array(order[count[s]..<count[s + 1]])
+            let sorted = slot.enumerated().sorted { a, b in
+                let ea = scoreEpisode[a.element], eb = scoreEpisode[b.element]
+                return ea != eb ? ea < eb : a.offset < b.offset
+            }
+            slot = sorted.map(\.element)
+            let t = s % timepoints
+            for (n, k) in slot.enumerated() {
+                // A repeat at one timepoint: the later row wins.
+                if n + 1 < slot.count, scoreEpisode[slot[n + 1]] == scoreEpisode[k] { continue }
+                episodeOut.append(scoreEpisode[k])
+                valueOut.append(scoreValue[k])
+                answered[t][Int(scoreEpisode[k])] = true
+            }
+        }
+        start[slots] = episodeOut.count
+        episode = episodeOut
+        value = valueOut
+        self.start = start
+        self.answered = answered
+        var due = [[Bool]](repeating: [Bool](repeating: false, count: episodes.count), count: timepoints)
+        for tp in timepointRows where Int(tp.timepoint) < timepoints {
+            let e = episodes[Int(tp.episode)]
+            guard let first = e.firstProcedure else { continue }
+            let closeDay = first.days(to: tp.windowEnd)
+            if let d = e.replacementDay, d <= closeDay { continue }
+            if let d = e.deathDay, d <= closeDay { continue }
+            if tp.completed || tp.windowEnd < asOf { due[Int(tp.timepoint)][Int(tp.episode)] = true }
+        }
+        self.due = due
+    }
+
+    func range(_ key: Int, _ t: Int) -> Range<Int> {
+        start[key * timepoints + t]..<start[key * timepoints + t + 1]
+    }
 }

@@ -42,9 +42,8 @@ public struct LiteratureComparison: Sendable, Encodable {
             let cohortDefinition = Self.definition(study.population)
             let cohort = Cohort(extract, cohortDefinition)
             let needsScores = study.outcomes.contains { $0.isMatchable && ($0.kind.isPROM || $0.kind == .responderRate) }
-            let matrix = needsScores ? ScoreMatrix(extract, cohort) : nil
-            let outcomes = matrix.map { OutcomeTable(extract, cohort, $0, context) }
-            let responders = matrix.map { ResponderTable(extract, cohort, $0, context) }
+            let outcomes = needsScores ? OutcomeTable(extract, cohort, context) : nil
+            let responders = needsScores ? ResponderTable(extract, cohort, context) : nil
             let survival = study.outcomes.contains { $0.isMatchable && $0.kind == .survivalFreeOfReplacement }
                 ? try SurvivalSection(extract, cohort, context) : nil
             let safety = study.outcomes.contains { $0.isMatchable && $0.kind == .adverseEventRate } ? SafetySection(extract, cohort, context) : nil

@@ -2,56 +2,31 @@ import Foundation
 import OssaCore
 import OssaStats
 
-/// Scores per episode, keyed by score and timepoint: the one pass over the extract's score columns that the
-/// outcome and responder tables share. Values are NaN where an episode has no score.
-struct ScoreMatrix {
-    let timepoints: Int
-    let episodes: Int
-    /// [key][timepoint] → values per cohort position (`position[episode]`).
-    var values: [[[Double]]]
-    /// Episode index → position in the analysis cohort, -1 outside.
-    let position: [Int32]
-    let members: [Int32]
+/// The cohort's series over the score index: "All" first, then each group when the cohort is grouped. Each score
+/// is read once per analysis: its episode's series index says where it counts.
+struct SeriesLayout {
+    let labels: [String]
+    /// Episode index → its group's series (1…), -1 outside the analysis cohort.
+    let groupOf: [Int32]
+    let grouped: Bool
 
-    init(_ extract: RegistryExtract, _ cohort: Cohort) {
-        timepoints = extract.timepointCodes.count
-        members = cohort.treated
-        episodes = members.count
-        var position = [Int32](repeating: -1, count: extract.episodes.count)
-        for (p, i) in members.enumerated() { position[Int(i)] = Int32(p) }
-        self.position = position
-        var values = [[[Double]]](repeating: [[Double]](repeating: [], count: timepoints), count: extract.scoreKeys.count)
-        var seen = [[Bool]](repeating: [Bool](repeating: false, count: timepoints), count: extract.scoreKeys.count)
-        for k in 0..<extract.scoreCount {
-            let p = position[Int(extract.scoreEpisode[k])]
-            guard p >= 0 else { continue }
-            let key = Int(extract.scoreKey[k]), t = Int(extract.scoreTimepoint[k])
-            if !seen[key][t] {
-                values[key][t] = [Double](repeating: .nan, count: episodes)
-                seen[key][t] = true
-            }
-            // Two responses at one timepoint (a repeat): the later row wins, as the extract is in completion order.
-            values[key][t][Int(p)] = extract.scoreValue[k]
-        }
-        self.values = values
+    init(_ cohort: Cohort) {
+        grouped = cohort.definition.group != .none
+        labels = ["All"] + (grouped ? cohort.groups.map(\.label) : [])
+        groupOf = cohort.groupOf.map { $0 < 0 ? -1 : $0 + 1 }
     }
 
-    /// "All" (every cohort position), then each group's positions when the cohort is grouped.
-    func series(_ cohort: Cohort) -> [(String, [Int32])] {
-        var out: [(String, [Int32])] = [("All", (0..<Int32(episodes)).map { $0 })]
-        if cohort.definition.group != .none {
-            for group in cohort.groups { out.append((group.label, group.members.map { position[Int($0)] })) }
-        }
-        return out
-    }
+    var count: Int { labels.count }
 
-    func column(_ key: Int, _ t: Int) -> [Double]? {
-        values[key][t].isEmpty ? nil : values[key][t]
+    /// The series an episode counts in besides "All" (0 when ungrouped or outside).
+    @inline(__always) func series(_ episode: Int32) -> Int {
+        grouped ? Int(groupOf[Int(episode)]) : 0
     }
 }
 
 /// Patient-reported outcomes per instrument score and timepoint: n, mean and CI, the paired change from baseline,
-/// and the completion rate (answered / eligible: alive, not yet replaced, window closed).
+/// and the completion rate (answered / due: asked by the protocol for that joint, alive, not yet replaced, window
+/// closed).
 public struct OutcomeTable: Sendable, Encodable {
     public struct Cell: Sendable, Encodable {
         public var timepoint: String
@@ -78,80 +53,83 @@ public struct OutcomeTable: Sendable, Encodable {
     }
     public var rows: [Row]
 
-    init(_ extract: RegistryExtract, _ cohort: Cohort, _ matrix: ScoreMatrix, _ context: AnalysisContext) {
+    init(_ extract: RegistryExtract, _ cohort: Cohort, _ context: AnalysisContext) {
+        let index = extract.index
+        let layout = SeriesLayout(cohort)
         let baseline = extract.timepointCodes.firstIndex(of: "baseline")
-        let eligibility = Eligibility(extract, cohort, matrix)
-        let seriesMembers = matrix.series(cohort)
-        let joints = matrix.members.map { extract.episodes[Int($0)].joint }
+        let T = extract.timepointCodes.count
+        let joints = Joint.allCases
+        // Due episodes per timepoint, series and joint (the completion denominators), counted once.
+        var dueCount = [[[Int]]](repeating: [[Int]](repeating: [Int](repeating: 0, count: joints.count), count: layout.count), count: T)
+        for i in cohort.treated {
+            let j = joints.firstIndex(of: extract.episodes[Int(i)].joint)!
+            let g = layout.series(i)
+            for t in 0..<T where index.due[t][Int(i)] {
+                dueCount[t][0][j] += 1
+                if g > 0 { dueCount[t][g][j] += 1 }
+            }
+        }
+        let jointOrdinal = extract.episodes.map { UInt8(joints.firstIndex(of: $0.joint)!) }
         var rows: [Row] = []
+        var values = [[Double]](repeating: [], count: layout.count)
+        var changes = [[Double]](repeating: [], count: layout.count)
         for (key, scoreKey) in extract.scoreKeys.enumerated().sorted(by: { $0.element < $1.element }) {
-            guard (0..<matrix.timepoints).contains(where: { matrix.column(key, $0) != nil }) else { continue }
+            guard (0..<T).contains(where: { !index.range(key, $0).isEmpty }) else { continue }
             let instrument = context.instruments.instrument(id: scoreKey.instrument)
             let direction = instrument?.direction(ofScore: scoreKey.score) ?? .higherIsBetter
             let definition = instrument?.scores.first { $0.id == scoreKey.score }
-            var series: [Series] = []
-            for (label, members) in seriesMembers {
-                var cells: [Cell] = []
-                for t in 0..<matrix.timepoints {
-                    guard let column = matrix.column(key, t) else { continue }
-                    var values: [Double] = [], changes: [Double] = []
-                    let base = baseline.flatMap { $0 == t ? nil : matrix.column(key, $0) }
-                    var answered = 0, due = 0
-                    let code = extract.timepointCodes[t]
-                    for p32 in members {
-                        let p = Int(p32)
-                        let v = column[p]
-                        // Due: asked by the protocol (this instrument, this joint) and the window has closed or it was answered.
-                        if eligibility.eligible(p, t), context.asks(scoreKey.instrument, at: code, joints[p]) {
-                            due += 1
-                            if !v.isNaN { answered += 1 }
-                        }
-                        guard !v.isNaN else { continue }
-                        values.append(v)
-                        if let base, !base[p].isNaN { changes.append(v - base[p]) }
-                    }
-                    cells.append(Cell(timepoint: code, label: context.label(timepoint: code),
-                                      months: Double(extract.timepointDays[t]) / 30.4375,
-                                      score: MeanCI(values, context),
-                                      change: base == nil ? nil : MeanCI(changes, context),
-                                      completion: ProportionCI(answered, of: due, context)))
+            var cells = [[Cell]](repeating: [], count: layout.count)
+            for t in 0..<T {
+                let r = index.range(key, t)
+                guard !r.isEmpty else { continue }
+                let code = extract.timepointCodes[t]
+                let asked = joints.map { context.asks(scoreKey.instrument, at: code, $0) }
+                for s in 0..<layout.count {
+                    values[s].removeAll(keepingCapacity: true)
+                    changes[s].removeAll(keepingCapacity: true)
                 }
-                series.append(Series(group: label, cells: cells))
+                var answered = [Int](repeating: 0, count: layout.count)
+                let b = baseline.flatMap { $0 == t ? nil : index.range(key, $0) }
+                var bp = b?.lowerBound ?? 0
+                let due = index.due[t]
+                for i in r {
+                    let e = index.episode[i]
+                    let g = layout.groupOf[Int(e)]
+                    guard g >= 0 else { continue }
+                    let v = index.value[i]
+                    let counted = due[Int(e)] && asked[Int(jointOrdinal[Int(e)])]
+                    var change: Double?
+                    if let b {
+                        while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
+                        if bp < b.upperBound, index.episode[bp] == e { change = v - index.value[bp] }
+                    }
+                    values[0].append(v)
+                    if let change { changes[0].append(change) }
+                    if counted { answered[0] += 1 }
+                    if layout.grouped {
+                        let s = Int(g)
+                        values[s].append(v)
+                        if let change { changes[s].append(change) }
+                        if counted { answered[s] += 1 }
+                    }
+                }
+                // A timepoint where nobody in the cohort answered this score is left out (as is a score nobody answered).
+                guard !values[0].isEmpty else { continue }
+                for s in 0..<layout.count {
+                    var dueTotal = 0
+                    for (j, ask) in asked.enumerated() where ask { dueTotal += dueCount[t][s][j] }
+                    cells[s].append(Cell(timepoint: code, label: context.label(timepoint: code),
+                                         months: Double(extract.timepointDays[t]) / 30.4375,
+                                         score: MeanCI(values[s], context), change: b == nil ? nil : MeanCI(changes[s], context),
+                                         completion: ProportionCI(answered[s], of: dueTotal, context)))
+                }
             }
+            guard !cells[0].isEmpty else { continue }
             rows.append(Row(instrument: scoreKey.instrument, score: scoreKey.score, label: ScoreLabels.label(scoreKey, context),
-                            higherIsBetter: direction == .higherIsBetter,
-                            range: definition?.range.map { [$0.min, $0.max] }, series: series))
+                            higherIsBetter: direction == .higherIsBetter, range: definition?.range.map { [$0.min, $0.max] },
+                            series: (0..<layout.count).map { Series(group: layout.labels[$0], cells: cells[$0]) }))
         }
         self.rows = rows
-    }
-}
-
-/// Which cohort episodes were due to answer at a timepoint: the timepoint exists for them, its window has closed
-/// (or they answered), and they were alive and not yet replaced when it closed.
-struct Eligibility {
-    /// [timepoint] → per cohort position.
-    var due: [[Bool]]
-
-    init(_ extract: RegistryExtract, _ cohort: Cohort, _ matrix: ScoreMatrix) {
-        due = [[Bool]](repeating: [Bool](repeating: false, count: matrix.episodes), count: matrix.timepoints)
-        for tp in extract.timepoints {
-            let p = matrix.position[Int(tp.episode)]
-            guard p >= 0 else { continue }
-            let e = extract.episodes[Int(tp.episode)]
-            guard let start = e.firstProcedure else { continue }
-            let closeDay = start.days(to: tp.windowEnd)
-            if let d = e.replacementDay, d <= closeDay { continue }
-            if let d = e.deathDay, d <= closeDay { continue }
-            if tp.completed || tp.windowEnd < extract.asOf { due[Int(tp.timepoint)][Int(p)] = true }
-        }
-    }
-
-    func eligible(_ p: Int, _ t: Int) -> Bool { due[t][p] }
-
-    func count(_ t: Int, _ members: [Int32]) -> Int {
-        var n = 0
-        for p in members where due[t][Int(p)] { n += 1 }
-        return n
     }
 }
 
@@ -177,25 +155,21 @@ public struct ResponderTable: Sendable, Encodable {
     }
     public var rows: [Row]
 
-    init(_ extract: RegistryExtract, _ cohort: Cohort, _ matrix: ScoreMatrix, _ context: AnalysisContext) {
+    init(_ extract: RegistryExtract, _ cohort: Cohort, _ context: AnalysisContext) {
         guard let baseline = extract.timepointCodes.firstIndex(of: "baseline") else {
             rows = []
             return
         }
-        let seriesMembers = matrix.series(cohort)
-        let followUps = (0..<matrix.timepoints).filter { $0 != baseline }
-        func series(_ verdict: (Int, Int) -> Bool?) -> [Series] {
-            seriesMembers.map { label, members in
-                Series(group: label, cells: followUps.compactMap { t in
-                    var yes = 0, evaluable = 0
-                    for p in members {
-                        guard let v = verdict(Int(p), t) else { continue }
-                        evaluable += 1
-                        if v { yes += 1 }
-                    }
+        let index = extract.index
+        let layout = SeriesLayout(cohort)
+        let followUps = (0..<extract.timepointCodes.count).filter { $0 != baseline }
+        /// Tallies (responders, evaluable) per series and follow-up → the rows' series.
+        func series(_ tallies: [[(yes: Int, of: Int)]]) -> [Series] {
+            (0..<layout.count).map { s in
+                Series(group: layout.labels[s], cells: followUps.enumerated().compactMap { n, t in
+                    let (yes, of) = tallies[n][s]
                     let code = extract.timepointCodes[t]
-                    return evaluable == 0 && label != "All" ? nil
-                        : Cell(timepoint: code, label: context.label(timepoint: code), rate: ProportionCI(yes, of: evaluable, context))
+                    return of == 0 && s > 0 ? nil : Cell(timepoint: code, label: context.label(timepoint: code), rate: ProportionCI(yes, of: of, context))
                 })
             }
         }
@@ -204,43 +178,92 @@ public struct ResponderTable: Sendable, Encodable {
         let defaults = context.thresholds.thresholds.filter(\.default).sorted { ($0.instrument, $0.score, $0.kind.rawValue, $0.id) < ($1.instrument, $1.score, $1.kind.rawValue, $1.id) }
         for threshold in defaults {
             guard let key = keyIndex[ScoreKey(instrument: threshold.instrument, score: threshold.score)] else { continue }
-            guard followUps.contains(where: { matrix.column(key, $0) != nil }) else { continue }
+            guard followUps.contains(where: { !index.range(key, $0).isEmpty }) else { continue }
             let direction = context.instruments.instrument(id: threshold.instrument)?.direction(ofScore: threshold.score) ?? .higherIsBetter
-            let base = matrix.column(key, baseline)
-            let rowSeries = series { p, t in
-                guard let column = matrix.column(key, t), !column[p].isNaN else { return nil }
-                let b = base.flatMap { $0[p].isNaN ? nil : $0[p] }
-                return ResponderEvaluator.isResponder(threshold, baseline: b, followUp: column[p], direction: direction)
+            let b = index.range(key, baseline)
+            var tallies = [[(yes: Int, of: Int)]](repeating: [(yes: Int, of: Int)](repeating: (0, 0), count: layout.count), count: followUps.count)
+            for (n, t) in followUps.enumerated() {
+                var bp = b.lowerBound
+                for i in index.range(key, t) {
+                    let e = index.episode[i]
+                    let g = layout.groupOf[Int(e)]
+                    guard g >= 0 else { continue }
+                    while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
+                    let base: Double? = bp < b.upperBound && index.episode[bp] == e ? index.value[bp] : nil
+                    guard let verdict = ResponderEvaluator.isResponder(threshold, baseline: base, followUp: index.value[i], direction: direction) else { continue }
+                    tallies[n][0].of += 1
+                    if verdict { tallies[n][0].yes += 1 }
+                    if layout.grouped {
+                        tallies[n][Int(g)].of += 1
+                        if verdict { tallies[n][Int(g)].yes += 1 }
+                    }
+                }
             }
+            guard tallies.contains(where: { $0[0].of > 0 }) else { continue }
             let unit = threshold.unit == .percent ? " %" : " points"
             let scoreLabel = ScoreLabels.label(ScoreKey(instrument: threshold.instrument, score: threshold.score), context)
             rows.append(Row(id: threshold.id, label: "\(scoreLabel) \(threshold.kind.rawValue.uppercased()) (\(formatNumber(threshold.value))\(unit))",
-                            kind: threshold.kind.rawValue, source: threshold.source, series: rowSeries))
+                            kind: threshold.kind.rawValue, source: threshold.source, series: series(tallies)))
         }
-        // OMERACT-OARSI 2004: pain and function from the joint's KOOS/HOOS (or NRS pain), patient global from the PGA.
-        var mappings: [(key: Int, domain: OmeractOarsiDomain, mapping: OmeractOarsiMapping)] = []
+        // OMERACT-OARSI 2004: pain and function from the joint's KOOS/HOOS (or NRS pain), patient global from the PGA;
+        // per domain the first instrument (in that order) with both a baseline and a follow-up value.
+        var mappings: [(key: Int, domain: Int, mapping: OmeractOarsiMapping)] = []
+        let domains: [OmeractOarsiDomain] = [.pain, .function, .patientGlobal]
         for id in ["koos", "hoos", "nrs-pain", "pga"] {
             guard let instrument = context.instruments.instrument(id: id) else { continue }
             for m in instrument.omeractOarsi ?? [] {
-                if let key = keyIndex[ScoreKey(instrument: id, score: m.score)] { mappings.append((key, m.domain, m)) }
+                if let key = keyIndex[ScoreKey(instrument: id, score: m.score)], let d = domains.firstIndex(of: m.domain) { mappings.append((key, d, m)) }
             }
         }
         if !mappings.isEmpty {
             let criteria = context.omeractOarsi
-            let rowSeries = series { p, t in
-                var before: [OmeractOarsiDomain: Double] = [:], after: [OmeractOarsiDomain: Double] = [:]
-                for (key, domain, mapping) in mappings where after[domain] == nil {
-                    guard let b = matrix.column(key, baseline)?[p], !b.isNaN, let f = matrix.column(key, t)?[p], !f.isNaN else { continue }
-                    before[domain] = mapping.domainValue(b)
-                    after[domain] = mapping.domainValue(f)
+            let n = extract.episodes.count
+            var before = [[Double]](repeating: [Double](repeating: .nan, count: n), count: 3)
+            var after = [[Double]](repeating: [Double](repeating: .nan, count: n), count: 3)
+            var tallies = [[(yes: Int, of: Int)]](repeating: [(yes: Int, of: Int)](repeating: (0, 0), count: layout.count), count: followUps.count)
+            for (f, t) in followUps.enumerated() {
+                var touched: [Int32] = []
+                for (key, d, mapping) in mappings {
+                    let b = index.range(key, baseline)
+                    var bp = b.lowerBound
+                    for i in index.range(key, t) {
+                        let e = index.episode[i]
+                        guard layout.groupOf[Int(e)] >= 0, after[d][Int(e)].isNaN else { continue }
+                        while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
+                        guard bp < b.upperBound, index.episode[bp] == e else { continue }
+                        before[d][Int(e)] = mapping.domainValue(index.value[bp])
+                        after[d][Int(e)] = mapping.domainValue(index.value[i])
+                        if d == 0 { touched.append(e) }
+                    }
                 }
-                guard let pb = before[.pain], let pf = after[.pain], let fb = before[.function], let ff = after[.function] else { return nil }
-                let global = before[.patientGlobal].flatMap { b in after[.patientGlobal].map { OmeractOarsiInput.Change(baseline: b, followUp: $0) } }
-                let input = OmeractOarsiInput(pain: .init(baseline: pb, followUp: pf), function: .init(baseline: fb, followUp: ff), patientGlobal: global)
-                return (try? criteria.evaluate(input))?.isResponder
+                for e in touched {
+                    let i = Int(e)
+                    guard !after[1][i].isNaN else { continue }
+                    let global = after[2][i].isNaN ? nil : OmeractOarsiInput.Change(baseline: before[2][i], followUp: after[2][i])
+                    let input = OmeractOarsiInput(pain: .init(baseline: before[0][i], followUp: after[0][i]),
+                                                  function: .init(baseline: before[1][i], followUp: after[1][i]), patientGlobal: global)
+                    guard let verdict = (try? criteria.evaluate(input))?.isResponder else { continue }
+                    let g = Int(layout.groupOf[i])
+                    tallies[f][0].of += 1
+                    if verdict { tallies[f][0].yes += 1 }
+                    if layout.grouped {
+                        tallies[f][g].of += 1
+                        if verdict { tallies[f][g].yes += 1 }
+                    }
+                }
+                // Reset only what this timepoint set.
+                for (key, d, _) in mappings {
+                    for i in index.range(key, t) {
+                        let e = Int(index.episode[i])
+                        before[d][e] = .nan
+                        after[d][e] = .nan
+                    }
+                }
             }
-            rows.append(Row(id: "omeract-oarsi-2004", label: "OMERACT-OARSI 2004 responder", kind: "omeract-oarsi",
-                            source: criteria.reference, series: rowSeries))
+            if tallies.contains(where: { $0[0].of > 0 }) {
+                rows.append(Row(id: "omeract-oarsi-2004", label: "OMERACT-OARSI 2004 responder", kind: "omeract-oarsi",
+                                source: criteria.reference, series: series(tallies)))
+            }
         }
         self.rows = rows
     }

@@ -23,20 +23,22 @@ public struct AnalyticsReport: Sendable {
         case flow, baseline, proms, responders, survival, bml, safety, literature
     }
 
+    /// - Parameter comparison: the literature comparison computed already (it depends on the viewer's sites, not on
+    ///   the cohort, so the server computes it once per registry revision); otherwise computed from `literature`.
     public init(_ extract: RegistryExtract, _ definition: CohortDefinition, _ context: AnalysisContext,
-                literature: LiteratureFile? = nil, confidenceType: ConfidenceIntervalType = .logLog) throws {
+                literature: LiteratureFile? = nil, comparison: LiteratureComparison? = nil,
+                confidenceType: ConfidenceIntervalType = .logLog) throws {
         self.definition = definition
         let cohort = Cohort(extract, definition)
         self.cohort = cohort
         flow = FlowDiagram(extract, cohort, context)
         baseline = BaselineTable(extract, cohort, context)
-        let matrix = ScoreMatrix(extract, cohort)
-        outcomes = OutcomeTable(extract, cohort, matrix, context)
-        responders = ResponderTable(extract, cohort, matrix, context)
+        outcomes = OutcomeTable(extract, cohort, context)
+        responders = ResponderTable(extract, cohort, context)
         survival = try SurvivalSection(extract, cohort, context, confidenceType: confidenceType)
         bml = BMLSection(extract, cohort, context)
         safety = SafetySection(extract, cohort, context)
-        self.literature = try literature.map { try LiteratureComparison($0, extract, definition, context) }
+        self.literature = try comparison ?? literature.map { try LiteratureComparison($0, extract, definition, context) }
         asOf = extract.asOf
         minimumCellCount = context.minimumCellCount
     }
@@ -84,18 +86,19 @@ public struct AnalyticsReport: Sendable {
 /// One section computed on its own (each API endpoint answers one).
 public enum AnalyticsSection {
     public static func json(_ section: AnalyticsReport.Section, _ extract: RegistryExtract, _ definition: CohortDefinition,
-                            _ context: AnalysisContext, literature: LiteratureFile? = nil,
+                            _ context: AnalysisContext, literature: LiteratureFile? = nil, comparison: LiteratureComparison? = nil,
                             confidenceType: ConfidenceIntervalType = .logLog) throws -> String {
         let cohort = Cohort(extract, definition)
         switch section {
         case .flow: return try AnalyticsReport.encode(FlowDiagram(extract, cohort, context))
         case .baseline: return try AnalyticsReport.encode(BaselineTable(extract, cohort, context))
-        case .proms: return try AnalyticsReport.encode(OutcomeTable(extract, cohort, ScoreMatrix(extract, cohort), context))
-        case .responders: return try AnalyticsReport.encode(ResponderTable(extract, cohort, ScoreMatrix(extract, cohort), context))
+        case .proms: return try AnalyticsReport.encode(OutcomeTable(extract, cohort, context))
+        case .responders: return try AnalyticsReport.encode(ResponderTable(extract, cohort, context))
         case .survival: return try SurvivalSection(extract, cohort, context, confidenceType: confidenceType).json().rendered(.compact)
         case .bml: return try AnalyticsReport.encode(BMLSection(extract, cohort, context))
         case .safety: return try AnalyticsReport.encode(SafetySection(extract, cohort, context))
         case .literature:
+            if let comparison { return try AnalyticsReport.encode(comparison) }
             guard let literature else { return "null" }
             return try AnalyticsReport.encode(try LiteratureComparison(literature, extract, definition, context))
         }

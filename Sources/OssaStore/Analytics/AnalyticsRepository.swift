@@ -90,21 +90,23 @@ extension RegistryExtract {
             map[i] = Int32(kept.count)
             kept.append(e)
         }
-        var out = RegistryExtract(episodes: kept, siteNames: siteNames.filter { sites.contains($0.key) },
-                                  timepointCodes: timepointCodes, timepointDays: timepointDays, scoreKeys: scoreKeys, asOf: asOf)
-        out.scoreEpisode.reserveCapacity(scoreCount)
+        var scoreEpisode: [Int32] = [], scoreKey: [UInt16] = [], scoreTimepoint: [UInt8] = [], scoreValue: [Double] = []
         for k in 0..<scoreCount {
-            let m = map[Int(scoreEpisode[k])]
+            let m = map[Int(self.scoreEpisode[k])]
             guard m >= 0 else { continue }
-            out.scoreEpisode.append(m)
-            out.scoreKey.append(scoreKey[k])
-            out.scoreTimepoint.append(scoreTimepoint[k])
-            out.scoreValue.append(scoreValue[k])
+            scoreEpisode.append(m)
+            scoreKey.append(self.scoreKey[k])
+            scoreTimepoint.append(self.scoreTimepoint[k])
+            scoreValue.append(self.scoreValue[k])
         }
-        out.timepoints = timepoints.compactMap { t in map[Int(t.episode)] >= 0 ? ExtractTimepoint(episode: map[Int(t.episode)], timepoint: t.timepoint, windowEnd: t.windowEnd, completed: t.completed) : nil }
-        out.bml = bml.compactMap { b in map[Int(b.episode)] >= 0 ? ExtractBML(episode: map[Int(b.episode)], baseline: b.baseline, followUp: b.followUp) : nil }
-        out.adverseEvents = adverseEvents.compactMap { a in map[Int(a.episode)] >= 0 ? ExtractAdverseEvent(episode: map[Int(a.episode)], severity: a.severity, relatedness: a.relatedness) : nil }
-        return out
+        return RegistryExtract(
+            episodes: kept, siteNames: siteNames.filter { sites.contains($0.key) }, timepointCodes: timepointCodes,
+            timepointDays: timepointDays, scoreKeys: scoreKeys, scoreEpisode: scoreEpisode, scoreKey: scoreKey,
+            scoreTimepoint: scoreTimepoint, scoreValue: scoreValue,
+            timepoints: timepoints.compactMap { t in map[Int(t.episode)] >= 0 ? ExtractTimepoint(episode: map[Int(t.episode)], timepoint: t.timepoint, windowEnd: t.windowEnd, completed: t.completed) : nil },
+            bml: bml.compactMap { b in map[Int(b.episode)] >= 0 ? ExtractBML(episode: map[Int(b.episode)], baseline: b.baseline, followUp: b.followUp) : nil },
+            adverseEvents: adverseEvents.compactMap { a in map[Int(a.episode)] >= 0 ? ExtractAdverseEvent(episode: map[Int(a.episode)], severity: a.severity, relatedness: a.relatedness) : nil },
+            asOf: asOf)
     }
 }
 
@@ -151,10 +153,8 @@ public actor AnalyticsCache {
         let key = ScopeKey(revision: entry.revision, sites: sites, deidentified: deidentified)
         if let hit = scopedCache[key] { return hit }
         var scoped = entry.extract.limited(to: sites)
-        if deidentified {
-            // De-identified: ages over 89 count as 90 (HIPAA Safe Harbor), in every mean, band and filter.
-            for i in scoped.episodes.indices where (scoped.episodes[i].age ?? 0) > 89 { scoped.episodes[i].age = 90 }
-        }
+        // De-identified: ages over 89 count as 90 (HIPAA Safe Harbor), in every mean, band and filter.
+        if deidentified { scoped = scoped.cappingAges(at: 90) }
         scopedCache = scopedCache.filter { $0.key.revision == entry.revision }
         scopedOrder = scopedOrder.filter { scopedCache[$0] != nil }
         if scopedOrder.count >= 4 { scopedCache[scopedOrder.removeFirst()] = nil }

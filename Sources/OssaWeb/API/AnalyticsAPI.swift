@@ -66,10 +66,42 @@ struct AnalyticsSetup: Sendable {
         self.minimumCellCount = minimumCellCount
     }
 
+    let comparisons = LiteratureCache()
+
     func context(for extract: ScopedExtract) -> AnalysisContext {
         var context = context
         context.minimumCellCount = extract.viewer.minimumCellCount
         return context
+    }
+
+    /// The literature comparison for this viewer's extract: it depends on the registry revision, the viewer's sites
+    /// and the small-cell rule, never on the page's filters, so it is computed once per revision and site set.
+    func comparison(for extract: ScopedExtract) async throws -> LiteratureComparison? {
+        guard let literature else { return nil }
+        let context = context(for: extract)
+        return try await comparisons.comparison(.init(revision: extract.revision, sites: extract.viewer.siteIDs,
+                                                      minimumCellCount: extract.viewer.minimumCellCount)) {
+            try LiteratureComparison(literature, extract.extract, CohortDefinition(), context)
+        }
+    }
+}
+
+/// Literature comparisons by registry revision, site set and small-cell rule (a few entries; older revisions dropped).
+actor LiteratureCache {
+    struct Key: Hashable {
+        var revision: Int64
+        var sites: Set<UUID>
+        var minimumCellCount: Int?
+    }
+    private var entries: [Key: LiteratureComparison] = [:]
+
+    func comparison(_ key: Key, compute: () throws -> LiteratureComparison) rethrows -> LiteratureComparison {
+        if let hit = entries[key] { return hit }
+        let value = try compute()
+        entries = entries.filter { $0.key.revision == key.revision }
+        if entries.count >= 8 { entries.removeAll() }
+        entries[key] = value
+        return value
     }
 }
 
@@ -122,7 +154,9 @@ struct AnalyticsAPI: APIRouteGroup {
         let asked = try await AnalyticsRequest.read(request, actor: actor, store: store, emptyIsAbsent: false)
         let extract = try await store.analytics(protocol: setup.followUp)
             .extract(actor, minimumCellCount: setup.minimumCellCount, audit: "api:\(section.rawValue)?\(asked.query)")
-        let json = try AnalyticsSection.json(section, extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature)
+        let comparison = section == .literature ? try await setup.comparison(for: extract) : nil
+        let json = try AnalyticsSection.json(section, extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature,
+                                             comparison: comparison)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-store"

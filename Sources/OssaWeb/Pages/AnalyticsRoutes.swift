@@ -62,7 +62,8 @@ struct AnalyticsRoutes: Sendable {
             case .cohort(let asked, let savedID):
                 let extract = try await extract(actor, "page?\(asked.query)")
                 let context = setup.context(for: extract)
-                let report = try AnalyticsReport(extract.extract, asked.definition, context, literature: setup.literature)
+                let report = try AnalyticsReport(extract.extract, asked.definition, context, literature: setup.literature,
+                                                 comparison: try await setup.comparison(for: extract))
                 // A saved cohort opens with its own filters in the form.
                 let formValues = savedID == nil ? values(request) : FormValues(CohortQuery.items(asked.definition).map { ($0.name, $0.value) })
                 return try pages.html(AnalyticsPage(report, extract: extract, context: context, user: user, values: formValues,
@@ -78,7 +79,8 @@ struct AnalyticsRoutes: Sendable {
     private func report(_ request: Request, _ actor: ActingUser, _ what: String) async throws -> AnalyticsReport {
         let asked = try await AnalyticsRequest.read(request, actor: actor, store: store, emptyIsAbsent: true)
         let extract = try await extract(actor, "\(what)?\(asked.query)")
-        return try AnalyticsReport(extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature)
+        return try AnalyticsReport(extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature,
+                                   comparison: try await setup.comparison(for: extract))
     }
 
     /// GET /analytics/report.json: every section of the page as one JSON document.
