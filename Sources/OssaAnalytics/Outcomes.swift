@@ -242,7 +242,7 @@ public struct ResponderTable: Sendable, Encodable {
                     let global = after[2][i].isNaN ? nil : OmeractOarsiInput.Change(baseline: before[2][i], followUp: after[2][i])
                     let input = OmeractOarsiInput(pain: .init(baseline: before[0][i], followUp: after[0][i]),
                                                   function: .init(baseline: before[1][i], followUp: after[1][i]), patientGlobal: global)
-                    guard let verdict = (try? criteria.evaluate(input))?.isResponder else { continue }
+                    guard let verdict = criteria.isResponder(input) else { continue }
                     let g = Int(layout.groupOf[i])
                     tallies[f][0].of += 1
                     if verdict { tallies[f][0].yes += 1 }

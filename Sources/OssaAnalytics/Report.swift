@@ -43,6 +43,42 @@ public struct AnalyticsReport: Sendable {
         minimumCellCount = context.minimumCellCount
     }
 
+    init(definition: CohortDefinition, cohort: Cohort, flow: FlowDiagram, baseline: BaselineTable, outcomes: OutcomeTable,
+         responders: ResponderTable, survival: SurvivalSection, bml: BMLSection, safety: SafetySection,
+         literature: LiteratureComparison?, asOf: CalendarDate, minimumCellCount: Int?) {
+        self.definition = definition
+        self.cohort = cohort
+        self.flow = flow
+        self.baseline = baseline
+        self.outcomes = outcomes
+        self.responders = responders
+        self.survival = survival
+        self.bml = bml
+        self.safety = safety
+        self.literature = literature
+        self.asOf = asOf
+        self.minimumCellCount = minimumCellCount
+    }
+
+    /// The same analyses, the independent ones at once (the outcome tables, the responders and the survival section
+    /// are the large ones): a server has more than one core.
+    public static func compute(_ extract: RegistryExtract, _ definition: CohortDefinition, _ context: AnalysisContext,
+                               literature: LiteratureFile? = nil, comparison: LiteratureComparison? = nil,
+                               confidenceType: ConfidenceIntervalType = .logLog) async throws -> AnalyticsReport {
+        let cohort = Cohort(extract, definition)
+        async let outcomes = OutcomeTable(extract, cohort, context)
+        async let responders = ResponderTable(extract, cohort, context)
+        async let survival = SurvivalSection(extract, cohort, context, confidenceType: confidenceType)
+        let flow = FlowDiagram(extract, cohort, context)
+        let baseline = BaselineTable(extract, cohort, context)
+        let bml = BMLSection(extract, cohort, context)
+        let safety = SafetySection(extract, cohort, context)
+        let literature = try comparison ?? literature.map { try LiteratureComparison($0, extract, definition, context) }
+        return AnalyticsReport(definition: definition, cohort: cohort, flow: flow, baseline: baseline, outcomes: await outcomes,
+                               responders: await responders, survival: try await survival, bml: bml, safety: safety,
+                               literature: literature, asOf: extract.asOf, minimumCellCount: context.minimumCellCount)
+    }
+
     /// One section's JSON.
     public func json(_ section: Section) throws -> String {
         switch section {

@@ -5,12 +5,14 @@ import Foundation
 // Clopper–Pearson: lower = qbeta(α/2, x, n − x + 1), upper = qbeta(1 − α/2, x + 1, n − x), as R's
 // `binom.test`. Wilson score without continuity correction, as R's `prop.test(correct = FALSE)`.
 //
-// The Beta CDF is the regularized incomplete beta I_x(a, b) by Lentz's continued fraction on the
-// tail that converges fast, with the prefactor x^a (1 − x)^b / B(a, b) formed without cancellation
-// for large a and b (the form of TOMS 708's brcomp: Stirling's series around the mode, so no two
-// large lgamma values are subtracted). Registries have n up to 10⁵–10⁶, so both parameters can be
-// that large. The quantile is found by Halley's method inside a bisection bracket, evaluating the
-// lower or the upper tail (whichever the target probability is in) so that p near 1 loses nothing.
+// The Beta CDF is the regularized incomplete beta I_x(a, b) from the continued fraction of
+// DiDonato & Morris (TOMS 708's bfrac) on the tail beyond the mean (the other tail as its
+// complement), with closed forms for a = 1 or b = 1. Its prefactor x^a (1 − x)^b / B(a, b) is formed
+// without cancellation for large a and b (TOMS 708's brcomp: Stirling's series around the mean, so
+// no two large lgamma values are subtracted, and the distance from the mean a − (a + b)x rounded
+// once). Registries have n up to 10⁵–10⁶, so both parameters can be that large. The quantile is
+// found by Halley's method inside a bisection bracket, evaluating the lower or the upper tail
+// (whichever the target probability is in) so that p near 1 loses nothing.
 
 /// A proportion with its confidence interval.
 public struct ProportionSummary: Sendable, Equatable {

@@ -49,6 +49,7 @@ struct Serve: AsyncParsableCommand {
         configuration.behindTLS = try settings.bool("ossa.behind.tls", default: false)
         configuration.trustForwardedFor = try settings.bool("ossa.trust.forwarded.for", default: false)
         configuration.analyticsMinimumCellCount = try settings.int("ossa.analytics.min.cell", default: configuration.analyticsMinimumCellCount, in: 1...1000)
+        configuration.analyticsMaxStaleness = TimeInterval(try settings.int("ossa.analytics.max.staleness", default: 300, in: 0...86_400))
         // Checked before anything is opened: a malformed delivery setting stops the server at start, naming it.
         let messaging: MessagingConfiguration
         do {

@@ -250,3 +250,24 @@ struct ResponderOmeractOarsiTests {
         #expect(result.highImprovementDomains == [.pain])
     }
 }
+
+@Suite("OMERACT-OARSI quick verdict")
+struct OmeractOarsiQuickVerdictTests {
+    /// Registry analytics uses the allocation-free verdict; it must agree with the full evaluation everywhere,
+    /// including at the cut-offs and for values outside the scale.
+    @Test("isResponder agrees with evaluate(_:).isResponder on a grid of inputs")
+    func agrees() throws {
+        let criteria = try OmeractOarsiCriteria.builtIn()
+        let values: [Double] = [0, 5, 10, 19.999999, 20, 30, 40, 50, 60, 80, 100, 101, -1]
+        var checked = 0
+        for pb in values { for pf in values { for fb in [0.0, 40, 60, 100] { for ff in [0.0, 20, 48, 100, 120] {
+            for global in [nil, OmeractOarsiInput.Change(baseline: 50, followUp: 39), OmeractOarsiInput.Change(baseline: 50, followUp: 41)] {
+                let input = OmeractOarsiInput(pain: .init(baseline: pb, followUp: pf), function: .init(baseline: fb, followUp: ff), patientGlobal: global)
+                let full: Bool? = try? criteria.evaluate(input).isResponder
+                #expect(criteria.isResponder(input) == full, "\(input)")
+                checked += 1
+            }
+        } } } }
+        #expect(checked > 3000)
+    }
+}

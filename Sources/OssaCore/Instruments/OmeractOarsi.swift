@@ -112,6 +112,21 @@ public struct OmeractOarsiCriteria: Codable, Sendable, Equatable {
             domains: outcomes)
     }
 
+    /// `evaluate(_:).isResponder` without building the explanation (registry analytics asks it for every patient
+    /// at every timepoint); nil where `evaluate` would throw (a value outside the scale).
+    public func isResponder(_ input: OmeractOarsiInput) -> Bool? {
+        var improved = 0
+        var high = false
+        for (domain, change) in [(OmeractOarsiDomain.pain, input.pain), (.function, input.function)] + (input.patientGlobal.map { [(OmeractOarsiDomain.patientGlobal, $0)] } ?? []) {
+            for value in [change.baseline, change.followUp] where !(value.isFinite && value >= scale.min && value <= scale.max) { return nil }
+            let absolute = change.baseline - change.followUp
+            let relative = change.baseline == 0 ? nil : absolute / change.baseline * 100
+            if highImprovement.domains.contains(domain) && Self.meets(highImprovement, absolute, relative) { high = true }
+            if improvement.domains.contains(domain) && Self.meets(improvement, absolute, relative) { improved += 1 }
+        }
+        return high || improved >= (improvement.minimumDomains ?? 1)
+    }
+
     private static func meets(_ cutoffs: Cutoffs, _ absolute: Double, _ relative: Double?) -> Bool {
         // Baseline 0: no relative change exists, so the relative criterion cannot be met.
         guard let relative else { return false }

@@ -30,12 +30,15 @@ public struct ScopedExtract: Sendable {
     public var revision: Int64
     /// When the registry was read (the page says "figures as of").
     public var readAt: Date
+    /// The registry has changed since `readAt`; a newer reading is under way (see `maxStaleness`).
+    public var isStale: Bool
 
-    public init(extract: RegistryExtract, viewer: AnalyticsViewer, revision: Int64, readAt: Date) {
+    public init(extract: RegistryExtract, viewer: AnalyticsViewer, revision: Int64, readAt: Date, isStale: Bool = false) {
         self.extract = extract
         self.viewer = viewer
         self.revision = revision
         self.readAt = readAt
+        self.isStale = isStale
     }
 }
 
@@ -55,8 +58,9 @@ public struct AnalyticsRepository: Sendable {
 
     /// The extract for `actor`, audited as an export of analytics (`recordID` says what was viewed, e.g.
     /// `survival?joint=knee`).
+    /// - Parameter maxStaleness: see `AnalyticsCache.entry`; `ossa serve` takes it from `OSSA_ANALYTICS_MAX_STALENESS`.
     public func extract(_ actor: ActingUser, minimumCellCount: Int = AnalyticsRepository.defaultMinimumCellCount,
-                        audit what: String) async throws -> ScopedExtract {
+                        maxStaleness: TimeInterval = 0, audit what: String) async throws -> ScopedExtract {
         let scope = try await Access.require(actor, .export, .analytics, recordID: what, database: database)
         guard scope == .grantedSites else {
             try await Access.deny(actor, .export, .analytics, recordID: what, database: database)
@@ -72,11 +76,12 @@ public struct AnalyticsRepository: Sendable {
         }
         let followUp = followUp
         let database = database
-        let entry = try await cache.entry(revision: revision) {
+        let entry = try await cache.entry(revision: revision, maxStaleness: maxStaleness) {
             try await AnalyticsExtractReader.read(database, followUp: followUp)
         }
         let scoped = await cache.scoped(entry, sites: viewer.siteIDs, deidentified: viewer.deidentified)
-        return ScopedExtract(extract: scoped, viewer: viewer, revision: entry.revision, readAt: entry.readAt)
+        return ScopedExtract(extract: scoped, viewer: viewer, revision: entry.revision, readAt: entry.readAt,
+                             isStale: entry.revision != revision)
     }
 }
 
@@ -124,8 +129,17 @@ public actor AnalyticsCache {
 
     public init() {}
 
-    func entry(revision: Int64, read: @escaping @Sendable () async throws -> RegistryExtract) async throws -> Entry {
+    /// - Parameter maxStaleness: a cached extract read less than this long ago is answered at once while a newer
+    ///   one is read in the background (a busy registry changes every minute, and reading 100,000 patients takes
+    ///   half a minute); 0 reads the newest registry before answering.
+    func entry(revision: Int64, maxStaleness: TimeInterval = 0,
+               read: @escaping @Sendable () async throws -> RegistryExtract) async throws -> Entry {
         if let current, current.revision == revision { return current }
+        if let loading, loading.revision == revision, current == nil || maxStaleness <= 0 { return try await loading.task.value }
+        if let current, maxStaleness > 0, Date().timeIntervalSince(current.readAt) < maxStaleness {
+            if loading?.revision != revision { refresh(revision: revision, read: read) }
+            return current
+        }
         if let loading, loading.revision == revision { return try await loading.task.value }
         let task = Task { Entry(extract: try await read(), revision: revision, readAt: Date()) }
         loading = (revision, task)
@@ -138,6 +152,19 @@ public actor AnalyticsCache {
             if self.loading?.revision == revision { self.loading = nil }
             throw error
         }
+    }
+
+    /// Reads the registry at `revision` in the background and keeps it when done.
+    private func refresh(revision: Int64, read: @escaping @Sendable () async throws -> RegistryExtract) {
+        let task = Task { Entry(extract: try await read(), revision: revision, readAt: Date()) }
+        loading = (revision, task)
+        Task { await self.finish(revision: revision, task: task) }
+    }
+
+    private func finish(revision: Int64, task: Task<Entry, any Error>) async {
+        let entry = try? await task.value
+        if let entry, current.map({ $0.revision <= revision }) ?? true { current = entry }
+        if loading?.revision == revision { loading = nil }
     }
 
     private struct ScopeKey: Hashable {

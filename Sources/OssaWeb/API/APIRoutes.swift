@@ -39,7 +39,8 @@ enum APIRoutes {
             QuestionnairesAPI(store: store, library: instruments),
             MessagingAPI(store: store, environment: environment, composition: try MessageComposition(baseURL: configuration.linkBase)),
             ConsultRequestsAPI(store: store, definition: try SelfScreenDefinition.bundledDefault()),
-            AnalyticsAPI(store: store, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount)),
+            AnalyticsAPI(store: store, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
+                                                                                 maxStaleness: configuration.analyticsMaxStaleness)),
         ]
     }
 }

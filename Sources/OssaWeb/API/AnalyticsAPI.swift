@@ -58,8 +58,10 @@ struct AnalyticsSetup: Sendable {
     let context: AnalysisContext
     let literature: LiteratureFile?
     let minimumCellCount: Int
+    let maxStaleness: TimeInterval
 
-    init(minimumCellCount: Int) throws {
+    init(minimumCellCount: Int, maxStaleness: TimeInterval = 0) throws {
+        self.maxStaleness = maxStaleness
         followUp = try FollowUpProtocol.bundledDefault()
         context = try AnalysisContext.builtIn(followUp: followUp)
         literature = try LiteratureFile.builtIn()
@@ -67,6 +69,19 @@ struct AnalyticsSetup: Sendable {
     }
 
     let comparisons = LiteratureCache()
+    let reports = ReportCache()
+
+    /// Every analysis of a cohort for this viewer's extract (cached per revision, viewer and cohort).
+    func report(for extract: ScopedExtract, _ definition: CohortDefinition) async throws -> AnalyticsReport {
+        let context = context(for: extract)
+        let comparison = try await comparison(for: extract)
+        let literature = literature
+        let key = ReportCache.Key(revision: extract.revision, sites: extract.viewer.siteIDs,
+                                  minimumCellCount: extract.viewer.minimumCellCount, definition: definition)
+        return try await reports.report(key) {
+            try await AnalyticsReport.compute(extract.extract, definition, context, literature: literature, comparison: comparison)
+        }
+    }
 
     func context(for extract: ScopedExtract) -> AnalysisContext {
         var context = context
@@ -83,6 +98,35 @@ struct AnalyticsSetup: Sendable {
                                                       minimumCellCount: extract.viewer.minimumCellCount)) {
             try LiteratureComparison(literature, extract.extract, CohortDefinition(), context)
         }
+    }
+}
+
+/// Computed reports by registry revision, viewer (sites, small-cell rule) and cohort: the same page asked again
+/// before the registry changes — a clinic's lead and a researcher opening the same cohort, the page and then its
+/// downloads — is answered from here (16 entries, the oldest dropped; a new revision drops them all).
+actor ReportCache {
+    struct Key: Hashable {
+        var revision: Int64
+        var sites: Set<UUID>
+        var minimumCellCount: Int?
+        var definition: CohortDefinition
+    }
+    private var entries: [Key: AnalyticsReport] = [:]
+    private var order: [Key] = []
+
+    func report(_ key: Key, compute: @Sendable () async throws -> AnalyticsReport) async rethrows -> AnalyticsReport {
+        if let hit = entries[key] { return hit }
+        let value = try await compute()
+        if order.contains(where: { $0.revision != key.revision }) {
+            entries = entries.filter { $0.key.revision == key.revision }
+            order = order.filter { $0.revision == key.revision }
+        }
+        if entries[key] == nil {
+            if order.count >= 16 { entries[order.removeFirst()] = nil }
+            order.append(key)
+        }
+        entries[key] = value
+        return value
     }
 }
 
@@ -153,7 +197,7 @@ struct AnalyticsAPI: APIRouteGroup {
         let actor = try context.requireUser()
         let asked = try await AnalyticsRequest.read(request, actor: actor, store: store, emptyIsAbsent: false)
         let extract = try await store.analytics(protocol: setup.followUp)
-            .extract(actor, minimumCellCount: setup.minimumCellCount, audit: "api:\(section.rawValue)?\(asked.query)")
+            .extract(actor, minimumCellCount: setup.minimumCellCount, maxStaleness: setup.maxStaleness, audit: "api:\(section.rawValue)?\(asked.query)")
         let comparison = section == .literature ? try await setup.comparison(for: extract) : nil
         let json = try AnalyticsSection.json(section, extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature,
                                              comparison: comparison)

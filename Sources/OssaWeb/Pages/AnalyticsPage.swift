@@ -148,7 +148,7 @@ struct AnalyticsPage: Page {
         formatter.locale = Locale(identifier: "en_GB")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "d MMMM yyyy, HH:mm 'UTC'"
-        summary = "\(report.cohort.treated.count) treated episodes in the cohort (\(report.cohort.matching.count) matching the filters); figures as of \(formatter.string(from: extract.readAt))."
+        summary = "\(report.cohort.treated.count) treated episodes in the cohort (\(report.cohort.matching.count) matching the filters); figures as of \(formatter.string(from: extract.readAt))\(extract.isStale ? " (the registry has changed since; newer figures are being read — reload in a minute)" : "")."
         if let k = extract.viewer.minimumCellCount {
             researcherNote = "De-identified view: aggregates only, and every count below \(k) (and every figure computed on fewer than \(k) patients) is suppressed, shown as “<\(k)”. Survival curves end where fewer than \(k) remain at risk."
         }

@@ -24,7 +24,7 @@ public enum AnalyticsReportFile {
                                                                                    audit: "report?\(query)")
         progress("\(extract.extract.episodes.count) episodes, \(extract.extract.scoreCount) questionnaire scores read; analysing")
         let context = setup.context(for: extract)
-        let report = try AnalyticsReport(extract.extract, definition, context, literature: setup.literature)
+        let report = try await AnalyticsReport.compute(extract.extract, definition, context, literature: setup.literature)
         progress("rendering \(report.cohort.treated.count) treated episodes' analyses")
         let pages = try await PageRenderer.load()
         let viewer = try await store.readModels.viewer(actor)

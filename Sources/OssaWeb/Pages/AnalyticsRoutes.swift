@@ -62,8 +62,7 @@ struct AnalyticsRoutes: Sendable {
             case .cohort(let asked, let savedID):
                 let extract = try await extract(actor, "page?\(asked.query)")
                 let context = setup.context(for: extract)
-                let report = try AnalyticsReport(extract.extract, asked.definition, context, literature: setup.literature,
-                                                 comparison: try await setup.comparison(for: extract))
+                let report = try await setup.report(for: extract, asked.definition)
                 // A saved cohort opens with its own filters in the form.
                 let formValues = savedID == nil ? values(request) : FormValues(CohortQuery.items(asked.definition).map { ($0.name, $0.value) })
                 return try pages.html(AnalyticsPage(report, extract: extract, context: context, user: user, values: formValues,
@@ -73,14 +72,14 @@ struct AnalyticsRoutes: Sendable {
     }
 
     private func extract(_ actor: ActingUser, _ what: String) async throws -> ScopedExtract {
-        try await store.analytics(protocol: setup.followUp).extract(actor, minimumCellCount: setup.minimumCellCount, audit: what)
+        try await store.analytics(protocol: setup.followUp).extract(actor, minimumCellCount: setup.minimumCellCount,
+                                                                    maxStaleness: setup.maxStaleness, audit: what)
     }
 
     private func report(_ request: Request, _ actor: ActingUser, _ what: String) async throws -> AnalyticsReport {
         let asked = try await AnalyticsRequest.read(request, actor: actor, store: store, emptyIsAbsent: true)
         let extract = try await extract(actor, "\(what)?\(asked.query)")
-        return try AnalyticsReport(extract.extract, asked.definition, setup.context(for: extract), literature: setup.literature,
-                                   comparison: try await setup.comparison(for: extract))
+        return try await setup.report(for: extract, asked.definition)
     }
 
     /// GET /analytics/report.json: every section of the page as one JSON document.

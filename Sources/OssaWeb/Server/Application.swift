@@ -68,7 +68,8 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     try StaffRoutes(store: store, pages: pages, now: environment.now,
                     composition: try MessageComposition(baseURL: configuration.linkBase)).register(on: signedIn)
     try ConsultRequestRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
-    AnalyticsRoutes(store: store, pages: pages, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount)).register(on: signedIn)
+    AnalyticsRoutes(store: store, pages: pages, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
+                                                                                 maxStaleness: configuration.analyticsMaxStaleness)).register(on: signedIn)
     try AdminRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: signedIn)
     allowed.load(router.routes)
     return router

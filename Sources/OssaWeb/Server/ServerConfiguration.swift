@@ -33,6 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var deliveryConfigured = false
     /// Researchers' analytics: counts below this are suppressed (`OSSA_ANALYTICS_MIN_CELL`, default 5).
     public var analyticsMinimumCellCount = AnalyticsRepository.defaultMinimumCellCount
+    /// How old (seconds) the analytics' registry extract may be while a newer one is read in the background
+    /// (`OSSA_ANALYTICS_MAX_STALENESS`; `ossa serve` defaults to 300; 0 = always the newest).
+    public var analyticsMaxStaleness: TimeInterval = 0
 
     /// The start of every link in a message.
     public var linkBase: String {
