@@ -3,8 +3,8 @@
 
 1. The whole analytics page (`/analytics?group=joint&covariate=age`: flow, Table 1, outcomes, responders,
    survival, BML, safety, literature, every plot) for the entire demo registry on SQLite, warm (the registry
-   extract cached; the first, cold request is reported on its own): p50 and p90 of sequential requests, target
-   p50 <= 150 ms.
+   extract in memory; the first, cold request is reported on its own): p50 and p90 of sequential requests, target
+   p50 <= 150 ms — both for the same page again (its analyses cached) and for a new cohort each request.
 2. The same survival section (`/api/v1/analytics/survival?group=joint&covariate=age`: Kaplan-Meier overall and per
    joint, log-rank, Cox on age, the cumulative incidence) warm, against R (`RSQLite` + `survival`) reading the same
    SQLite file and applying the same censoring rule (peers/r_analytics.R), target R / Ossa >= 10. R's and Ossa's
@@ -135,6 +135,12 @@ def main():
         query = "group=joint&covariate=age"
         cold, _ = timed(opener, f"{base}/analytics?{query}", 1)
         page, html = timed(opener, f"{base}/analytics?{query}", args.requests)
+        # A new cohort each request (ageMax 130, 129, … leaves the same episodes in but is a different cohort), so
+        # every analysis is computed rather than taken from the report cache.
+        fresh = []
+        for i in range(args.requests):
+            t, _ = timed(opener, f"{base}/analytics?{query}&ageMax={130 - (i % 30)}", 1)
+            fresh += t
         survival, body = timed(opener, f"{base}/api/v1/analytics/survival?{query}", args.requests)
         api = json.loads(body)
     finally:
@@ -150,16 +156,18 @@ def main():
         r = json.load(f)
     worst = compare(api, r)
     page_p50, page_p90 = statistics.median(page), sorted(page)[int(0.9 * (len(page) - 1))]
+    fresh_p50, fresh_p90 = statistics.median(fresh), sorted(fresh)[int(0.9 * (len(fresh) - 1))]
     surv_p50 = statistics.median(survival)
     r_best = min(r_times) * 1000
     ratio = r_best / surv_p50
     results = {
         "patients": args.patients, "episodes_in_survival": r["subjects"], "page_cold_ms": cold[0], "page_p50_ms": page_p50,
-        "page_p90_ms": page_p90, "page_bytes": len(html), "survival_api_p50_ms": surv_p50, "r_survival_ms": r_best,
+        "page_p90_ms": page_p90, "page_bytes": len(html), "page_new_cohort_p50_ms": fresh_p50, "page_new_cohort_p90_ms": fresh_p90, "survival_api_p50_ms": surv_p50, "r_survival_ms": r_best,
         "r_compute_ms": r["seconds"] * 1000, "ratio_r_over_ossa": ratio, "max_relative_difference_vs_r": worst,
     }
     print(json.dumps(results, indent=2))
     checks = [("analytics page p50 <= 150 ms (warm)", page_p50 <= 150),
+              ("analytics page p50 <= 150 ms for a new cohort each request (every analysis computed)", fresh_p50 <= 150),
               ("survival section >= 10x faster than R reading the same SQLite file", ratio >= 10),
               ("survival results equal R's to 1e-9", worst <= 1e-9)]
     for name, ok in checks:

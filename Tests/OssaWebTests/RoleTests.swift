@@ -43,8 +43,14 @@ struct RoleTests {
                 #expect(page.text.contains("<h1>Forbidden</h1>"))
                 #expect(page.text.contains("Sign out"))  // the refusal keeps the signed-in layout
                 let home = try await client.execute(uri: "/", method: .get, headers: session.headers)
-                #expect(home.status == .ok)
-                #expect(!home.text.contains("href=\"/patients\""))
+                if role == .researcher {
+                    // Researchers start on registry analytics (de-identified aggregates).
+                    #expect(home.status == .seeOther)
+                    #expect(home.headers[.location] == "/analytics")
+                } else {
+                    #expect(home.status == .ok)
+                    #expect(!home.text.contains("href=\"/patients\""))
+                }
                 #expect(try await client.execute(uri: "/api/v1/me", method: .get, headers: session.headers).status == .ok)
             }
             let patient = try await signIn(client, try #require(f.emails[.patient]))
