@@ -49,9 +49,8 @@ struct Survival: ParsableCommand {
         let data = try readInput(input, option: "--input")
         let columns = SurvivalColumns(time: time, event: event, group: group, covariates: covariates)
         try inFile(input) {
-            // The file's bytes go to the parser as read (no String of the whole file).
-            let dataset = try SurvivalCSV.parse(data: data, columns: columns)
-            let analysis = try SurvivalAnalysis(dataset: dataset, confidenceType: confType)
+            let analysis = try SurvivalPipeline.analyze(
+                csv: String(decoding: data, as: UTF8.self), columns: columns, confidenceType: confType)
             switch format {
             case .json: emit(try analysis.report.jsonString())
             case .text: emit(analysis.renderText(eventTimesOnly: !allTimes))
