@@ -22,7 +22,8 @@ struct AnalyticsRequest: Sendable {
         var items: [(name: String, value: String)] = []
         var savedID: UUID?
         for (name, value) in request.uri.queryParameters {
-            let name = String(name), value = String(value).removingPercentEncoding ?? String(value)
+            // Already percent-decoded by Hummingbird (decoding twice would turn "%2541" into "A").
+            let name = String(name), value = String(value)
             if ignoring.contains(name) { continue }
             if value.isEmpty {
                 if emptyIsAbsent { continue }

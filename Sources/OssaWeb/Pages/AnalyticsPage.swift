@@ -69,8 +69,6 @@ struct AnalyticsPage: Page {
 
     // MARK: - The form
 
-    static let cohortFieldNames: [String] = Array(CohortQuery.names)
-
     static func form(_ values: FormValues, _ errors: FormErrors, sites: [(UUID, String)]) -> (filters: [FormField], ranges: [FormField], group: [FormField]) {
         func title(_ raw: String) -> String { raw.replacingOccurrences(of: "-", with: " ").capitalized }
         var filters: [FormField] = []

@@ -46,7 +46,8 @@ struct AnalyticsRoutes: Sendable {
     }
 
     private func values(_ request: Request) -> FormValues {
-        FormValues(request.uri.queryParameters.map { (String($0.key), String($0.value).removingPercentEncoding ?? String($0.value)) })
+        // Hummingbird has percent-decoded the query already; decoding again would turn "%2541" into "A".
+        FormValues(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
     }
 
     @Sendable func page(_ request: Request, context: OssaRequestContext) async throws -> Response {
