@@ -4,6 +4,10 @@ Every tool reads the same CSV (parse time reported separately), keeps the data i
 timed on (1) Kaplan-Meier overall and per group plus the 3-group log-rank test and (2) Cox
 proportional hazards with Efron ties on age + bmi. Times are the minimum over --reps repetitions.
 Results are checked against R to 1e-9 (relative for large values).
+
+Then CSV reading on its own, at the largest size: Ossa's parser (file read + parse into columns),
+the previous parser, data.table::fread and polars.read_csv, side by side (--parse-reps runs each).
+--parse-only runs just that part.
 """
 import argparse
 import json
@@ -35,6 +39,94 @@ def ensure_peers():
     if subprocess.run([sys.executable, "-c", "import lifelines"], capture_output=True).returncode != 0:
         log("installing lifelines from PyPI ...")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "lifelines"], check=True)
+
+
+def ensure_parse_peers():
+    """data.table from Debian (r-cran-data.table); polars from PyPI. Returns whether polars is there."""
+    dt = ["Rscript", "-e", "suppressMessages(library(data.table))"]
+    if not shutil.which("Rscript") or subprocess.run(dt, capture_output=True).returncode != 0:
+        log("installing R data.table from Debian (r-base-core, r-cran-data.table) ...")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "r-base-core", "r-cran-data.table"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    has_polars = lambda: subprocess.run([sys.executable, "-c", "import polars"],  # noqa: E731
+                                        capture_output=True).returncode == 0
+    if not has_polars():
+        log("installing polars from PyPI ...")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "polars"])
+        if not has_polars():
+            log("polars could not be installed: it is left out of the parse comparison")
+            return False
+    return True
+
+
+def build_ossa_cli():
+    """The whole `ossa` executable in release mode, in its own build folder (as server_bench.py)."""
+    scratch = os.path.join(ROOT, ".build-release")
+    log("building ossa (release) ...")
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--scratch-path", scratch,
+                    "--product", "ossa"], check=True, stdout=sys.stderr)
+    out = subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT, "--scratch-path", scratch,
+                          "--show-bin-path"], check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, "ossa")
+
+
+def sums_agree(a, b):
+    """Column sums of two reads of the same file: integers exactly, bmi to 1e-12 (summation order)."""
+    return (a["time"] == b["time"] and a["event"] == b["event"] and a["age"] == b["age"]
+            and abs(a["bmi"] - b["bmi"]) <= 1e-12 * abs(b["bmi"]) and a["groups"] == b["groups"])
+
+
+def parse_comparison(n, path, reps, ossa_bin, polars, ossa_cli):
+    """Reading the cohort CSV into columns: Ossa vs its previous parser vs fread vs polars.
+    Returns whether Ossa is faster than fread's fastest configuration."""
+    log(f"CSV parse, n={n}:")
+    # Ossa twice, before and after the peers, so that a busy spell on the machine does not fall on it alone.
+    o1 = run_json([ossa_bin, "--parse", path, str(reps)])
+    fr = run_json(["Rscript", os.path.join(HERE, "peers", "fread_bench.R"), path, str(reps)])
+    pl = run_json([sys.executable, os.path.join(HERE, "peers", "polars_bench.py"), path, str(reps)]) if polars else None
+    o2 = run_json([ossa_bin, "--parse", path, str(reps)])
+    ossa = min(o1["parse_s"] + o2["parse_s"])
+    old = min(o1["parse_old_s"] + o2["parse_old_s"])
+    read = min(o1["read_s"] + o2["read_s"])
+    size = os.path.getsize(path) / 1e6
+    print()
+    print(f"CSV parse: the {n}-row cohort ({size:.1f} MB, 6 columns), file read + parse into columns;")
+    print(f"seconds, minimum of {2 * reps} runs (two interleaved rounds of {reps}); ratio = time / Ossa time")
+    print()
+    rows = [(f"Ossa SurvivalCSV.parse(data:), up to {o1['cores']} cores (time, event, group, age, bmi)", ossa),
+            ("Ossa, previous parser (String + one pass, 1 core)", old)]
+    for c in fr["configs"]:
+        rows.append((f"{fr['tool']}, {c['name']}", min(c["times"])))
+    if pl:
+        for c in pl["configs"]:
+            rows.append((f"{pl['tool']}, {c['name']}", min(c["times"])))
+    width = max(len(r[0]) for r in rows)
+    for name, t in rows:
+        print(f"  {name:<{width}}  {t:8.4f}  {t / ossa:6.2f}x")
+    print(f"  {'(of which reading the file into memory, Ossa)':<{width}}  {read:8.4f}")
+    if ossa_cli:
+        cmd = [ossa_cli, "stats", "survival", "--input", path, "--time", "time", "--event", "event",
+               "--group", "group", "--covariate", "age", "--covariate", "bmi"]
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            times.append(time.perf_counter() - t0)
+            if p.returncode != 0:
+                raise SystemExit(f"ossa stats survival failed:\n{p.stderr}")
+        print(f"  {'ossa stats survival end to end (release; KM, log-rank, Cox, JSON)':<{width}}  {min(times):8.4f}")
+    print()
+    fread_best = min(min(c["times"]) for c in fr["configs"])
+    agree = sums_agree(o1["sums"], fr["sums"]) and (not pl or sums_agree(o1["sums"], pl["sums"]))
+    print(f"parsed columns: Ossa bit-identical to the previous parser: {'yes' if o1['identical_to_old'] else 'NO'}; "
+          f"column sums equal to fread's{' and polars' if pl else ''}: {'yes' if agree else 'NO'}")
+    if not pl:
+        print("polars: not installed (pip install polars failed), left out")
+    met = ossa < fread_best and o1["identical_to_old"] and agree
+    print(f"target: parse faster than fread (fastest configuration, {fread_best:.4f} s): "
+          f"{fread_best / ossa:.2f}x  {'met' if met else 'NOT MET'}")
+    return met
 
 
 def build_ossa():
@@ -83,11 +175,24 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-lifelines-cox-above", type=int, default=1_000_000,
                     help="skip lifelines' Cox above this size (it takes minutes)")
+    ap.add_argument("--parse-reps", type=int, default=10, help="runs of each tool in each round of the parse comparison")
+    ap.add_argument("--parse-only", action="store_true", help="only the CSV parse comparison (at the largest size)")
+    ap.add_argument("--e2e", action="store_true", help="also build ossa (release) and time `ossa stats survival`")
+    ap.add_argument("--ossa", help="an ossa executable built already, for the end-to-end time")
     a = ap.parse_args()
+    sizes = [int(s) for s in a.sizes.split(",")]
+    if a.parse_only:
+        polars = ensure_parse_peers()
+        ossa_bin = build_ossa()
+        ossa_cli = a.ossa or (build_ossa_cli() if a.e2e else None)
+        n = max(sizes)
+        sys.exit(0 if parse_comparison(n, cohort(n), a.parse_reps, ossa_bin, polars, ossa_cli) else 1)
     ensure_peers()
+    polars = ensure_parse_peers()
     ossa_bin = build_ossa()
+    ossa_cli = a.ossa or (build_ossa_cli() if a.e2e else None)
     rows, verdicts = [], []
-    for n in [int(s) for s in a.sizes.split(",")]:
+    for n in sizes:
         path = cohort(n)
         log(f"n={n}:")
         o = run_json([ossa_bin, path, str(a.reps)])
@@ -133,7 +238,8 @@ def main():
         print(f"  {name}: {got:.1f}x  {status}")
     equal = all(v.startswith("equal") for _, v in verdicts)
     print(f"  all results equal to R to 1e-9: {'met' if equal else 'NOT MET'}")
-    sys.exit(1 if failed or not equal else 0)
+    parse_met = parse_comparison(n, cohort(n), a.parse_reps, ossa_bin, polars, ossa_cli)
+    sys.exit(1 if failed or not equal or not parse_met else 0)
 
 
 if __name__ == "__main__":
