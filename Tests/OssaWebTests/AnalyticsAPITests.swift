@@ -472,6 +472,44 @@ struct AnalyticsAPITests {
         }
     }
 
+    @Test("the analytics page: the same cohort again is the same page (its results drawn once), its links carry its query, and a registry write is in the next page")
+    func pageFollowsTheReport() async throws {
+        try await withAnalyticsDemo(.sqlite) { demo in
+            let (clinician, actor) = try await demo.staff(.clinician, "clinician-page", sites: demo.sites)
+            let session = try await signIn(demo.client, "clinician-page@example.org")
+            func replacements(_ html: String) throws -> Int {
+                let match = try #require(html.firstMatch(of: /<p>(\d+) treated episodes; (\d+) joint replacements;/))
+                return try #require(Int(match.2))
+            }
+            let uri = "/analytics?joint=knee&group=product"
+            let first = try await getPage(demo.client, session, uri)
+            #expect(first.status == .ok)
+            for id in ["flow", "baseline", "outcomes", "responders", "survival", "bml", "safety", "literature"] {
+                #expect(first.text.contains("<section id=\"\(id)\""), "section \(id)")
+            }
+            #expect(first.text.contains("href=\"/analytics/data/survival.csv?joint=knee&amp;group=product\""))
+            #expect(first.text.contains("<svg"))
+            #expect(try await getPage(demo.client, session, uri).text == first.text, "unchanged registry, same page")
+            // The same cohort with its parameters in another order and empty fields (as the form sends them): the same page.
+            #expect(try await getPage(demo.client, session, "/analytics?group=product&sex=&joint=knee").text == first.text)
+            // Another cohort is drawn for itself: its own figures and links.
+            let hips = try await getPage(demo.client, session, "/analytics?joint=hip")
+            #expect(hips.text.contains("href=\"/analytics/data/survival.csv?joint=hip\""))
+            #expect(!hips.text.contains("survival.csv?joint=knee"))
+
+            let before = try replacements(first.text)
+            let chosen = try #require(try await demo.analysedRows(actor, query: "joint=knee&group=product").episodes
+                .filter { !$0.row.event && $0.row.status == 0 && ($0.episode.followUpDays ?? 0) > 200 }
+                .sorted { $0.episode.key.uuidString < $1.episode.key.uuidString }.first)
+            let start = try #require(chosen.episode.firstProcedure)
+            let recorded = try await clinician.post("/api/v1/episodes/\(chosen.episode.key.lowercasedID)/outcome-events",
+                                                    #"{"kind": "joint-replacement", "date": "\#(start.adding(days: 120).iso)", "replacementKind": "TKA"}"#)
+            #expect(recorded.status == .created, "\(recorded.text)")
+            let after = try await getPage(demo.client, session, uri)
+            #expect(try replacements(after.text) == before + 1)
+        }
+    }
+
     @Test("a new outcome event is in the next survival answer (the cached extract is read again after a registry write)",
           arguments: Engine.available)
     func cacheFollowsWrites(engine: Engine) async throws {

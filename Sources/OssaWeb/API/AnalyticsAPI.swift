@@ -71,17 +71,33 @@ struct AnalyticsSetup: Sendable {
 
     let comparisons = LiteratureCache()
     let reports = ReportCache()
+    let renderedResults = RenderedResultsCache()
+
+    func reportKey(_ extract: ScopedExtract, _ definition: CohortDefinition) -> ReportCache.Key {
+        ReportCache.Key(revision: extract.revision, sites: extract.viewer.siteIDs, minimumCellCount: extract.viewer.minimumCellCount,
+                        definition: definition)
+    }
 
     /// Every analysis of a cohort for this viewer's extract (cached per revision, viewer and cohort).
     func report(for extract: ScopedExtract, _ definition: CohortDefinition) async throws -> AnalyticsReport {
         let context = context(for: extract)
         let comparison = try await comparison(for: extract)
         let literature = literature
-        let key = ReportCache.Key(revision: extract.revision, sites: extract.viewer.siteIDs,
-                                  minimumCellCount: extract.viewer.minimumCellCount, definition: definition)
-        return try await reports.report(key) {
+        return try await reports.report(reportKey(extract, definition)) {
             try await AnalyticsReport.compute(extract.extract, definition, context, literature: literature, comparison: comparison)
         }
+    }
+
+    /// The page's results (plots, tables) as HTML, rendered once per report and query string: drawing some forty
+    /// plots and a few hundred table rows of a whole registry costs more than every other part of a page view.
+    func renderedResults(for extract: ScopedExtract, _ definition: CohortDefinition, query: String,
+                         render: () throws -> String) async throws -> String {
+        let key = RenderedResultsCache.Key(report: reportKey(extract, definition), query: query)
+        if let hit = await renderedResults.get(key) { return hit }
+        // Rendered outside the actor, so that one page being drawn does not hold up the cached ones.
+        let html = try render()
+        await renderedResults.put(key, html)
+        return html
     }
 
     func context(for extract: ScopedExtract) -> AnalysisContext {
@@ -128,6 +144,31 @@ actor ReportCache {
         }
         entries[key] = value
         return value
+    }
+}
+
+/// The analytics page's rendered results by report and query string (the CSV links carry the query): 16 entries,
+/// the oldest dropped; a new revision drops them all.
+actor RenderedResultsCache {
+    struct Key: Hashable {
+        var report: ReportCache.Key
+        var query: String
+    }
+    private var entries: [Key: String] = [:]
+    private var order: [Key] = []
+
+    func get(_ key: Key) -> String? { entries[key] }
+
+    func put(_ key: Key, _ html: String) {
+        if order.contains(where: { $0.report.revision != key.report.revision }) {
+            entries = entries.filter { $0.key.report.revision == key.report.revision }
+            order = order.filter { $0.report.revision == key.report.revision }
+        }
+        if entries[key] == nil {
+            if order.count >= 16 { entries[order.removeFirst()] = nil }
+            order.append(key)
+        }
+        entries[key] = html
     }
 }
 

@@ -39,6 +39,15 @@ struct AnalyticsPage: Page {
         var first: Bool
     }
 
+    /// The table of contents, the flow and the sections: everything the report alone decides, so it is rendered
+    /// once per report and query (`_analyticsResults.mustache`) and kept with the report (`AnalyticsSetup`).
+    struct Results: Sendable {
+        static let template = "_analyticsResults"
+        var flow: [FlowStep]
+        var flowCSV: String
+        var sections: [Section]
+    }
+
     struct SavedCohort: Sendable {
         var name: String
         var url: String
@@ -57,9 +66,9 @@ struct AnalyticsPage: Page {
     var summary: String
     var researcherNote: String?
     var jsonURL: String
-    var flow: [FlowStep]
-    var flowCSV: String
-    var sections: [Section]
+    /// The results as a model (the report file, the page catalog) or already rendered (the page, from the cache).
+    var results: Results?
+    var resultsHTML: String?
     var savedCohorts: [SavedCohort]
     var hasSavedCohorts: Bool
     var saveAction: String
@@ -122,9 +131,6 @@ struct AnalyticsPage: Page {
         hasResults = false
         summary = ""
         jsonURL = ""
-        flow = []
-        flowCSV = ""
-        sections = []
         savedCohorts = saved.map { SavedCohort(name: $0.name, url: Paths.analytics.template + "?cohort=" + $0.id.lowercasedID, selected: false) }
         hasSavedCohorts = !saved.isEmpty
         saveAction = Paths.analyticsCohorts.template
@@ -134,14 +140,13 @@ struct AnalyticsPage: Page {
     }
 
     init(_ report: AnalyticsReport, extract: ScopedExtract, context: AnalysisContext, user: UserBar, values: FormValues,
-         query: String, saved: [SavedCohortRecord], savedID: UUID?) {
+         query: String, saved: [SavedCohortRecord], savedID: UUID?, resultsHTML: String? = nil) {
         self.init(user: user, values: values, errors: FormErrors(), sites: extract.extract.siteNames.sorted { $0.value < $1.value }.map { ($0.key, $0.value) },
                   saved: saved)
         savedCohorts = saved.map { SavedCohort(name: $0.name, url: Paths.analytics.template + "?cohort=" + $0.id.lowercasedID, selected: $0.id == savedID) }
         hasResults = true
         let suffix = query.isEmpty ? "" : "?" + query
         jsonURL = Paths.analyticsJSON.template + suffix
-        func csv(_ d: AnalyticsCSV.Dataset) -> String { Paths.analyticsCSV.url(d.rawValue + ".csv") + suffix }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_GB")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -150,9 +155,15 @@ struct AnalyticsPage: Page {
         if let k = extract.viewer.minimumCellCount {
             researcherNote = "De-identified view: aggregates only, and every count below \(k) (and every figure computed on fewer than \(k) patients) is suppressed, shown as “<\(k)”. Survival curves end where fewer than \(k) remain at risk."
         }
-        flow = report.flow.steps.enumerated().map { i, s in FlowStep(label: s.label, count: s.count.text(context), first: i == 0) }
-        flowCSV = csv(.flow)
         saveQuery = CohortQuery.items(report.definition).map { FormField.hidden($0.name, $0.value) }
+        if let resultsHTML { self.resultsHTML = resultsHTML } else { results = Self.results(report, context, query: query) }
+    }
+
+    /// The flow and every section of the report, with the CSV links of `query`.
+    static func results(_ report: AnalyticsReport, _ context: AnalysisContext, query: String) -> Results {
+        let suffix = query.isEmpty ? "" : "?" + query
+        func csv(_ d: AnalyticsCSV.Dataset) -> String { Paths.analyticsCSV.url(d.rawValue + ".csv") + suffix }
+        let flow = report.flow.steps.enumerated().map { i, s in FlowStep(label: s.label, count: s.count.text(context), first: i == 0) }
         var sections: [Section] = []
         sections.append(Self.baselineSection(report, context, csv(.baseline)))
         sections.append(Self.outcomeSection(report, context, csv(.proms)))
@@ -161,7 +172,7 @@ struct AnalyticsPage: Page {
         sections.append(Self.bmlSection(report, context, csv(.bml)))
         sections.append(Self.safetySection(report, context, csv(.safety)))
         if let literature = report.literature { sections.append(Self.literatureSection(literature, context, csv(.literature))) }
-        self.sections = sections
+        return Results(flow: flow, flowCSV: csv(.flow), sections: sections)
     }
 
     // MARK: - Formatting

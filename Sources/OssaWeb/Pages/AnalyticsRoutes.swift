@@ -64,10 +64,13 @@ struct AnalyticsRoutes: Sendable {
                 let extract = try await extract(actor, "page?\(asked.query)")
                 let context = setup.context(for: extract)
                 let report = try await setup.report(for: extract, asked.definition)
+                let results = try await setup.renderedResults(for: extract, asked.definition, query: asked.query) {
+                    try pages.fragment(AnalyticsPage.results(report, context, query: asked.query), template: AnalyticsPage.Results.template)
+                }
                 // A saved cohort opens with its own filters in the form.
                 let formValues = savedID == nil ? values(request) : FormValues(CohortQuery.items(asked.definition).map { ($0.name, $0.value) })
                 return try pages.html(AnalyticsPage(report, extract: extract, context: context, user: user, values: formValues,
-                                                    query: asked.query, saved: saved, savedID: savedID))
+                                                    query: asked.query, saved: saved, savedID: savedID, resultsHTML: results))
             }
         }
     }

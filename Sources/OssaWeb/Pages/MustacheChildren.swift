@@ -313,15 +313,25 @@ extension AnalyticsPage: MustacheParent {
         case "summary": summary
         case "researcherNote": researcherNote
         case "jsonURL": jsonURL
-        case "flow": flow
-        case "flowCSV": flowCSV
-        case "sections": sections
+        case "results": results
+        case "resultsHTML": resultsHTML
         case "savedCohorts": savedCohorts
         case "hasSavedCohorts": hasSavedCohorts
         case "saveAction": saveAction
         case "saveQuery": saveQuery
         case "cohortName": cohortName
         case "saveErrors": saveErrors
+        default: nil
+        }
+    }
+}
+
+extension AnalyticsPage.Results: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "flow": flow
+        case "flowCSV": flowCSV
+        case "sections": sections
         default: nil
         }
     }

@@ -101,6 +101,13 @@ struct PageRenderer: Sendable {
         return html
     }
 
+    /// A part of a page rendered on its own, for a page that caches it and sets it in unescaped (the analytics
+    /// results): `template` is a partial of the page's view, so the page renders the same either way.
+    func fragment(_ model: Any, template: String) throws -> String {
+        guard let html = library.render(model, withTemplate: template) else { throw PageRenderError.missingTemplate(template) }
+        return html
+    }
+
     func html<P: Page>(_ page: P, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
