@@ -48,7 +48,7 @@ struct SMSWebhookClientTests {
                                    contentType: request.headers[.contentType], authorization: request.headers[.authorization]))
             }
             let to = json["to"] ?? ""
-            if to == "+slow" { try await Task.sleep(for: .seconds(6)) }
+            if to == "+slow" { try await Task.sleep(for: .seconds(12)) }
             if to == "+redirect" {
                 return Response(status: .found, headers: [.location: "/elsewhere"])
             }
@@ -70,8 +70,9 @@ struct SMSWebhookClientTests {
         try await withGateway { port, received in
             let url = try #require(URL(string: "http://gw:s3cret@127.0.0.1:\(port)/sms"))
             let logs = CapturedLogs()
-            // Three seconds: the answers come well within it even while every suite runs at once; `+slow` takes six.
-            let client = SMSWebhookClient(url: url, timeout: .seconds(3), logger: logs.logger)
+            // Eight seconds: the answers come well within it even while every suite runs at once on a loaded machine (three
+            // seconds once timed out a first request in CI); `+slow` takes twelve.
+            let client = SMSWebhookClient(url: url, timeout: .seconds(8), logger: logs.logger)
             let sent = await client.send(OutgoingSMS(messageID: "sms-1@ossa.test", to: "+15550100123", body: "Your questionnaire: https://ossa.test/q/x"))
             let busy = await client.send(OutgoingSMS(messageID: "sms-2@ossa.test", to: "+1555000503", body: "b"))
             let limited = await client.send(OutgoingSMS(messageID: "sms-3@ossa.test", to: "+1555000429", body: "b"))
