@@ -1,6 +1,7 @@
 import Foundation
 import OssaAnalytics
 import OssaCore
+import SQLKit
 @testable import OssaStore
 import Testing
 
@@ -281,6 +282,33 @@ struct AnalyticsExtractTests {
             // The refusals are audited as denied exports of analytics.
             let denied = try await auditEntries(store).filter { $0.recordType == "analytics" && $0.outcome == "denied" }
             #expect(Set(denied.map(\.actorRole)) == ["patient", "admin"])
+        }
+    }
+
+    @Test("The revision probe is one look at the partial index (SQLite is told which), and equals the newest registry write", arguments: Engine.available)
+    func revisionProbe(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let r = try await Self.craft(store)
+            let sql = try store.database.sql()
+            // Many audited reads of registry record types: the entries that made SQLite 3.54's planner scan
+            // ix_audit_log_record when the query did not name the index.
+            let coordinator = try #require(r.fixture.actors[.coordinator])
+            for _ in 0..<20 { _ = try await store.episodes.get(coordinator, r.e.id) }
+            let probe = AnalyticsRepository.revisionQuery(dialect: sql.dialect.name)
+            if sql.dialect.name == "sqlite" {
+                let plan = try await sql.raw(SQLQueryString("EXPLAIN QUERY PLAN " + probe)).all()
+                let details = try plan.map { try $0.decode(column: "detail", as: String.self) }
+                #expect(details.contains { $0.contains("USING INDEX ix_audit_log_registry_writes") }, "\(details)")
+                #expect(!details.contains { $0.contains("ix_audit_log_record") }, "\(details)")
+            }
+            let hinted = try await sql.raw(SQLQueryString(probe)).first()?.decode(column: "seq", as: Int64.self)
+            // Worked out without the index: the newest entry that is a registry write.
+            let entries = try await auditEntries(store)
+            let writes: Set<String> = ["create", "update", "delete"]
+            let types: Set<String> = ["patient", "episode", "screening-decision", "imaging-study", "procedure", "questionnaire-response",
+                                      "follow-up-timepoint", "outcome-event", "bulk-insert", "procedure-addendum", "site"]
+            let newest = entries.filter { writes.contains($0.action) && types.contains($0.recordType) }.map(\.sequence).max()
+            #expect(hinted != nil && hinted == newest)
         }
     }
 
