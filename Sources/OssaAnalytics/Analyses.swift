@@ -259,14 +259,14 @@ public struct BaselineTable: Sendable, Encodable {
                 MeanCI(members.compactMap { value(episodes[Int($0)]) }, context)
             }, categories: nil)
         }
-        func categorical(_ id: String, _ label: String, _ values: [String], _ value: (ExtractEpisode) -> String?) -> Variable {
+        // Categories by their index in `values` (nil or out of range: "Not recorded"), so nothing per episode allocates.
+        func categorical(_ id: String, _ label: String, _ values: [String], _ value: (ExtractEpisode) -> Int?) -> Variable {
             var categories: [Category] = []
             let all = values + ["Not recorded"]
             var tallies = [[Int]](repeating: [Int](repeating: 0, count: columnsMembers.count), count: all.count)
             for (c, members) in columnsMembers.enumerated() {
                 for i in members {
-                    let v = value(episodes[Int(i)])
-                    let index = v.flatMap { values.firstIndex(of: $0) } ?? values.count
+                    let index = value(episodes[Int(i)]).flatMap { values.indices.contains($0) ? $0 : nil } ?? values.count
                     tallies[index][c] += 1
                 }
             }
@@ -280,17 +280,18 @@ public struct BaselineTable: Sendable, Encodable {
             }
             return Variable(id: id, label: label, means: nil, categories: categories)
         }
+        let sexes = PatientSex.allCases, joints = Joint.allCases, kinds = Diagnosis.Kind.allCases, mixes = ProductMix.allCases
         var variables = [
             continuous("age", "Age (years)") { $0.age.map(Double.init) },
-            categorical("sex", "Sex", PatientSex.allCases.map(\.rawValue)) { $0.sex?.rawValue },
+            categorical("sex", "Sex", sexes.map(\.rawValue)) { e in e.sex.flatMap { sexes.firstIndex(of: $0) } },
             continuous("bmi", "BMI (kg/m²)") { $0.bmi },
-            categorical("joint", "Joint", Joint.allCases.map(\.rawValue)) { $0.joint.rawValue },
-            categorical("diagnosis", "Diagnosis", Diagnosis.Kind.allCases.map(\.rawValue)) { $0.diagnosis.rawValue },
-            categorical("product", "Product", ProductMix.allCases.map(\.rawValue)) { $0.product?.rawValue },
-            categorical("intraArticular", "With intra-articular injection", ["yes", "no"]) { $0.intraArticular ? "yes" : "no" },
-            categorical("kellgrenLawrence", "Kellgren–Lawrence grade", (0...4).map { "KL \($0)" }) { $0.kellgrenLawrence.map { "KL \($0)" } },
-            categorical("ahlback", "Ahlbäck grade (knee)", ["I", "II", "III", "IV", "V"]) { e in e.ahlback.map { ["I", "II", "III", "IV", "V"][max(0, min(4, $0 - 1))] } },
-            categorical("tonnis", "Tönnis grade (hip)", (0...3).map { "Tönnis \($0)" }) { $0.tonnis.map { "Tönnis \($0)" } },
+            categorical("joint", "Joint", joints.map(\.rawValue)) { e in joints.firstIndex(of: e.joint) },
+            categorical("diagnosis", "Diagnosis", kinds.map(\.rawValue)) { e in kinds.firstIndex(of: e.diagnosis) },
+            categorical("product", "Product", mixes.map(\.rawValue)) { e in e.product.flatMap { mixes.firstIndex(of: $0) } },
+            categorical("intraArticular", "With intra-articular injection", ["yes", "no"]) { $0.intraArticular ? 0 : 1 },
+            categorical("kellgrenLawrence", "Kellgren–Lawrence grade", (0...4).map { "KL \($0)" }) { $0.kellgrenLawrence },
+            categorical("ahlback", "Ahlbäck grade (knee)", ["I", "II", "III", "IV", "V"]) { e in e.ahlback.map { max(0, min(4, $0 - 1)) } },
+            categorical("tonnis", "Tönnis grade (hip)", (0...3).map { "Tönnis \($0)" }) { $0.tonnis },
             continuous("bmlBurden", "Baseline BML burden (sum of size grades)") { $0.bmlBurden.map(Double.init) },
         ]
         // Baseline scores, per instrument score recorded at the baseline timepoint.

@@ -208,6 +208,9 @@ public struct RegistryExtract: Sendable {
     public let asOf: CalendarDate
     /// The scores by score and timepoint, and who was due at each timepoint.
     public let index: ScoreIndex
+    /// Episode index → its patient's ordinal (0 ..< patientCount), so that per-patient counts need no set of UUIDs.
+    let patientOrdinal: [Int32]
+    let patientCount: Int
 
     public init(episodes: [ExtractEpisode], siteNames: [UUID: String], timepointCodes: [String], timepointDays: [Int],
                 scoreKeys: [ScoreKey] = [], scoreEpisode: [Int32] = [], scoreKey: [UInt16] = [], scoreTimepoint: [UInt8] = [],
@@ -226,8 +229,17 @@ public struct RegistryExtract: Sendable {
         self.bml = bml
         self.adverseEvents = adverseEvents
         self.asOf = asOf
-        index = ScoreIndex(episodes: episodes, keys: scoreKeys.count, timepoints: timepointCodes.count, scoreEpisode: scoreEpisode,
+        index = ScoreIndex(episodes: episodes, keys: scoreKeys.count, timepoints: timepointCodes.count,
+                           baseline: timepointCodes.firstIndex(of: "baseline"), scoreEpisode: scoreEpisode,
                            scoreKey: scoreKey, scoreTimepoint: scoreTimepoint, scoreValue: scoreValue, due: timepoints, asOf: asOf)
+        var ordinals: [UUID: Int32] = [:]
+        patientOrdinal = episodes.map { e in
+            if let known = ordinals[e.patientKey] { return known }
+            let next = Int32(ordinals.count)
+            ordinals[e.patientKey] = next
+            return next
+        }
+        patientCount = ordinals.count
     }
 
     public var scoreCount: Int { scoreValue.count }
@@ -256,8 +268,11 @@ public struct ScoreIndex: Sendable {
     /// [timepoint][episode]
     let due: [[Bool]]
     let answered: [[Bool]]
+    /// Per score (same order as `value`): where the same episode's baseline value of that score is, or -1 (none, or
+    /// this is the baseline). Paired once per extract, so outcome and responder tables need no join per request.
+    let baselinePosition: [Int32]
 
-    init(episodes: [ExtractEpisode], keys: Int, timepoints: Int, scoreEpisode: [Int32], scoreKey: [UInt16], scoreTimepoint: [UInt8],
+    init(episodes: [ExtractEpisode], keys: Int, timepoints: Int, baseline: Int?, scoreEpisode: [Int32], scoreKey: [UInt16], scoreTimepoint: [UInt8],
          scoreValue: [Double], due timepointRows: [ExtractTimepoint], asOf: CalendarDate) {
         self.timepoints = timepoints
         let slots = keys * timepoints
@@ -310,6 +325,23 @@ public struct ScoreIndex: Sendable {
             if tp.completed || tp.windowEnd < asOf { due[Int(tp.timepoint)][Int(tp.episode)] = true }
         }
         self.due = due
+        var paired = [Int32](repeating: -1, count: episodeOut.count)
+        if let baseline {
+            for key in 0..<keys {
+                let b = start[key * timepoints + baseline]..<start[key * timepoints + baseline + 1]
+                guard !b.isEmpty else { continue }
+                for t in 0..<timepoints where t != baseline {
+                    // Both ranges are sorted by episode: a merge.
+                    var bp = b.lowerBound
+                    for i in start[key * timepoints + t]..<start[key * timepoints + t + 1] {
+                        let e = episodeOut[i]
+                        while bp < b.upperBound, episodeOut[bp] < e { bp += 1 }
+                        if bp < b.upperBound, episodeOut[bp] == e { paired[i] = Int32(bp) }
+                    }
+                }
+            }
+        }
+        baselinePosition = paired
     }
 
     func range(_ key: Int, _ t: Int) -> Range<Int> {

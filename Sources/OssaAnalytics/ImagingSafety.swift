@@ -75,22 +75,24 @@ public struct SafetySection: Sendable, Encodable {
 
     init(_ extract: RegistryExtract, _ cohort: Cohort, _ context: AnalysisContext) {
         var procedures = 0
-        var patients = Set<UUID>()
+        // Patients by their ordinal in the extract (a bitmap, not a set of UUIDs).
+        var seen = [Bool](repeating: false, count: extract.patientCount)
+        var patients = 0
         for i in cohort.treated {
-            let e = extract.episodes[Int(i)]
-            procedures += e.ioProcedures
-            patients.insert(e.patientKey)
+            procedures += extract.episodes[Int(i)].ioProcedures
+            let p = Int(extract.patientOrdinal[Int(i)])
+            if !seen[p] { seen[p] = true; patients += 1 }
         }
         let events = extract.adverseEvents.filter { cohort.groupOf[Int($0.episode)] >= 0 }
         func row(_ id: String, _ label: String, _ include: (ExtractAdverseEvent) -> Bool) -> Row {
             let chosen = events.filter(include)
-            let withEvent = Set(chosen.map { extract.episodes[Int($0.episode)].patientKey })
+            let withEvent = Set(chosen.map { extract.patientOrdinal[Int($0.episode)] })
             return Row(id: id, label: label, events: Count(chosen.count, context),
                        perProcedure: ProportionCI(min(chosen.count, procedures), of: procedures, context),
-                       perPatient: ProportionCI(withEvent.count, of: patients.count, context))
+                       perPatient: ProportionCI(withEvent.count, of: patients, context))
         }
         self.procedures = Count(procedures, context)
-        self.patients = Count(patients.count, context)
+        self.patients = Count(patients, context)
         all = row("all", "Any adverse event") { _ in true }
         bySeverity = AdverseEventSeverity.allCases.map { s in row(s.rawValue, s.rawValue.capitalized) { $0.severity == s } }
             + [row("severity-not-recorded", "Severity not recorded") { $0.severity == nil }]

@@ -90,7 +90,6 @@ public struct OutcomeTable: Sendable, Encodable {
                 }
                 var answered = [Int](repeating: 0, count: layout.count)
                 let b = baseline.flatMap { $0 == t ? nil : index.range(key, $0) }
-                var bp = b?.lowerBound ?? 0
                 let due = index.due[t]
                 for i in r {
                     let e = index.episode[i]
@@ -98,11 +97,8 @@ public struct OutcomeTable: Sendable, Encodable {
                     guard g >= 0 else { continue }
                     let v = index.value[i]
                     let counted = due[Int(e)] && asked[Int(jointOrdinal[Int(e)])]
-                    var change: Double?
-                    if let b {
-                        while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
-                        if bp < b.upperBound, index.episode[bp] == e { change = v - index.value[bp] }
-                    }
+                    let bp = Int(index.baselinePosition[i])
+                    let change: Double? = bp >= 0 ? v - index.value[bp] : nil
                     values[0].append(v)
                     if let change { changes[0].append(change) }
                     if counted { answered[0] += 1 }
@@ -176,30 +172,51 @@ public struct ResponderTable: Sendable, Encodable {
         var rows: [Row] = []
         let keyIndex = Dictionary(extract.scoreKeys.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         let defaults = context.thresholds.thresholds.filter(\.default).sorted { ($0.instrument, $0.score, $0.kind.rawValue, $0.id) < ($1.instrument, $1.score, $1.kind.rawValue, $1.id) }
-        for threshold in defaults {
+        // Per score, every default threshold of it in one pass over its follow-up scores (each score's baseline was
+        // paired once per extract); rows keep the thresholds' order.
+        var byKey: [Int: [Int]] = [:]
+        var keyOrder: [Int] = []
+        for (n, threshold) in defaults.enumerated() {
             guard let key = keyIndex[ScoreKey(instrument: threshold.instrument, score: threshold.score)] else { continue }
+            if byKey[key] == nil { keyOrder.append(key) }
+            byKey[key, default: []].append(n)
+        }
+        var tallied: [Int: [[(yes: Int, of: Int)]]] = [:]
+        for key in keyOrder {
+            let members = byKey[key]!
             guard followUps.contains(where: { !index.range(key, $0).isEmpty }) else { continue }
-            let direction = context.instruments.instrument(id: threshold.instrument)?.direction(ofScore: threshold.score) ?? .higherIsBetter
-            let b = index.range(key, baseline)
-            var tallies = [[(yes: Int, of: Int)]](repeating: [(yes: Int, of: Int)](repeating: (0, 0), count: layout.count), count: followUps.count)
+            let threshold0 = defaults[members[0]]
+            let direction = context.instruments.instrument(id: threshold0.instrument)?.direction(ofScore: threshold0.score) ?? .higherIsBetter
+            let rules = members.map { ResponderRule(defaults[$0], direction: direction) }
+            // Flat tallies [rule][follow-up][series] (nested arrays of tuples cost a uniqueness check per increment).
+            let F = followUps.count, S = layout.count
+            var yes = [Int](repeating: 0, count: rules.count * F * S), of = yes
             for (n, t) in followUps.enumerated() {
-                var bp = b.lowerBound
                 for i in index.range(key, t) {
                     let e = index.episode[i]
-                    let g = layout.groupOf[Int(e)]
+                    let g = Int(layout.groupOf[Int(e)])
                     guard g >= 0 else { continue }
-                    while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
-                    let base: Double? = bp < b.upperBound && index.episode[bp] == e ? index.value[bp] : nil
-                    guard let verdict = ResponderEvaluator.isResponder(threshold, baseline: base, followUp: index.value[i], direction: direction) else { continue }
-                    tallies[n][0].of += 1
-                    if verdict { tallies[n][0].yes += 1 }
-                    if layout.grouped {
-                        tallies[n][Int(g)].of += 1
-                        if verdict { tallies[n][Int(g)].yes += 1 }
+                    let bp = Int(index.baselinePosition[i])
+                    let base = bp >= 0 ? index.value[bp] : Double.nan
+                    let v = index.value[i]
+                    for r in 0..<rules.count {
+                        guard let verdict = rules[r].verdict(baseline: base, followUp: v) else { continue }
+                        let all = (r * F + n) * S
+                        of[all] += 1
+                        if verdict { yes[all] += 1 }
+                        if layout.grouped {
+                            of[all + g] += 1
+                            if verdict { yes[all + g] += 1 }
+                        }
                     }
                 }
             }
-            guard tallies.contains(where: { $0[0].of > 0 }) else { continue }
+            for (r, member) in members.enumerated() {
+                tallied[member] = (0..<F).map { n in (0..<S).map { g in (yes: yes[(r * F + n) * S + g], of: of[(r * F + n) * S + g]) } }
+            }
+        }
+        for (n, threshold) in defaults.enumerated() {
+            guard let tallies = tallied[n], tallies.contains(where: { $0[0].of > 0 }) else { continue }
             let unit = threshold.unit == .percent ? " %" : " points"
             let scoreLabel = ScoreLabels.label(ScoreKey(instrument: threshold.instrument, score: threshold.score), context)
             rows.append(Row(id: threshold.id, label: "\(scoreLabel) \(threshold.kind.rawValue.uppercased()) (\(formatNumber(threshold.value))\(unit))",
@@ -224,13 +241,11 @@ public struct ResponderTable: Sendable, Encodable {
             for (f, t) in followUps.enumerated() {
                 var touched: [Int32] = []
                 for (key, d, mapping) in mappings {
-                    let b = index.range(key, baseline)
-                    var bp = b.lowerBound
                     for i in index.range(key, t) {
                         let e = index.episode[i]
                         guard layout.groupOf[Int(e)] >= 0, after[d][Int(e)].isNaN else { continue }
-                        while bp < b.upperBound, index.episode[bp] < e { bp += 1 }
-                        guard bp < b.upperBound, index.episode[bp] == e else { continue }
+                        let bp = Int(index.baselinePosition[i])
+                        guard bp >= 0 else { continue }
                         before[d][Int(e)] = mapping.domainValue(index.value[bp])
                         after[d][Int(e)] = mapping.domainValue(index.value[i])
                         if d == 0 { touched.append(e) }

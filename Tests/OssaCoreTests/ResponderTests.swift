@@ -115,6 +115,41 @@ struct ResponderTests {
         #expect(ResponderEvaluator.isResponder(custom(.pass, 3), baseline: nil, followUp: 4, direction: .higherIsWorse) == false)
     }
 
+    /// The prepared rule the registry's responder tables use gives the evaluator's verdict for every threshold of the
+    /// table (and worsening and percent variants), both score directions, a missing or zero baseline, values at,
+    /// just above and just below each threshold.
+    @Test func preparedRuleAgreesWithTheEvaluator() {
+        var thresholds = table.thresholds
+        thresholds += [custom(.mcii, 20, .percent), custom(.pass, 3)]
+        var worse = custom(.mcid, 10)
+        worse.direction = .worsening
+        thresholds.append(worse)
+        var worsePercent = custom(.mcid, 15, .percent)
+        worsePercent.direction = .worsening
+        thresholds.append(worsePercent)
+        var checked = 0
+        for threshold in thresholds {
+            for direction in [ScoreDirection.higherIsBetter, .higherIsWorse] {
+                let rule = ResponderRule(threshold, direction: direction)
+                let v = threshold.value
+                let baselines: [Double?] = [nil, 0, 1, 10, 40, 50, 100, -20]
+                for baseline in baselines {
+                    let b = baseline ?? 0
+                    let edges: [Double] = [v, -v, b + v, b - v, b + v * b / 100, b - v * b / 100]
+                    var followUps: [Double] = [0, 1, 50, 100]
+                    for edge in edges { followUps += [edge, edge + 1e-6, edge - 1e-6, edge.nextUp, edge.nextDown] }
+                    for followUp in followUps {
+                        let expected = ResponderEvaluator.isResponder(threshold, baseline: baseline, followUp: followUp, direction: direction)
+                        let got = rule.verdict(baseline: baseline ?? .nan, followUp: followUp)
+                        #expect(got == expected, "\(threshold.id) \(direction) baseline \(String(describing: baseline)) follow-up \(followUp)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 1000)
+    }
+
     @Test func worseningThreshold() {
         var threshold = custom(.mcid, 10)
         threshold.direction = .worsening

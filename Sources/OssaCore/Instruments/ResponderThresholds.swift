@@ -162,7 +162,7 @@ public struct ThresholdEvaluation: Sendable, Equatable {
 public enum ResponderEvaluator {
     /// Absorbs binary floating-point error in differences such as 70.012 − 50.012 so that a change
     /// exactly at the threshold counts as meeting it. Far below any clinically meaningful difference.
-    static let tolerance = 1e-9
+    @usableFromInline static let tolerance = 1e-9
 
     /// Whether the patient is a responder by `threshold`; `nil` when a needed score is missing.
     public static func isResponder(_ threshold: ResponderThreshold, baseline: Double?, followUp: Double?,
@@ -206,5 +206,37 @@ public enum ResponderEvaluator {
             return ThresholdEvaluation(isResponder: relative >= threshold.value - tolerance, improvement: change,
                                        relativeImprovementPercent: relative, baselineZero: false)
         }
+    }
+}
+
+/// `ResponderEvaluator.isResponder` for one threshold on one score, prepared once: the same verdict on plain doubles
+/// (a missing baseline is NaN) without copying the threshold, for counting responders over a whole registry.
+@frozen public struct ResponderRule: Sendable {
+    @usableFromInline let pass: Bool
+    @usableFromInline let higherIsBetter: Bool
+    @usableFromInline let worsening: Bool
+    @usableFromInline let percent: Bool
+    @usableFromInline let value: Double
+
+    public init(_ threshold: ResponderThreshold, direction: ScoreDirection) {
+        pass = threshold.kind == .pass
+        higherIsBetter = direction == .higherIsBetter
+        worsening = threshold.direction == .worsening
+        percent = threshold.unit == .percent
+        value = threshold.value
+    }
+
+    /// Whether `followUp` (against `baseline`, NaN when there is none) meets the threshold; nil when the baseline
+    /// is needed and missing.
+    @inlinable public func verdict(baseline: Double, followUp: Double) -> Bool? {
+        if pass {
+            return higherIsBetter ? followUp >= value - ResponderEvaluator.tolerance : followUp <= value + ResponderEvaluator.tolerance
+        }
+        guard !baseline.isNaN else { return nil }
+        var change = higherIsBetter ? followUp - baseline : baseline - followUp
+        if worsening { change = -change }
+        guard percent else { return change >= value - ResponderEvaluator.tolerance }
+        guard baseline != 0 else { return false }
+        return change / abs(baseline) * 100 >= value - ResponderEvaluator.tolerance
     }
 }
