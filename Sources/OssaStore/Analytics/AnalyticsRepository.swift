@@ -546,7 +546,8 @@ enum ScoresJSON {
                 while r < bytes.count, bytes[r] != UInt8(ascii: ","), bytes[r] != UInt8(ascii: "}") { r += 1 }
                 let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<r]), as: UTF8.self)
                 if text != "null" {
-                    guard let value = Double(text) else { return nil }
+                    // `Double` reads "nan" and "inf", which JSON has not: those go to the full parser, as anything odd does.
+                    guard let value = Double(text), value.isFinite else { return nil }
                     out.append((key, value))
                 }
                 p = r
