@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "OssaWebTests",
             dependencies: [
-                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging", "OssaAnalytics", "OssaStats",
+                "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging", "OssaAnalytics", "OssaStats", "OssaFHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -141,6 +141,17 @@ public struct PatientRepository: Sendable {
         }
     }
 
+    /// The caller's patients whose medical record number is exactly `mrn` (one per site at most), audited as a list.
+    public func find(_ actor: ActingUser, mrn: String) async throws -> [PatientRecord] {
+        let scope = try await Access.require(actor, .list, .patient, database: database)
+        return try await database.transaction { db in
+            guard let query = Self.scoped(PatientModel.query(on: db), actor, scope) else { return [] }
+            let found = try await query.filter(\.$mrn == mrn).sort(\.$familyName).sort(\.$givenName).sort(\.$id).all().map(PatientRecord.init)
+            try await Access.audit(actor, .list, .patient, nil, on: db)
+            return found
+        }
+    }
+
     public func update(_ actor: ActingUser, _ id: UUID, _ changes: PatientChanges) async throws -> PatientRecord {
         let scope = try await Access.require(actor, .update, .patient, recordID: id.lowerString, database: database)
         let familyName = try changes.familyName.map { try requiredText($0, field: "familyName") }

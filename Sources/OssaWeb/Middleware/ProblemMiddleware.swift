@@ -18,6 +18,9 @@ struct ProblemMiddleware: RouterMiddleware {
                                                                   "error": .string(String(describing: error))])
             }
             let path = request.uri.path
+            if path == Paths.FHIR.base || path.hasPrefix(Paths.FHIR.base + "/") {
+                return FHIRIO.operationOutcome(problem)
+            }
             if path.hasPrefix("/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics" {
                 return problem.response(requestID: context.requestID)
             }

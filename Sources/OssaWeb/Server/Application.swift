@@ -3,6 +3,7 @@ import Hummingbird
 import NIOPosix
 import Logging
 import NIOCore
+import OssaFHIR
 import OssaStore
 import Metrics
 import Prometheus
@@ -60,6 +61,11 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     for group in try APIRoutes.groups(store: store, environment: environment, configuration: configuration) {
         group.register(on: api)
     }
+
+    // FHIR R4: the metadata public; the resources as the JSON API (token or session, CSRF for a session's writes).
+    let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion)
+    fhir.registerPublic(on: router)
+    fhir.register(on: router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware()))
 
     // Pages: session only; CSRF for every form post.
     let signedIn = router.group().add(middleware: AuthMiddleware(mode: .page, auth: auth)).add(middleware: CSRFMiddleware())

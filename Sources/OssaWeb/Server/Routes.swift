@@ -156,7 +156,18 @@ enum Paths {
         analytics, analyticsJSON, analyticsCSV, analyticsCohorts,
         API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
+        FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition,
     ]
+
+    /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
+    enum FHIR {
+        static let base = "/fhir"
+        static let metadata = RoutePath("/fhir/metadata")
+        static let patients = RoutePath("/fhir/Patient")
+        static let patient = RoutePath("/fhir/Patient/:patientID")
+        static let conditions = RoutePath("/fhir/Condition")
+        static let condition = RoutePath("/fhir/Condition/:conditionID")
+    }
 
     /// The administration pages (the store refuses every role but admin).
     enum Admin {

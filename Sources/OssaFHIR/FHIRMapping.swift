@@ -1,0 +1,186 @@
+import Foundation
+import OssaCore
+
+/// Code systems Ossa writes. The `ossa` ones are Ossa's own, documented in the README ("FHIR R4"): a code there
+/// says exactly what the registry recorded, and standard codings sit beside it where a standard code says the same.
+public enum FHIRSystems {
+    public static let snomed = "http://snomed.info/sct"
+    public static let icd10cm = "http://hl7.org/fhir/sid/icd-10-cm"
+    public static let conditionCategory = "http://terminology.hl7.org/CodeSystem/condition-category"
+    public static let conditionClinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    public static let conditionVerification = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+    public static let identifierType = "http://terminology.hl7.org/CodeSystem/v2-0203"
+    /// Ossa's code systems: `<base>/diagnosis`, `<base>/body-site`, `<base>/grade`.
+    public static let ossaBase = "https://ossa-registry.org/fhir/CodeSystem"
+    public static var ossaDiagnosis: String { ossaBase + "/diagnosis" }
+    public static var ossaBodySite: String { ossaBase + "/body-site" }
+    public static var ossaGrade: String { ossaBase + "/grade" }
+    /// A site's medical record numbers: `<base>/site/<site id>/mrn` (one identifier system per site, as MRNs are).
+    public static func mrn(site: UUID) -> String { "https://ossa-registry.org/fhir/NamingSystem/site/\(site.uuidString.lowercased())/mrn" }
+}
+
+/// Standard codes for a diagnosis at a joint and side. Only codes whose meaning is exactly the registry's are
+/// given (the others carry Ossa's own code alone, never a near miss):
+/// - ICD-10-CM (CMS/NCHS FY2025 tabular list): M17.11 / M17.12 "Unilateral primary osteoarthritis, right / left
+///   knee"; M16.11 / M16.12 "Unilateral primary osteoarthritis, right / left hip".
+/// - SNOMED CT (International edition): 239873007 |Osteoarthritis of knee (disorder)|, 239872002 |Osteoarthritis of
+///   hip (disorder)|; 49076000 |Knee joint structure| (DICOM CID 1006 uses it), 24136001 |Hip joint structure|; 24028007 |Right (qualifier
+///   value)|, 7771000 |Left (qualifier value)|.
+public enum FHIRConditionCodes {
+    public static func standard(_ kind: Diagnosis.Kind, _ joint: Joint, _ side: Side) -> [FHIRCoding] {
+        switch (kind, joint) {
+        case (.osteoarthritis, .knee):
+            [FHIRCoding(system: FHIRSystems.icd10cm, code: side == .right ? "M17.11" : "M17.12",
+                        display: "Unilateral primary osteoarthritis, \(side.rawValue) knee"),
+             FHIRCoding(system: FHIRSystems.snomed, code: "239873007", display: "Osteoarthritis of knee")]
+        case (.osteoarthritis, .hip):
+            [FHIRCoding(system: FHIRSystems.icd10cm, code: side == .right ? "M16.11" : "M16.12",
+                        display: "Unilateral primary osteoarthritis, \(side.rawValue) hip"),
+             FHIRCoding(system: FHIRSystems.snomed, code: "239872002", display: "Osteoarthritis of hip")]
+        default: []
+        }
+    }
+
+    public static func joint(_ joint: Joint) -> FHIRCoding? {
+        switch joint {
+        case .knee: FHIRCoding(system: FHIRSystems.snomed, code: "49076000", display: "Knee joint structure")
+        case .hip: FHIRCoding(system: FHIRSystems.snomed, code: "24136001", display: "Hip joint structure")
+        default: nil
+        }
+    }
+
+    public static func laterality(_ side: Side) -> FHIRCoding {
+        side == .right ? FHIRCoding(system: FHIRSystems.snomed, code: "24028007", display: "Right")
+            : FHIRCoding(system: FHIRSystems.snomed, code: "7771000", display: "Left")
+    }
+}
+
+/// OssaCore records → FHIR R4 resources.
+public enum FHIRMapping {
+    /// FHIR `instant`: UTC with milliseconds.
+    public static func instant(_ date: Date?) -> String? {
+        guard let date else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    public static func patient(_ p: PatientRecord, siteName: String?) -> FHIRPatient {
+        var telecom: [FHIRContactPoint] = []
+        if let email = p.email, !email.isEmpty { telecom.append(FHIRContactPoint(system: "email", value: email)) }
+        if let phone = p.phone, !phone.isEmpty { telecom.append(FHIRContactPoint(system: "phone", value: phone, use: "mobile")) }
+        let mrn = p.mrn.flatMap { $0.isEmpty ? nil : $0 }.map {
+            FHIRIdentifier(use: "usual", type: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.identifierType, code: "MR", display: "Medical record number")]),
+                           system: FHIRSystems.mrn(site: p.siteID), value: $0)
+        }
+        return FHIRPatient(id: p.id.uuidString.lowercased(), meta: p.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
+                           identifier: mrn.map { [$0] }, name: [FHIRHumanName(use: "official", family: p.familyName, given: [p.givenName])],
+                           telecom: telecom.isEmpty ? nil : telecom, gender: p.sex?.rawValue, birthDate: p.birthDate.iso,
+                           managingOrganization: FHIRReference(display: siteName))
+    }
+
+    public static func condition(_ e: EpisodeRecord) -> FHIRCondition {
+        let kind = e.diagnosis.kind
+        let where_ = "\(e.side.rawValue) \(e.joint.rawValue)"
+        let code = FHIRCodeableConcept(
+            coding: [FHIRCoding(system: FHIRSystems.ossaDiagnosis, code: kind.rawValue, display: kind.rawValue.replacingOccurrences(of: "-", with: " "))]
+                + FHIRConditionCodes.standard(kind, e.joint, e.side),
+            text: "\(e.diagnosis.summary), \(where_)")
+        let site = FHIRCodeableConcept(
+            coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: "\(e.joint.rawValue)-\(e.side.rawValue)", display: where_)]
+                + [FHIRConditionCodes.joint(e.joint), FHIRConditionCodes.laterality(e.side)].compactMap { $0 },
+            text: where_)
+        let active = e.status == .open
+        return FHIRCondition(
+            id: e.id.uuidString.lowercased(), meta: e.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
+            clinicalStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionClinical, code: active ? "active" : "inactive")]),
+            verificationStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionVerification, code: "confirmed")]),
+            category: [FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionCategory, code: "problem-list-item", display: "Problem List Item")])],
+            code: code, bodySite: [site], subject: FHIRReference(reference: "Patient/\(e.patientID.uuidString.lowercased())"),
+            stage: stages(e.diagnosis), recordedDate: instant(e.createdAt))
+    }
+
+    /// The grades recorded with the diagnosis, one stage each (Kellgren–Lawrence, Ahlbäck, Tönnis, Koshino, ARCO).
+    static func stages(_ diagnosis: Diagnosis) -> [FHIRConditionStage]? {
+        var out: [(String, String)] = []
+        switch diagnosis {
+        case .osteoarthritis(let g):
+            if let kl = g.kellgrenLawrence { out.append(("Kellgren–Lawrence", kl.label)) }
+            if let a = g.ahlback { out.append(("Ahlbäck", a.label)) }
+            if let t = g.tonnis { out.append(("Tönnis", t.label)) }
+        case .insufficiencyFracture(let k?), .avascularNecrosis(.koshino(let k)?):
+            out.append(("Koshino", k.label))
+        case .avascularNecrosis(.arco(let s)?):
+            out.append(("ARCO", s.label))
+        default: break
+        }
+        guard !out.isEmpty else { return nil }
+        return out.map { system, label in
+            let id = system.folding(options: .diacriticInsensitive, locale: nil).lowercased().replacingOccurrences(of: "–", with: "-")
+            return FHIRConditionStage(summary: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaGrade, code: "\(id):\(label)", display: "\(system) \(label)")],
+                                                                   text: "\(system) \(label)"),
+                                      type: FHIRCodeableConcept(text: "\(system) grade"))
+        }
+    }
+}
+
+/// What the FHIR endpoint supports, in one table: the CapabilityStatement is written from it and the routes check
+/// search parameters against it, so the statement lists exactly what is served.
+public enum FHIRCapabilities {
+    public struct SearchParameter: Sendable {
+        public var name: String
+        public var type: String
+        public var documentation: String
+    }
+    public struct Resource: Sendable {
+        public var type: String
+        public var interactions: [String]
+        public var searchParameters: [SearchParameter]
+    }
+
+    /// Parameters every search takes (paging).
+    public static let common: [SearchParameter] = [
+        SearchParameter(name: "_count", type: "number", documentation: "Results per page, 1–100 (default 50)."),
+        SearchParameter(name: "_offset", type: "number", documentation: "Results to skip (the paging links carry it)."),
+    ]
+
+    public static let resources: [Resource] = [
+        Resource(type: "Patient", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "name", type: "string", documentation: "Family or given name, or a part of it (case-insensitive)."),
+            SearchParameter(name: "identifier", type: "token", documentation: "Medical record number (`value` or `system|value`)."),
+        ]),
+        Resource(type: "Condition", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
+        ]),
+    ]
+
+    public static func resource(_ type: String) -> Resource? { resources.first { $0.type == type } }
+
+    /// The CapabilityStatement as JSON (`software.version`, `implementation.url` from the server).
+    public static func statement(version: String, baseURL: String, date: String) -> [String: Any] {
+        [
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": date,
+            "kind": "instance",
+            "software": ["name": "Ossa", "version": version],
+            "implementation": ["description": "Ossa intraosseous regenerative therapy registry", "url": baseURL],
+            "fhirVersion": OssaFHIR.fhirVersion,
+            "format": ["application/fhir+json", "json"],
+            "rest": [[
+                "mode": "server",
+                "security": ["description": "An Ossa API token (Authorization: Bearer) or a signed-in session; every read is limited to the caller's sites and audited."],
+                "resource": resources.map { r -> [String: Any] in
+                    [
+                        "type": r.type,
+                        "interaction": r.interactions.map { ["code": $0] },
+                        "versioning": "no-version",
+                        "readHistory": false,
+                        "searchParam": (r.searchParameters + common).map { ["name": $0.name, "type": $0.type, "documentation": $0.documentation] },
+                    ]
+                },
+            ]],
+        ]
+    }
+}

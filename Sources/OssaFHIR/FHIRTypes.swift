@@ -1,0 +1,211 @@
+import Foundation
+
+// The FHIR R4 (4.0.1) subset Ossa writes, as plain Codable values: wire types only, never persistence types.
+// Optional fields are left out of the JSON when nil (FHIR forbids `null` and empty arrays), which is what the
+// synthesized `encodeIfPresent` does; arrays that may be empty are optional for the same reason.
+
+public struct FHIRCoding: Codable, Sendable, Equatable {
+    public var system: String?
+    public var code: String?
+    public var display: String?
+
+    public init(system: String?, code: String?, display: String? = nil) {
+        self.system = system
+        self.code = code
+        self.display = display
+    }
+}
+
+public struct FHIRCodeableConcept: Codable, Sendable, Equatable {
+    public var coding: [FHIRCoding]?
+    public var text: String?
+
+    public init(coding: [FHIRCoding]? = nil, text: String? = nil) {
+        self.coding = coding?.isEmpty == true ? nil : coding
+        self.text = text
+    }
+}
+
+public struct FHIRReference: Codable, Sendable, Equatable {
+    public var reference: String?
+    public var identifier: FHIRIdentifier?
+    public var display: String?
+
+    public init(reference: String? = nil, identifier: FHIRIdentifier? = nil, display: String? = nil) {
+        self.reference = reference
+        self.identifier = identifier
+        self.display = display
+    }
+}
+
+public struct FHIRIdentifier: Codable, Sendable, Equatable {
+    public var use: String?
+    public var type: FHIRCodeableConcept?
+    public var system: String?
+    public var value: String?
+
+    public init(use: String? = nil, type: FHIRCodeableConcept? = nil, system: String?, value: String?) {
+        self.use = use
+        self.type = type
+        self.system = system
+        self.value = value
+    }
+}
+
+public struct FHIRHumanName: Codable, Sendable, Equatable {
+    public var use: String?
+    public var family: String?
+    public var given: [String]?
+
+    public init(use: String? = nil, family: String?, given: [String]?) {
+        self.use = use
+        self.family = family
+        self.given = given?.isEmpty == true ? nil : given
+    }
+}
+
+public struct FHIRContactPoint: Codable, Sendable, Equatable {
+    public var system: String
+    public var value: String
+    public var use: String?
+
+    public init(system: String, value: String, use: String? = nil) {
+        self.system = system
+        self.value = value
+        self.use = use
+    }
+}
+
+public struct FHIRMeta: Codable, Sendable, Equatable {
+    public var lastUpdated: String?
+
+    public init(lastUpdated: String?) {
+        self.lastUpdated = lastUpdated
+    }
+}
+
+/// R4 Patient (the elements Ossa holds).
+public struct FHIRPatient: Codable, Sendable, Equatable {
+    public var resourceType = "Patient"
+    public var id: String
+    public var meta: FHIRMeta?
+    public var identifier: [FHIRIdentifier]?
+    public var name: [FHIRHumanName]
+    public var telecom: [FHIRContactPoint]?
+    public var gender: String?
+    public var birthDate: String
+    public var managingOrganization: FHIRReference?
+}
+
+public struct FHIRConditionStage: Codable, Sendable, Equatable {
+    public var summary: FHIRCodeableConcept?
+    public var type: FHIRCodeableConcept?
+}
+
+/// R4 Condition: the diagnosis treated in one episode (one joint, one side).
+public struct FHIRCondition: Codable, Sendable, Equatable {
+    public var resourceType = "Condition"
+    public var id: String
+    public var meta: FHIRMeta?
+    public var clinicalStatus: FHIRCodeableConcept
+    public var verificationStatus: FHIRCodeableConcept
+    public var category: [FHIRCodeableConcept]
+    public var code: FHIRCodeableConcept
+    public var bodySite: [FHIRCodeableConcept]
+    public var subject: FHIRReference
+    public var stage: [FHIRConditionStage]?
+    public var recordedDate: String?
+}
+
+/// R4 OperationOutcome: every FHIR error, each problem with where it is.
+public struct FHIROperationOutcome: Codable, Sendable, Equatable {
+    public struct Issue: Codable, Sendable, Equatable {
+        public var severity: String
+        public var code: String
+        public var diagnostics: String?
+        /// FHIRPath-style locations (`Patient.birthDate`, or a query parameter's name, `http.name` as FHIR writes it).
+        public var expression: [String]?
+
+        public init(severity: String = "error", code: String, diagnostics: String?, expression: [String]? = nil) {
+            self.severity = severity
+            self.code = code
+            self.diagnostics = diagnostics
+            self.expression = expression?.isEmpty == true ? nil : expression
+        }
+    }
+
+    public var resourceType = "OperationOutcome"
+    public var issue: [Issue]
+
+    public init(issue: [Issue]) {
+        self.issue = issue
+    }
+}
+
+/// One resource of a Bundle entry (the types Ossa serves).
+public enum FHIRResource: Codable, Sendable, Equatable {
+    case patient(FHIRPatient)
+    case condition(FHIRCondition)
+    case operationOutcome(FHIROperationOutcome)
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .patient(let r): try r.encode(to: encoder)
+        case .condition(let r): try r.encode(to: encoder)
+        case .operationOutcome(let r): try r.encode(to: encoder)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        struct Kind: Decodable { var resourceType: String }
+        switch try Kind(from: decoder).resourceType {
+        case "Patient": self = .patient(try FHIRPatient(from: decoder))
+        case "Condition": self = .condition(try FHIRCondition(from: decoder))
+        case "OperationOutcome": self = .operationOutcome(try FHIROperationOutcome(from: decoder))
+        case let other:
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "resource type \(other) is not supported"))
+        }
+    }
+
+    public var typeAndID: String? {
+        switch self {
+        case .patient(let r): "Patient/\(r.id)"
+        case .condition(let r): "Condition/\(r.id)"
+        case .operationOutcome: nil
+        }
+    }
+}
+
+/// R4 Bundle of type `searchset`: a page of search results with its paging links.
+public struct FHIRBundle: Codable, Sendable, Equatable {
+    public struct Link: Codable, Sendable, Equatable {
+        public var relation: String
+        public var url: String
+    }
+    public struct Search: Codable, Sendable, Equatable {
+        public var mode: String
+    }
+    public struct Entry: Codable, Sendable, Equatable {
+        public var fullUrl: String?
+        public var resource: FHIRResource
+        public var search: Search?
+    }
+
+    public var resourceType = "Bundle"
+    public var type: String
+    public var total: Int?
+    public var link: [Link]?
+    public var entry: [Entry]?
+
+    /// A search result page: `total` matches, the entries of this page, and `self` / `next` / `previous` links.
+    public static func searchset(total: Int, entries: [FHIRResource], base: String, selfURL: String, nextURL: String?,
+                                 previousURL: String?) -> FHIRBundle {
+        var links = [Link(relation: "self", url: selfURL)]
+        if let nextURL { links.append(Link(relation: "next", url: nextURL)) }
+        if let previousURL { links.append(Link(relation: "previous", url: previousURL)) }
+        return FHIRBundle(type: "searchset", total: total, link: links,
+                          entry: entries.isEmpty ? nil : entries.map { r in
+                              Entry(fullUrl: r.typeAndID.map { base + "/" + $0 }, resource: r, search: Search(mode: "match"))
+                          })
+    }
+}
