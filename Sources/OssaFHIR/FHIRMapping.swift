@@ -15,6 +15,10 @@ public enum FHIRSystems {
     public static var ossaDiagnosis: String { ossaBase + "/diagnosis" }
     public static var ossaBodySite: String { ossaBase + "/body-site" }
     public static var ossaGrade: String { ossaBase + "/grade" }
+    public static var ossaProcedure: String { ossaBase + "/procedure" }
+    public static var ossaProduct: String { ossaBase + "/product" }
+    /// The `injection` extension (one per injection: target, product, volume, gauge, approach).
+    public static let injectionExtension = "https://ossa-registry.org/fhir/StructureDefinition/injection"
     /// A site's medical record numbers: `<base>/site/<site id>/mrn` (one identifier system per site, as MRNs are).
     public static func mrn(site: UUID) -> String { "https://ossa-registry.org/fhir/NamingSystem/site/\(site.uuidString.lowercased())/mrn" }
 }
@@ -101,6 +105,49 @@ public enum FHIRMapping {
             stage: stages(e.diagnosis), recordedDate: instant(e.createdAt))
     }
 
+    /// A procedure of an episode of `patientID`. The code is Ossa's (`io-injection`, `intra-articular-injection`:
+    /// no standard code says "subchondral PRP/BMC injection" exactly); each injection's target, product, volume,
+    /// gauge and approach is an `injection` extension, the targets are `bodySite`s and the products `usedCode`s.
+    public static func procedure(_ p: StoredProcedure, patientID: UUID) -> FHIRProcedure {
+        let r = p.record
+        func target(_ t: InjectionTarget) -> FHIRCodeableConcept {
+            switch t {
+            case .intraArticular:
+                FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: "intra-articular", display: "joint space")], text: "intra-articular")
+            case .bone(let bone, let subregion):
+                FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: subregion.map { "\(bone.rawValue):\($0.rawValue)" } ?? bone.rawValue,
+                                                        display: ([bone.rawValue] + (subregion.map { [$0.rawValue] } ?? [])).joined(separator: ", ").replacingOccurrences(of: "-", with: " "))],
+                                    text: ([bone.rawValue] + (subregion.map { [$0.rawValue] } ?? [])).joined(separator: ", ").replacingOccurrences(of: "-", with: " "))
+            }
+        }
+        func product(_ x: InjectedProduct) -> FHIRCodeableConcept {
+            let display = x == .prp ? "platelet-rich plasma" : "bone marrow concentrate"
+            return FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaProduct, code: x.rawValue, display: display)], text: display)
+        }
+        var sites: [FHIRCodeableConcept] = []
+        for injection in r.injections where !sites.contains(target(injection.target)) { sites.append(target(injection.target)) }
+        var products: [FHIRCodeableConcept] = []
+        for injection in r.injections where !products.contains(product(injection.product)) { products.append(product(injection.product)) }
+        let injections = r.injections.map { i -> FHIRExtension in
+            var parts = [FHIRExtension(url: "target", valueCodeableConcept: target(i.target)),
+                         FHIRExtension(url: "product", valueCode: i.product.rawValue),
+                         FHIRExtension(url: "volume", valueQuantity: .millilitres(i.volumeMl))]
+            if let gauge = i.gauge { parts.append(FHIRExtension(url: "gauge", valueInteger: gauge)) }
+            if let approach = i.approach, !approach.isEmpty { parts.append(FHIRExtension(url: "approach", valueString: approach)) }
+            return FHIRExtension(url: FHIRSystems.injectionExtension, extension: parts)
+        }
+        let code = p.kind == .io
+            ? FHIRCoding(system: FHIRSystems.ossaProcedure, code: "io-injection", display: "Intraosseous (subchondral) injection")
+            : FHIRCoding(system: FHIRSystems.ossaProcedure, code: "intra-articular-injection", display: "Intra-articular injection")
+        return FHIRProcedure(
+            id: p.id.uuidString.lowercased(), meta: p.createdAt.map { FHIRMeta(lastUpdated: instant($0)) },
+            extension: injections.isEmpty ? nil : injections, status: "completed",
+            code: FHIRCodeableConcept(coding: [code], text: code.display), subject: FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())"),
+            performedDateTime: r.date.iso,
+            performer: r.operator_.isEmpty ? nil : [FHIRProcedurePerformer(actor: FHIRReference(display: r.operator_))],
+            bodySite: sites.isEmpty ? nil : sites, usedCode: products.isEmpty ? nil : products)
+    }
+
     /// The grades recorded with the diagnosis, one stage each (Kellgren–Lawrence, Ahlbäck, Tönnis, Koshino, ARCO).
     static func stages(_ diagnosis: Diagnosis) -> [FHIRConditionStage]? {
         var out: [(String, String)] = []
@@ -152,6 +199,10 @@ public enum FHIRCapabilities {
         ]),
         Resource(type: "Condition", interactions: ["read", "search-type"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
+        ]),
+        Resource(type: "Procedure", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
+            SearchParameter(name: "date", type: "date", documentation: "The day performed: `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
     ]
 

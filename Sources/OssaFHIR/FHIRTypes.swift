@@ -142,16 +142,71 @@ public struct FHIROperationOutcome: Codable, Sendable, Equatable {
     }
 }
 
+public struct FHIRQuantity: Codable, Sendable, Equatable {
+    public var value: Double
+    public var unit: String
+    public var system: String?
+    public var code: String?
+
+    /// Millilitres, coded in UCUM.
+    public static func millilitres(_ value: Double) -> FHIRQuantity {
+        FHIRQuantity(value: value, unit: "mL", system: "http://unitsofmeasure.org", code: "mL")
+    }
+}
+
+/// An extension: simple (`url` + one `value[x]`) or complex (`url` + nested extensions).
+public struct FHIRExtension: Codable, Sendable, Equatable {
+    public var url: String
+    public var valueCode: String?
+    public var valueString: String?
+    public var valueInteger: Int?
+    public var valueQuantity: FHIRQuantity?
+    public var valueCodeableConcept: FHIRCodeableConcept?
+    public var `extension`: [FHIRExtension]?
+
+    public init(url: String, valueCode: String? = nil, valueString: String? = nil, valueInteger: Int? = nil,
+                valueQuantity: FHIRQuantity? = nil, valueCodeableConcept: FHIRCodeableConcept? = nil, extension parts: [FHIRExtension]? = nil) {
+        self.url = url
+        self.valueCode = valueCode
+        self.valueString = valueString
+        self.valueInteger = valueInteger
+        self.valueQuantity = valueQuantity
+        self.valueCodeableConcept = valueCodeableConcept
+        self.`extension` = parts
+    }
+}
+
+public struct FHIRProcedurePerformer: Codable, Sendable, Equatable {
+    public var actor: FHIRReference
+}
+
+/// R4 Procedure: one IO (or intra-articular) procedure, each injection an `injection` extension.
+public struct FHIRProcedure: Codable, Sendable, Equatable {
+    public var resourceType = "Procedure"
+    public var id: String
+    public var meta: FHIRMeta?
+    public var `extension`: [FHIRExtension]?
+    public var status: String
+    public var code: FHIRCodeableConcept
+    public var subject: FHIRReference
+    public var performedDateTime: String
+    public var performer: [FHIRProcedurePerformer]?
+    public var bodySite: [FHIRCodeableConcept]?
+    public var usedCode: [FHIRCodeableConcept]?
+}
+
 /// One resource of a Bundle entry (the types Ossa serves).
 public enum FHIRResource: Codable, Sendable, Equatable {
     case patient(FHIRPatient)
     case condition(FHIRCondition)
+    case procedure(FHIRProcedure)
     case operationOutcome(FHIROperationOutcome)
 
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case .patient(let r): try r.encode(to: encoder)
         case .condition(let r): try r.encode(to: encoder)
+        case .procedure(let r): try r.encode(to: encoder)
         case .operationOutcome(let r): try r.encode(to: encoder)
         }
     }
@@ -161,6 +216,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         switch try Kind(from: decoder).resourceType {
         case "Patient": self = .patient(try FHIRPatient(from: decoder))
         case "Condition": self = .condition(try FHIRCondition(from: decoder))
+        case "Procedure": self = .procedure(try FHIRProcedure(from: decoder))
         case "OperationOutcome": self = .operationOutcome(try FHIROperationOutcome(from: decoder))
         case let other:
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "resource type \(other) is not supported"))
@@ -171,6 +227,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         switch self {
         case .patient(let r): "Patient/\(r.id)"
         case .condition(let r): "Condition/\(r.id)"
+        case .procedure(let r): "Procedure/\(r.id)"
         case .operationOutcome: nil
         }
     }

@@ -46,7 +46,7 @@ struct FHIRTests {
             #expect(statement["kind"] as? String == "instance")
             let rest = try #require((statement["rest"] as? [[String: Any]])?.first)
             let resources = rest["resource"] as? [[String: Any]] ?? []
-            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition"])
+            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure"])
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 #expect(interactions == ["read", "search-type"])
@@ -115,6 +115,54 @@ struct FHIRTests {
             #expect(stages == ["Kellgren–Lawrence 3", "Ahlbäck II"])
             #expect(codings(condition["clinicalStatus"]).first?.1 == "active")
             #expect(codings((condition["category"] as? [Any])?.first).first?.1 == "problem-list-item")
+        }
+    }
+
+    @Test("Procedure: the IO injection with its targets, products, per-injection volumes and operator; searched per patient and day",
+          arguments: Engine.available)
+    func procedure(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let clinician = try await caller(client, server.fixture, .clinician)
+            let f = server.fixture
+            let created = try await clinician.post("/api/v1/episodes/\(f.episodeA.id.lowercasedID)/procedures", ioProcedureBody)
+            #expect(created.status == .created, "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            let response = try await clinician.get("/fhir/Procedure/\(id)")
+            #expect(response.status == .ok, "\(response.text.prefix(300))")
+            let procedure = response.json
+            #expect(procedure["resourceType"] as? String == "Procedure")
+            #expect(procedure["status"] as? String == "completed")
+            #expect(procedure["performedDateTime"] as? String == "2026-11-02")
+            #expect((procedure["subject"] as? [String: Any])?["reference"] as? String == "Patient/\(f.patientA.id.lowercasedID)")
+            #expect(codings(procedure["code"]).first ?? ("", "") == ("https://ossa-registry.org/fhir/CodeSystem/procedure", "io-injection"))
+            let performer = ((procedure["performer"] as? [[String: Any]])?.first?["actor"] as? [String: Any])?["display"] as? String
+            #expect(performer == "Dr. Clinician User")
+            let sites = (procedure["bodySite"] as? [Any] ?? []).map { codings($0).first?.1 ?? "" }
+            #expect(sites == ["medial-tibial-plateau:tibia-central-medial", "intra-articular"])
+            #expect((procedure["usedCode"] as? [Any] ?? []).map { codings($0).first?.1 ?? "" } == ["prp"])
+            // One `injection` extension per injection, in order, with its volume in UCUM millilitres.
+            let injections = (procedure["extension"] as? [[String: Any]] ?? []).filter { $0["url"] as? String == "https://ossa-registry.org/fhir/StructureDefinition/injection" }
+            #expect(injections.count == 2)
+            let volumes = injections.map { injection -> Double? in
+                let volume = (injection["extension"] as? [[String: Any]] ?? []).first { $0["url"] as? String == "volume" }
+                return (volume?["valueQuantity"] as? [String: Any])?["value"] as? Double
+            }
+            #expect(volumes == [6, 5])
+
+            let patient = "patient=Patient/\(f.patientA.id.lowercasedID)"
+            for (query, expected) in [(patient, 1), ("\(patient)&date=2026-11-02", 1), ("\(patient)&date=ge2026-11-02", 1),
+                                      ("\(patient)&date=lt2026-11-02", 0), ("\(patient)&date=gt2026-11-02", 0),
+                                      ("patient=\(f.patientB.id.lowercasedID)", 0)] {
+                let found = try await clinician.get("/fhir/Procedure?\(query)")
+                #expect(found.status == .ok, "\(query): \(found.text.prefix(200))")
+                #expect(found.json["total"] as? Int == expected, "\(query)")
+            }
+            let unbounded = try await clinician.get("/fhir/Procedure")
+            #expect(unbounded.status == .badRequest)
+            #expect(issues(unbounded).first?["expression"] as? [String] == ["patient"])
+            let badDate = try await clinician.get("/fhir/Procedure?\(patient)&date=2026-13-01")
+            #expect(badDate.status == .badRequest)
+            #expect(issues(badDate).first?["expression"] as? [String] == ["date"])
         }
     }
 
@@ -218,7 +266,9 @@ struct FHIRTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             var files: [String] = []
-            let uris = ["/fhir/metadata", "/fhir/Patient/\(f.patientA.id.lowercasedID)", "/fhir/Patient/\(f.patientA2.id.lowercasedID)",
+            let created = try await clinician.post("/api/v1/episodes/\(f.episodeA.id.lowercasedID)/procedures", ioProcedureBody)
+            let procedureID = try #require(created.json["id"] as? String)
+            let uris = ["/fhir/Procedure/\(procedureID)", "/fhir/Procedure?patient=Patient/\(f.patientA.id.lowercasedID)", "/fhir/metadata", "/fhir/Patient/\(f.patientA.id.lowercasedID)", "/fhir/Patient/\(f.patientA2.id.lowercasedID)",
                         "/fhir/Condition/\(f.episodeA.id.lowercasedID)", "/fhir/Patient?_count=1", "/fhir/Condition",
                         "/fhir/Patient?birthdate=x", "/fhir/Patient/\(f.patientB.id.lowercasedID)"]
             for (n, uri) in uris.enumerated() {

@@ -26,6 +26,8 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.patient, use: readPatient)
         group.on(.get, Paths.FHIR.conditions, use: searchConditions)
         group.on(.get, Paths.FHIR.condition, use: readCondition)
+        group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
+        group.on(.get, Paths.FHIR.procedure, use: readProcedure)
     }
 
     @Sendable func metadata(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -46,6 +48,35 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let id = try FHIRIO.id(context, "conditionID", type: "Condition")
         return try FHIRIO.response(FHIRMapping.condition(try await store.episodes.get(actor, id)))
+    }
+
+    @Sendable func readProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let procedure = try await store.procedures.get(actor, try FHIRIO.id(context, "procedureID", type: "Procedure"))
+        // The subject: the episode's patient (the procedure record names its episode).
+        let episode = try await store.episodes.get(actor, procedure.episodeID)
+        return try FHIRIO.response(FHIRMapping.procedure(procedure, patientID: episode.patientID))
+    }
+
+    /// GET /fhir/Procedure?patient=(required)&date=&_count=&_offset=
+    @Sendable func searchProcedures(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let query = try FHIRSearch(request, type: "Procedure")
+        guard let reference = try query.string("patient") else {
+            throw Problem.badParameter("patient", "is required: Procedure searches are per patient (Patient/<id>)")
+        }
+        let patientID = try FHIRSearch.patient(reference)
+        let performed = try query.string("date").map(FHIRSearch.dayRange)
+        let found: (total: Int, items: [StoredProcedure])
+        do {
+            let page = try await store.procedures.list(actor, ProcedureFilter(patientID: patientID, performed: performed),
+                                                       PageRequest(limit: query.count, offset: query.offset))
+            found = (page.total, page.items)
+        } catch StoreError.notFound(_, _) {
+            found = (0, [])
+        }
+        return try FHIRIO.response(query.bundle(total: found.total, offset: query.offset, count: query.count, base: baseURL,
+                                                entries: found.items.map { .procedure(FHIRMapping.procedure($0, patientID: patientID)) }))
     }
 
     /// GET /fhir/Patient?name=&identifier=&_count=&_offset=
@@ -77,14 +108,7 @@ struct FHIRRoutes: Sendable {
     @Sendable func searchConditions(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "Condition")
-        var patientID: UUID?
-        if let reference = try query.string("patient") {
-            let raw = reference.hasPrefix("Patient/") ? String(reference.dropFirst("Patient/".count)) : reference
-            guard let id = UUID(uuidString: raw) else {
-                throw Problem.badParameter("patient", "\"\(reference)\" is not a patient (Patient/<id> or <id>)")
-            }
-            patientID = id
-        }
+        let patientID = try query.string("patient").map(FHIRSearch.patient)
         let found: (total: Int, items: [EpisodeRecord])
         do {
             let page = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: query.count, offset: query.offset))
@@ -138,6 +162,32 @@ struct FHIRSearch {
         }
         count = try number("_count", 50, 1...100)
         offset = try number("_offset", 0, 0...Int(Int32.max))
+    }
+
+    /// A patient reference: `Patient/<id>` or `<id>`.
+    static func patient(_ reference: String) throws -> UUID {
+        let raw = reference.hasPrefix("Patient/") ? String(reference.dropFirst("Patient/".count)) : reference
+        guard let id = UUID(uuidString: raw) else {
+            throw Problem.badParameter("patient", "\"\(reference)\" is not a patient (Patient/<id> or <id>)")
+        }
+        return id
+    }
+
+    /// A `date` parameter on a day: `YYYY-MM-DD` (that day) or one prefix, `eq` `ge` `gt` `le` `lt`.
+    static func dayRange(_ value: String) throws -> DateRange {
+        let prefixes = ["eq", "ge", "gt", "le", "lt"]
+        let prefix = prefixes.first { value.hasPrefix($0) }
+        let text = prefix.map { String(value.dropFirst($0.count)) } ?? value
+        guard let day = try? CalendarDate(iso: text) else {
+            throw Problem.badParameter("date", "\"\(value)\" is not a day (YYYY-MM-DD, optionally after eq, ge, gt, le or lt)")
+        }
+        switch prefix {
+        case "ge": return DateRange(from: day)
+        case "gt": return DateRange(from: day.adding(days: 1))
+        case "le": return DateRange(to: day)
+        case "lt": return DateRange(to: day.adding(days: -1))
+        default: return DateRange(from: day, to: day)
+        }
     }
 
     func string(_ name: String) throws -> String? {

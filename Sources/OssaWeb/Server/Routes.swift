@@ -156,7 +156,7 @@ enum Paths {
         analytics, analyticsJSON, analyticsCSV, analyticsCohorts,
         API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
-        FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition,
+        FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
     ]
 
     /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
@@ -167,6 +167,8 @@ enum Paths {
         static let patient = RoutePath("/fhir/Patient/:patientID")
         static let conditions = RoutePath("/fhir/Condition")
         static let condition = RoutePath("/fhir/Condition/:conditionID")
+        static let procedures = RoutePath("/fhir/Procedure")
+        static let procedure = RoutePath("/fhir/Procedure/:procedureID")
     }
 
     /// The administration pages (the store refuses every role but admin).
