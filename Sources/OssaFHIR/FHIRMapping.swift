@@ -113,21 +113,24 @@ public enum FHIRMapping {
         func target(_ t: InjectionTarget) -> FHIRCodeableConcept {
             switch t {
             case .intraArticular:
-                FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: "intra-articular", display: "joint space")], text: "intra-articular")
+                return FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: "intra-articular", display: "joint space")], text: "intra-articular")
             case .bone(let bone, let subregion):
-                FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: subregion.map { "\(bone.rawValue):\($0.rawValue)" } ?? bone.rawValue,
-                                                        display: ([bone.rawValue] + (subregion.map { [$0.rawValue] } ?? [])).joined(separator: ", ").replacingOccurrences(of: "-", with: " "))],
-                                    text: ([bone.rawValue] + (subregion.map { [$0.rawValue] } ?? [])).joined(separator: ", ").replacingOccurrences(of: "-", with: " "))
+                let words = ([bone.rawValue] + (subregion.map { [$0.rawValue] } ?? [])).joined(separator: ", ").replacingOccurrences(of: "-", with: " ")
+                return FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaBodySite, code: subregion.map { "\(bone.rawValue):\($0.rawValue)" } ?? bone.rawValue,
+                                                        display: words)], text: words)
             }
         }
         func product(_ x: InjectedProduct) -> FHIRCodeableConcept {
             let display = x == .prp ? "platelet-rich plasma" : "bone marrow concentrate"
             return FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.ossaProduct, code: x.rawValue, display: display)], text: display)
         }
-        var sites: [FHIRCodeableConcept] = []
-        for injection in r.injections where !sites.contains(target(injection.target)) { sites.append(target(injection.target)) }
-        var products: [FHIRCodeableConcept] = []
-        for injection in r.injections where !products.contains(product(injection.product)) { products.append(product(injection.product)) }
+        // Each distinct target and product once, in the order of the injections.
+        var sites: [FHIRCodeableConcept] = [], products: [FHIRCodeableConcept] = []
+        for injection in r.injections {
+            let site = target(injection.target), used = product(injection.product)
+            if !sites.contains(site) { sites.append(site) }
+            if !products.contains(used) { products.append(used) }
+        }
         let injections = r.injections.map { i -> FHIRExtension in
             var parts = [FHIRExtension(url: "target", valueCodeableConcept: target(i.target)),
                          FHIRExtension(url: "product", valueCode: i.product.rawValue),

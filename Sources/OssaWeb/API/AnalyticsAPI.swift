@@ -70,11 +70,11 @@ struct AnalyticsSetup: Sendable {
     }
 
     let comparisons = LiteratureCache()
-    let reports = ReportCache()
-    let renderedResults = RenderedResultsCache()
+    let reports = RevisionCache<ReportKey, AnalyticsReport>()
+    let renderedResults = RevisionCache<RenderedResultsKey, String>()
 
-    func reportKey(_ extract: ScopedExtract, _ definition: CohortDefinition) -> ReportCache.Key {
-        ReportCache.Key(revision: extract.revision, sites: extract.viewer.siteIDs, minimumCellCount: extract.viewer.minimumCellCount,
+    func reportKey(_ extract: ScopedExtract, _ definition: CohortDefinition) -> ReportKey {
+        ReportKey(revision: extract.revision, sites: extract.viewer.siteIDs, minimumCellCount: extract.viewer.minimumCellCount,
                         definition: definition)
     }
 
@@ -82,19 +82,19 @@ struct AnalyticsSetup: Sendable {
     func report(for extract: ScopedExtract, _ definition: CohortDefinition) async throws -> AnalyticsReport {
         let context = context(for: extract)
         let comparison = try await comparison(for: extract)
-        let literature = literature
-        return try await reports.report(reportKey(extract, definition)) {
-            try await AnalyticsReport.compute(extract.extract, definition, context, literature: literature, comparison: comparison)
-        }
+        let key = reportKey(extract, definition)
+        if let hit = await reports.get(key) { return hit }
+        let report = try await AnalyticsReport.compute(extract.extract, definition, context, literature: literature, comparison: comparison)
+        await reports.put(key, report)
+        return report
     }
 
     /// The page's results (plots, tables) as HTML, rendered once per report and query string: drawing some forty
     /// plots and a few hundred table rows of a whole registry costs more than every other part of a page view.
     func renderedResults(for extract: ScopedExtract, _ definition: CohortDefinition, query: String,
                          render: () throws -> String) async throws -> String {
-        let key = RenderedResultsCache.Key(report: reportKey(extract, definition), query: query)
+        let key = RenderedResultsKey(report: reportKey(extract, definition), query: query)
         if let hit = await renderedResults.get(key) { return hit }
-        // Rendered outside the actor, so that one page being drawn does not hold up the cached ones.
         let html = try render()
         await renderedResults.put(key, html)
         return html
@@ -118,22 +118,36 @@ struct AnalyticsSetup: Sendable {
     }
 }
 
-/// Computed reports by registry revision, viewer (sites, small-cell rule) and cohort: the same page asked again
-/// before the registry changes — a clinic's lead and a researcher opening the same cohort, the page and then its
-/// downloads — is answered from here (16 entries, the oldest dropped; a new revision drops them all).
-actor ReportCache {
-    struct Key: Hashable {
-        var revision: Int64
-        var sites: Set<UUID>
-        var minimumCellCount: Int?
-        var definition: CohortDefinition
-    }
-    private var entries: [Key: AnalyticsReport] = [:]
+/// The key of a report: registry revision, viewer (sites, small-cell rule) and cohort.
+struct ReportKey: Hashable, Sendable, RevisionKeyed {
+    var revision: Int64
+    var sites: Set<UUID>
+    var minimumCellCount: Int?
+    var definition: CohortDefinition
+}
+
+/// The key of a page's drawn results: the report and the query string its CSV links carry.
+struct RenderedResultsKey: Hashable, Sendable, RevisionKeyed {
+    var report: ReportKey
+    var query: String
+    var revision: Int64 { report.revision }
+}
+
+protocol RevisionKeyed {
+    var revision: Int64 { get }
+}
+
+/// Values computed from one registry revision: the same page asked again before the registry changes — a clinic's
+/// lead and a researcher opening the same cohort, the page and then its downloads — is answered from here
+/// (16 entries, the oldest dropped; a new revision drops them all). Reports and the drawn results use one each.
+/// The value is computed outside the actor, so one slow computation does not hold up the cached ones.
+actor RevisionCache<Key: Hashable & Sendable & RevisionKeyed, Value: Sendable> {
+    private var entries: [Key: Value] = [:]
     private var order: [Key] = []
 
-    func report(_ key: Key, compute: @Sendable () async throws -> AnalyticsReport) async rethrows -> AnalyticsReport {
-        if let hit = entries[key] { return hit }
-        let value = try await compute()
+    func get(_ key: Key) -> Value? { entries[key] }
+
+    func put(_ key: Key, _ value: Value) {
         if order.contains(where: { $0.revision != key.revision }) {
             entries = entries.filter { $0.key.revision == key.revision }
             order = order.filter { $0.revision == key.revision }
@@ -143,32 +157,6 @@ actor ReportCache {
             order.append(key)
         }
         entries[key] = value
-        return value
-    }
-}
-
-/// The analytics page's rendered results by report and query string (the CSV links carry the query): 16 entries,
-/// the oldest dropped; a new revision drops them all.
-actor RenderedResultsCache {
-    struct Key: Hashable {
-        var report: ReportCache.Key
-        var query: String
-    }
-    private var entries: [Key: String] = [:]
-    private var order: [Key] = []
-
-    func get(_ key: Key) -> String? { entries[key] }
-
-    func put(_ key: Key, _ html: String) {
-        if order.contains(where: { $0.report.revision != key.report.revision }) {
-            entries = entries.filter { $0.key.report.revision == key.report.revision }
-            order = order.filter { $0.report.revision == key.report.revision }
-        }
-        if entries[key] == nil {
-            if order.count >= 16 { entries[order.removeFirst()] = nil }
-            order.append(key)
-        }
-        entries[key] = html
     }
 }
 
