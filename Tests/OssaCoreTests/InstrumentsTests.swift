@@ -29,13 +29,13 @@ struct InstrumentsTests {
     /// LOINC table (loinc.org), typed here: panel and score codes per instrument; nil = no verified code.
     @Test func loincCodesMatchClinicalReference() throws {
         let expectedPanels: [String: String?] = [
-            "koos": "72091-2", "hoos": "72092-0", "koos-jr": nil, "hoos-jr": nil,
+            "koos": "72091-2", "hoos": "72092-0", "koos-jr": "82324-5", "hoos-jr": nil,
             "nrs-pain": nil, "pga": nil, "tegner": nil, "ucla": nil, "events": nil,
         ]
         let expectedScores: [String: [String: String?]] = [
             "koos": ["pain": "72102-7", "symptoms": "72101-9", "adl": "72100-1", "sport": "72099-5", "qol": "72098-7"],
             "hoos": ["pain": "72097-9", "symptoms": "72096-1", "adl": "72095-3", "sport": "72094-6", "qol": "72093-8"],
-            "koos-jr": ["score": "82324-5"],
+            "koos-jr": ["score": "82332-8"],
             "hoos-jr": ["score": "82323-7"],
             "nrs-pain": ["score": "72514-3"],
             "pga": ["score": nil],
@@ -55,7 +55,7 @@ struct InstrumentsTests {
 
     @Test func loincCheckDigit() {
         // Every LOINC code typed above passes the Mod-10 check.
-        for code in ["72091-2", "72102-7", "72101-9", "72100-1", "72099-5", "72098-7", "79438-8", "82324-5", "98915-2",
+        for code in ["72091-2", "72102-7", "72101-9", "72100-1", "72099-5", "72098-7", "79438-8", "82324-5", "82332-8", "98915-2",
                      "72092-0", "72097-9", "72096-1", "72095-3", "72094-6", "72093-8", "82323-7", "98945-9", "88784-4",
                      "72514-3", "38208-5", "71971-6", "71969-0"] {
             #expect(LOINCCode.isValid(code), "\(code)")
