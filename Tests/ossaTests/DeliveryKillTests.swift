@@ -228,7 +228,7 @@ struct SMTPSink: Sendable {
         let interpreter = python == "1" ? ["/usr/bin/env", "python3"] : [python]
         let pid = try CLI.spawn(interpreter + [script, "--port", "0", "--maildir", maildir.path, "--mode", mode], stdout: output, stderr: output)
         var status: Int32 = 0
-        for _ in 0..<300 {
+        for _ in 0..<900 { // up to 90 s: a python3 importing aiosmtpd on CI's two cores under load has taken over 20 s
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             if let port = text.split(separator: "\n").first(where: { $0.hasPrefix("ready ") }).flatMap({ Int($0.dropFirst(6)) }) {
                 return SMTPSink(pid: pid, port: port)
