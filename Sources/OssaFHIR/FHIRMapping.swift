@@ -207,6 +207,22 @@ public enum FHIRCapabilities {
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "date", type: "date", documentation: "The day performed: `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
+        Resource(type: "Observation", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
+            SearchParameter(name: "code", type: "token", documentation: "`code` or `system|code`: a score's LOINC code (e.g. `http://loinc.org|72102-7`) or Ossa's (`<instrument>:<score>`, e.g. `koos:pain`), or an imaging finding's (`bml-size`, `xray-grades`)."),
+            SearchParameter(name: "category", type: "token", documentation: "`survey` (questionnaire scores) or `imaging` (MRI and x-ray findings), or `system|code`."),
+            SearchParameter(name: "date", type: "date", documentation: "The day of the response (UTC) or of the study: `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
+        ]),
+        Resource(type: "Questionnaire", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "url", type: "uri", documentation: "The canonical URL, exactly (optionally with `|version`)."),
+        ]),
+        Resource(type: "QuestionnaireResponse", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
+            SearchParameter(name: "questionnaire", type: "reference", documentation: "The Questionnaire: its canonical URL (optionally with `|version`), `Questionnaire/<id>` or `<id>`."),
+            SearchParameter(name: "authored", type: "date", documentation: "The day the response was completed (UTC): `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
+        ]),
+        // Read-only, admins only: the audit log in sequence order (`_offset` n starts after entry n).
+        Resource(type: "AuditEvent", interactions: ["read", "search-type"], searchParameters: []),
     ]
 
     public static func resource(_ type: String) -> Resource? { resources.first { $0.type == type } }

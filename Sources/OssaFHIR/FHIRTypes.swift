@@ -148,6 +148,18 @@ public struct FHIRQuantity: Codable, Sendable, Equatable {
     public var system: String?
     public var code: String?
 
+    public init(value: Double, unit: String, system: String? = nil, code: String? = nil) {
+        self.value = value
+        self.unit = unit
+        self.system = system
+        self.code = code
+    }
+
+    /// A questionnaire score: UCUM's `{score}` (a dimensionless annotation), as the HL7 PCO IG writes it.
+    public static func score(_ value: Double) -> FHIRQuantity {
+        FHIRQuantity(value: value, unit: "{score}", system: "http://unitsofmeasure.org", code: "{score}")
+    }
+
     /// Millilitres, coded in UCUM.
     public static func millilitres(_ value: Double) -> FHIRQuantity {
         FHIRQuantity(value: value, unit: "mL", system: "http://unitsofmeasure.org", code: "mL")
@@ -160,16 +172,18 @@ public struct FHIRExtension: Codable, Sendable, Equatable {
     public var valueCode: String?
     public var valueString: String?
     public var valueInteger: Int?
+    public var valueDecimal: Double?
     public var valueQuantity: FHIRQuantity?
     public var valueCodeableConcept: FHIRCodeableConcept?
     public var `extension`: [FHIRExtension]?
 
-    public init(url: String, valueCode: String? = nil, valueString: String? = nil, valueInteger: Int? = nil,
+    public init(url: String, valueCode: String? = nil, valueString: String? = nil, valueInteger: Int? = nil, valueDecimal: Double? = nil,
                 valueQuantity: FHIRQuantity? = nil, valueCodeableConcept: FHIRCodeableConcept? = nil, extension parts: [FHIRExtension]? = nil) {
         self.url = url
         self.valueCode = valueCode
         self.valueString = valueString
         self.valueInteger = valueInteger
+        self.valueDecimal = valueDecimal
         self.valueQuantity = valueQuantity
         self.valueCodeableConcept = valueCodeableConcept
         self.`extension` = parts
@@ -195,11 +209,111 @@ public struct FHIRProcedure: Codable, Sendable, Equatable {
     public var usedCode: [FHIRCodeableConcept]?
 }
 
+/// R4 Questionnaire: one instrument definition (SDC-style: stable `linkId`s, answer options with `ordinalValue`).
+public struct FHIRQuestionnaire: Codable, Sendable, Equatable {
+    public struct EnableWhen: Codable, Sendable, Equatable {
+        public var question: String
+        public var `operator`: String
+        public var answerCoding: FHIRCoding
+    }
+    public struct AnswerOption: Codable, Sendable, Equatable {
+        /// The R4 core `ordinalValue` extension: the value scoring uses (never the label).
+        public var `extension`: [FHIRExtension]?
+        public var valueCoding: FHIRCoding
+    }
+    public struct Item: Codable, Sendable, Equatable {
+        public var linkId: String
+        public var code: [FHIRCoding]?
+        public var text: String
+        public var type: String
+        public var enableWhen: [EnableWhen]?
+        public var answerOption: [AnswerOption]?
+    }
+
+    public var resourceType = "Questionnaire"
+    public var id: String
+    public var url: String
+    public var version: String
+    public var name: String
+    public var title: String
+    public var status: String
+    public var subjectType: [String]
+    public var code: [FHIRCoding]?
+    public var description: String?
+    public var copyright: String?
+    public var item: [Item]
+}
+
+/// R4 QuestionnaireResponse: one stored response, each answered item with its coded answer.
+public struct FHIRQuestionnaireResponse: Codable, Sendable, Equatable {
+    public struct Answer: Codable, Sendable, Equatable {
+        public var valueCoding: FHIRCoding
+    }
+    public struct Item: Codable, Sendable, Equatable {
+        public var linkId: String
+        public var text: String?
+        public var answer: [Answer]?
+    }
+
+    public var resourceType = "QuestionnaireResponse"
+    public var id: String
+    public var meta: FHIRMeta?
+    public var `extension`: [FHIRExtension]?
+    /// Canonical `url|version` of the Questionnaire.
+    public var questionnaire: String
+    public var status: String
+    public var subject: FHIRReference
+    public var encounter: FHIRReference?
+    public var authored: String
+    public var source: FHIRReference?
+    public var item: [Item]?
+}
+
+/// R4 Observation: a questionnaire score (category `survey`, `derivedFrom` its response).
+public struct FHIRObservation: Codable, Sendable, Equatable {
+    public var resourceType = "Observation"
+    public var id: String
+    public var meta: FHIRMeta?
+    public var status: String
+    public var category: [FHIRCodeableConcept]
+    public var code: FHIRCodeableConcept
+    public var subject: FHIRReference
+    public var effectiveDateTime: String?
+    public var valueQuantity: FHIRQuantity?
+    public var valueInteger: Int?
+    public var valueCodeableConcept: FHIRCodeableConcept?
+    public var bodySite: FHIRCodeableConcept?
+    public var method: FHIRCodeableConcept?
+    public var derivedFrom: [FHIRReference]?
+    public var component: [Component]?
+
+    public struct Component: Codable, Sendable, Equatable {
+        public var code: FHIRCodeableConcept
+        public var valueQuantity: FHIRQuantity?
+        public var valueInteger: Int?
+        public var valueBoolean: Bool?
+        public var valueCodeableConcept: FHIRCodeableConcept?
+
+        public init(code: FHIRCodeableConcept, valueQuantity: FHIRQuantity? = nil, valueInteger: Int? = nil, valueBoolean: Bool? = nil,
+                    valueCodeableConcept: FHIRCodeableConcept? = nil) {
+            self.code = code
+            self.valueQuantity = valueQuantity
+            self.valueInteger = valueInteger
+            self.valueBoolean = valueBoolean
+            self.valueCodeableConcept = valueCodeableConcept
+        }
+    }
+}
+
 /// One resource of a Bundle entry (the types Ossa serves).
 public enum FHIRResource: Codable, Sendable, Equatable {
     case patient(FHIRPatient)
     case condition(FHIRCondition)
     case procedure(FHIRProcedure)
+    case questionnaire(FHIRQuestionnaire)
+    case questionnaireResponse(FHIRQuestionnaireResponse)
+    case observation(FHIRObservation)
+    case auditEvent(FHIRAuditEvent)
     case operationOutcome(FHIROperationOutcome)
 
     public func encode(to encoder: any Encoder) throws {
@@ -207,6 +321,10 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case .patient(let r): try r.encode(to: encoder)
         case .condition(let r): try r.encode(to: encoder)
         case .procedure(let r): try r.encode(to: encoder)
+        case .questionnaire(let r): try r.encode(to: encoder)
+        case .questionnaireResponse(let r): try r.encode(to: encoder)
+        case .observation(let r): try r.encode(to: encoder)
+        case .auditEvent(let r): try r.encode(to: encoder)
         case .operationOutcome(let r): try r.encode(to: encoder)
         }
     }
@@ -217,6 +335,10 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case "Patient": self = .patient(try FHIRPatient(from: decoder))
         case "Condition": self = .condition(try FHIRCondition(from: decoder))
         case "Procedure": self = .procedure(try FHIRProcedure(from: decoder))
+        case "Questionnaire": self = .questionnaire(try FHIRQuestionnaire(from: decoder))
+        case "QuestionnaireResponse": self = .questionnaireResponse(try FHIRQuestionnaireResponse(from: decoder))
+        case "Observation": self = .observation(try FHIRObservation(from: decoder))
+        case "AuditEvent": self = .auditEvent(try FHIRAuditEvent(from: decoder))
         case "OperationOutcome": self = .operationOutcome(try FHIROperationOutcome(from: decoder))
         case let other:
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "resource type \(other) is not supported"))
@@ -228,6 +350,10 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case .patient(let r): "Patient/\(r.id)"
         case .condition(let r): "Condition/\(r.id)"
         case .procedure(let r): "Procedure/\(r.id)"
+        case .questionnaire(let r): "Questionnaire/\(r.id)"
+        case .questionnaireResponse(let r): "QuestionnaireResponse/\(r.id)"
+        case .observation(let r): "Observation/\(r.id)"
+        case .auditEvent(let r): "AuditEvent/\(r.id)"
         case .operationOutcome: nil
         }
     }

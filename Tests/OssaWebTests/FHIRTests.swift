@@ -46,7 +46,7 @@ struct FHIRTests {
             #expect(statement["kind"] as? String == "instance")
             let rest = try #require((statement["rest"] as? [[String: Any]])?.first)
             let resources = rest["resource"] as? [[String: Any]] ?? []
-            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure"])
+            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure", "Observation", "Questionnaire", "QuestionnaireResponse", "AuditEvent"])
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 #expect(interactions == ["read", "search-type"])
@@ -54,7 +54,7 @@ struct FHIRTests {
             let patientParams = (resources.first?["searchParam"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
             #expect(patientParams == ["name", "identifier", "_count", "_offset"])
             // What the statement lists is what answers, and nothing else does.
-            #expect(try await client.execute(uri: "/fhir/Observation", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/fhir/Encounter", method: .get).status == .notFound)
         }
     }
 
@@ -166,6 +166,185 @@ struct FHIRTests {
         }
     }
 
+    @Test("Questionnaire from the instrument file, the stored QuestionnaireResponse, and one Observation per computed score with LOINC",
+          arguments: Engine.available)
+    func questionnairesAndScores(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let coordinator = try await caller(client, f, .coordinator)
+            let (koosID, jrID) = try await postScoredResponses(coordinator, f)
+            let patient = "patient=Patient/\(f.patientA.id.lowercasedID)"
+
+            // The instrument as a Questionnaire: its canonical URL and scoring version, each answer's ordinal value.
+            let koos = try await coordinator.get("/fhir/Questionnaire/koos")
+            #expect(koos.status == .ok, "\(koos.text.prefix(300))")
+            #expect(koos.json["url"] as? String == "https://ossa-registry.org/fhir/Questionnaire/koos")
+            #expect(koos.json["version"] as? String == "2012")
+            #expect(codings(["coding": koos.json["code"] ?? []]).first ?? ("", "") == ("http://loinc.org", "72091-2"))
+            let items = koos.json["item"] as? [[String: Any]] ?? []
+            #expect(items.count == 42)
+            let p1 = try #require(items.first { $0["linkId"] as? String == "P1" })
+            #expect(p1["type"] as? String == "choice")
+            let options = p1["answerOption"] as? [[String: Any]] ?? []
+            #expect(options.compactMap { ($0["valueCoding"] as? [String: Any])?["code"] as? String } == ["0", "1", "2", "3", "4"])
+            let ordinals = options.compactMap { ($0["extension"] as? [[String: Any]])?.first { $0["url"] as? String == "http://hl7.org/fhir/StructureDefinition/ordinalValue" }?["valueDecimal"] as? Double }
+            #expect(ordinals == [0, 1, 2, 3, 4])
+            #expect(try await coordinator.get("/fhir/Questionnaire/womac").status == .notFound)
+            #expect(try await coordinator.get("/fhir/Questionnaire").json["total"] as? Int == InstrumentLibrary.builtInIDs.count)
+            let koosURL = "https://ossa-registry.org/fhir/Questionnaire/koos"
+            #expect(try await coordinator.get("/fhir/Questionnaire?url=\(koosURL)").json["total"] as? Int == 1)
+            #expect(try await coordinator.get("/fhir/Questionnaire?url=\(koosURL)%7C2012").json["total"] as? Int == 1)
+            #expect(try await coordinator.get("/fhir/Questionnaire?url=\(koosURL)%7C1998").json["total"] as? Int == 0)
+
+            // The responses: the canonical with its version, the answers coded by ordinal, the patient and the day.
+            let responses = try await coordinator.get("/fhir/QuestionnaireResponse?\(patient)")
+            #expect(responses.status == .ok, "\(responses.text.prefix(300))")
+            #expect(responses.json["total"] as? Int == 2)
+            let koosResponse = try #require(entries(responses.json).first { $0["id"] as? String == koosID })
+            #expect(koosResponse["questionnaire"] as? String == "\(koosURL)|2012")
+            #expect(koosResponse["status"] as? String == "completed")
+            #expect(koosResponse["authored"] as? String == "2026-11-20T09:30:00.000Z")
+            #expect((koosResponse["subject"] as? [String: Any])?["reference"] as? String == "Patient/\(f.patientA.id.lowercasedID)")
+            let answered = koosResponse["item"] as? [[String: Any]] ?? []
+            #expect(answered.count == 16, "9 pain and 7 symptom items answered; the unanswered are left out")
+            let p3 = try #require(answered.first { $0["linkId"] as? String == "P3" })
+            #expect((((p3["answer"] as? [[String: Any]])?.first?["valueCoding"]) as? [String: Any])?["code"] as? String == "2")
+            for (query, expected) in [("questionnaire=koos", 1), ("questionnaire=Questionnaire/koos-jr", 1), ("questionnaire=\(koosURL)%7C2012", 1),
+                                      ("questionnaire=\(koosURL)%7C1998", 0), ("authored=2026-11-20", 1), ("authored=ge2026-11-20", 2),
+                                      ("authored=lt2026-11-20", 0)] {
+                let found = try await coordinator.get("/fhir/QuestionnaireResponse?\(patient)&\(query)")
+                #expect(found.json["total"] as? Int == expected, "\(query): \(found.text.prefix(200))")
+            }
+            let read = try await coordinator.get("/fhir/QuestionnaireResponse/\(jrID)")
+            #expect(read.status == .ok && read.json["questionnaire"] as? String == "https://ossa-registry.org/fhir/Questionnaire/koos-jr|HSS-2016")
+
+            // Scores: KOOS pain 50 and symptoms 75 (KOOS user's guide 2012: 100 − 25 × item mean), KOOS JR raw 11 →
+            // 59.381 (HSS conversion table, Lyman 2016); ADL, sport and QOL were not answered and have no Observation.
+            let scores = try await coordinator.get("/fhir/Observation?\(patient)")
+            #expect(scores.status == .ok, "\(scores.text.prefix(300))")
+            let values = Dictionary(entries(scores.json).map { o in
+                ((codings(o["code"]).first { $0.0 == "https://ossa-registry.org/fhir/CodeSystem/score" }?.1 ?? ""),
+                 (o["valueQuantity"] as? [String: Any])?["value"] as? Double ?? -1)
+            }, uniquingKeysWith: { a, _ in a })
+            #expect(values == ["koos:pain": 50, "koos:symptoms": 75, "koos-jr:score": 59.381], "\(values)")
+            let jr = try #require(entries(scores.json).first { $0["id"] as? String == "\(jrID)-score" })
+            #expect(codings(jr["code"]).contains { $0 == ("http://loinc.org", "82332-8") }, "KOOS JR total interval score")
+            #expect(((jr["derivedFrom"] as? [[String: Any]])?.first?["reference"]) as? String == "QuestionnaireResponse/\(jrID)")
+            #expect(codings((jr["category"] as? [Any])?.first).first?.1 == "survey")
+            #expect((jr["valueQuantity"] as? [String: Any])?["code"] as? String == "{score}")
+            for (query, expected) in [("code=http://loinc.org%7C72102-7", 1), ("code=72102-7", 1), ("code=koos:symptoms", 1),
+                                      ("code=https://ossa-registry.org/fhir/CodeSystem/score%7Ckoos-jr:score", 1), ("code=http://loinc.org%7Ckoos:pain", 0),
+                                      ("category=survey", 3), ("category=laboratory", 0), ("date=2026-11-21", 1), ("date=le2026-11-20", 2),
+                                      ("_count=1&_offset=2", 3)] {
+                let found = try await coordinator.get("/fhir/Observation?\(patient)&\(query)")
+                #expect(found.status == .ok, "\(query): \(found.text.prefix(200))")
+                #expect(found.json["total"] as? Int == expected, "\(query)")
+            }
+            #expect(entries(try await coordinator.get("/fhir/Observation?\(patient)&_count=1&_offset=2").json).count == 1)
+            let pain = try await coordinator.get("/fhir/Observation/\(koosID)-pain")
+            #expect(pain.status == .ok && (pain.json["valueQuantity"] as? [String: Any])?["value"] as? Double == 50)
+            #expect(try await coordinator.get("/fhir/Observation/\(koosID)-adl").status == .notFound, "a score not computed has no Observation")
+            #expect(try await coordinator.get("/fhir/Observation/\(koosID)-nothing").status == .notFound)
+            #expect(try await coordinator.get("/fhir/Observation/plain").status == .notFound)
+
+            // Per patient, and never another site's.
+            for type in ["Observation", "QuestionnaireResponse"] {
+                let unbounded = try await coordinator.get("/fhir/\(type)")
+                #expect(unbounded.status == .badRequest)
+                #expect(issues(unbounded).first?["expression"] as? [String] == ["patient"])
+                #expect(try await coordinator.get("/fhir/\(type)?patient=\(f.patientB.id.lowercasedID)").json["total"] as? Int == 0)
+            }
+            let badDay = try await coordinator.get("/fhir/QuestionnaireResponse?\(patient)&authored=yesterday")
+            #expect(badDay.status == .badRequest && issues(badDay).first?["expression"] as? [String] == ["authored"])
+        }
+    }
+
+    @Test("imaging findings: one Observation per MRI subregion read (MOAKS size grade, % BML, count) and one per x-ray with its grades")
+    func imagingObservations() async throws {
+        try await withServer { server, client in
+            let f = server.fixture
+            let coordinator = try await caller(client, f, .coordinator)
+            let (mriID, xrayID) = try await postImaging(coordinator, f)
+            let patient = "patient=Patient/\(f.patientA.id.lowercasedID)"
+            let found = try await coordinator.get("/fhir/Observation?\(patient)&category=imaging")
+            #expect(found.status == .ok, "\(found.text.prefix(300))")
+            let observations = entries(found.json)
+            // In time order: the x-ray (2026-09-20), then the MRI's two subregions (2026-10-01).
+            let ids = observations.compactMap { $0["id"] as? String }
+            #expect(ids.first == "\(xrayID)-xray")
+            #expect(Set(ids.dropFirst()) == ["\(mriID)-bml.tibia-central-medial", "\(mriID)-bml.femur-central-medial"])
+            let tibia = try #require(observations.first { $0["id"] as? String == "\(mriID)-bml.tibia-central-medial" })
+            #expect(tibia["valueInteger"] as? Int == 2)
+            #expect(tibia["effectiveDateTime"] as? String == "2026-10-01")
+            #expect(codings(tibia["code"]).first ?? ("", "") == ("https://ossa-registry.org/fhir/CodeSystem/finding", "bml-size"))
+            #expect(codings((tibia["category"] as? [Any])?.first).first?.1 == "imaging")
+            let site = codings(tibia["bodySite"])
+            #expect(site.contains { $0 == ("https://ossa-registry.org/fhir/CodeSystem/body-site", "tibia-central-medial") })
+            #expect(site.contains { $0 == ("http://snomed.info/sct", "7771000") }, "episode A is the left knee")
+            let components = Dictionary((tibia["component"] as? [[String: Any]] ?? []).map { (codings($0["code"]).first?.1 ?? "", $0["valueInteger"] as? Int ?? -1) },
+                                        uniquingKeysWith: { a, _ in a })
+            #expect(components == ["bml-percent": 3, "bml-count": 1])
+            let grades = (observations[0]["component"] as? [[String: Any]] ?? []).compactMap { codings($0["valueCodeableConcept"]).first?.1 }
+            #expect(grades == ["kellgren-lawrence:3", "ahlback:II"])
+
+            #expect(try await coordinator.get("/fhir/Observation?\(patient)&code=bml-size").json["total"] as? Int == 2)
+            #expect(try await coordinator.get("/fhir/Observation?\(patient)&code=xray-grades&date=2026-09-20").json["total"] as? Int == 1)
+            #expect(try await coordinator.get("/fhir/Observation?\(patient)&category=imaging&date=gt2026-10-01").json["total"] as? Int == 0)
+            #expect(try await coordinator.get("/fhir/Observation?\(patient)&category=survey").json["total"] as? Int == 0)
+            let read = try await coordinator.get("/fhir/Observation/\(mriID)-bml.femur-central-medial")
+            #expect(read.status == .ok && read.json["valueInteger"] as? Int == 1)
+            #expect(try await coordinator.get("/fhir/Observation/\(mriID)-bml.patella-medial").status == .notFound, "a subregion not read")
+            #expect(try await coordinator.get("/fhir/Observation/\(mriID)-xray").status == .notFound, "an MRI has no x-ray grades")
+            #expect(try await coordinator.get("/fhir/Observation/\(UUID().uuidString.lowercased())-xray").status == .notFound)
+        }
+    }
+
+    @Test("AuditEvent: the audit log as BALP-shaped events, admins only, read-only", arguments: Engine.available)
+    func auditEvents(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            let admin = try await caller(client, f, .admin)
+            #expect(try await clinician.get("/fhir/Patient/\(f.patientA.id.lowercasedID)").status == .ok)
+            let head = try await admin.get("/fhir/AuditEvent?_count=1")
+            #expect(head.status == .ok, "\(head.text.prefix(300))")
+            let total = try #require(head.json["total"] as? Int)
+            #expect(entries(head.json).first?["id"] as? String == "1", "the log in sequence order, from the first entry")
+            let offset = max(0, total - 15)
+            let recent = try await admin.get("/fhir/AuditEvent?_count=20&_offset=\(offset)")
+            let events = entries(recent.json)
+            let ids = events.compactMap { Int($0["id"] as? String ?? "") }
+            #expect(ids.count > 15 && ids == Array((offset + 1)...(offset + ids.count)), "consecutive entries after the offset: \(ids)")
+            let last = ((events.last?["entity"] as? [[String: Any]])?.first?["what"] as? [String: Any])?["display"] as? String
+            #expect(last == "audit-log", "reading the log is itself audited, in the same transaction")
+            let read = try #require(events.last { e in
+                ((e["entity"] as? [[String: Any]])?.first?["what"] as? [String: Any])?["reference"] as? String == "Patient/\(f.patientA.id.lowercasedID)"
+            }, "the clinician's read of patient A")
+            #expect(read["action"] as? String == "R")
+            #expect(read["outcome"] as? String == "0")
+            #expect((read["type"] as? [String: Any])?["code"] as? String == "rest")
+            let subtypes = (read["subtype"] as? [[String: Any]] ?? []).map { ($0["system"] as? String ?? "", $0["code"] as? String ?? "") }
+            #expect(subtypes.contains { $0 == ("http://hl7.org/fhir/restful-interaction", "read") })
+            let agent = try #require((read["agent"] as? [[String: Any]])?.first)
+            #expect(agent["requestor"] as? Bool == true)
+            #expect(((agent["who"] as? [String: Any])?["identifier"] as? [String: Any])?["value"] as? String == f.userIDs[.clinician]?.lowercasedID)
+            let chain = (read["extension"] as? [[String: Any]])?.first { $0["url"] as? String == "https://ossa-registry.org/fhir/StructureDefinition/audit-chain" }
+            #expect(((chain?["extension"] as? [[String: Any]]) ?? []).compactMap { $0["url"] as? String } == ["sequence", "hash", "previousHash"])
+            let one = try await admin.get("/fhir/AuditEvent/\(read["id"] as? String ?? "")")
+            #expect(one.status == .ok && one.json["id"] as? String == read["id"] as? String)
+            #expect(try await admin.get("/fhir/AuditEvent/\(total + 1000)").status == .notFound)
+            #expect(try await admin.get("/fhir/AuditEvent/0").status == .notFound)
+
+            let refused = try await clinician.get("/fhir/AuditEvent")
+            #expect(refused.status == .forbidden)
+            #expect(issues(refused).first?["code"] as? String == "forbidden")
+            for response in [try await admin.post("/fhir/AuditEvent", #"{"resourceType": "AuditEvent"}"#), try await admin.send(.delete, "/fhir/AuditEvent/1", nil)] {
+                #expect(response.status == .methodNotAllowed)
+                #expect(issues(response).first?["code"] as? String == "not-supported")
+            }
+        }
+    }
+
     @Test("searches never return another site's data, whatever the parameters", arguments: Engine.available)
     func searchesAreScoped(engine: Engine) async throws {
         try await withServer(engine) { server, client in
@@ -268,11 +447,21 @@ struct FHIRTests {
             var files: [String] = []
             let created = try await clinician.post("/api/v1/episodes/\(f.episodeA.id.lowercasedID)/procedures", ioProcedureBody)
             let procedureID = try #require(created.json["id"] as? String)
-            let uris = ["/fhir/Procedure/\(procedureID)", "/fhir/Procedure?patient=Patient/\(f.patientA.id.lowercasedID)", "/fhir/metadata", "/fhir/Patient/\(f.patientA.id.lowercasedID)", "/fhir/Patient/\(f.patientA2.id.lowercasedID)",
+            let coordinator = try await caller(client, f, .coordinator)
+            let admin = try await caller(client, f, .admin)
+            let (koosID, _) = try await postScoredResponses(coordinator, f)
+            let (mriID, xrayID) = try await postImaging(coordinator, f)
+            let patientA = "patient=Patient/\(f.patientA.id.lowercasedID)"
+            let uris = ["/fhir/Questionnaire/koos", "/fhir/Questionnaire?_count=100", "/fhir/QuestionnaireResponse/\(koosID)",
+                        "/fhir/QuestionnaireResponse?\(patientA)", "/fhir/Observation?\(patientA)", "/fhir/Observation/\(koosID)-pain",
+                        "/fhir/Observation/\(mriID)-bml.tibia-central-medial", "/fhir/Observation/\(xrayID)-xray",
+                        "/fhir/AuditEvent?_count=100",
+                        "/fhir/Procedure/\(procedureID)", "/fhir/Procedure?patient=Patient/\(f.patientA.id.lowercasedID)", "/fhir/metadata", "/fhir/Patient/\(f.patientA.id.lowercasedID)", "/fhir/Patient/\(f.patientA2.id.lowercasedID)",
                         "/fhir/Condition/\(f.episodeA.id.lowercasedID)", "/fhir/Patient?_count=1", "/fhir/Condition",
                         "/fhir/Patient?birthdate=x", "/fhir/Patient/\(f.patientB.id.lowercasedID)"]
             for (n, uri) in uris.enumerated() {
-                let response = uri == "/fhir/metadata" ? try await client.execute(uri: uri, method: .get) : try await clinician.get(uri)
+                let response = uri == "/fhir/metadata" ? try await client.execute(uri: uri, method: .get)
+                    : uri.hasPrefix("/fhir/AuditEvent") ? try await admin.get(uri) : try await clinician.get(uri)
                 let file = directory.appendingPathComponent("\(n).json")
                 try Data(response.text.utf8).write(to: file)
                 files.append(file.path)
@@ -298,6 +487,34 @@ struct FHIRTests {
             }
         }
     }
+}
+
+/// Two scored responses of patient A: KOOS (pain items all 2, symptom items all 1; 2026-11-20) and KOOS JR (raw sum
+/// 11; 2026-11-21). Returns their ids.
+private func postScoredResponses(_ caller: APICaller, _ f: WebFixture) async throws -> (koos: String, koosJR: String) {
+    let path = "/api/v1/episodes/\(f.episodeA.id.lowercasedID)/questionnaire-responses"
+    let koosAnswers = ((1...9).map { "\"P\($0)\": 2" } + (1...7).map { "\"S\($0)\": 1" }).joined(separator: ", ")
+    let koos = try await caller.post(path, #"{"instrument": "koos", "answers": {\#(koosAnswers)}, "completedAt": "2026-11-20T09:30:00Z"}"#)
+    #expect(koos.status == .created, "\(koos.text)")
+    let jrItems = try InstrumentLibrary.builtIn().require(id: "koos-jr").items.map(\.code)
+    let jrAnswers = zip(jrItems, [2, 2, 2, 2, 1, 1, 1]).map { "\"\($0)\": \($1)" }.joined(separator: ", ")
+    let jr = try await caller.post(path, #"{"instrument": "koos-jr", "answers": {\#(jrAnswers)}, "completedAt": "2026-11-21T08:00:00Z"}"#)
+    #expect(jr.status == .created, "\(jr.text)")
+    return (try #require(koos.json["id"] as? String), try #require(jr.json["id"] as? String))
+}
+
+/// An MRI of patient A (2026-10-01: tibia central medial size 2, 3 for % BML, 1 lesion; femur central medial size 1)
+/// and an x-ray (2026-09-20: KL 3, Ahlbäck II). Returns their ids.
+private func postImaging(_ caller: APICaller, _ f: WebFixture) async throws -> (mri: String, xray: String) {
+    let uri = "/api/v1/episodes/\(f.episodeA.id.lowercasedID)/imaging-studies"
+    let mri = try await caller.post(uri, #"""
+        {"timing": "baseline", "modality": "mri", "date": "2026-10-01",
+         "mri": {"bml": [{"subregion": "tibia-central-medial", "size": 2, "bmlPercent": 3, "count": 1}, {"subregion": "femur-central-medial", "size": 1}]}}
+        """#)
+    #expect(mri.status == .created, "\(mri.text)")
+    let xray = try await caller.post(uri, #"{"timing": "baseline", "modality": "xray", "date": "2026-09-20", "xray": {"kellgrenLawrence": 3, "ahlback": "II"}}"#)
+    #expect(xray.status == .created, "\(xray.text)")
+    return (try #require(mri.json["id"] as? String), try #require(xray.json["id"] as? String))
 }
 
 /// The Condition JSON of an episode, as `/fhir/Condition/{id}` writes it.

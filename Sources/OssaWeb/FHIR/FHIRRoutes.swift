@@ -5,14 +5,15 @@ import OssaCore
 import OssaFHIR
 import OssaStore
 
-/// FHIR R4 under `/fhir` (`application/fhir+json`): the CapabilityStatement, and Patient and Condition read and
-/// search. Every call goes through the store with the caller as acting user, so a search returns only the caller's
+/// FHIR R4 under `/fhir` (`application/fhir+json`): the CapabilityStatement, and read and search of Patient,
+/// Condition, Procedure, Observation (scores), Questionnaire and QuestionnaireResponse. Every call goes through the store with the caller as acting user, so a search returns only the caller's
 /// sites' records whatever its parameters, and every read and search is audited there. Errors are OperationOutcome
 /// (`ProblemMiddleware`, `FHIRIO.operationOutcome`).
 struct FHIRRoutes: Sendable {
     let store: OssaStore
     let baseURL: String
     let version: String
+    let library: InstrumentLibrary
 
     static let contentType = "application/fhir+json; charset=utf-8"
 
@@ -28,6 +29,19 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.condition, use: readCondition)
         group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
         group.on(.get, Paths.FHIR.procedure, use: readProcedure)
+        group.on(.get, Paths.FHIR.observations, use: searchObservations)
+        group.on(.get, Paths.FHIR.observation, use: readObservation)
+        group.on(.get, Paths.FHIR.questionnaires, use: searchQuestionnaires)
+        group.on(.get, Paths.FHIR.questionnaire, use: readQuestionnaire)
+        group.on(.get, Paths.FHIR.questionnaireResponses, use: searchQuestionnaireResponses)
+        group.on(.get, Paths.FHIR.questionnaireResponse, use: readQuestionnaireResponse)
+        group.on(.get, Paths.FHIR.auditEvents, use: searchAuditEvents)
+        group.on(.get, Paths.FHIR.auditEvent, use: readAuditEvent)
+        // The audit log is append-only and written by Ossa alone: every write to it is refused.
+        for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
+            group.on(method, Paths.FHIR.auditEvents, use: refuseAuditWrite)
+            group.on(method, Paths.FHIR.auditEvent, use: refuseAuditWrite)
+        }
     }
 
     @Sendable func metadata(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -62,11 +76,8 @@ struct FHIRRoutes: Sendable {
     @Sendable func searchProcedures(_ request: Request, context: OssaRequestContext) async throws -> Response {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "Procedure")
-        guard let reference = try query.string("patient") else {
-            throw Problem.badParameter("patient", "is required: Procedure searches are per patient (Patient/<id>)")
-        }
-        let patientID = try FHIRSearch.patient(reference)
-        let performed = try query.string("date").map(FHIRSearch.dayRange)
+        let patientID = try query.requiredPatient()
+        let performed = try query.string("date").map { try FHIRSearch.dayRange($0, parameter: "date") }
         let found: (total: Int, items: [StoredProcedure])
         do {
             let page = try await store.procedures.list(actor, ProcedureFilter(patientID: patientID, performed: performed),
@@ -121,6 +132,216 @@ struct FHIRRoutes: Sendable {
                                                 entries: found.items.map { .condition(FHIRMapping.condition($0)) }))
     }
 
+    /// An instrument's Questionnaire. Not patient data: any signed-in caller may read it, unaudited.
+    @Sendable func readQuestionnaire(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        _ = try context.requireUser()
+        let id = context.parameters.get("questionnaireID") ?? ""
+        guard let definition = library.instrument(id: id) else { throw Problem(.notFound, detail: "no Questionnaire with id \(id)") }
+        return try FHIRIO.response(FHIRMapping.questionnaire(definition))
+    }
+
+    /// GET /fhir/Questionnaire?url=&_count=&_offset=
+    @Sendable func searchQuestionnaires(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        _ = try context.requireUser()
+        let query = try FHIRSearch(request, type: "Questionnaire")
+        var all = library.instruments.map(FHIRMapping.questionnaire)
+        if let url = try query.string("url") {
+            let parts = url.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            all = all.filter { $0.url == parts[0] && (parts.count == 1 || $0.version == parts[1]) }
+        }
+        let page = Array(all.dropFirst(query.offset).prefix(query.count))
+        return try FHIRIO.response(query.bundle(total: all.count, offset: query.offset, count: query.count, base: baseURL,
+                                                entries: page.map { .questionnaire($0) }))
+    }
+
+    @Sendable func readQuestionnaireResponse(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let response = try await store.questionnaires.get(actor, try FHIRIO.id(context, "questionnaireResponseID", type: "QuestionnaireResponse"))
+        let episode = try await store.episodes.get(actor, response.episodeID)
+        return try FHIRIO.response(FHIRMapping.questionnaireResponse(response, patientID: episode.patientID,
+                                                                     definition: library.instrument(id: response.instrumentID)))
+    }
+
+    /// GET /fhir/QuestionnaireResponse?patient=(required)&questionnaire=&authored=&_count=&_offset=
+    @Sendable func searchQuestionnaireResponses(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let query = try FHIRSearch(request, type: "QuestionnaireResponse")
+        let patientID = try query.requiredPatient()
+        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("authored").map { try FHIRSearch.dayRange($0, parameter: "authored") })
+        var version: String?
+        if let questionnaire = try query.string("questionnaire") {
+            let parts = questionnaire.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let prefix = FHIRSystems.questionnaire("")
+            let id = parts[0].hasPrefix(prefix) ? String(parts[0].dropFirst(prefix.count))
+                : parts[0].hasPrefix("Questionnaire/") ? String(parts[0].dropFirst("Questionnaire/".count)) : parts[0]
+            guard !id.isEmpty, !id.contains("/") else {
+                throw Problem.badParameter("questionnaire", "\"\(questionnaire)\" is not an Ossa Questionnaire (its canonical URL, Questionnaire/<id> or <id>)")
+            }
+            filter.instrumentID = id
+            version = parts.count == 2 ? parts[1] : nil
+        }
+        let found: (total: Int, items: [QuestionnaireResponseRecord])
+        if let version {
+            // Versions are few and rarely change: filter the patient's responses to the instrument, then page.
+            let all = try await allResponses(actor, filter).filter { $0.instrumentVersion == version }
+            found = (all.count, Array(all.dropFirst(query.offset).prefix(query.count)))
+        } else {
+            found = try await responsePage(actor, filter, PageRequest(limit: query.count, offset: query.offset))
+        }
+        return try FHIRIO.response(query.bundle(total: found.total, offset: query.offset, count: query.count, base: baseURL, entries: found.items.map {
+            .questionnaireResponse(FHIRMapping.questionnaireResponse($0, patientID: patientID, definition: library.instrument(id: $0.instrumentID)))
+        }))
+    }
+
+    /// A score's Observation (`<response id>-<score>`; a score not computed has none), or an imaging finding's
+    /// (`<study id>-bml.<subregion>`, `<study id>-xray`).
+    @Sendable func readObservation(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let raw = context.parameters.get("observationID") ?? ""
+        if let imaging = FHIRMapping.ImagingObservation(id: raw) {
+            let study = try await store.imaging.get(actor, imaging.study)
+            let episode = try await store.episodes.get(actor, study.episodeID)
+            guard let observation = FHIRMapping.imagingObservations(study, patientID: episode.patientID, side: episode.side).first(where: { $0.id == raw }) else {
+                throw Problem(.notFound, detail: "no Observation with id \(raw)")
+            }
+            return try FHIRIO.response(observation)
+        }
+        guard let responseID = FHIRMapping.scoreObservation(id: raw)?.response else { throw Problem(.notFound, detail: "no Observation with id \(raw)") }
+        let response = try await store.questionnaires.get(actor, responseID)
+        let episode = try await store.episodes.get(actor, response.episodeID)
+        let observations = FHIRMapping.scoreObservations(response, patientID: episode.patientID, definition: library.instrument(id: response.instrumentID))
+        guard let observation = observations.first(where: { $0.id == raw }) else { throw Problem(.notFound, detail: "no Observation with id \(raw)") }
+        return try FHIRIO.response(observation)
+    }
+
+    /// GET /fhir/Observation?patient=(required)&code=&category=&date=&_count=&_offset=
+    ///
+    /// The scores of the patient's responses, in completion order and each response's score order.
+    @Sendable func searchObservations(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let query = try FHIRSearch(request, type: "Observation")
+        let patientID = try query.requiredPatient()
+        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("date").map { try FHIRSearch.dayRange($0, parameter: "date") })
+        var surveys = true, imaging = true
+        if let category = try query.string("category") {
+            let (system, code) = FHIRSearch.token(category)
+            let known = system == nil || system == FHIRSystems.observationCategory
+            surveys = known && code == "survey"
+            imaging = known && code == "imaging"
+        }
+        var wanted: (system: String?, code: String)?
+        if let code = try query.string("code") {
+            let token = FHIRSearch.token(code)
+            guard !token.code.isEmpty else { throw Problem.badParameter("code", "give a code, or system|code") }
+            wanted = token
+            // Ossa's own code (`<instrument>:<score>`; LOINC codes have no colon) names its instrument: read only
+            // that instrument's responses.
+            if token.system == nil || token.system == FHIRSystems.ossaScore, let colon = token.code.firstIndex(of: ":") {
+                filter.instrumentID = String(token.code[..<colon])
+            }
+        }
+        func matches(_ o: FHIRObservation) -> Bool {
+            guard let wanted else { return true }
+            return o.code.coding?.contains { $0.code == wanted.code && (wanted.system == nil || $0.system == wanted.system) } ?? false
+        }
+        var all: [FHIRObservation] = []
+        if surveys {
+            for response in try await allResponses(actor, filter) {
+                let definition = library.instrument(id: response.instrumentID)
+                all += FHIRMapping.scoreObservations(response, patientID: patientID, definition: definition).filter(matches)
+            }
+        }
+        if imaging, filter.instrumentID == nil {
+            let studies = try await allStudies(actor, ImagingFilter(patientID: patientID, studied: filter.completed))
+            if !studies.isEmpty {
+                // The side of each study's episode (a patient's episodes: a handful, one read).
+                let episodes = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: PageRequest.maximumLimit))
+                let sides = Dictionary(episodes.items.map { ($0.id, $0.side) }, uniquingKeysWith: { a, _ in a })
+                for study in studies {
+                    guard let side = sides[study.episodeID] else { continue }
+                    all += FHIRMapping.imagingObservations(study, patientID: patientID, side: side).filter(matches)
+                }
+            }
+            // In time order: a day sorts before the instants of that day (a string compare of FHIR date prefixes).
+            all = all.enumerated().sorted { a, b in
+                let (x, y) = (a.element.effectiveDateTime ?? "", b.element.effectiveDateTime ?? "")
+                return x == y ? a.offset < b.offset : x < y
+            }.map(\.element)
+        }
+        let page = Array(all.dropFirst(query.offset).prefix(query.count))
+        return try FHIRIO.response(query.bundle(total: all.count, offset: query.offset, count: query.count, base: baseURL,
+                                                entries: page.map { .observation($0) }))
+    }
+
+    /// One page of responses; a patient the caller cannot see has none (the same answer as a patient without any).
+    private func responsePage(_ actor: ActingUser, _ filter: QuestionnaireFilter, _ page: PageRequest) async throws
+        -> (total: Int, items: [QuestionnaireResponseRecord]) {
+        do {
+            let result = try await store.questionnaires.list(actor, filter, page)
+            return (result.total, result.items)
+        } catch StoreError.notFound(_, _) {
+            return (0, [])
+        }
+    }
+
+    /// Every imaging study matching `filter` (one patient's: a handful).
+    private func allStudies(_ actor: ActingUser, _ filter: ImagingFilter) async throws -> [ImagingStudyRecord] {
+        var out: [ImagingStudyRecord] = []
+        while true {
+            let page: (total: Int, items: [ImagingStudyRecord])
+            do {
+                let result = try await store.imaging.list(actor, filter, PageRequest(limit: PageRequest.maximumLimit, offset: out.count))
+                page = (result.total, result.items)
+            } catch StoreError.notFound(_, _) {
+                return []
+            }
+            out += page.items
+            if page.items.isEmpty || out.count >= page.total { return out }
+        }
+    }
+
+    /// Every response matching `filter` (one patient's: tens, read in pages of the store's largest).
+    private func allResponses(_ actor: ActingUser, _ filter: QuestionnaireFilter) async throws -> [QuestionnaireResponseRecord] {
+        var out: [QuestionnaireResponseRecord] = []
+        while true {
+            let page = try await responsePage(actor, filter, PageRequest(limit: PageRequest.maximumLimit, offset: out.count))
+            out += page.items
+            if page.items.isEmpty || out.count >= page.total { return out }
+        }
+    }
+
+    /// One audit-log entry by its sequence number. Admins only (the store refuses the rest); the read is audited.
+    @Sendable func readAuditEvent(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let raw = context.parameters.get("auditEventID") ?? ""
+        guard let sequence = Int64(raw), sequence > 0 else { throw Problem(.notFound, detail: "no AuditEvent with id \(raw)") }
+        guard let entry = try await store.audit.entries(as: actor, after: sequence - 1, limit: 1).first, entry.sequence == sequence else {
+            throw Problem(.notFound, detail: "no AuditEvent with id \(raw)")
+        }
+        return try FHIRIO.response(FHIRMapping.auditEvent(Self.record(entry)))
+    }
+
+    /// GET /fhir/AuditEvent?_count=&_offset= — the log in sequence order; `total` is the newest entry's number
+    /// (the log is append-only and numbered from 1, so offset n starts after entry n).
+    @Sendable func searchAuditEvents(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let query = try FHIRSearch(request, type: "AuditEvent")
+        let entries = try await store.audit.entries(as: actor, after: Int64(query.offset), limit: query.count)
+        let total = Int(try await store.audit.head().sequence)
+        return try FHIRIO.response(query.bundle(total: total, offset: query.offset, count: query.count, base: baseURL,
+                                                entries: entries.map { .auditEvent(FHIRMapping.auditEvent(Self.record($0))) }))
+    }
+
+    @Sendable func refuseAuditWrite(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        throw Problem(.methodNotAllowed, detail: "AuditEvent is read-only: Ossa writes its audit log itself",
+                      headers: [.allow: "GET"])
+    }
+
+    static func record(_ e: AuditEntry) -> AuditRecord {
+        AuditRecord(sequence: e.sequence, recorded: e.date, actorUserID: e.actorUserID, actorRole: e.actorRole, action: e.action, outcome: e.outcome,
+                    recordType: e.recordType, recordID: e.recordID, fromAddress: e.fromAddress, hash: e.hash, previousHash: e.previousHash)
+    }
+
     /// The names of the caller's sites (a patient's managing organisation).
     private func siteNames(_ actor: ActingUser) async throws -> [UUID: String] {
         Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0.name) },
@@ -173,13 +394,28 @@ struct FHIRSearch {
         return id
     }
 
-    /// A `date` parameter on a day: `YYYY-MM-DD` (that day) or one prefix, `eq` `ge` `gt` `le` `lt`.
-    static func dayRange(_ value: String) throws -> DateRange {
+    /// The required `patient` parameter: searches of clinical records are per patient.
+    func requiredPatient() throws -> UUID {
+        guard let reference = try string("patient") else {
+            throw Problem.badParameter("patient", "is required: \(type) searches are per patient (Patient/<id>)")
+        }
+        return try FHIRSearch.patient(reference)
+    }
+
+    /// A token: `code` or `system|code` (`|code` is a code without a system, matched here as any system's).
+    static func token(_ value: String) -> (system: String?, code: String) {
+        let parts = value.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { return (nil, value) }
+        return (parts[0].isEmpty ? nil : parts[0], parts[1])
+    }
+
+    /// A date parameter on a day: `YYYY-MM-DD` (that day) or one prefix, `eq` `ge` `gt` `le` `lt`.
+    static func dayRange(_ value: String, parameter: String) throws -> DateRange {
         let prefixes = ["eq", "ge", "gt", "le", "lt"]
         let prefix = prefixes.first { value.hasPrefix($0) }
         let text = prefix.map { String(value.dropFirst($0.count)) } ?? value
         guard let day = try? CalendarDate(iso: text) else {
-            throw Problem.badParameter("date", "\"\(value)\" is not a day (YYYY-MM-DD, optionally after eq, ge, gt, le or lt)")
+            throw Problem.badParameter(parameter, "\"\(value)\" is not a day (YYYY-MM-DD, optionally after eq, ge, gt, le or lt)")
         }
         switch prefix {
         case "ge": return DateRange(from: day)

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOPosix
 import Logging
 import NIOCore
+import OssaCore
 import OssaFHIR
 import OssaStore
 import Metrics
@@ -63,7 +64,7 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     }
 
     // FHIR R4: the metadata public; the resources as the JSON API (token or session, CSRF for a session's writes).
-    let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion)
+    let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion, library: try InstrumentLibrary.builtIn())
     fhir.registerPublic(on: router)
     fhir.register(on: router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware()))
 

@@ -157,6 +157,8 @@ enum Paths {
         API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
         FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
+        FHIR.observations, FHIR.observation, FHIR.questionnaires, FHIR.questionnaire, FHIR.questionnaireResponses, FHIR.questionnaireResponse,
+        FHIR.auditEvents, FHIR.auditEvent,
     ]
 
     /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
@@ -169,6 +171,14 @@ enum Paths {
         static let condition = RoutePath("/fhir/Condition/:conditionID")
         static let procedures = RoutePath("/fhir/Procedure")
         static let procedure = RoutePath("/fhir/Procedure/:procedureID")
+        static let observations = RoutePath("/fhir/Observation")
+        static let observation = RoutePath("/fhir/Observation/:observationID")
+        static let questionnaires = RoutePath("/fhir/Questionnaire")
+        static let questionnaire = RoutePath("/fhir/Questionnaire/:questionnaireID")
+        static let questionnaireResponses = RoutePath("/fhir/QuestionnaireResponse")
+        static let questionnaireResponse = RoutePath("/fhir/QuestionnaireResponse/:questionnaireResponseID")
+        static let auditEvents = RoutePath("/fhir/AuditEvent")
+        static let auditEvent = RoutePath("/fhir/AuditEvent/:auditEventID")
     }
 
     /// The administration pages (the store refuses every role but admin).
