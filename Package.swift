@@ -101,6 +101,7 @@ let package = Package(
                 "OssaWeb", "OssaStore", "OssaCore", "OssaDemo", "OssaMessaging", "OssaAnalytics", "OssaStats", "OssaFHIR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),

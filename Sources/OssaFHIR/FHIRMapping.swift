@@ -70,7 +70,7 @@ public enum FHIRMapping {
         return formatter.string(from: date)
     }
 
-    public static func patient(_ p: PatientRecord, siteName: String?) -> FHIRPatient {
+    public static func patient(_ p: PatientRecord, site: SiteRecord?) -> FHIRPatient {
         var telecom: [FHIRContactPoint] = []
         if let email = p.email, !email.isEmpty { telecom.append(FHIRContactPoint(system: "email", value: email)) }
         if let phone = p.phone, !phone.isEmpty { telecom.append(FHIRContactPoint(system: "phone", value: phone, use: "mobile")) }
@@ -81,7 +81,7 @@ public enum FHIRMapping {
         return FHIRPatient(id: p.id.uuidString.lowercased(), meta: p.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
                            identifier: mrn.map { [$0] }, name: [FHIRHumanName(use: "official", family: p.familyName, given: [p.givenName])],
                            telecom: telecom.isEmpty ? nil : telecom, gender: p.sex?.rawValue, birthDate: p.birthDate.iso,
-                           managingOrganization: FHIRReference(display: siteName))
+                           managingOrganization: site.map { FHIRReference(identifier: FHIRIdentifier(system: FHIRSystems.site, value: $0.code), display: $0.name) })
     }
 
     public static func condition(_ e: EpisodeRecord) -> FHIRCondition {
@@ -186,6 +186,8 @@ public enum FHIRCapabilities {
     public struct Resource: Sendable {
         public var type: String
         public var interactions: [String]
+        /// `If-None-Exist` on create (`identifier=` only).
+        public var conditionalCreate = false
         public var searchParameters: [SearchParameter]
     }
 
@@ -196,7 +198,7 @@ public enum FHIRCapabilities {
     ]
 
     public static let resources: [Resource] = [
-        Resource(type: "Patient", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "Patient", interactions: ["read", "search-type", "create"], conditionalCreate: true, searchParameters: [
             SearchParameter(name: "name", type: "string", documentation: "Family or given name, or a part of it (case-insensitive)."),
             SearchParameter(name: "identifier", type: "token", documentation: "Medical record number (`value` or `system|value`)."),
         ]),
@@ -242,13 +244,15 @@ public enum FHIRCapabilities {
                 "mode": "server",
                 "security": ["description": "An Ossa API token (Authorization: Bearer) or a signed-in session; every read is limited to the caller's sites and audited."],
                 "resource": resources.map { r -> [String: Any] in
-                    [
+                    var entry: [String: Any] = [
                         "type": r.type,
                         "interaction": r.interactions.map { ["code": $0] },
                         "versioning": "no-version",
                         "readHistory": false,
                         "searchParam": (r.searchParameters + common).map { ["name": $0.name, "type": $0.type, "documentation": $0.documentation] },
                     ]
+                    if r.conditionalCreate { entry["conditionalCreate"] = true }
+                    return entry
                 },
             ]],
         ]

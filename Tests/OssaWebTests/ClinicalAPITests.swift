@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import OssaCore
 @testable import OssaStore
 @testable import OssaWeb
@@ -20,8 +21,10 @@ struct APICaller: Sendable {
         try await client.execute(uri: uri, method: .get, headers: bearer(token))
     }
 
-    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String?, contentType: String = "application/json") async throws -> TestResponse {
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String?, contentType: String = "application/json",
+              headers extra: [String: String] = [:]) async throws -> TestResponse {
         var headers = bearer(token)
+        for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
         if let body {
             headers[.contentType] = contentType
             return try await client.execute(uri: uri, method: method, headers: headers, body: jsonBody(body))

@@ -49,7 +49,9 @@ struct FHIRTests {
             #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure", "Observation", "Questionnaire", "QuestionnaireResponse", "AuditEvent"])
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
-                #expect(interactions == ["read", "search-type"])
+                let patient = resource["type"] as? String == "Patient"
+                #expect(interactions == (patient ? ["read", "search-type", "create"] : ["read", "search-type"]))
+                #expect(resource["conditionalCreate"] as? Bool == (patient ? true : nil))
             }
             let patientParams = (resources.first?["searchParam"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
             #expect(patientParams == ["name", "identifier", "_count", "_offset"])
@@ -345,6 +347,78 @@ struct FHIRTests {
         }
     }
 
+    @Test("Patient create: 201 with Location; conditional create finds the match instead; every problem located, nothing written",
+          arguments: Engine.available)
+    func patientCreate(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            let system = "https://ossa-registry.org/fhir/NamingSystem/site/\(f.siteA.id.lowercasedID)/mrn"
+            let body = #"""
+                {"resourceType": "Patient", "identifier": [{"system": "\#(system)", "value": "A-77"}],
+                 "name": [{"use": "official", "family": "Berger", "given": ["Lena", "Maria"]}], "gender": "female", "birthDate": "1957-02-28",
+                 "telecom": [{"system": "email", "value": "lena.berger@example.org"}], "address": [{"city": "Wien"}], "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Lena</div>"}}
+                """#
+            let before = try await rowCount(f.store, "patients")
+            let created = try await clinician.send(.post, "/fhir/Patient", body, contentType: "application/fhir+json")
+            #expect(created.status == .created, "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            #expect(created.headers[.location]?.hasSuffix("/fhir/Patient/\(id)") == true, "\(created.headers[.location] ?? "")")
+            #expect(created.headers[.contentType] == "application/fhir+json; charset=utf-8")
+            let name = (created.json["name"] as? [[String: Any]])?.first
+            #expect(name?["family"] as? String == "Berger" && name?["given"] as? [String] == ["Lena Maria"])
+            let organization = created.json["managingOrganization"] as? [String: Any]
+            #expect((organization?["identifier"] as? [String: Any])?["value"] as? String == "VIE-1", "the clinician's only site")
+            let stored = try await f.store.patients.get(try await bothSitesClinician(f), try #require(UUID(uuidString: id)))
+            #expect(stored.siteID == f.siteA.id && stored.mrn == "A-77" && stored.email == "lena.berger@example.org" && stored.sex == .female)
+            #expect(try await clinician.get("/fhir/Patient/\(id)").json["birthDate"] as? String == "1957-02-28")
+
+            // Conditional create: the match is answered, nothing is written.
+            for condition in ["identifier=\(system)%7CA-77", "identifier=A-77"] {
+                let again = try await clinician.send(.post, "/fhir/Patient", body, contentType: "application/fhir+json", headers: ["If-None-Exist": condition])
+                #expect(again.status == .ok, "\(condition): \(again.text.prefix(200))")
+                #expect(again.json["id"] as? String == id)
+            }
+            #expect(try await rowCount(f.store, "patients") == before + 1)
+            let duplicate = try await clinician.send(.post, "/fhir/Patient", body, contentType: "application/fhir+json")
+            #expect(duplicate.status == .conflict, "the MRN is taken at this site: \(duplicate.text.prefix(200))")
+            let refusedCondition = try await clinician.send(.post, "/fhir/Patient", body, contentType: "application/fhir+json", headers: ["If-None-Exist": "name=Berger"])
+            #expect(refusedCondition.status == .badRequest)
+            #expect(issues(refusedCondition).first?["expression"] as? [String] == ["If-None-Exist"])
+
+            // Every problem at its element, at once: not FHIR (400) ...
+            let broken = try await clinician.send(.post, "/fhir/Patient", #"{"resourceType": "Patient", "birthDate": "1956-13-45", "gender": "f", "nickname": "x", "name": [{"given": "Lena"}]}"#,
+                                                  contentType: "application/fhir+json")
+            #expect(broken.status == .badRequest, "\(broken.text)")
+            let located = Set(issues(broken).flatMap { $0["expression"] as? [String] ?? [] })
+            #expect(located.isSuperset(of: ["Patient.birthDate", "Patient.gender", "Patient.nickname", "Patient.name[0].given"]), "\(located)")
+            // ... or FHIR that Ossa cannot store (422).
+            for (json, at) in [(#"{"resourceType": "Patient", "birthDate": "1956", "name": [{"family": "B", "given": ["L"]}]}"#, "Patient.birthDate"),
+                               (#"{"resourceType": "Patient", "birthDate": "1956-04-12"}"#, "Patient.name"),
+                               (#"{"resourceType": "Patient", "birthDate": "1956-04-12", "name": [{"family": "B", "given": ["L"]}], "modifierExtension": [{"url": "x"}]}"#, "Patient.modifierExtension"),
+                               (#"{"resourceType": "Patient", "birthDate": "1956-04-12", "name": [{"family": "B", "given": ["L"]}], "managingOrganization": {"identifier": {"system": "https://ossa-registry.org/fhir/NamingSystem/site", "value": "GRZ-1"}}}"#,
+                                "Patient.managingOrganization.identifier.value")] {
+                let response = try await clinician.send(.post, "/fhir/Patient", json, contentType: "application/fhir+json")
+                #expect(response.status == .unprocessableContent, "\(at): \(response.text)")
+                #expect(issues(response).contains { ($0["expression"] as? [String]) == [at] }, "\(at): \(response.text)")
+            }
+            let wrongType = try await clinician.send(.post, "/fhir/Patient", #"{"resourceType": "Observation"}"#, contentType: "application/fhir+json")
+            #expect(wrongType.status == .badRequest && issues(wrongType).first?["expression"] as? [String] == ["resourceType"])
+            #expect(try await clinician.send(.post, "/fhir/Patient", body, contentType: "text/plain").status == .unsupportedMediaType)
+
+            // The Patients of the reference bundles (Tests/OssaWebTests/Vectors/fhir): the invalid one's date is refused as
+            // not FHIR; the valid one has no name, which Ossa requires.
+            for (file, status, at) in [("fhir_bundle_r4_invalid", HTTPResponse.Status.badRequest, "Patient.birthDate"),
+                                       ("fhir_bundle_r4_minimal", .unprocessableContent, "Patient.name")] {
+                let patient = try vectorEntry(file, 0)
+                let response = try await clinician.send(.post, "/fhir/Patient", patient, contentType: "application/fhir+json")
+                #expect(response.status == status, "\(file): \(response.text)")
+                #expect(issues(response).contains { ($0["expression"] as? [String]) == [at] }, "\(file): \(response.text)")
+            }
+            #expect(try await rowCount(f.store, "patients") == before + 1, "nothing refused was written")
+        }
+    }
+
     @Test("searches never return another site's data, whatever the parameters", arguments: Engine.available)
     func searchesAreScoped(engine: Engine) async throws {
         try await withServer(engine) { server, client in
@@ -466,6 +540,13 @@ struct FHIRTests {
                 try Data(response.text.utf8).write(to: file)
                 files.append(file.path)
             }
+            // A created Patient, as the create answers it.
+            let posted = try await clinician.send(.post, "/fhir/Patient", #"{"resourceType": "Patient", "name": [{"family": "Neu", "given": ["Ida"]}], "birthDate": "1950-01-31", "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "value": "A-900"}]}"#,
+                                                  contentType: "application/fhir+json")
+            #expect(posted.status == .created, "\(posted.text)")
+            let postedFile = directory.appendingPathComponent("created.json")
+            try Data(posted.text.utf8).write(to: postedFile)
+            files.append(postedFile.path)
             // A hip Condition too (site B's episode, which this clinician may not read: through the mapping itself).
             let hip = conditionJSON(f.episodeB)
             let hipFile = directory.appendingPathComponent("hip.json")
@@ -515,6 +596,14 @@ private func postImaging(_ caller: APICaller, _ f: WebFixture) async throws -> (
     let xray = try await caller.post(uri, #"{"timing": "baseline", "modality": "xray", "date": "2026-09-20", "xray": {"kellgrenLawrence": 3, "ahlback": "II"}}"#)
     #expect(xray.status == .created, "\(xray.text)")
     return (try #require(mri.json["id"] as? String), try #require(xray.json["id"] as? String))
+}
+
+/// Entry `n`'s resource of a reference bundle in `Vectors/fhir`, as JSON text.
+private func vectorEntry(_ name: String, _ n: Int) throws -> String {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/fhir/\(name).json")
+    let bundle = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let resource = try #require((bundle["entry"] as? [[String: Any]])?[n]["resource"])
+    return String(decoding: try JSONSerialization.data(withJSONObject: resource), as: UTF8.self)
 }
 
 /// The Condition JSON of an episode, as `/fhir/Condition/{id}` writes it.

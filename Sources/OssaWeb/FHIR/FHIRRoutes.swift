@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 import NIOCore
 import OssaCore
 import OssaFHIR
@@ -25,6 +26,7 @@ struct FHIRRoutes: Sendable {
     func register(on group: RouterGroup<OssaRequestContext>) {
         group.on(.get, Paths.FHIR.patients, use: searchPatients)
         group.on(.get, Paths.FHIR.patient, use: readPatient)
+        group.on(.post, Paths.FHIR.patients, use: createPatient)
         group.on(.get, Paths.FHIR.conditions, use: searchConditions)
         group.on(.get, Paths.FHIR.condition, use: readCondition)
         group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
@@ -55,7 +57,7 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let id = try FHIRIO.id(context, "patientID", type: "Patient")
         let record = try await store.patients.get(actor, id)
-        return try FHIRIO.response(FHIRMapping.patient(record, siteName: try await siteNames(actor)[record.siteID]))
+        return try FHIRIO.response(FHIRMapping.patient(record, site: try await sites(actor)[record.siteID]))
     }
 
     @Sendable func readCondition(_ request: Request, context: OssaRequestContext) async throws -> Response {
@@ -95,7 +97,7 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "Patient")
         let name = try query.string("name")
-        let names = try await siteNames(actor)
+        let names = try await sites(actor)
         if let identifier = try query.string("identifier") {
             // A token: `value` or `system|value`, matched exactly (MRNs are unique per site: the matches are few, one page).
             let parts = identifier.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -108,11 +110,11 @@ struct FHIRRoutes: Sendable {
                     && (name.map { n in "\(p.familyName) \(p.givenName)".localizedCaseInsensitiveContains(n) } ?? true)
             }
             return try FHIRIO.response(query.bundle(total: matches.count, offset: 0, count: matches.count, base: baseURL,
-                                                    entries: matches.map { .patient(FHIRMapping.patient($0, siteName: names[$0.siteID])) }))
+                                                    entries: matches.map { .patient(FHIRMapping.patient($0, site: names[$0.siteID])) }))
         }
         let page = try await store.patients.list(actor, PageRequest(limit: query.count, offset: query.offset, search: name))
         return try FHIRIO.response(query.bundle(total: page.total, offset: page.offset, count: query.count, base: baseURL,
-                                                entries: page.items.map { .patient(FHIRMapping.patient($0, siteName: names[$0.siteID])) }))
+                                                entries: page.items.map { .patient(FHIRMapping.patient($0, site: names[$0.siteID])) }))
     }
 
     /// GET /fhir/Condition?patient=&_count=&_offset=
@@ -342,10 +344,84 @@ struct FHIRRoutes: Sendable {
                     recordType: e.recordType, recordID: e.recordID, fromAddress: e.fromAddress, hash: e.hash, previousHash: e.previousHash)
     }
 
-    /// The names of the caller's sites (a patient's managing organisation).
-    private func siteNames(_ actor: ActingUser) async throws -> [UUID: String] {
-        Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0.name) },
+    /// The caller's sites (a patient's managing organisation).
+    private func sites(_ actor: ActingUser) async throws -> [UUID: SiteRecord] {
+        Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
                    uniquingKeysWith: { a, _ in a })
+    }
+
+    /// POST /fhir/Patient (`application/fhir+json`): 201 with the Patient as stored and its `Location`. With
+    /// `If-None-Exist: identifier=[system|]value` (conditional create) an existing match is answered 200 and nothing
+    /// is written; more than one match is 412. Every problem is an OperationOutcome issue at its element.
+    @Sendable func createPatient(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let body = try await FHIRIO.body(request, context)
+        let input: FHIRPatientInput
+        do {
+            input = try FHIRPatientInput.decode(body)
+        } catch {
+            throw FHIRIO.problem(error)
+        }
+        let known = try await sites(actor)
+        let siteID = try Self.site(of: input, among: known)
+        if let condition = request.headers[FHIRIO.ifNoneExist] {
+            let matches = try await patients(matching: condition, actor: actor, sites: known)
+            if matches.count > 1 {
+                throw Problem(.preconditionFailed, detail: "If-None-Exist matches \(matches.count) patients; make the condition select one")
+            }
+            if let existing = matches.first {
+                return try FHIRIO.response(FHIRMapping.patient(existing, site: known[existing.siteID]))
+            }
+        }
+        let record: PatientRecord
+        do {
+            record = try await store.patients.create(actor, NewPatient(siteID: siteID, mrn: input.mrn, familyName: input.familyName, givenName: input.givenName,
+                                                                       birthDate: input.birthDate, sex: input.sex, email: input.email, phone: input.phone))
+        } catch StoreError.invalid(let field, let message) {
+            let at = ["familyName": "Patient.name.family", "givenName": "Patient.name.given", "mrn": "Patient.identifier",
+                      "email": "Patient.telecom", "phone": "Patient.telecom"][field] ?? "Patient"
+            throw Problem.validation([FieldProblem(field: at, message: message)])
+        }
+        var response = try FHIRIO.response(FHIRMapping.patient(record, site: known[record.siteID]), status: .created)
+        response.headers[.location] = baseURL + Paths.FHIR.patient.url(record.id)
+        return response
+    }
+
+    /// The site a new patient goes to: the one its MRN system, `managingOrganization` or site code names (all that
+    /// are given must agree), or the caller's only site.
+    static func site(of input: FHIRPatientInput, among sites: [UUID: SiteRecord]) throws -> UUID {
+        var named: [(String, UUID)] = []
+        if let id = input.mrnSite { named.append(("Patient.identifier", id)) }
+        if let id = input.siteID { named.append(("Patient.managingOrganization.reference", id)) }
+        if let code = input.siteCode {
+            guard let site = sites.values.first(where: { $0.code.caseInsensitiveCompare(code) == .orderedSame }) else {
+                throw Problem.validation([FieldProblem(field: "Patient.managingOrganization.identifier.value", message: "\"\(code)\" is not one of your sites' codes")])
+            }
+            named.append(("Patient.managingOrganization.identifier", site.id))
+        }
+        if let first = named.first {
+            if let other = named.first(where: { $0.1 != first.1 }) {
+                throw Problem.validation([FieldProblem(field: other.0, message: "names another site than \(first.0)")])
+            }
+            return first.1
+        }
+        guard sites.count == 1, let only = sites.keys.first else {
+            throw Problem.validation([FieldProblem(field: "Patient.managingOrganization",
+                                                   message: "name the site: identifier with system \(FHIRSystems.site) and the site's code as value")])
+        }
+        return only
+    }
+
+    /// The patients an `If-None-Exist` condition selects: `identifier=[system|]value`, the only search it takes.
+    private func patients(matching condition: String, actor: ActingUser, sites: [UUID: SiteRecord]) async throws -> [PatientRecord] {
+        let parts = condition.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, parts[0] == "identifier", let raw = parts[1].removingPercentEncoding, !raw.isEmpty else {
+            throw Problem.badParameter("If-None-Exist", "give identifier=[system|]value (the only condition Ossa takes)")
+        }
+        let (system, value) = FHIRSearch.token(raw)
+        return try await store.patients.find(actor, mrn: value).filter { p in
+            p.mrn == value && (system == nil || system == FHIRSystems.mrn(site: p.siteID))
+        }
     }
 }
 
@@ -460,6 +536,28 @@ extension CharacterSet {
 
 /// FHIR responses and errors.
 enum FHIRIO {
+    static let ifNoneExist = HTTPField.Name("If-None-Exist")!
+
+    /// The request's resource: `application/fhir+json` (or `application/json`), within the upload limit.
+    static func body(_ request: Request, _ context: OssaRequestContext) async throws -> Data {
+        guard JSONIO.isJSON(request.headers[.contentType]) else {
+            throw Problem(.unsupportedMediaType, detail: "send the resource as application/fhir+json")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+            throw NIOTooManyBytesError(maxBytes: context.maxUploadSize)
+        }
+        var request = request
+        return Data(try await request.collectBody(upTo: context.maxUploadSize).readableBytesView)
+    }
+
+    /// A resource's problems: 400 when it is not valid FHIR, 422 when it is but Ossa cannot store it; each at its element.
+    static func problem(_ error: FHIRInputError) -> Problem {
+        let problems = error.issues.map { FieldProblem(field: $0.expression, message: $0.message) }
+        return error.structural
+            ? Problem(.badRequest, type: "/problems/invalid-resource", title: "The resource is not valid FHIR", detail: error.description, errors: problems)
+            : Problem.validation(problems)
+    }
+
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -488,6 +586,7 @@ enum FHIRIO {
         case 404: code = "not-found"
         case 405: code = "not-supported"
         case 409: code = "conflict"
+        case 412: code = "multiple-matches"
         case 400, 413, 415, 422: code = "invalid"
         case 500...: code = "exception"
         default: code = "processing"
