@@ -111,14 +111,21 @@ struct BrowserTests {
         /// Clicks, then waits until the next page has loaded (a marker set on the old page is gone), so that nothing
         /// is read from the page being left.
         func clickAndWait(_ css: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            try await leave("clicking \(css)", sourceLocation: sourceLocation) { try await session.find(css: css).click() }
+        }
+
+        /// Runs `action` (a click, a key press) and waits until the next page has loaded. Up to 60 s: on CI's two
+        /// cores, with every other suite running, a page that takes 30 ms here has taken over 10 s.
+        func leave(_ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ action: () async throws -> Void) async throws {
             try await session.executeScript("window.__ossaLeaving = true;")
-            try await session.find(css: css).click()
-            for _ in 0..<400 {
+            try await action()
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
                 let loaded = try? await session.executeScript("return window.__ossaLeaving !== true && document.readyState === 'complete';").bool
                 if loaded == true { return }
                 try await Task.sleep(for: .milliseconds(25))
             }
-            Issue.record("no new page after clicking \(css)", sourceLocation: sourceLocation)
+            Issue.record("no new page after \(what)", sourceLocation: sourceLocation)
         }
         func follow(_ text: String) async throws {
             let href = try await session.executeScript(
@@ -546,8 +553,7 @@ struct BrowserTests {
                     if try await element.tagName() == "button", try await element.text() == "Screen" { break }
                     try await b.session.sendKeysToActive(WebDriverSession.tab)
                 }
-                try await b.session.sendKeysToActive(WebDriverSession.enter)
-                try await Task.sleep(for: .milliseconds(300))
+                try await b.leave("pressing Enter on Screen") { try await b.session.sendKeysToActive(WebDriverSession.enter) }
                 #expect(try await b.look("keyboard-decision").hasPrefix("Screening decision of \(today)"))
                 #expect(try await b.session.pageSource().contains("Tibia, central medial"))
             }
