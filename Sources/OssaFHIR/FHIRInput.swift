@@ -258,3 +258,152 @@ extension FHIRSystems {
         return UUID(uuidString: String(system.dropFirst(prefix.count).dropLast(suffix.count)))
     }
 }
+
+/// A Condition as a client sends it, read into an episode to open: the patient, the joint and side, the diagnosis
+/// with its grades. The codes Ossa reads are the ones it writes (`FHIRMapping.condition`): Ossa's own, and the
+/// ICD-10-CM and SNOMED CT codes that mean exactly one of its diagnoses at a joint.
+public struct FHIRConditionInput: Sendable, Equatable {
+    /// `subject.reference` as given: `Patient/<id>`, or a bundle's `urn:uuid:…`.
+    public var subject: String
+    public var joint: Joint
+    public var side: Side
+    public var diagnosis: Diagnosis
+
+    static let elements: Set<String> = [
+        "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension",
+        "identifier", "clinicalStatus", "verificationStatus", "category", "severity", "code", "bodySite", "subject", "encounter",
+        "onsetDateTime", "onsetAge", "onsetPeriod", "onsetRange", "onsetString", "abatementDateTime", "abatementAge",
+        "abatementPeriod", "abatementRange", "abatementString", "recordedDate", "recorder", "asserter", "stage", "evidence", "note",
+    ]
+
+    public static func decode(_ data: Data) throws(FHIRInputError) -> FHIRConditionInput {
+        try parse(try FHIRReader.resource(data, type: "Condition"))
+    }
+
+    static func codings(_ concept: [String: Any]?) -> [(system: String, code: String)] {
+        (concept?["coding"] as? [[String: Any]] ?? []).compactMap { c in
+            guard let system = c["system"] as? String, let code = c["code"] as? String else { return nil }
+            return (system, code)
+        }
+    }
+
+    public static func parse(_ object: [String: Any], at path: String = "Condition") throws(FHIRInputError) -> FHIRConditionInput {
+        var r = FHIRReader()
+        r.only(object, elements, at: path)
+
+        var subject: String?
+        if let reference = r.object(object, "subject", at: path) {
+            subject = r.string(reference, "reference", at: "\(path).subject")
+            if subject == nil, reference["reference"] == nil { r.refused("\(path).subject.reference", "is required: the patient (Patient/<id>)") }
+        } else {
+            r.invalid("\(path).subject", "is required (Condition.subject, 1..1)")
+        }
+
+        // What the codes say: a diagnosis kind, and perhaps a joint and side.
+        var kind: Diagnosis.Kind?, joint: Joint?, side: Side?
+        var conflicts: [String] = []
+        func learn<T: Equatable>(_ value: T, into slot: inout T?, _ element: String) {
+            if let known = slot, known != value { conflicts.append(element) } else { slot = value }
+        }
+        let code = r.object(object, "code", at: path)
+        for (system, value) in codings(code) {
+            switch (system, value) {
+            case (FHIRSystems.ossaDiagnosis, _):
+                if let k = Diagnosis.Kind(rawValue: value) { learn(k, into: &kind, "\(path).code") }
+            case (FHIRSystems.icd10cm, "M17.11"), (FHIRSystems.icd10cm, "M17.12"), (FHIRSystems.icd10cm, "M16.11"), (FHIRSystems.icd10cm, "M16.12"):
+                learn(.osteoarthritis, into: &kind, "\(path).code")
+                learn(value.hasPrefix("M17") ? Joint.knee : .hip, into: &joint, "\(path).code")
+                learn(value.hasSuffix("1") ? Side.right : .left, into: &side, "\(path).code")
+            case (FHIRSystems.snomed, "239873007"), (FHIRSystems.snomed, "239872002"):
+                learn(.osteoarthritis, into: &kind, "\(path).code")
+                learn(value == "239873007" ? Joint.knee : .hip, into: &joint, "\(path).code")
+            default: break
+            }
+        }
+        for (here, site) in r.objects(object, "bodySite", at: path) {
+            for (system, value) in codings(site) {
+                switch (system, value) {
+                case (FHIRSystems.ossaBodySite, _):
+                    let parts = value.split(separator: "-").map(String.init)
+                    if parts.count == 2, let j = Joint(rawValue: parts[0]), let s = Side(rawValue: parts[1]) {
+                        learn(j, into: &joint, here)
+                        learn(s, into: &side, here)
+                    }
+                case (FHIRSystems.snomed, "49076000"): learn(Joint.knee, into: &joint, here)
+                case (FHIRSystems.snomed, "24136001"): learn(Joint.hip, into: &joint, here)
+                case (FHIRSystems.snomed, "24028007"): learn(Side.right, into: &side, here)
+                case (FHIRSystems.snomed, "7771000"): learn(Side.left, into: &side, here)
+                default: break
+                }
+            }
+        }
+        for element in conflicts { r.refused(element, "its codes disagree with the Condition's other codes on the diagnosis, joint or side") }
+        if kind == nil {
+            r.refused("\(path).code", "no diagnosis Ossa records: give Ossa's code (\(FHIRSystems.ossaDiagnosis): "
+                      + Diagnosis.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                      + ") or ICD-10-CM M17.11, M17.12, M16.11, M16.12 or SNOMED CT 239873007, 239872002")
+        }
+        if joint == nil || side == nil {
+            r.refused("\(path).bodySite", "give the joint and side: Ossa's body-site code (knee-left) or SNOMED CT 49076000 / 24136001 with 24028007 / 7771000")
+        }
+
+        // Grades, from the stages Ossa writes (`kellgren-lawrence:3`, `ahlback:II`, `tonnis:2`, `koshino:2`, `arco:IIIA`).
+        var grades: [String: String] = [:]
+        for (here, stage) in r.objects(object, "stage", at: path) {
+            for (system, value) in codings(r.object(stage, "summary", at: here)) where system == FHIRSystems.ossaGrade {
+                let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2, ["kellgren-lawrence", "ahlback", "tonnis", "koshino", "arco"].contains(parts[0]) else {
+                    r.refused("\(here).summary", "\"\(value)\" is not one of Ossa's grades (kellgren-lawrence:N, ahlback:N, tonnis:N, koshino:N, arco:N)")
+                    continue
+                }
+                if grades[parts[0]] != nil { r.refused("\(here).summary", "a second \(parts[0]) grade") }
+                grades[parts[0]] = parts[1]
+            }
+        }
+        var diagnosis: Diagnosis?
+        if let kind {
+            do {
+                diagnosis = try Self.diagnosis(kind, grades)
+            } catch {
+                r.refused("\(path).stage", error.message)
+            }
+        }
+        guard r.issues.isEmpty, let subject, let joint, let side, let diagnosis else {
+            throw FHIRInputError(issues: r.issues.isEmpty ? [FHIRInputIssue(expression: path, message: "is incomplete", structural: false)] : r.issues)
+        }
+        return FHIRConditionInput(subject: subject, joint: joint, side: side, diagnosis: diagnosis)
+    }
+
+    static func diagnosis(_ kind: Diagnosis.Kind, _ grades: [String: String]) throws(FieldValidationError) -> Diagnosis {
+        func allow(_ names: Set<String>) throws(FieldValidationError) {
+            if let other = grades.keys.sorted().first(where: { !names.contains($0) }) {
+                throw FieldValidationError(path: "stage", message: "a \(kind.rawValue.replacingOccurrences(of: "-", with: " ")) takes no \(other) grade")
+            }
+        }
+        switch kind {
+        case .osteoarthritis:
+            try allow(["kellgren-lawrence", "ahlback", "tonnis"])
+            return .osteoarthritis(OAGrading(kellgrenLawrence: try grades["kellgren-lawrence"].map { g throws(FieldValidationError) in try KellgrenLawrenceGrade.parse(g, field: "stage") },
+                                             ahlback: try grades["ahlback"].map { g throws(FieldValidationError) in try AhlbackGrade.parse(g, field: "stage") },
+                                             tonnis: try grades["tonnis"].map { g throws(FieldValidationError) in try TonnisGrade.parse(g, field: "stage") }))
+        case .insufficiencyFracture:
+            try allow(["koshino"])
+            return .insufficiencyFracture(koshino: try grades["koshino"].map { g throws(FieldValidationError) in try KoshinoStage.parse(g, field: "stage") })
+        case .avascularNecrosis:
+            try allow(["arco", "koshino"])
+            if grades.count > 1 { throw FieldValidationError(path: "stage", message: "give one staging, ARCO or Koshino") }
+            if let arco = grades["arco"] { return .avascularNecrosis(.arco(try ARCOStage.parse(arco, field: "stage"))) }
+            if let koshino = grades["koshino"] { return .avascularNecrosis(.koshino(try KoshinoStage.parse(koshino, field: "stage"))) }
+            return .avascularNecrosis(nil)
+        case .boneMarrowLesion:
+            try allow([])
+            return .boneMarrowLesion
+        case .boneBruise:
+            try allow([])
+            return .boneBruise(injuryDate: nil, monthsSinceInjury: nil)
+        case .boneMarrowEdemaSyndrome:
+            try allow([])
+            return .boneMarrowEdemaSyndrome
+        }
+    }
+}

@@ -202,7 +202,7 @@ public enum FHIRCapabilities {
             SearchParameter(name: "name", type: "string", documentation: "Family or given name, or a part of it (case-insensitive)."),
             SearchParameter(name: "identifier", type: "token", documentation: "Medical record number (`value` or `system|value`)."),
         ]),
-        Resource(type: "Condition", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "Condition", interactions: ["read", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
         ]),
         Resource(type: "Procedure", interactions: ["read", "search-type"], searchParameters: [
@@ -243,6 +243,8 @@ public enum FHIRCapabilities {
             "rest": [[
                 "mode": "server",
                 "security": ["description": "An Ossa API token (Authorization: Bearer) or a signed-in session; every read is limited to the caller's sites and audited."],
+                // POST [base] with a Bundle: a transaction (all or nothing) or a batch (each entry on its own).
+                "interaction": [["code": "transaction"], ["code": "batch"]],
                 "resource": resources.map { r -> [String: Any] in
                     var entry: [String: Any] = [
                         "type": r.type,

@@ -368,10 +368,30 @@ public struct FHIRBundle: Codable, Sendable, Equatable {
     public struct Search: Codable, Sendable, Equatable {
         public var mode: String
     }
+    /// A transaction's or batch's answer for one entry.
+    public struct EntryResponse: Codable, Sendable, Equatable {
+        public var status: String
+        public var location: String?
+        public var outcome: FHIRResource?
+
+        public init(status: String, location: String? = nil, outcome: FHIRResource? = nil) {
+            self.status = status
+            self.location = location
+            self.outcome = outcome
+        }
+    }
     public struct Entry: Codable, Sendable, Equatable {
         public var fullUrl: String?
-        public var resource: FHIRResource
+        public var resource: FHIRResource?
         public var search: Search?
+        public var response: EntryResponse?
+
+        public init(fullUrl: String? = nil, resource: FHIRResource? = nil, search: Search? = nil, response: EntryResponse? = nil) {
+            self.fullUrl = fullUrl
+            self.resource = resource
+            self.search = search
+            self.response = response
+        }
     }
 
     public var resourceType = "Bundle"
@@ -379,6 +399,13 @@ public struct FHIRBundle: Codable, Sendable, Equatable {
     public var total: Int?
     public var link: [Link]?
     public var entry: [Entry]?
+
+    public init(type: String, total: Int? = nil, link: [Link]? = nil, entry: [Entry]? = nil) {
+        self.type = type
+        self.total = total
+        self.link = link
+        self.entry = entry?.isEmpty == true ? nil : entry
+    }
 
     /// A search result page: `total` matches, the entries of this page, and `self` / `next` / `previous` links.
     public static func searchset(total: Int, entries: [FHIRResource], base: String, selfURL: String, nextURL: String?,

@@ -50,9 +50,11 @@ struct FHIRTests {
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 let patient = resource["type"] as? String == "Patient"
-                #expect(interactions == (patient ? ["read", "search-type", "create"] : ["read", "search-type"]))
+                let creatable = ["Patient", "Condition"].contains(resource["type"] as? String ?? "")
+                #expect(interactions == (creatable ? ["read", "search-type", "create"] : ["read", "search-type"]))
                 #expect(resource["conditionalCreate"] as? Bool == (patient ? true : nil))
             }
+            #expect((rest["interaction"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } == ["transaction", "batch"])
             let patientParams = (resources.first?["searchParam"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
             #expect(patientParams == ["name", "identifier", "_count", "_offset"])
             // What the statement lists is what answers, and nothing else does.
@@ -419,6 +421,121 @@ struct FHIRTests {
         }
     }
 
+    @Test("a transaction Bundle is all or nothing: urn:uuid references resolved, every bad entry named, one failure writes nothing; a batch answers each entry",
+          arguments: Engine.available)
+    func bundles(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            func post(_ json: String) async throws -> TestResponse {
+                try await clinician.send(.post, "/fhir", json, contentType: "application/fhir+json")
+            }
+            let patient = #"{"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.3", "value": "EXT-9"}], "name": [{"family": "Hofer", "given": ["Eva"]}], "gender": "female", "birthDate": "1949-07-01"}"#
+            let condition = #"{"resourceType": "Condition", "subject": {"reference": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000001"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M17.12"}]}, "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "49076000"}, {"system": "http://snomed.info/sct", "code": "7771000"}]}], "stage": [{"summary": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "kellgren-lawrence:3"}]}}]}"#
+            // The Condition comes first and names the Patient by its fullUrl.
+            let transaction = #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": \#(condition), "request": {"method": "POST", "url": "Condition"}},
+                  {"fullUrl": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000001", "resource": \#(patient),
+                   "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:oid:1.2.3|EXT-9"}}]}
+                """#
+            let (patients, episodes) = (try await rowCount(f.store, "patients"), try await rowCount(f.store, "episodes"))
+            let done = try await post(transaction)
+            #expect(done.status == .ok, "\(done.text)")
+            #expect(done.json["type"] as? String == "transaction-response")
+            let answers = (done.json["entry"] as? [[String: Any]] ?? []).compactMap { $0["response"] as? [String: Any] }
+            #expect(answers.compactMap { $0["status"] as? String } == ["201 Created", "201 Created"], "in the order of the request")
+            let conditionLocation = try #require(answers.first?["location"] as? String)
+            let patientLocation = try #require(answers.last?["location"] as? String)
+            #expect(conditionLocation.hasPrefix("Condition/") && patientLocation.hasPrefix("Patient/"))
+            let stored = try await clinician.get("/fhir/\(conditionLocation)")
+            #expect((stored.json["subject"] as? [String: Any])?["reference"] as? String == patientLocation, "the urn:uuid: reference, rewritten")
+            #expect(codings(stored.json["code"]).contains { $0 == ("http://hl7.org/fhir/sid/icd-10-cm", "M17.12") })
+            #expect((stored.json["stage"] as? [[String: Any]] ?? []).compactMap { ($0["summary"] as? [String: Any])?["text"] as? String } == ["Kellgren–Lawrence 3"])
+            #expect(try await rowCount(f.store, "patients") == patients + 1)
+            #expect(try await rowCount(f.store, "episodes") == episodes + 1)
+
+            // The same again: the Patient is matched by its condition (200), a second episode is opened.
+            let again = try await post(transaction)
+            let statuses = (again.json["entry"] as? [[String: Any]] ?? []).compactMap { ($0["response"] as? [String: Any])?["status"] as? String }
+            #expect(statuses == ["201 Created", "200 OK"], "\(again.text.prefix(300))")
+            #expect(try await rowCount(f.store, "patients") == patients + 1)
+
+            // Bad entries anywhere: each named at its entry and element, nothing written.
+            let bad = #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"fullUrl": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000002", "resource": {"resourceType": "Patient", "name": [{"family": "X", "given": ["Y"]}], "birthDate": "1956-13-45"}, "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": \#(patient), "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/\#(f.patientA.id.lowercasedID)"}, "code": {"coding": [{"system": "http://snomed.info/sct", "code": "64859006"}]}}, "request": {"method": "POST", "url": "Condition"}},
+                  {"resource": {"resourceType": "Observation", "status": "final"}, "request": {"method": "POST", "url": "Observation"}},
+                  {"resource": \#(patient), "request": {"method": "DELETE", "url": "Patient"}}]}
+                """#
+            let refused = try await post(bad)
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            let located = Set(issues(refused).flatMap { $0["expression"] as? [String] ?? [] })
+            for expected in ["Bundle.entry[0].resource.birthDate", "Bundle.entry[2].resource.code", "Bundle.entry[2].resource.bodySite",
+                             "Bundle.entry[3].resource.resourceType", "Bundle.entry[4].request.method"] {
+                #expect(located.contains(expected), "\(expected) in \(located)")
+            }
+            #expect(!located.contains { $0.hasPrefix("Bundle.entry[1]") }, "the good entry has no issue")
+            // A failure found while writing: the Patient is created, then the Condition's patient (site B's) is not
+            // found: the whole transaction is rolled back.
+            let late = #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": {"resourceType": "Patient", "name": [{"family": "Late", "given": ["Lu"]}], "birthDate": "1960-01-01"}, "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/\#(f.patientB.id.lowercasedID)"}, "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/diagnosis", "code": "bone-marrow-lesion"}]}, "bodySite": [{"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "knee-right"}]}]}, "request": {"method": "POST", "url": "Condition"}}]}
+                """#
+            let rolledBack = try await post(late)
+            #expect(rolledBack.status == .notFound, "\(rolledBack.text)")
+            #expect(issues(rolledBack).first?["expression"] as? [String] == ["Bundle.entry[1]"])
+            #expect(!rolledBack.text.contains("Rossi"))
+            #expect(try await rowCount(f.store, "patients") == patients + 1, "nothing of a refused transaction")
+            #expect(try await rowCount(f.store, "episodes") == episodes + 2, "nothing of a refused transaction")
+
+            // A batch: each entry on its own.
+            let batch = #"""
+                {"resourceType": "Bundle", "type": "batch", "entry": [
+                  {"resource": {"resourceType": "Patient", "name": [{"family": "Batch", "given": ["Ben"]}], "birthDate": "1955-05-05"}, "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": {"resourceType": "Patient", "name": [{"family": "Batch"}], "birthDate": "1955-05-05"}, "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": \#(condition), "request": {"method": "POST", "url": "Condition"}}]}
+                """#
+            let answered = try await post(batch)
+            #expect(answered.status == .ok && answered.json["type"] as? String == "batch-response", "\(answered.text)")
+            let entries = answered.json["entry"] as? [[String: Any]] ?? []
+            #expect(entries.compactMap { ($0["response"] as? [String: Any])?["status"] as? String } == ["201 Created", "422 Unprocessable Content", "422 Unprocessable Content"])
+            let outcome = (entries[1]["response"] as? [String: Any])?["outcome"] as? [String: Any]
+            #expect(((outcome?["issue"] as? [[String: Any]])?.first?["expression"] as? [String]) == ["Bundle.entry[1].resource.name[0].given"])
+            #expect(try await rowCount(f.store, "patients") == patients + 2)
+
+            // Not a transaction or batch: the reference bundles are collections.
+            for file in ["fhir_bundle_r4_minimal", "fhir_bundle_r4_invalid"] {
+                let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors/fhir/\(file).json")
+                let response = try await post(try String(contentsOf: url, encoding: .utf8))
+                #expect(response.status == .unprocessableContent, "\(file): \(response.text)")
+                #expect(issues(response).first?["expression"] as? [String] == ["Bundle.type"])
+            }
+        }
+    }
+
+    @Test("a Condition as Ossa writes it reads back as the same joint, side and diagnosis")
+    func conditionRoundTrip() throws {
+        let diagnoses: [(Joint, Side, Diagnosis)] = [
+            (.knee, .left, .osteoarthritis(OAGrading(kellgrenLawrence: .grade3, ahlback: .II))),
+            (.hip, .right, .osteoarthritis(OAGrading(kellgrenLawrence: .grade4, tonnis: .grade2))),
+            (.knee, .right, .insufficiencyFracture(koshino: .stage2)),
+            (.hip, .left, .avascularNecrosis(.arco(.IIIA))),
+            (.knee, .left, .avascularNecrosis(.koshino(.stage1))),
+            (.knee, .right, .boneMarrowLesion), (.hip, .right, .boneMarrowEdemaSyndrome), (.knee, .left, .boneBruise(injuryDate: nil, monthsSinceInjury: nil)),
+        ]
+        for (joint, side, diagnosis) in diagnoses {
+            let episode = EpisodeRecord(id: UUID(), patientID: UUID(), siteID: UUID(), joint: joint, side: side, diagnosis: diagnosis, status: .open)
+            let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(FHIRMapping.condition(episode))) as? [String: Any])
+            let read = try FHIRConditionInput.parse(json)
+            #expect(read.joint == joint && read.side == side && read.diagnosis == diagnosis, "\(diagnosis)")
+            #expect(read.subject == "Patient/\(episode.patientID.lowercasedID)")
+        }
+    }
+
     @Test("searches never return another site's data, whatever the parameters", arguments: Engine.available)
     func searchesAreScoped(engine: Engine) async throws {
         try await withServer(engine) { server, client in
@@ -547,6 +664,21 @@ struct FHIRTests {
             let postedFile = directory.appendingPathComponent("created.json")
             try Data(posted.text.utf8).write(to: postedFile)
             files.append(postedFile.path)
+            // A transaction's answer, and the Condition it created; a batch's answer with a refused entry.
+            let transaction = try await clinician.send(.post, "/fhir", #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"fullUrl": "urn:uuid:5e1c0b4e-0000-4000-8000-0000000000aa", "resource": {"resourceType": "Patient", "name": [{"family": "Tx", "given": ["Tom"]}], "birthDate": "1951-03-03"}, "request": {"method": "POST", "url": "Patient"}},
+                  {"resource": {"resourceType": "Condition", "subject": {"reference": "urn:uuid:5e1c0b4e-0000-4000-8000-0000000000aa"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M16.11"}]}}, "request": {"method": "POST", "url": "Condition"}}]}
+                """#, contentType: "application/fhir+json")
+            #expect(transaction.status == .ok, "\(transaction.text)")
+            let batch = try await clinician.send(.post, "/fhir", #"{"resourceType": "Bundle", "type": "batch", "entry": [{"resource": {"resourceType": "Patient", "birthDate": "1950"}, "request": {"method": "POST", "url": "Patient"}}]}"#,
+                                                 contentType: "application/fhir+json")
+            let createdCondition = ((transaction.json["entry"] as? [[String: Any]])?.last?["response"] as? [String: Any])?["location"] as? String ?? ""
+            for (name, text) in [("transaction", transaction.text), ("batch", batch.text), ("condition", try await clinician.get("/fhir/\(createdCondition)").text)] {
+                let file = directory.appendingPathComponent("\(name).json")
+                try Data(text.utf8).write(to: file)
+                files.append(file.path)
+            }
             // A hip Condition too (site B's episode, which this clinician may not read: through the mapping itself).
             let hip = conditionJSON(f.episodeB)
             let hipFile = directory.appendingPathComponent("hip.json")

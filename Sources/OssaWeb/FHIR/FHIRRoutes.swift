@@ -27,6 +27,8 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.patients, use: searchPatients)
         group.on(.get, Paths.FHIR.patient, use: readPatient)
         group.on(.post, Paths.FHIR.patients, use: createPatient)
+        group.on(.post, Paths.FHIR.conditions, use: createCondition)
+        group.on(.post, Paths.FHIR.system, use: bundle)
         group.on(.get, Paths.FHIR.conditions, use: searchConditions)
         group.on(.get, Paths.FHIR.condition, use: readCondition)
         group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
@@ -345,7 +347,7 @@ struct FHIRRoutes: Sendable {
     }
 
     /// The caller's sites (a patient's managing organisation).
-    private func sites(_ actor: ActingUser) async throws -> [UUID: SiteRecord] {
+    func sites(_ actor: ActingUser) async throws -> [UUID: SiteRecord] {
         Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
                    uniquingKeysWith: { a, _ in a })
     }
@@ -389,15 +391,15 @@ struct FHIRRoutes: Sendable {
 
     /// The site a new patient goes to: the one its MRN system, `managingOrganization` or site code names (all that
     /// are given must agree), or the caller's only site.
-    static func site(of input: FHIRPatientInput, among sites: [UUID: SiteRecord]) throws -> UUID {
+    static func site(of input: FHIRPatientInput, among sites: [UUID: SiteRecord], at path: String = "Patient") throws -> UUID {
         var named: [(String, UUID)] = []
-        if let id = input.mrnSite { named.append(("Patient.identifier", id)) }
-        if let id = input.siteID { named.append(("Patient.managingOrganization.reference", id)) }
+        if let id = input.mrnSite { named.append(("\(path).identifier", id)) }
+        if let id = input.siteID { named.append(("\(path).managingOrganization.reference", id)) }
         if let code = input.siteCode {
             guard let site = sites.values.first(where: { $0.code.caseInsensitiveCompare(code) == .orderedSame }) else {
-                throw Problem.validation([FieldProblem(field: "Patient.managingOrganization.identifier.value", message: "\"\(code)\" is not one of your sites' codes")])
+                throw Problem.validation([FieldProblem(field: "\(path).managingOrganization.identifier.value", message: "\"\(code)\" is not one of your sites' codes")])
             }
-            named.append(("Patient.managingOrganization.identifier", site.id))
+            named.append(("\(path).managingOrganization.identifier", site.id))
         }
         if let first = named.first {
             if let other = named.first(where: { $0.1 != first.1 }) {
@@ -406,22 +408,29 @@ struct FHIRRoutes: Sendable {
             return first.1
         }
         guard sites.count == 1, let only = sites.keys.first else {
-            throw Problem.validation([FieldProblem(field: "Patient.managingOrganization",
+            throw Problem.validation([FieldProblem(field: "\(path).managingOrganization",
                                                    message: "name the site: identifier with system \(FHIRSystems.site) and the site's code as value")])
         }
         return only
     }
 
-    /// The patients an `If-None-Exist` condition selects: `identifier=[system|]value`, the only search it takes.
+    /// The patients an `If-None-Exist` condition selects.
     private func patients(matching condition: String, actor: ActingUser, sites: [UUID: SiteRecord]) async throws -> [PatientRecord] {
-        let parts = condition.split(separator: "=", maxSplits: 1).map(String.init)
+        let wanted = try Self.condition(condition, field: "If-None-Exist")
+        return try await store.patients.find(actor, mrn: wanted.mrn).filter { p in p.mrn == wanted.mrn && (wanted.site == nil || wanted.site == p.siteID) }
+    }
+
+    /// A conditional create's condition: `identifier=[system|]value`, the only search it takes. Ossa keeps one
+    /// identifier, the MRN: a site's MRN system matches at that site, any other system (or none) matches the value
+    /// at the caller's sites, so re-importing what another system sent finds what the first import stored.
+    static func condition(_ text: String, field: String) throws -> RecordBatchRepository.MRNCondition {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, parts[0] == "identifier", let raw = parts[1].removingPercentEncoding, !raw.isEmpty else {
-            throw Problem.badParameter("If-None-Exist", "give identifier=[system|]value (the only condition Ossa takes)")
+            throw Problem.badParameter(field, "give identifier=[system|]value (the only condition Ossa takes)")
         }
         let (system, value) = FHIRSearch.token(raw)
-        return try await store.patients.find(actor, mrn: value).filter { p in
-            p.mrn == value && (system == nil || system == FHIRSystems.mrn(site: p.siteID))
-        }
+        guard !value.isEmpty else { throw Problem.badParameter(field, "give identifier=[system|]value (the only condition Ossa takes)") }
+        return RecordBatchRepository.MRNCondition(mrn: value, site: system.flatMap(FHIRSystems.site(ofMRNSystem:)))
     }
 }
 
@@ -579,6 +588,13 @@ enum FHIRIO {
 
     /// The problem as an OperationOutcome: one issue per field problem, located by `expression`, or one for the whole.
     static func operationOutcome(_ problem: Problem) -> Response {
+        var result = (try? response(outcome(problem), status: problem.status)) ?? response(Data(), status: problem.status)
+        for field in problem.headers { result.headers.append(field) }
+        return result
+    }
+
+    /// The problem's OperationOutcome (also a batch entry's answer).
+    static func outcome(_ problem: Problem) -> FHIROperationOutcome {
         let code: String
         switch problem.status.code {
         case 401: code = "login"
@@ -594,8 +610,6 @@ enum FHIRIO {
         let issues = problem.errors.isEmpty
             ? [FHIROperationOutcome.Issue(code: code, diagnostics: problem.detail ?? problem.title)]
             : problem.errors.map { FHIROperationOutcome.Issue(code: code, diagnostics: $0.message, expression: [$0.field]) }
-        var result = (try? response(FHIROperationOutcome(issue: issues), status: problem.status)) ?? response(Data(), status: problem.status)
-        for field in problem.headers { result.headers.append(field) }
-        return result
+        return FHIROperationOutcome(issue: issues)
     }
 }

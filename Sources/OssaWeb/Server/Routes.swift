@@ -158,12 +158,14 @@ enum Paths {
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
         FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
         FHIR.observations, FHIR.observation, FHIR.questionnaires, FHIR.questionnaire, FHIR.questionnaireResponses, FHIR.questionnaireResponse,
-        FHIR.auditEvents, FHIR.auditEvent,
+        FHIR.auditEvents, FHIR.auditEvent, FHIR.system,
     ]
 
     /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
     enum FHIR {
         static let base = "/fhir"
+        /// `POST` a transaction or batch Bundle.
+        static let system = RoutePath("/fhir")
         static let metadata = RoutePath("/fhir/metadata")
         static let patients = RoutePath("/fhir/Patient")
         static let patient = RoutePath("/fhir/Patient/:patientID")

@@ -1,0 +1,106 @@
+import Foundation
+
+/// A transaction or batch Bundle as a client sends it (`POST /fhir`, `ossa import`): each entry read on its own, so
+/// a transaction can name every bad entry and a batch can answer each one.
+public struct FHIRBundleInput: Sendable {
+    public enum Kind: String, Sendable {
+        case transaction, batch
+    }
+
+    /// What an entry asks for: a create (POST) of a resource type Ossa takes.
+    public enum Item: Sendable, Equatable {
+        case patient(FHIRPatientInput, ifNoneExist: String?)
+        case condition(FHIRConditionInput)
+    }
+
+    public struct Entry: Sendable {
+        /// The entry's place in the Bundle (`Bundle.entry[index]`).
+        public var index: Int
+        /// `fullUrl` as given (`urn:uuid:…` for a resource the Bundle creates).
+        public var fullUrl: String?
+        public var item: Result<Item, FHIRInputError>
+        public var path: String { "Bundle.entry[\(index)]" }
+    }
+
+    public var kind: Kind
+    public var entries: [Entry]
+
+    /// The types an entry may create, with the interaction each takes.
+    public static let creatable = ["Patient", "Condition"]
+
+    static let bundleElements: Set<String> = ["resourceType", "id", "meta", "implicitRules", "language", "identifier", "type", "timestamp",
+                                              "total", "link", "entry", "signature"]
+    static let entryElements: Set<String> = ["link", "fullUrl", "resource", "search", "request", "response", "extension", "modifierExtension", "id"]
+    static let requestElements: Set<String> = ["method", "url", "ifNoneMatch", "ifModifiedSince", "ifMatch", "ifNoneExist", "extension", "modifierExtension", "id"]
+
+    /// The Bundle, or the problems that keep it from being read at all (not a Bundle, not a transaction or batch).
+    public static func decode(_ data: Data) throws(FHIRInputError) -> FHIRBundleInput {
+        try parse(try FHIRReader.resource(data, type: "Bundle"))
+    }
+
+    public static func parse(_ object: [String: Any]) throws(FHIRInputError) -> FHIRBundleInput {
+        var r = FHIRReader()
+        r.only(object, bundleElements, at: "Bundle")
+        let type = r.string(object, "type", at: "Bundle")
+        let kind = type.flatMap(Kind.init(rawValue:))
+        if let type, kind == nil {
+            r.refused("Bundle.type", "is \(type); Ossa takes transaction and batch Bundles")
+        } else if object["type"] == nil {
+            r.invalid("Bundle.type", "is required")
+        }
+        var items: [(String, [String: Any])] = []
+        if object["entry"] != nil { items = r.objects(object, "entry", at: "Bundle") }
+        guard r.issues.isEmpty, let kind else { throw FHIRInputError(issues: r.issues) }
+
+        let entries = items.enumerated().map { index, pair -> Entry in
+            let (path, entry) = pair
+            var e = FHIRReader()
+            e.only(entry, entryElements, at: path)
+            let fullUrl = e.string(entry, "fullUrl", at: path)
+            let request = e.object(entry, "request", at: path)
+            let resource = e.object(entry, "resource", at: path)
+            if request == nil { e.invalid("\(path).request", "is required in a \(kind.rawValue) (method and url)") }
+            if resource == nil { e.refused("\(path).resource", "is required: Ossa's entries create resources") }
+            var ifNoneExist: String?
+            var url: String?
+            if let request {
+                e.only(request, requestElements, at: "\(path).request")
+                let method = e.string(request, "method", at: "\(path).request")
+                if let method, method != "POST" {
+                    e.refused("\(path).request.method", "is \(method); Ossa takes create entries (POST)")
+                }
+                url = e.string(request, "url", at: "\(path).request")
+                ifNoneExist = e.string(request, "ifNoneExist", at: "\(path).request")
+            }
+            let type = resource?["resourceType"] as? String
+            if resource != nil {
+                if let type {
+                    if !creatable.contains(type) {
+                        e.refused("\(path).resource.resourceType", "is \(type); Ossa creates \(creatable.joined(separator: " and ")) from a Bundle")
+                    } else if let url, url != type {
+                        e.refused("\(path).request.url", "is \(url); a create of this \(type) posts to \(type)")
+                    }
+                    if ifNoneExist != nil, type != "Patient" {
+                        e.refused("\(path).request.ifNoneExist", "conditional create is taken for Patient only")
+                    }
+                } else {
+                    e.invalid("\(path).resource.resourceType", "is missing")
+                }
+            }
+            guard e.issues.isEmpty, let resource, let type else {
+                return Entry(index: index, fullUrl: fullUrl, item: .failure(FHIRInputError(issues: e.issues)))
+            }
+            do throws(FHIRInputError) {
+                switch type {
+                case "Patient":
+                    return Entry(index: index, fullUrl: fullUrl, item: .success(.patient(try FHIRPatientInput.parse(resource, at: "\(path).resource"), ifNoneExist: ifNoneExist)))
+                default:
+                    return Entry(index: index, fullUrl: fullUrl, item: .success(.condition(try FHIRConditionInput.parse(resource, at: "\(path).resource"))))
+                }
+            } catch {
+                return Entry(index: index, fullUrl: fullUrl, item: .failure(error))
+            }
+        }
+        return FHIRBundleInput(kind: kind, entries: entries)
+    }
+}

@@ -1,0 +1,122 @@
+import FluentKit
+import Foundation
+import OssaCore
+
+/// Several creates in one transaction, all written or none: a FHIR transaction Bundle, an import. Each operation
+/// has the checks and the audit entry of its repository's `create`; an operation may name a patient created by an
+/// earlier one.
+public struct RecordBatchRepository: Sendable {
+    let database: OssaDatabase
+
+    /// A patient: one that exists, or the one an earlier operation of the batch creates (or matches).
+    public enum PatientReference: Sendable, Hashable {
+        case existing(UUID)
+        case operation(Int)
+    }
+
+    /// Conditional create: a patient with this MRN (at `site`, when given) is matched instead of created.
+    public struct MRNCondition: Sendable, Hashable {
+        public var mrn: String
+        public var site: UUID?
+
+        public init(mrn: String, site: UUID?) {
+            self.mrn = mrn
+            self.site = site
+        }
+    }
+
+    public enum Operation: Sendable, Hashable {
+        case createPatient(NewPatient, ifNoneExist: MRNCondition?)
+        case createEpisode(patient: PatientReference, joint: Joint, side: Side, diagnosis: Diagnosis)
+    }
+
+    public enum Outcome: Sendable, Hashable {
+        case created(UUID)
+        /// A conditional create found this record; nothing was written for the operation.
+        case matched(UUID)
+
+        public var id: UUID {
+            switch self {
+            case .created(let id), .matched(let id): id
+            }
+        }
+    }
+
+    /// Operation `index` failed; nothing of the batch was written. `error` is the repository's own (`StoreError`,
+    /// `AccessDenied`).
+    public struct Failure: Error, Sendable {
+        public var index: Int
+        public var error: any Error
+    }
+
+    /// Runs `operations` in order in one transaction; the outcomes are in the same order.
+    public func apply(_ actor: ActingUser, _ operations: [Operation]) async throws -> [Outcome] {
+        // Role and site checks and the checks that need no database, before the transaction opens.
+        var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
+        var checked = operations
+        for (index, operation) in operations.enumerated() {
+            do {
+                switch operation {
+                case .createPatient(let new, let condition):
+                    let scope: AccessPolicy.Scope
+                    if let known = patientScope { scope = known } else {
+                        scope = try await Access.require(actor, .create, .patient, database: database)
+                        patientScope = scope
+                    }
+                    try await Access.requireSite(actor, new.siteID, scope: scope, .create, .patient, database: database)
+                    if condition != nil, listScope == nil { listScope = try await Access.require(actor, .list, .patient, database: database) }
+                    checked[index] = .createPatient(try PatientRepository.checked(new), ifNoneExist: condition)
+                case .createEpisode(let patient, let joint, _, let diagnosis):
+                    if episodeScope == nil { episodeScope = try await Access.require(actor, .create, .episode, database: database) }
+                    try EpisodeRepository.validate(diagnosis, joint: joint)
+                    if case .operation(let earlier) = patient {
+                        guard earlier < index, case .createPatient = operations[earlier] else {
+                            throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
+                        }
+                    }
+                }
+            } catch {
+                throw Failure(index: index, error: error)
+            }
+        }
+        let (readScope, createEpisode, ready) = (listScope, episodeScope, checked)
+        return try await database.transaction { db in
+            var outcomes: [Outcome] = []
+            for (index, operation) in ready.enumerated() {
+                do {
+                    switch operation {
+                    case .createPatient(let new, let condition):
+                        if let condition, let readScope {
+                            var query = PatientRepository.scoped(PatientModel.query(on: db), actor, readScope)?.filter(\.$mrn == condition.mrn)
+                            if let site = condition.site { query = query?.filter(\.$site.$id == site) }
+                            let matches = try await query?.limit(2).all() ?? []
+                            if matches.count > 1 {
+                                throw StoreError.conflict("the condition matches more than one patient")
+                            }
+                            if let match = matches.first {
+                                outcomes.append(.matched(try match.requireID()))
+                                continue
+                            }
+                        }
+                        let record = try await mapConstraint(PatientRepository.duplicateMRN(new)) {
+                            try await PatientRepository.insert(actor, new, on: db)
+                        }
+                        outcomes.append(.created(record.id))
+                    case .createEpisode(let patient, let joint, let side, let diagnosis):
+                        let patientID: UUID
+                        switch patient {
+                        case .existing(let id): patientID = id
+                        case .operation(let earlier): patientID = outcomes[earlier].id
+                        }
+                        let record = try await EpisodeRepository.insert(actor, NewEpisode(patientID: patientID, joint: joint, side: side, diagnosis: diagnosis),
+                                                                        scope: createEpisode ?? .denied, on: db)
+                        outcomes.append(.created(record.id))
+                    }
+                } catch {
+                    throw Failure(index: index, error: error)
+                }
+            }
+            return outcomes
+        }
+    }
+}
