@@ -14,12 +14,17 @@ public struct FHIRBundleInput: Sendable {
     }
 
     public struct Entry: Sendable {
-        /// The entry's place in the Bundle (`Bundle.entry[index]`).
+        /// The entry's place in its input (the Bundle's entries, the file's lines), from 0.
         public var index: Int
+        /// Where the entry is, for its problems: `Bundle.entry[3]`, `line 4`.
+        public var path: String
+        /// Where its resource is: `Bundle.entry[3].resource`, `line 4: Patient`.
+        public var resourcePath: String
         /// `fullUrl` as given (`urn:uuid:…` for a resource the Bundle creates).
         public var fullUrl: String?
+        /// The resource's own `id` as sent (another system's id: `Patient/<id>` references in the same input name it).
+        public var sourceID: String?
         public var item: Result<Item, FHIRInputError>
-        public var path: String { "Bundle.entry[\(index)]" }
     }
 
     public var kind: Kind
@@ -88,19 +93,53 @@ public struct FHIRBundleInput: Sendable {
                 }
             }
             guard e.issues.isEmpty, let resource, let type else {
-                return Entry(index: index, fullUrl: fullUrl, item: .failure(FHIRInputError(issues: e.issues)))
+                return Entry(index: index, path: path, resourcePath: "\(path).resource", fullUrl: fullUrl, sourceID: nil, item: .failure(FHIRInputError(issues: e.issues)))
             }
-            do throws(FHIRInputError) {
-                switch type {
-                case "Patient":
-                    return Entry(index: index, fullUrl: fullUrl, item: .success(.patient(try FHIRPatientInput.parse(resource, at: "\(path).resource"), ifNoneExist: ifNoneExist)))
-                default:
-                    return Entry(index: index, fullUrl: fullUrl, item: .success(.condition(try FHIRConditionInput.parse(resource, at: "\(path).resource"))))
-                }
-            } catch {
-                return Entry(index: index, fullUrl: fullUrl, item: .failure(error))
-            }
+            return FHIRBundleInput.entry(index: index, path: path, resourcePath: "\(path).resource", fullUrl: fullUrl, type: type, resource: resource, ifNoneExist: ifNoneExist)
         }
         return FHIRBundleInput(kind: kind, entries: entries)
+    }
+
+    static func entry(index: Int, path: String, resourcePath: String, fullUrl: String?, type: String, resource: [String: Any],
+                      ifNoneExist: String?) -> Entry {
+        let sourceID = (resource["id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        do throws(FHIRInputError) {
+            let item: Item = type == "Patient"
+                ? .patient(try FHIRPatientInput.parse(resource, at: resourcePath), ifNoneExist: ifNoneExist)
+                : .condition(try FHIRConditionInput.parse(resource, at: resourcePath))
+            return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .success(item))
+        } catch {
+            return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .failure(error))
+        }
+    }
+
+    /// NDJSON (one resource per line, as Bulk Data writes it), read as one transaction of creates: each line a
+    /// Patient or a Condition, located by its line number (`line 4: Patient.birthDate`). Blank lines are skipped.
+    public static func ndjson(_ data: Data) -> FHIRBundleInput {
+        var entries: [Entry] = []
+        for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let number = n + 1
+            let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+            guard !text.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) else { continue }
+            let path = "line \(number)"
+            func failed(_ message: String, structural: Bool = true) -> Entry {
+                Entry(index: n, path: path, resourcePath: path, fullUrl: nil, sourceID: nil,
+                      item: .failure(FHIRInputError(issues: [FHIRInputIssue(expression: path, message: message, structural: structural)])))
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(text))) as? [String: Any] else {
+                entries.append(failed("is not a JSON object (NDJSON holds one resource per line)"))
+                continue
+            }
+            guard let type = object["resourceType"] as? String else {
+                entries.append(failed("has no resourceType"))
+                continue
+            }
+            guard creatable.contains(type) else {
+                entries.append(failed("is a \(type); Ossa imports \(creatable.joined(separator: " and ")) resources", structural: false))
+                continue
+            }
+            entries.append(entry(index: n, path: path, resourcePath: "\(path): \(type)", fullUrl: nil, type: type, resource: object, ifNoneExist: nil))
+        }
+        return FHIRBundleInput(kind: .transaction, entries: entries)
     }
 }

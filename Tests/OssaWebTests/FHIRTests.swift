@@ -517,6 +517,54 @@ struct FHIRTests {
         }
     }
 
+    @Test("randomly mutated transaction Bundles never cause a 5xx or a partial write")
+    func mutatedBundles() async throws {
+        try await withServer { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            let base = #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"fullUrl": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000101",
+                   "resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:9.9", "value": "M-1"}], "name": [{"family": "Mut", "given": ["Ada"]}], "gender": "female", "birthDate": "1950-02-03",
+                                "telecom": [{"system": "email", "value": "ada@example.org"}], "managingOrganization": {"identifier": {"system": "https://ossa-registry.org/fhir/NamingSystem/site", "value": "VIE-1"}}},
+                   "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:oid:9.9|M-1"}},
+                  {"resource": {"resourceType": "Condition", "subject": {"reference": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000101"},
+                                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M17.11"}]},
+                                "stage": [{"summary": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "kellgren-lawrence:4"}]}}]},
+                   "request": {"method": "POST", "url": "Condition"}},
+                  {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/\#(f.patientA.id.lowercasedID)"},
+                                "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/diagnosis", "code": "avascular-necrosis"}]},
+                                "bodySite": [{"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "hip-left"}]}],
+                                "stage": [{"summary": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "arco:II"}]}}]},
+                   "request": {"method": "POST", "url": "Condition"}}]}
+                """#
+            let original = try JSONSerialization.jsonObject(with: Data(base.utf8))
+            var random = SeededGenerator(seed: 20_261_202)
+            let replacements: [Any] = [NSNull(), 0, -1, 1e308, true, "", " ", "x", "🦴", "1956-02-30", "urn:uuid:5e1c0b4e-0000-4000-8000-000000000101",
+                                       "Patient/\(f.patientB.id.lowercasedID)", "Patient/not-a-uuid", [Any](), [String: Any](),
+                                       String(repeating: "é", count: 5000), [[[["deep"]]]], ["resourceType": "Observation"]]
+            var (patients, episodes) = (try await rowCount(f.store, "patients"), try await rowCount(f.store, "episodes"))
+            var accepted = 0
+            for round in 0..<150 {
+                var tree = original
+                for _ in 0..<(1 + Int(random.next() % 3)) { tree = mutate(tree, &random, replacements) }
+                guard let body = try? JSONSerialization.data(withJSONObject: tree), let text = String(data: body, encoding: .utf8) else { continue }
+                let response = try await clinician.send(.post, "/fhir", text, contentType: "application/fhir+json")
+                #expect(response.status.code < 500, "round \(round): \(response.status) for \(text.prefix(400))")
+                #expect(response.headers[.contentType]?.hasPrefix("application/fhir+json") == true, "round \(round)")
+                let now = (try await rowCount(f.store, "patients"), try await rowCount(f.store, "episodes"))
+                if response.status == .ok {
+                    accepted += 1
+                } else {
+                    #expect(now == (patients, episodes), "round \(round): a refused transaction wrote something: \(text.prefix(400))")
+                    #expect(response.json["resourceType"] as? String == "OperationOutcome", "round \(round)")
+                }
+                (patients, episodes) = now
+            }
+            #expect(accepted > 0 && accepted < 150, "some mutations are harmless, most are not: \(accepted) accepted")
+        }
+    }
+
     @Test("a Condition as Ossa writes it reads back as the same joint, side and diagnosis")
     func conditionRoundTrip() throws {
         let diagnoses: [(Joint, Side, Diagnosis)] = [
@@ -728,6 +776,53 @@ private func postImaging(_ caller: APICaller, _ f: WebFixture) async throws -> (
     let xray = try await caller.post(uri, #"{"timing": "baseline", "modality": "xray", "date": "2026-09-20", "xray": {"kellgrenLawrence": 3, "ahlback": "II"}}"#)
     #expect(xray.status == .created, "\(xray.text)")
     return (try #require(mri.json["id"] as? String), try #require(xray.json["id"] as? String))
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014) as a generator, for reproducible mutations.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// One random change somewhere in a JSON tree: a key removed, a value replaced, an array element duplicated or
+/// dropped.
+private func mutate(_ node: Any, _ random: inout SeededGenerator, _ replacements: [Any], depth: Int = 0) -> Any {
+    let here = random.next() % 4 == 0 || depth > 8
+    if var object = node as? [String: Any], !object.isEmpty {
+        let keys = object.keys.sorted()
+        let key = keys[Int(random.next() % UInt64(keys.count))]
+        if here {
+            switch random.next() % 3 {
+            case 0: object.removeValue(forKey: key)
+            case 1: object[key] = replacements[Int(random.next() % UInt64(replacements.count))]
+            default: object[key + "x"] = object[key]
+            }
+        } else {
+            object[key] = mutate(object[key] as Any, &random, replacements, depth: depth + 1)
+        }
+        return object
+    }
+    if var array = node as? [Any], !array.isEmpty {
+        let i = Int(random.next() % UInt64(array.count))
+        if here {
+            switch random.next() % 3 {
+            case 0: array.remove(at: i)
+            case 1: array.append(array[i])
+            default: array[i] = replacements[Int(random.next() % UInt64(replacements.count))]
+            }
+        } else {
+            array[i] = mutate(array[i], &random, replacements, depth: depth + 1)
+        }
+        return array
+    }
+    return replacements[Int(random.next() % UInt64(replacements.count))]
 }
 
 /// Entry `n`'s resource of a reference bundle in `Vectors/fhir`, as JSON text.

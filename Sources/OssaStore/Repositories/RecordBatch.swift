@@ -49,8 +49,14 @@ public struct RecordBatchRepository: Sendable {
         public var error: any Error
     }
 
-    /// Runs `operations` in order in one transaction; the outcomes are in the same order.
-    public func apply(_ actor: ActingUser, _ operations: [Operation]) async throws -> [Outcome] {
+    /// Thrown inside the transaction to roll a dry run back, carrying what it would have done.
+    private struct DryRun: Error {
+        var outcomes: [Outcome]
+    }
+
+    /// Runs `operations` in order in one transaction; the outcomes are in the same order. A `dryRun` does everything,
+    /// checks and audit entries included, then rolls back: nothing is written, and a failure is found as it would be.
+    public func apply(_ actor: ActingUser, _ operations: [Operation], dryRun: Bool = false) async throws -> [Outcome] {
         // Role and site checks and the checks that need no database, before the transaction opens.
         var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
         var checked = operations
@@ -80,7 +86,16 @@ public struct RecordBatchRepository: Sendable {
             }
         }
         let (readScope, createEpisode, ready) = (listScope, episodeScope, checked)
-        return try await database.transaction { db in
+        do {
+            return try await write(actor, ready, readScope: readScope, createEpisode: createEpisode, dryRun: dryRun)
+        } catch let rolledBack as DryRun {
+            return rolledBack.outcomes
+        }
+    }
+
+    private func write(_ actor: ActingUser, _ ready: [Operation], readScope: AccessPolicy.Scope?, createEpisode: AccessPolicy.Scope?,
+                       dryRun: Bool) async throws -> [Outcome] {
+        try await database.transaction { db in
             var outcomes: [Outcome] = []
             for (index, operation) in ready.enumerated() {
                 do {
@@ -116,6 +131,7 @@ public struct RecordBatchRepository: Sendable {
                     throw Failure(index: index, error: error)
                 }
             }
+            if dryRun { throw DryRun(outcomes: outcomes) }
             return outcomes
         }
     }

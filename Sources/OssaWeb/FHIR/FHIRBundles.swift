@@ -52,79 +52,10 @@ extension FHIRRoutes {
         }
     }
 
-    /// One entry as a store operation. `patients` maps a Bundle Patient's `fullUrl` to its operation's index (nil in
-    /// a batch, where entries are independent).
-    private func operation(_ entry: FHIRBundleInput.Entry, _ item: FHIRBundleInput.Item, sites: [UUID: SiteRecord],
-                           patients: [String: Int]?) throws -> RecordBatchRepository.Operation {
-        let path = entry.path
-        switch item {
-        case .patient(let input, let condition):
-            let site = try Self.site(of: input, among: sites, at: "\(path).resource")
-            return .createPatient(NewPatient(siteID: site, mrn: input.mrn, familyName: input.familyName, givenName: input.givenName,
-                                             birthDate: input.birthDate, sex: input.sex, email: input.email, phone: input.phone),
-                                  ifNoneExist: try condition.map { try Self.condition($0, field: "\(path).request.ifNoneExist") })
-        case .condition(let input):
-            let at = "\(path).resource.subject.reference"
-            let patient: RecordBatchRepository.PatientReference
-            if input.subject.hasPrefix("Patient/"), let id = UUID(uuidString: String(input.subject.dropFirst("Patient/".count))) {
-                patient = .existing(id)
-            } else if input.subject.hasPrefix("urn:uuid:") {
-                guard let patients else {
-                    throw Problem.validation([FieldProblem(field: at, message: "a batch's entries are independent: reference an existing Patient/<id>")])
-                }
-                guard let index = patients[input.subject] else {
-                    throw Problem.validation([FieldProblem(field: at, message: "\(input.subject) is not the fullUrl of a Patient in this Bundle")])
-                }
-                patient = .operation(index)
-            } else {
-                throw Problem.validation([FieldProblem(field: at, message: "\"\(input.subject)\" is not a patient (Patient/<id>, or a Patient entry's urn:uuid: fullUrl)")])
-            }
-            return .createEpisode(patient: patient, joint: input.joint, side: input.side, diagnosis: input.diagnosis)
-        }
-    }
-
     private func transaction(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord]) async throws -> Response {
-        // Every entry's problems at once, before anything is written.
-        var issues: [FHIRInputIssue] = []
-        var items: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)] = []
-        for entry in bundle.entries {
-            switch entry.item {
-            case .failure(let error): issues += error.issues
-            case .success(let item): items.append((entry, item))
-            }
-        }
-        if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
-        // Patients first, so that a Condition may name any Patient of the Bundle, wherever it stands.
-        let ordered = items.filter { if case .patient = $0.1 { true } else { false } } + items.filter { if case .condition = $0.1 { true } else { false } }
-        var patients: [String: Int] = [:]
-        for (index, (entry, item)) in ordered.enumerated() {
-            guard case .patient = item, let url = entry.fullUrl else { continue }
-            guard patients[url] == nil else {
-                throw Problem.validation([FieldProblem(field: "\(entry.path).fullUrl", message: "\(url) is the fullUrl of another entry too")])
-            }
-            patients[url] = index
-        }
-        var operations: [RecordBatchRepository.Operation] = []
-        var problems: [FieldProblem] = []
-        for (entry, item) in ordered {
-            do {
-                operations.append(try operation(entry, item, sites: sites, patients: patients))
-            } catch let problem as Problem {
-                problems += problem.errors.isEmpty ? [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)] : problem.errors
-            }
-        }
-        if !problems.isEmpty { throw Problem.validation(problems) }
-        let outcomes: [RecordBatchRepository.Outcome]
-        do {
-            outcomes = try await store.batch.apply(actor, operations)
-        } catch let failure as RecordBatchRepository.Failure {
-            let entry = ordered[failure.index].0
-            let problem = Problem(failure.error)
-            throw Problem(problem.status, type: problem.type, title: problem.title, detail: "\(entry.path): \(problem.detail ?? problem.title)",
-                          errors: [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)])
-        }
+        let done = try await FHIRImport(store: store).run(bundle, actor: actor, sites: sites)
         var responses: [Int: FHIRBundle.Entry] = [:]
-        for ((entry, item), outcome) in zip(ordered, outcomes) {
+        for (entry, item, outcome) in done {
             responses[entry.index] = Self.entryResponse(item, outcome)
         }
         return try FHIRIO.response(FHIRBundle(type: "transaction-response", entry: bundle.entries.compactMap { responses[$0.index] }))
@@ -139,7 +70,7 @@ extension FHIRRoutes {
                 case .failure(let error): throw FHIRIO.problem(error)
                 case .success(let read): item = read
                 }
-                let operation = try operation(entry, item, sites: sites, patients: nil)
+                let operation = try FHIRImport.operation(entry, item, sites: sites, patients: nil)
                 do {
                     let outcome = try await store.batch.apply(actor, [operation])
                     answers.append(Self.entryResponse(item, outcome[0]))
@@ -168,5 +99,116 @@ extension FHIRRoutes {
         case .matched: status = "200 OK"
         }
         return FHIRBundle.Entry(response: FHIRBundle.EntryResponse(status: status, location: "\(type)/\(outcome.id.uuidString.lowercased())"))
+    }
+}
+
+/// A transaction of creates from FHIR (a transaction Bundle, an NDJSON file): read, planned and written all or
+/// nothing. `POST /fhir` and `ossa import` share it.
+public struct FHIRImport: Sendable {
+    let store: OssaStore
+
+    public init(store: OssaStore) {
+        self.store = store
+    }
+
+    /// What was done, entry by entry (in the order written: Patients first).
+    public typealias Done = [(entry: FHIRBundleInput.Entry, item: FHIRBundleInput.Item, outcome: RecordBatchRepository.Outcome)]
+
+    /// Every entry's problems at once, before anything is written; then the creates in one database transaction
+    /// (`dryRun`: rolled back, so nothing is written, as `ossa import --check` wants). Throws a `Problem` whose
+    /// errors name each entry and element.
+    public func run(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord], dryRun: Bool = false) async throws -> Done {
+        var issues: [FHIRInputIssue] = []
+        var items: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)] = []
+        for entry in bundle.entries {
+            switch entry.item {
+            case .failure(let error): issues += error.issues
+            case .success(let item): items.append((entry, item))
+            }
+        }
+        if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
+        // Patients first, so that a Condition may name any Patient of the input, wherever it stands.
+        let ordered = items.filter { if case .patient = $0.1 { true } else { false } } + items.filter { if case .condition = $0.1 { true } else { false } }
+        // A Patient is named by its fullUrl (`urn:uuid:…`) or, as another system's export names it, `Patient/<its id>`.
+        var patients: [String: Int] = [:]
+        var problems: [FieldProblem] = []
+        for (index, (entry, item)) in ordered.enumerated() {
+            guard case .patient = item else { continue }
+            for name in [entry.fullUrl, entry.sourceID.map { "Patient/\($0)" }].compactMap({ $0 }) {
+                if patients[name] != nil {
+                    problems.append(FieldProblem(field: entry.path, message: "\(name) names another Patient of this input too"))
+                }
+                patients[name] = index
+            }
+        }
+        var operations: [RecordBatchRepository.Operation] = []
+        for (entry, item) in ordered {
+            do {
+                operations.append(try Self.operation(entry, item, sites: sites, patients: patients))
+            } catch let problem as Problem {
+                problems += problem.errors.isEmpty ? [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)] : problem.errors
+            }
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        let outcomes: [RecordBatchRepository.Outcome]
+        do {
+            outcomes = try await store.batch.apply(actor, operations, dryRun: dryRun)
+        } catch let failure as RecordBatchRepository.Failure {
+            let entry = ordered[failure.index].0
+            let problem = Problem(failure.error)
+            throw Problem(problem.status, type: problem.type, title: problem.title, detail: "\(entry.path): \(problem.detail ?? problem.title)",
+                          errors: [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)])
+        }
+        return zip(ordered, outcomes).map { ($0.0.0, $0.0.1, $0.1) }
+    }
+
+    /// One entry as a store operation. `patients` maps the names of the input's Patients to their operation's
+    /// index (nil in a batch, where entries are independent).
+    static func operation(_ entry: FHIRBundleInput.Entry, _ item: FHIRBundleInput.Item, sites: [UUID: SiteRecord],
+                          patients: [String: Int]?) throws -> RecordBatchRepository.Operation {
+        switch item {
+        case .patient(let input, let condition):
+            let site = try FHIRRoutes.site(of: input, among: sites, at: entry.resourcePath)
+            return .createPatient(NewPatient(siteID: site, mrn: input.mrn, familyName: input.familyName, givenName: input.givenName,
+                                             birthDate: input.birthDate, sex: input.sex, email: input.email, phone: input.phone),
+                                  ifNoneExist: try condition.map { try FHIRRoutes.condition($0, field: "\(entry.path).request.ifNoneExist") })
+        case .condition(let input):
+            let at = "\(entry.resourcePath).subject.reference"
+            if let patients, let index = patients[input.subject] {
+                return .createEpisode(patient: .operation(index), joint: input.joint, side: input.side, diagnosis: input.diagnosis)
+            }
+            let patient: RecordBatchRepository.PatientReference
+            if input.subject.hasPrefix("Patient/"), let id = UUID(uuidString: String(input.subject.dropFirst("Patient/".count))) {
+                patient = .existing(id)
+            } else if input.subject.hasPrefix("urn:uuid:") {
+                let message = patients == nil ? "a batch's entries are independent: reference an existing Patient/<id>"
+                    : "\(input.subject) is not the fullUrl of a Patient in this Bundle"
+                throw Problem.validation([FieldProblem(field: at, message: message)])
+            } else {
+                throw Problem.validation([FieldProblem(field: at, message: "\"\(input.subject)\" is not a patient (Patient/<id>, or a Patient of this input)")])
+            }
+            return .createEpisode(patient: patient, joint: input.joint, side: input.side, diagnosis: input.diagnosis)
+        }
+    }
+}
+
+/// Why an import was refused: every problem, each at its entry or line and element.
+public struct FHIRImportFailure: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+extension FHIRImport {
+    /// `run` for the command line: the caller's sites looked up, and a refusal as `FHIRImportFailure`.
+    public func importing(_ bundle: FHIRBundleInput, actor: ActingUser, dryRun: Bool) async throws -> Done {
+        let sites = Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
+                               uniquingKeysWith: { a, _ in a })
+        do {
+            return try await run(bundle, actor: actor, sites: sites, dryRun: dryRun)
+        } catch let problem as Problem {
+            throw FHIRImportFailure(problems: problem.errors.isEmpty ? [problem.detail ?? problem.title] : problem.errors.map { "\($0.field): \($0.message)" })
+        } catch let denied as AccessDenied {
+            throw FHIRImportFailure(problems: [denied.description])
+        }
     }
 }

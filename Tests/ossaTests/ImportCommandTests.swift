@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import OssaCore
+import OssaStore
+import Testing
+
+/// `ossa import FILE --as EMAIL [--check]` (issue #12), run as a user would: a FHIR transaction Bundle and an NDJSON
+/// file; every problem listed with its entry or line, and then nothing written; `--check` writes nothing either way.
+@Suite("Import command", .serialized)
+struct ImportCommandTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-import-\(UUID().uuidString)")
+    var database: String { directory.appendingPathComponent("ossa.sqlite").path }
+    static let clinician = "importer@example.org"
+
+    init() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    /// A database with one site and a clinician granted it.
+    func prepare() async throws {
+        let migrate = try CLI.run(["migrate", "--database", database])
+        try #require(migrate.status == 0, "\(migrate.stderr)")
+        let add = try CLI.run(["user", "add", "--database", database, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
+        try #require(add.status == 0, "\(add.stderr)")
+        try await withDatabase { store in
+            let adminID = try #require(try await store.sessions.credentials(email: "admin@example.org")).userID
+            let admin = try await store.users.actingUser(adminID, from: "test")
+            let site = try await store.sites.create(admin, code: "IMP", name: "Import Clinic")
+            let user = try await store.users.create(admin, NewUser(email: Self.clinician, displayName: "Importer", role: .clinician))
+            try await store.users.grantSite(admin, user: user.id, site: site.id)
+        }
+    }
+
+    func withDatabase<T>(_ body: (OssaStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let db = try await OssaDatabase.open(.sqlite(path: database), logger: logger)
+        do {
+            let result = try await body(OssaStore(database: db))
+            await db.shutdown()
+            return result
+        } catch {
+            await db.shutdown()
+            throw error
+        }
+    }
+
+    /// Patients and episodes the clinician sees (the only site's, so all of them).
+    func counts() async throws -> [Int] {
+        try await withDatabase { store in
+            let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: Self.clinician)).userID, from: "test")
+            return [try await store.patients.list(actor, PageRequest(limit: 1)).total, try await store.episodes.list(actor, PageRequest(limit: 1)).total]
+        }
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    func run(_ arguments: [String]) throws -> CLIResult {
+        try CLI.run(["import"] + arguments + ["--as", Self.clinician, "--database", database])
+    }
+
+    static let patient = #"{"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.40", "value": "OLD-7"}], "name": [{"family": "Import", "given": ["Ida"]}], "birthDate": "1952-08-19", "gender": "female"}"#
+    static let condition = #"{"resourceType": "Condition", "subject": {"reference": "urn:uuid:0e7a0000-0000-4000-8000-000000000001"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M16.12"}]}, "stage": [{"summary": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "tonnis:2"}]}}]}"#
+    static let transaction = #"""
+        {"resourceType": "Bundle", "type": "transaction", "entry": [
+          {"fullUrl": "urn:uuid:0e7a0000-0000-4000-8000-000000000001", "resource": \#(patient),
+           "request": {"method": "POST", "url": "Patient", "ifNoneExist": "identifier=urn:oid:1.2.40|OLD-7"}},
+          {"resource": \#(condition), "request": {"method": "POST", "url": "Condition"}}]}
+        """#
+
+    @Test("a transaction Bundle: --check writes nothing, the import writes it all, a repeat matches the patient")
+    func transactionBundle() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await prepare()
+        let bundle = try file("bundle.json", Self.transaction)
+        let checked = try run([bundle, "--check"])
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(checked.stdout.contains("Check passed, nothing written: 1 patients and 1 episodes created, 0 patients matched"), "\(checked.stdout)")
+        #expect(try await counts() == [0, 0])
+        #expect(checked.stderr.contains("read \(bundle): 2 resources"), "progress on standard error")
+
+        let imported = try run([bundle])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("1 patients and 1 episodes created"))
+        #expect(try await counts() == [1, 1])
+        let again = try run([bundle])
+        #expect(again.stdout.contains("0 patients and 1 episodes created, 1 patients matched"), "\(again.stdout) \(again.stderr)")
+        #expect(try await counts() == [1, 2])
+        let episode = try await withDatabase { store in
+            let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: Self.clinician)).userID, from: "test")
+            return try await store.episodes.list(actor, PageRequest(limit: 1)).items.first
+        }
+        #expect(episode?.joint == .hip && episode?.side == .left)
+        #expect(episode?.diagnosis == .osteoarthritis(OAGrading(tonnis: .grade2)), "ICD-10-CM M16.12 with Tönnis 2")
+    }
+
+    @Test("every problem with its entry or line, a non-zero exit, and nothing written")
+    func refusals() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await prepare()
+        let bad = try file("bad.json", #"""
+            {"resourceType": "Bundle", "type": "transaction", "entry": [
+              {"resource": {"resourceType": "Patient", "name": [{"family": "A", "given": ["B"]}], "birthDate": "1956-13-45"}, "request": {"method": "POST", "url": "Patient"}},
+              {"resource": \#(Self.patient), "request": {"method": "POST", "url": "Patient"}},
+              {"resource": {"resourceType": "Condition", "subject": {"reference": "urn:uuid:nowhere"}, "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/diagnosis", "code": "osteoarthritis"}]}, "bodySite": [{"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "knee-left"}]}]}, "request": {"method": "POST", "url": "Condition"}}]}
+            """#)
+        for arguments in [[bad], [bad, "--check"]] {
+            let refused = try run(arguments)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("Bundle.entry[0].resource.birthDate"), "\(refused.stderr)")
+            #expect(refused.stdout.isEmpty)
+        }
+        // Planning problems (after every entry reads) are all listed too.
+        let unresolved = try file("unresolved.json", #"{"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": \#(Self.condition), "request": {"method": "POST", "url": "Condition"}}]}"#)
+        let plan = try run([unresolved])
+        #expect(plan.status != 0 && plan.stderr.contains("Bundle.entry[0].resource.subject.reference"), "\(plan.stderr)")
+        let collection = try run([try file("collection.json", #"{"resourceType": "Bundle", "type": "collection", "entry": []}"#)])
+        #expect(collection.status != 0 && collection.stderr.contains("Bundle.type"), "\(collection.stderr)")
+        let csv = try run([try file("wide.csv", "record_id,redcap_event_name\n1,baseline_arm_1\n")])
+        #expect(csv.status != 0 && csv.stderr.contains("not a FHIR transaction Bundle or NDJSON"), "\(csv.stderr)")
+        let nobody = try CLI.run(["import", bad, "--as", "nobody@example.org", "--database", database])
+        #expect(nobody.status != 0 && nobody.stderr.contains("no such user"), "\(nobody.stderr)")
+        #expect(try await counts() == [0, 0])
+    }
+
+    @Test("NDJSON: a Condition names its Patient by the Patient's id in the file; a bad line is named by its number")
+    func ndjson() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await prepare()
+        let patient = Self.patient.replacingOccurrences(of: #""resourceType": "Patient","#, with: #""resourceType": "Patient", "id": "old-42","#)
+        let condition = Self.condition.replacingOccurrences(of: "urn:uuid:0e7a0000-0000-4000-8000-000000000001", with: "Patient/old-42")
+        let broken = try file("broken.ndjson", [condition, "", patient, #"{"resourceType": "Observation", "status": "final"}"#, "not json"].joined(separator: "\n") + "\n")
+        let refused = try run([broken])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("line 4: is a Observation") && refused.stderr.contains("line 5: is not a JSON object"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("line 1") && !refused.stderr.contains("line 3"), "the good lines have no problem: \(refused.stderr)")
+        #expect(try await counts() == [0, 0])
+        let good = try file("good.ndjson", [condition, patient].joined(separator: "\n") + "\n")
+        let imported = try run([good])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("1 patients and 1 episodes created"))
+        #expect(try await counts() == [1, 1])
+    }
+}
