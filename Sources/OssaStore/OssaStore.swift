@@ -40,6 +40,8 @@ public struct OssaStore: Sendable {
     public var savedCohorts: SavedCohortRepository { SavedCohortRepository(database: database) }
     /// Several creates in one transaction (FHIR transaction Bundles, imports).
     public var batch: RecordBatchRepository { RecordBatchRepository(database: database) }
+    /// Identified records in keyset pages, for FHIR Bulk Data `$export`.
+    public var export: ExportRepository { ExportRepository(database: database) }
     /// Registry analytics over the protocol's timepoints (the bundled protocol unless given).
     public func analytics(protocol followUp: FollowUpProtocol? = nil) throws -> AnalyticsRepository {
         AnalyticsRepository(database: database, followUp: try followUp ?? FollowUpProtocol.bundledDefault())

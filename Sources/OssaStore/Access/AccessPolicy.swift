@@ -32,6 +32,7 @@ import OssaCore
 /// | outbox message| create (enqueue)      | –           | granted     | granted   | –          | –     |
 /// | outbox message| list, update (send)   | –           | –           | –         | –          | all   |
 /// | de-identified | export                | –           | –           | –         | granted    | –     |
+/// | export (FHIR) | export                | –           | granted     | granted   | –          | –     |
 /// | API token     | create, read, revoke  | own         | own         | own       | own        | all   |
 /// | audit log     | read                  | –           | –           | –         | –          | all   |
 /// | ruleset       | create, update        | –           | –           | –         | –          | all   |
@@ -131,6 +132,9 @@ public enum AccessPolicy {
         Rule(recordType: .outboxMessage, actions: [.list], scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites]),
         Rule(recordType: .outboxMessage, actions: [.update], scopes: admin),
         Rule(recordType: .deidentified, actions: [.export], scopes: [.researcher: .grantedSites]),
+        // FHIR Bulk Data export of identified records: the staff of the sites, never researchers (they have the
+        // de-identified export) or administrators (no clinical data).
+        Rule(recordType: .export, actions: [.export], scopes: staff),
         // Consult requests from the public self-screen: staff of the preferred site (any site's staff when none).
         Rule(recordType: .consultRequest, actions: [.list, .read, .update], scopes: staff),
         // Red flags (recovery diary, locked links): raised by the patient's answers, seen and resolved by staff.

@@ -15,6 +15,10 @@ struct FHIRRoutes: Sendable {
     let baseURL: String
     let version: String
     let library: InstrumentLibrary
+    /// `$export` jobs (nil: not served).
+    var exports: BulkExportJobs? = nil
+    /// For `Group/{id}/$export`: a saved cohort's patients.
+    var analytics: AnalyticsSetup? = nil
 
     static let contentType = "application/fhir+json; charset=utf-8"
 
@@ -39,6 +43,12 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.questionnaire, use: readQuestionnaire)
         group.on(.get, Paths.FHIR.questionnaireResponses, use: searchQuestionnaireResponses)
         group.on(.get, Paths.FHIR.questionnaireResponse, use: readQuestionnaireResponse)
+        group.on(.get, Paths.FHIR.exportSystem, use: exportSystem)
+        group.on(.get, Paths.FHIR.exportPatients, use: exportSystem)
+        group.on(.get, Paths.FHIR.exportGroup, use: exportGroup)
+        group.on(.get, Paths.FHIR.exportStatus, use: exportStatus)
+        group.on(.delete, Paths.FHIR.exportStatus, use: exportCancel)
+        group.on(.get, Paths.FHIR.exportFile, use: exportFile)
         group.on(.get, Paths.FHIR.auditEvents, use: searchAuditEvents)
         group.on(.get, Paths.FHIR.auditEvent, use: readAuditEvent)
         // The audit log is append-only and written by Ossa alone: every write to it is refused.

@@ -64,7 +64,12 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     }
 
     // FHIR R4: the metadata public; the resources as the JSON API (token or session, CSRF for a session's writes).
-    let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion, library: try InstrumentLibrary.builtIn())
+    let analyticsSetup = try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount, maxStaleness: configuration.analyticsMaxStaleness)
+    let library = try InstrumentLibrary.builtIn()
+    let exportRoot = configuration.exportDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+    let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion, library: library,
+                          exports: BulkExportJobs(store: store, library: library, root: exportRoot, fileBytes: configuration.exportFileBytes),
+                          analytics: analyticsSetup)
     fhir.registerPublic(on: router)
     fhir.register(on: router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware()))
 
@@ -75,8 +80,7 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
     try StaffRoutes(store: store, pages: pages, now: environment.now,
                     composition: try MessageComposition(baseURL: configuration.linkBase)).register(on: signedIn)
     try ConsultRequestRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
-    AnalyticsRoutes(store: store, pages: pages, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
-                                                                                 maxStaleness: configuration.analyticsMaxStaleness)).register(on: signedIn)
+    AnalyticsRoutes(store: store, pages: pages, setup: analyticsSetup).register(on: signedIn)
     try AdminRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: signedIn)
     allowed.load(router.routes)
     return router

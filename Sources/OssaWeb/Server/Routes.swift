@@ -159,6 +159,7 @@ enum Paths {
         FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
         FHIR.observations, FHIR.observation, FHIR.questionnaires, FHIR.questionnaire, FHIR.questionnaireResponses, FHIR.questionnaireResponse,
         FHIR.auditEvents, FHIR.auditEvent, FHIR.system,
+        FHIR.exportSystem, FHIR.exportPatients, FHIR.exportGroup, FHIR.exportStatus, FHIR.exportFile,
     ]
 
     /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
@@ -179,6 +180,12 @@ enum Paths {
         static let questionnaire = RoutePath("/fhir/Questionnaire/:questionnaireID")
         static let questionnaireResponses = RoutePath("/fhir/QuestionnaireResponse")
         static let questionnaireResponse = RoutePath("/fhir/QuestionnaireResponse/:questionnaireResponseID")
+        /// Bulk Data `$export` (kick-off, status, files).
+        static let exportSystem = RoutePath("/fhir/$export")
+        static let exportPatients = RoutePath("/fhir/Patient/$export")
+        static let exportGroup = RoutePath("/fhir/Group/:groupID/$export")
+        static let exportStatus = RoutePath("/fhir/$export-status/:jobID")
+        static let exportFile = RoutePath("/fhir/$export-file/:jobID/:file")
         static let auditEvents = RoutePath("/fhir/AuditEvent")
         static let auditEvent = RoutePath("/fhir/AuditEvent/:auditEventID")
     }

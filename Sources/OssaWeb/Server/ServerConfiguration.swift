@@ -36,6 +36,11 @@ public struct ServerConfiguration: Sendable {
     /// How old (seconds) the analytics' registry extract may be while a newer one is read in the background
     /// (`OSSA_ANALYTICS_MAX_STALENESS`; `ossa serve` defaults to 300; 0 = always the newest).
     public var analyticsMaxStaleness: TimeInterval = 0
+    /// FHIR Bulk Data `$export`: the largest NDJSON file (`OSSA_EXPORT_FILE_BYTES`, default 64 MiB); a type with more
+    /// is split into several files.
+    public var exportFileBytes = 64 << 20
+    /// Where `$export` writes its files (`OSSA_EXPORT_DIR`; default the system's temporary directory).
+    public var exportDirectory: String?
 
     /// The start of every link in a message.
     public var linkBase: String {

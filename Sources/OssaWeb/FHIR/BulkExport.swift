@@ -1,0 +1,371 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import OssaCore
+import OssaFHIR
+import OssaStore
+
+/// FHIR Bulk Data Access (HL7 Bulk Data IG 2.0.0) `$export` jobs of this server process: kick-off, status with
+/// `X-Progress`, a manifest of NDJSON files (one resource type per file, each at most `fileBytes`), the files, and
+/// cancel. A job reads the store a page at a time (keyset pages of `pageSize`) and writes each page out before the
+/// next is read, so memory stays bounded whatever the registry's size.
+actor BulkExportJobs {
+    enum State: Sendable {
+        case running(String)
+        case complete([FileEntry])
+        case failed(String)
+    }
+
+    struct FileEntry: Sendable {
+        var type: String
+        var name: String
+        var count: Int
+    }
+
+    struct Job: Sendable {
+        var owner: UUID
+        var request: String
+        var transactionTime: Date
+        var directory: URL
+        var state: State
+        var task: Task<Void, Never>?
+    }
+
+    /// The types an export writes, in this order (the `_type` values).
+    static let types = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation"]
+
+    let store: OssaStore
+    let library: InstrumentLibrary
+    let root: URL
+    let fileBytes: Int
+    let pageSize: Int
+    private var jobs: [UUID: Job] = [:]
+
+    init(store: OssaStore, library: InstrumentLibrary, root: URL, fileBytes: Int, pageSize: Int = 1000) {
+        self.store = store
+        self.library = library
+        self.root = root
+        self.fileBytes = fileBytes
+        self.pageSize = pageSize
+    }
+
+    /// Starts a job for `actor` (already allowed and audited by the caller) and returns its id.
+    func start(actor: ActingUser, request: String, types: [String], since: Date?, patients: Set<UUID>?) throws -> UUID {
+        let id = UUID()
+        let directory = root.appendingPathComponent("ossa-export-\(id.uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let writer = BulkExportWriter(store: store, library: library, actor: actor, directory: directory, fileBytes: fileBytes, pageSize: pageSize,
+                                      since: since, patients: patients)
+        jobs[id] = Job(owner: actor.userID, request: request, transactionTime: Date(), directory: directory, state: .running("starting"), task: nil)
+        let task = Task { [self] in
+            do {
+                let files = try await writer.run(types: types) { progress in await self.progress(id, progress) }
+                self.finish(id, .complete(files))
+            } catch is CancellationError {
+                // Cancelled: the job is already gone.
+            } catch {
+                self.finish(id, .failed("the export failed; quote the job id \(id.uuidString.lowercased()) when reporting it"))
+            }
+        }
+        jobs[id]?.task = task
+        return id
+    }
+
+    private func progress(_ id: UUID, _ text: String) {
+        guard case .running = jobs[id]?.state else { return }
+        jobs[id]?.state = .running(text)
+    }
+
+    private func finish(_ id: UUID, _ state: State) {
+        guard jobs[id] != nil else { return }
+        jobs[id]?.state = state
+        jobs[id]?.task = nil
+    }
+
+    /// The job, if it is `owner`'s (another user's job looks absent).
+    func job(_ id: UUID, owner: UUID) -> Job? {
+        guard let job = jobs[id], job.owner == owner else { return nil }
+        return job
+    }
+
+    /// Cancels a running job or deletes a finished one's files. False when there is no such job of `owner`'s.
+    func cancel(_ id: UUID, owner: UUID) async -> Bool {
+        guard let job = jobs[id], job.owner == owner else { return false }
+        jobs[id] = nil
+        job.task?.cancel()
+        _ = await job.task?.value
+        try? FileManager.default.removeItem(at: job.directory)
+        return true
+    }
+
+    /// Cancels every job and deletes their files (the server is stopping).
+    func shutdown() async {
+        for id in Array(jobs.keys) {
+            if let owner = jobs[id]?.owner { _ = await cancel(id, owner: owner) }
+        }
+    }
+}
+
+/// Writes one export: each type's resources, a page at a time, into NDJSON files of at most `fileBytes`.
+struct BulkExportWriter: Sendable {
+    let store: OssaStore
+    let library: InstrumentLibrary
+    let actor: ActingUser
+    let directory: URL
+    let fileBytes: Int
+    let pageSize: Int
+    let since: Date?
+    let patients: Set<UUID>?
+
+    /// The files written, in order.
+    func run(types: [String], progress: @Sendable (String) async -> Void) async throws -> [BulkExportJobs.FileEntry] {
+        let sites = Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
+                               uniquingKeysWith: { a, _ in a })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var files: [BulkExportJobs.FileEntry] = []
+        for type in types {
+            var output = NDJSONOutput(directory: directory, type: type, limit: fileBytes)
+            func write<T: Encodable>(_ resources: [T]) throws {
+                for resource in resources { try output.append(try encoder.encode(resource)) }
+            }
+            switch type {
+            case "Patient":
+                try await pages({ try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.id) {
+                    try write($0.map { FHIRMapping.patient($0, site: sites[$0.siteID]) })
+                    await progress("Patient: \(output.total) resources")
+                }
+            case "Condition":
+                try await pages({ try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.id) {
+                    try write($0.map(FHIRMapping.condition))
+                    await progress("Condition: \(output.total) resources")
+                }
+            case "Procedure":
+                try await pages({ try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                    try write($0.map { FHIRMapping.procedure($0.0, patientID: $0.patientID) })
+                    await progress("Procedure: \(output.total) resources")
+                }
+            case "QuestionnaireResponse":
+                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                    try write($0.map { FHIRMapping.questionnaireResponse($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
+                    await progress("QuestionnaireResponse: \(output.total) resources")
+                }
+            default:
+                // Observations: the scores of the responses, then the imaging findings.
+                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                    try write($0.flatMap { FHIRMapping.scoreObservations($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
+                    await progress("Observation: \(output.total) resources")
+                }
+                try await pages({ try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                    try write($0.flatMap { FHIRMapping.imagingObservations($0.0, patientID: $0.patientID, side: $0.side) })
+                    await progress("Observation: \(output.total) resources")
+                }
+            }
+            files += try output.close()
+        }
+        return files
+    }
+
+    /// Reads pages after the last id until one comes back short, handing each to `body`.
+    private func pages<T>(_ read: (UUID?) async throws -> [T], id: (T) -> UUID, _ body: ([T]) async throws -> Void) async throws {
+        var after: UUID?
+        while true {
+            try Task.checkCancellation()
+            let page = try await read(after)
+            if !page.isEmpty { try await body(page) }
+            guard page.count == pageSize, let last = page.last else { return }
+            after = id(last)
+        }
+    }
+}
+
+/// One type's NDJSON files: `<Type>-1.ndjson`, `<Type>-2.ndjson`, … each at most `limit` bytes (a single resource
+/// larger than that gets a file of its own).
+struct NDJSONOutput {
+    let directory: URL
+    let type: String
+    let limit: Int
+    private var handle: FileHandle?
+    private var bytes = 0
+    private var buffer = Data()
+    private var files: [BulkExportJobs.FileEntry] = []
+    private(set) var total = 0
+
+    init(directory: URL, type: String, limit: Int) {
+        self.directory = directory
+        self.type = type
+        self.limit = limit
+    }
+
+    mutating func append(_ line: Data) throws {
+        if handle == nil || (bytes > 0 && bytes + line.count + 1 > limit) { try next() }
+        buffer.append(line)
+        buffer.append(UInt8(ascii: "\n"))
+        bytes += line.count + 1
+        files[files.count - 1].count += 1
+        total += 1
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private mutating func flush() throws {
+        guard let handle, !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func next() throws {
+        try flush()
+        try handle?.close()
+        let name = "\(type)-\(files.count + 1).ndjson"
+        let url = directory.appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        handle = try FileHandle(forWritingTo: url)
+        files.append(BulkExportJobs.FileEntry(type: type, name: name, count: 0))
+        bytes = 0
+    }
+
+    /// The files written (none when the type had no resources).
+    mutating func close() throws -> [BulkExportJobs.FileEntry] {
+        try flush()
+        try handle?.close()
+        handle = nil
+        return files
+    }
+}
+
+/// The `$export` routes.
+extension FHIRRoutes {
+    /// GET /fhir/$export, /fhir/Patient/$export, /fhir/Group/{id}/$export: the kick-off. `Prefer: respond-async`
+    /// is required; `_type` (comma-separated), `_since` (an instant) and `_outputFormat` (NDJSON) are taken, any other
+    /// parameter is refused. 202 with `Content-Location`, the status URL.
+    @Sendable func exportSystem(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await kickOff(request, context, patients: nil)
+    }
+
+    @Sendable func exportGroup(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let id = try FHIRIO.id(context, "groupID", type: "Group")
+        guard let setup = analytics else { throw Problem(.notFound, detail: "Group/$export is not served") }
+        // A Group is a saved cohort: its patients are those with an episode the cohort's filters select, among the
+        // caller's sites.
+        let cohort = try await store.savedCohorts.get(actor, id)
+        let extract = try await store.analytics(protocol: setup.followUp).extract(actor, minimumCellCount: setup.minimumCellCount,
+                                                                                  maxStaleness: 0, audit: "fhir:Group/\(id.uuidString.lowercased())/$export")
+        // (A researcher's extract is de-identified; the kick-off refuses them before anything is written.)
+        let members = Set(extract.extract.episodes.filter { cohort.definition.filter.matches($0) }.map(\.patientKey))
+        return try await kickOff(request, context, patients: members)
+    }
+
+    private func kickOff(_ request: Request, _ context: OssaRequestContext, patients: Set<UUID>?) async throws -> Response {
+        let actor = try context.requireUser()
+        guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
+        guard (request.headers[FHIRIO.prefer] ?? "").lowercased().contains("respond-async") else {
+            throw Problem(.badRequest, detail: "$export runs asynchronously: send Prefer: respond-async",
+                          errors: [FieldProblem(field: "Prefer", message: "must be respond-async")])
+        }
+        var types = BulkExportJobs.types
+        var since: Date?
+        for (name, value) in request.uri.queryParameters {
+            let value = String(value)
+            switch String(name) {
+            case "_type":
+                let asked = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                if let unknown = asked.first(where: { !BulkExportJobs.types.contains($0) }) {
+                    throw Problem.badParameter("_type", "\(unknown) is not exported; these are: \(BulkExportJobs.types.joined(separator: ", "))")
+                }
+                types = BulkExportJobs.types.filter(asked.contains)
+            case "_since":
+                guard let date = FHIRIO.parseInstant(value) else {
+                    throw Problem.badParameter("_since", "\"\(value)\" is not a FHIR instant (2026-11-01T00:00:00Z)")
+                }
+                since = date
+            case "_outputFormat":
+                guard ["application/fhir+ndjson", "application/ndjson", "ndjson"].contains(value) else {
+                    throw Problem.badParameter("_outputFormat", "only application/fhir+ndjson is written")
+                }
+            case let other:
+                throw Problem.badParameter(other, "is not a parameter of $export here; these are: _type, _since, _outputFormat")
+            }
+        }
+        let what = "$export " + types.joined(separator: ",") + (since.map { " since \(FHIRMapping.instant($0) ?? "")" } ?? "")
+            + (patients.map { " of \($0.count) patients" } ?? "")
+        try await store.export.start(actor, what: what)
+        let id = try await jobs.start(actor: actor, request: baseURL + request.uri.description, types: types, since: since, patients: patients)
+        var response = Response(status: .accepted, headers: [.contentType: FHIRRoutes.contentType])
+        response.headers[.contentLocation] = baseURL + Paths.FHIR.exportStatus.url(id)
+        return response
+    }
+
+    /// GET the status URL: 202 with `X-Progress` while running, 200 with the manifest when done, 500 with an
+    /// OperationOutcome when it failed. Only the user who started the job sees it.
+    @Sendable func exportStatus(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
+        let id = try FHIRIO.id(context, "jobID", type: "export job")
+        guard let job = await jobs.job(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.uuidString.lowercased())") }
+        switch job.state {
+        case .running(let progress):
+            var response = Response(status: .accepted)
+            response.headers[FHIRIO.xProgress] = progress
+            response.headers[.retryAfter] = "2"
+            return response
+        case .failed(let message):
+            throw Problem(.internalServerError, detail: message)
+        case .complete(let files):
+            let manifest: [String: Any] = [
+                "transactionTime": FHIRMapping.instant(job.transactionTime) ?? "",
+                "request": job.request,
+                "requiresAccessToken": true,
+                "output": files.map { ["type": $0.type, "url": baseURL + Paths.FHIR.exportFile.url(id.uuidString.lowercased(), $0.name), "count": $0.count] as [String: Any] },
+                "error": [Any](),
+            ]
+            let data = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes])
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+    }
+
+    /// DELETE the status URL: cancels the job (or deletes a finished one's files). 202.
+    @Sendable func exportCancel(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
+        let id = try FHIRIO.id(context, "jobID", type: "export job")
+        guard await jobs.cancel(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.uuidString.lowercased())") }
+        return Response(status: .accepted)
+    }
+
+    /// GET a file of a finished job (`application/fhir+ndjson`), streamed from disk.
+    @Sendable func exportFile(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
+        let id = try FHIRIO.id(context, "jobID", type: "export job")
+        let name = context.parameters.get("file") ?? ""
+        guard let job = await jobs.job(id, owner: actor.userID), case .complete(let files) = job.state, files.contains(where: { $0.name == name }) else {
+            throw Problem(.notFound, detail: "no export file \(name)")
+        }
+        let url = job.directory.appendingPathComponent(name)
+        let handle = try FileHandle(forReadingFrom: url)
+        let body = ResponseBody { writer in
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/fhir+ndjson", .cacheControl: "no-store"], body: body)
+    }
+}
+
+extension FHIRIO {
+    static let xProgress = HTTPField.Name("X-Progress")!
+    static let prefer = HTTPField.Name("Prefer")!
+
+    /// A FHIR `instant` (`2026-11-01T00:00:00Z`, with fractional seconds or an offset).
+    static func parseInstant(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return plain.date(from: text) ?? fractional.date(from: text)
+    }
+}
