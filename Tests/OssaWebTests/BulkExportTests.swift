@@ -144,17 +144,5 @@ private func validateLines(_ lines: [String], directory: URL) throws {
         try Data(line.utf8).write(to: file)
         files.append(file.path)
     }
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("fhir/validate.py").path
-    for (tool, python) in configured {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, tool] + files
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(tool): \(output)")
-    }
+    try runFHIRValidators(configured, files: files)
 }

@@ -732,20 +732,7 @@ struct FHIRTests {
             let hipFile = directory.appendingPathComponent("hip.json")
             try Data(hip.utf8).write(to: hipFile)
             files.append(hipFile.path)
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("fhir/validate.py").path
-            for (tool, python) in configured {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: python)
-                process.arguments = [script, tool] + files
-                let out = Pipe()
-                process.standardOutput = out
-                process.standardError = out
-                try process.run()
-                let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0, "\(tool): \(output)")
-            }
+            try runFHIRValidators(configured, files: files)
         }
     }
 }
@@ -776,6 +763,24 @@ private func postImaging(_ caller: APICaller, _ f: WebFixture) async throws -> (
     let xray = try await caller.post(uri, #"{"timing": "baseline", "modality": "xray", "date": "2026-09-20", "xray": {"kellgrenLawrence": 3, "ahlback": "II"}}"#)
     #expect(xray.status == .created, "\(xray.text)")
     return (try #require(mri.json["id"] as? String), try #require(xray.json["id"] as? String))
+}
+
+/// Runs Tests/fhir/validate.py with each configured validator over `files`; every problem is a test failure.
+func runFHIRValidators(_ configured: [(tool: String, python: String)], files: [String]) throws {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("fhir/validate.py").path
+    for (tool, python) in configured {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, tool] + files
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(tool): \(output)")
+    }
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014) as a generator, for reproducible mutations.
