@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import OssaCore
+import OssaDemo
 import OssaFHIR
 import SQLKit
 @testable import OssaStore
@@ -539,7 +540,7 @@ struct FHIRTests {
                    "request": {"method": "POST", "url": "Condition"}}]}
                 """#
             let original = try JSONSerialization.jsonObject(with: Data(base.utf8))
-            var random = SeededGenerator(seed: 20_261_202)
+            var random = SplitMix64(seed: 20_261_202)
             let replacements: [Any] = [NSNull(), 0, -1, 1e308, true, "", " ", "x", "🦴", "1956-02-30", "urn:uuid:5e1c0b4e-0000-4000-8000-000000000101",
                                        "Patient/\(f.patientB.id.lowercasedID)", "Patient/not-a-uuid", [Any](), [String: Any](),
                                        String(repeating: "é", count: 5000), [[[["deep"]]]], ["resourceType": "Observation"]]
@@ -783,22 +784,9 @@ func runFHIRValidators(_ configured: [(tool: String, python: String)], files: [S
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014) as a generator, for reproducible mutations.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One random change somewhere in a JSON tree: a key removed, a value replaced, an array element duplicated or
 /// dropped.
-private func mutate(_ node: Any, _ random: inout SeededGenerator, _ replacements: [Any], depth: Int = 0) -> Any {
+private func mutate(_ node: Any, _ random: inout SplitMix64, _ replacements: [Any], depth: Int = 0) -> Any {
     let here = random.next() % 4 == 0 || depth > 8
     if var object = node as? [String: Any], !object.isEmpty {
         let keys = object.keys.sorted()
