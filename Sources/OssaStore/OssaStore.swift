@@ -42,6 +42,7 @@ public struct OssaStore: Sendable {
     public var batch: RecordBatchRepository { RecordBatchRepository(database: database) }
     /// Identified records in keyset pages, for FHIR Bulk Data `$export`.
     public var export: ExportRepository { ExportRepository(database: database) }
+    public var secrets: InstallationSecrets { InstallationSecrets(database: database) }
     /// Registry analytics over the protocol's timepoints (the bundled protocol unless given).
     public func analytics(protocol followUp: FollowUpProtocol? = nil) throws -> AnalyticsRepository {
         AnalyticsRepository(database: database, followUp: try followUp ?? FollowUpProtocol.bundledDefault())

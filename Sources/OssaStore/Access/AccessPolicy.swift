@@ -131,7 +131,8 @@ public enum AccessPolicy {
         // The outbox: staff see their sites' messages (worklist, API); the administrator sees all and retries (CLI).
         Rule(recordType: .outboxMessage, actions: [.list], scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites]),
         Rule(recordType: .outboxMessage, actions: [.update], scopes: admin),
-        Rule(recordType: .deidentified, actions: [.export], scopes: [.researcher: .grantedSites]),
+        // De-identified exports: researchers, and the staff for their own sites' research.
+        Rule(recordType: .deidentified, actions: [.export], scopes: analyticsUsers),
         // FHIR Bulk Data export of identified records: the staff of the sites, never researchers (they have the
         // de-identified export) or administrators (no clinical data).
         Rule(recordType: .export, actions: [.export], scopes: staff),

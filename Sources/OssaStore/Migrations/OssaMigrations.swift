@@ -40,6 +40,7 @@ public enum OssaMigrations {
         M0031_CreateDiaryAndRedFlags(),
         M0032_CreateMessageTemplates(),
         M0033_AddAnalytics(),
+        M0034_CreateInstallationSecrets(),
     ]
 }
 

@@ -11,15 +11,23 @@ public struct ExportRepository: Sendable {
     let database: OssaDatabase
 
     /// The actor may export; audits the export (`what` names the job and its types). Throws `AccessDenied` otherwise.
-    public func start(_ actor: ActingUser, what: String) async throws {
-        _ = try await Access.require(actor, .export, .export, recordID: what, database: database)
+    public func start(_ actor: ActingUser, what: String, deidentified: Bool = false) async throws {
+        let type: RecordType = deidentified ? .deidentified : .export
+        _ = try await Access.require(actor, .export, type, recordID: what, database: database)
         _ = try await database.transaction { db in
-            try await AuditLog.append(AuditEvent(actor: actor, action: .export, recordType: .export, recordID: what), on: db)
+            try await AuditLog.append(AuditEvent(actor: actor, action: .export, recordType: type, recordID: what), on: db)
         }
     }
 
-    private func scope(_ actor: ActingUser) async throws -> AccessPolicy.Scope {
-        try await Access.require(actor, .export, .export, database: database)
+    /// Identified exports are the staff's; a de-identified one (`charts(deidentified: true)`) is also the researchers'.
+    private func scope(_ actor: ActingUser, deidentified: Bool = false) async throws -> AccessPolicy.Scope {
+        try await Access.require(actor, .export, deidentified ? .deidentified : .export, database: database)
+    }
+
+    /// Records of `sites` only, when given (the caller's scope still applies).
+    private static func sited<M: Model>(_ query: QueryBuilder<M>, _ sites: Set<UUID>?) -> QueryBuilder<M> {
+        guard let sites else { return query }
+        return query.filter(.path([.string("site_id")], schema: M.schemaOrAlias), .subset(inverse: false), .array(sites.map { .bind($0) }))
     }
 
     /// Records changed since `since`: created or updated at or after it.
@@ -32,35 +40,35 @@ public struct ExportRepository: Sendable {
         }
     }
 
-    public func patients(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil) async throws -> [PatientRecord] {
+    public func patients(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [PatientRecord] {
         let scope = try await scope(actor)
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(PatientModel.query(on: db), actor, scope) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(\.$id ~~ Array(only)) }
-            return try await Self.changed(query, since: since, updated: true).sort(\.$id).limit(limit).all().map(PatientRecord.init)
+            return try await Self.changed(Self.sited(query, sites), since: since, updated: true).sort(\.$id).limit(limit).all().map(PatientRecord.init)
         }
     }
 
-    public func episodes(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil) async throws -> [EpisodeRecord] {
+    public func episodes(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [EpisodeRecord] {
         let scope = try await scope(actor)
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(\.$patient.$id ~~ Array(only)) }
-            return try await Self.changed(query, since: since, updated: true).sort(\.$id).limit(limit).all().map(EpisodeRecord.init)
+            return try await Self.changed(Self.sited(query, sites), since: since, updated: true).sort(\.$id).limit(limit).all().map(EpisodeRecord.init)
         }
     }
 
     /// Procedures with their episode's patient.
-    public func procedures(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil) async throws -> [(StoredProcedure, patientID: UUID)] {
+    public func procedures(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(StoredProcedure, patientID: UUID)] {
         let scope = try await scope(actor)
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope)?
                 .join(EpisodeModel.self, on: \ProcedureModel.$episode.$id == \EpisodeModel.$id) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(EpisodeModel.self, \.$patient.$id ~~ Array(only)) }
-            let models = try await Self.changed(query, since: since, updated: true).sort(\.$id).limit(limit).all()
+            let models = try await Self.changed(Self.sited(query, sites), since: since, updated: true).sort(\.$id).limit(limit).all()
             let injections = try await ProcedureRepository.injections(of: try models.map { try $0.requireID() }, on: db)
             return try models.map { model in
                 (try ProcedureRepository.stored(model, injections: injections[try model.requireID()] ?? []), try model.joined(EpisodeModel.self).$patient.id)
@@ -69,28 +77,28 @@ public struct ExportRepository: Sendable {
     }
 
     /// Questionnaire responses with their episode's patient.
-    public func responses(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil) async throws -> [(QuestionnaireResponseRecord, patientID: UUID)] {
+    public func responses(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(QuestionnaireResponseRecord, patientID: UUID)] {
         let scope = try await scope(actor)
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope)?
                 .join(EpisodeModel.self, on: \QuestionnaireResponseModel.$episode.$id == \EpisodeModel.$id) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(EpisodeModel.self, \.$patient.$id ~~ Array(only)) }
-            return try await Self.changed(query, since: since, updated: false).sort(\.$id).limit(limit).all().map { model in
+            return try await Self.changed(Self.sited(query, sites), since: since, updated: false).sort(\.$id).limit(limit).all().map { model in
                 (try QuestionnaireResponseRecord(model), try model.joined(EpisodeModel.self).$patient.id)
             }
         }
     }
 
     /// Imaging studies with their episode's patient and side.
-    public func imaging(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil) async throws -> [(ImagingStudyRecord, patientID: UUID, side: Side)] {
+    public func imaging(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(ImagingStudyRecord, patientID: UUID, side: Side)] {
         let scope = try await scope(actor)
         return try await database.transaction { db in
             guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope)?
                 .join(EpisodeModel.self, on: \ImagingStudyModel.$episode.$id == \EpisodeModel.$id) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(EpisodeModel.self, \.$patient.$id ~~ Array(only)) }
-            let models = try await Self.changed(query, since: since, updated: false).sort(\.$id).limit(limit).all()
+            let models = try await Self.changed(Self.sited(query, sites), since: since, updated: false).sort(\.$id).limit(limit).all()
             let findings = try await ImagingRepository.findings(of: try models.map { try $0.requireID() }, on: db)
             return try models.map { model in
                 let episode = try model.joined(EpisodeModel.self)
@@ -98,5 +106,97 @@ public struct ExportRepository: Sendable {
                         try storedValue(Side.self, episode.side, field: "side"))
             }
         }
+    }
+
+    /// The episodes `charts` would read without `since`.
+    public func chartCount(_ actor: ActingUser, sites: Set<UUID>? = nil, deidentified: Bool = false) async throws -> Int {
+        let scope = try await scope(actor, deidentified: deidentified)
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return 0 }
+            if let sites { query = query.filter(\.$site.$id ~~ Array(sites)) }
+            return try await query.count()
+        }
+    }
+
+    /// Whole charts for the research files (CSV wide and long, de-identified): a page of episodes in id order after
+    /// `after`, each with its patient, site code, timepoints, questionnaire responses, procedures and outcome events —
+    /// six statements a page whatever its size. `sites` keeps only those sites (within the caller's); `since` keeps
+    /// the episodes of which anything was created or changed at or after it. A page may come back shorter than
+    /// `limit` when `since` drops episodes; `next` is the id to continue after (nil at the end). `deidentified`: read
+    /// under the de-identified export's rule (researchers too); the caller must de-identify what it writes.
+    public func charts(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, sites: Set<UUID>? = nil,
+                       deidentified: Bool = false) async throws -> ExportChartPage {
+        let scope = try await scope(actor, deidentified: deidentified)
+        return try await database.transaction { db in
+            guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return ExportChartPage(charts: [], next: nil) }
+            if let after { query = query.filter(\.$id > after) }
+            if let sites { query = query.filter(\.$site.$id ~~ Array(sites)) }
+            let episodes = try await query.sort(\.$id).limit(limit).all()
+            guard !episodes.isEmpty else { return ExportChartPage(charts: [], next: nil) }
+            let ids = try episodes.map { try $0.requireID() }
+            let patients = Dictionary(try await PatientModel.query(on: db).filter(\.$id ~~ Array(Set(episodes.map(\.$patient.id)))).all()
+                .map { (try $0.requireID(), try PatientRecord($0)) }, uniquingKeysWith: { a, _ in a })
+            let siteCodes = Dictionary(try await SiteModel.query(on: db).filter(\.$id ~~ Array(Set(episodes.map(\.$site.id)))).all()
+                .map { (try $0.requireID(), $0.code) }, uniquingKeysWith: { a, _ in a })
+            let timepoints = Dictionary(grouping: try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id ~~ ids).all()
+                .map(TimepointRecord.init), by: \.episodeID)
+            let responses = Dictionary(grouping: try await QuestionnaireResponseModel.query(on: db).filter(\.$episode.$id ~~ ids).all()
+                .map(QuestionnaireResponseRecord.init), by: \.episodeID)
+            let procedureModels = try await ProcedureModel.query(on: db).filter(\.$episode.$id ~~ ids).all()
+            let injections = try await ProcedureRepository.injections(of: try procedureModels.map { try $0.requireID() }, on: db)
+            let procedures = Dictionary(grouping: try procedureModels.map { try ProcedureRepository.stored($0, injections: injections[try $0.requireID()] ?? []) },
+                                        by: \.episodeID)
+            let outcomes = Dictionary(grouping: try await OutcomeEventModel.query(on: db).filter(\.$episode.$id ~~ ids).all()
+                .map(OutcomeEventRecord.init), by: \.episodeID)
+            var charts: [ExportChart] = []
+            for model in episodes {
+                let episode = try EpisodeRecord(model)
+                guard let patient = patients[episode.patientID] else { continue }
+                let chart = ExportChart(
+                    episode: episode, patient: patient, siteCode: siteCodes[episode.siteID] ?? "",
+                    timepoints: (timepoints[episode.id] ?? []).sorted { ($0.dueDate, $0.code) < ($1.dueDate, $1.code) },
+                    responses: (responses[episode.id] ?? []).sorted { ($0.completedAt, $0.id.uuidString) < ($1.completedAt, $1.id.uuidString) },
+                    procedures: (procedures[episode.id] ?? []).sorted { ($0.record.date, $0.id.uuidString) < ($1.record.date, $1.id.uuidString) },
+                    outcomes: (outcomes[episode.id] ?? []).sorted { ($0.date, $0.id.uuidString) < ($1.date, $1.id.uuidString) })
+                if let since, !chart.changed(since: since) { continue }
+                charts.append(chart)
+            }
+            return ExportChartPage(charts: charts, next: episodes.count == limit ? ids.last : nil)
+        }
+    }
+}
+
+/// One page of `ExportRepository.charts`.
+public struct ExportChartPage: Sendable {
+    public var charts: [ExportChart]
+    /// The episode id to read after for the next page; nil when this was the last.
+    public var next: UUID?
+}
+
+/// An episode's whole chart, as the research exports write it.
+public struct ExportChart: Sendable {
+    public var episode: EpisodeRecord
+    public var patient: PatientRecord
+    public var siteCode: String
+    /// By due date.
+    public var timepoints: [TimepointRecord]
+    /// By completion.
+    public var responses: [QuestionnaireResponseRecord]
+    /// By date.
+    public var procedures: [StoredProcedure]
+    /// By date.
+    public var outcomes: [OutcomeEventRecord]
+
+    public init(episode: EpisodeRecord, patient: PatientRecord, siteCode: String, timepoints: [TimepointRecord],
+                responses: [QuestionnaireResponseRecord], procedures: [StoredProcedure], outcomes: [OutcomeEventRecord]) {
+        (self.episode, self.patient, self.siteCode, self.timepoints) = (episode, patient, siteCode, timepoints)
+        (self.responses, self.procedures, self.outcomes) = (responses, procedures, outcomes)
+    }
+
+    /// Anything of the chart created or changed at or after `since`.
+    func changed(since: Date) -> Bool {
+        let stamps: [Date?] = [episode.createdAt, episode.updatedAt, patient.updatedAt]
+            + responses.map(\.createdAt) + procedures.map(\.createdAt) + outcomes.map(\.createdAt)
+        return stamps.contains { ($0 ?? .distantPast) >= since }
     }
 }

@@ -117,6 +117,7 @@ struct BulkExportWriter: Sendable {
     let pageSize: Int
     let since: Date?
     let patients: Set<UUID>?
+    var siteFilter: Set<UUID>? = nil
 
     /// The files written, in order.
     func run(types: [String], progress: @Sendable (String) async -> Void) async throws -> [BulkExportJobs.FileEntry] {
@@ -132,32 +133,32 @@ struct BulkExportWriter: Sendable {
             }
             switch type {
             case "Patient":
-                try await pages({ try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.id) {
+                try await pages({ try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
                     try write($0.map { FHIRMapping.patient($0, site: sites[$0.siteID]) })
                     await progress("Patient: \(output.total) resources")
                 }
             case "Condition":
-                try await pages({ try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.id) {
+                try await pages({ try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
                     try write($0.map(FHIRMapping.condition))
                     await progress("Condition: \(output.total) resources")
                 }
             case "Procedure":
-                try await pages({ try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                try await pages({ try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
                     try write($0.map { FHIRMapping.procedure($0.0, patientID: $0.patientID) })
                     await progress("Procedure: \(output.total) resources")
                 }
             case "QuestionnaireResponse":
-                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
                     try write($0.map { FHIRMapping.questionnaireResponse($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
                     await progress("QuestionnaireResponse: \(output.total) resources")
                 }
             default:
                 // Observations: the scores of the responses, then the imaging findings.
-                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
                     try write($0.flatMap { FHIRMapping.scoreObservations($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
                     await progress("Observation: \(output.total) resources")
                 }
-                try await pages({ try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients) }, id: \.0.id) {
+                try await pages({ try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
                     try write($0.flatMap { FHIRMapping.imagingObservations($0.0, patientID: $0.patientID, side: $0.side) })
                     await progress("Observation: \(output.total) resources")
                 }
@@ -177,6 +178,51 @@ struct BulkExportWriter: Sendable {
             guard page.count == pageSize, let last = page.last else { return }
             after = id(last)
         }
+    }
+}
+
+/// `ossa export fhir` (issue #12): the `$export` files (one type per NDJSON file, at most `fileBytes` each) written
+/// into a directory by the command line, staged like the research files so that a failed export leaves nothing.
+public struct FHIRFileExport: Sendable {
+    public static let types = BulkExportJobs.types
+    let store: OssaStore
+    let library: InstrumentLibrary
+
+    public init(store: OssaStore, library: InstrumentLibrary) {
+        (self.store, self.library) = (store, library)
+    }
+
+    /// Writes `types` into `directory` (which must not hold an earlier export's `manifest.json`), with
+    /// `manifest.json` (the Bulk Data manifest, file URLs relative to it); returns type, file and count per file.
+    public func run(_ actor: ActingUser, into directory: URL, types: [String] = FHIRFileExport.types, sites: Set<UUID>? = nil, since: Date? = nil,
+                    fileBytes: Int = 64 << 20, what: String, progress: @Sendable (String) async -> Void = { _ in }) async throws -> [(type: String, name: String, count: Int)] {
+        let manager = FileManager.default
+        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+        let manifest = directory.appendingPathComponent("manifest.json")
+        if manager.fileExists(atPath: manifest.path) { throw ResearchExportError.exists(manifest.path) }
+        let existing = Set((try? manager.contentsOfDirectory(atPath: directory.path)) ?? [])
+        if let clash = existing.first(where: { name in types.contains { name.hasPrefix("\($0)-") && name.hasSuffix(".ndjson") } }) {
+            throw ResearchExportError.exists(directory.appendingPathComponent(clash).path)
+        }
+        try await store.export.start(actor, what: what)
+        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().uuidString.lowercased())")
+        try manager.createDirectory(at: stage, withIntermediateDirectories: false)
+        defer { try? manager.removeItem(at: stage) }
+        let transactionTime = Date()
+        var writer = BulkExportWriter(store: store, library: library, actor: actor, directory: stage, fileBytes: fileBytes, pageSize: 1000,
+                                      since: since, patients: nil)
+        writer.siteFilter = sites
+        let files = try await writer.run(types: types, progress: progress)
+        let formatter = ISO8601DateFormatter()
+        let object: [String: Any] = [
+            "transactionTime": formatter.string(from: transactionTime), "request": what, "requiresAccessToken": false,
+            "output": files.map { ["type": $0.type, "url": $0.name, "count": $0.count] as [String: Any] }, "error": [Any](),
+        ]
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            .write(to: stage.appendingPathComponent("manifest.json"))
+        for file in files { try manager.moveItem(at: stage.appendingPathComponent(file.name), to: directory.appendingPathComponent(file.name)) }
+        try manager.moveItem(at: stage.appendingPathComponent("manifest.json"), to: manifest)
+        return files.map { ($0.type, $0.name, $0.count) }
     }
 }
 
