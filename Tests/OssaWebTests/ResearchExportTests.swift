@@ -298,4 +298,119 @@ struct ResearchExportTests {
             #expect(try audited?.decode(column: "n", as: Int.self) == 6, "two files sets per export, three exports")
         }
     }
+
+    @Test("CRC-32 of ZIP: the check value of ISO 3309 (\"123456789\" → CBF43926)")
+    func crc() {
+        var crc = CRC32()
+        crc.update(Data("123456789".utf8))
+        #expect(crc.value == 0xCBF4_3926)
+    }
+
+    @Test("the API and the exports page answer with a ZIP of the same files; bad parameters are named; roles as the policy says")
+    func downloads() async throws {
+        try await withServer { server, client in
+            let seeded = try await seed(server, client)
+            let f = server.fixture
+            let coordinator = try await caller(client, f, .coordinator)
+            let response = try await coordinator.get("/api/v1/exports/csv-wide")
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(response.headers[.contentType] == "application/zip")
+            #expect(response.headers[.contentDisposition]?.hasPrefix("attachment; filename=\"ossa-csv-wide-") == true)
+            let entries = try ZipEntries(Data(buffer: response.body))
+            #expect(entries.names == ResearchExport.wideFiles.sorted())
+            let wide = try #require(entries.data["wide.csv"])
+            #expect(String(decoding: wide, as: UTF8.self).contains(seeded.episodeA.lowercasedID))
+            try checkWithPython(Data(buffer: response.body))
+
+            // Only some sites, and since a day.
+            let only = try await coordinator.get("/api/v1/exports/csv-long?site=\(f.siteA.code.lowercased())&since=2026-01-01")
+            #expect(only.status == .ok, "\(only.text)")
+            #expect(try ZipEntries(Data(buffer: only.body)).names == ResearchExport.longFiles.sorted())
+            // Bad parameters: 400 naming each; an unknown kind is 404.
+            for (query, field) in [("since=yesterday", "since"), ("since=2999-01-01", "since"), ("site=\(f.siteB.code)", "site"), ("site=", "site")] {
+                let refused = try await coordinator.get("/api/v1/exports/csv-wide?\(query)")
+                expectProblem(refused, .badRequest, field: field)
+            }
+            expectProblem(try await coordinator.get("/api/v1/exports/spreadsheet"), .notFound)
+            // A researcher has the de-identified export only; an administrator none.
+            let researcher = try await caller(client, f, .researcher)
+            expectProblem(try await researcher.get("/api/v1/exports/csv-wide"), .forbidden)
+            let research = try await researcher.get("/api/v1/exports/deidentified")
+            #expect(research.status == .ok, "\(research.text)")
+            let names = try ZipEntries(Data(buffer: research.body)).names
+            #expect(names.contains("deidentification-report.json") && names.contains("wide/wide.csv") && names.contains("long/long.csv"), "\(names)")
+            expectProblem(try await caller(client, f, .admin).get("/api/v1/exports/csv-long"), .forbidden)
+
+            // The page: the form, a refusal with the values and errors, then the archive.
+            let session = try await signIn(client, try #require(f.emails[.coordinator]))
+            let page = try await getPage(client, session, "/exports")
+            #expect(page.status == .ok && page.text.contains("Export research files") && page.text.contains("value=\"deidentified\""))
+            let refused = try await postForm(client, session, "/exports", [("since", "2026-13-01")])
+            #expect(refused.status == .unprocessableContent)
+            #expect(errorSummary(refused.text) == ["Choose what to export", "Enter changed since as year-month-day, for example 2026-01-31"])
+            #expect(refused.text.contains("value=\"2026-13-01\""), "the user's value kept")
+            let download = try await postForm(client, session, "/exports", [("kind", "csv-long"), ("site", f.siteA.code)])
+            #expect(download.status == .ok && download.headers[.contentType] == "application/zip", "\(download.text.prefix(500))")
+            #expect(try ZipEntries(Data(buffer: download.body)).names == ResearchExport.longFiles.sorted())
+            let researcherSession = try await signIn(client, try #require(f.emails[.researcher]))
+            let theirs = try await getPage(client, researcherSession, "/exports")
+            #expect(theirs.text.contains("value=\"deidentified\"") && !theirs.text.contains("value=\"csv-wide\""), "a researcher is offered the de-identified export only")
+            let notTheirs = try await postForm(client, researcherSession, "/exports", [("kind", "csv-wide")])
+            #expect(notTheirs.status == .unprocessableContent && errorSummary(notTheirs.text) == ["Choose one of the exports listed"])
+        }
+    }
+}
+
+/// The entries of a ZIP archive of stored files, read by the APPNOTE layout (central directory, then each local
+/// header), every entry's CRC-32 checked.
+private struct ZipEntries {
+    var names: [String] = []
+    var data: [String: Data] = [:]
+
+    init(_ zip: Data) throws {
+        let bytes = [UInt8](zip)
+        func u16(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 }
+        func u32(_ i: Int) -> Int { u16(i) | u16(i + 2) << 16 }
+        let end = try #require((0...(bytes.count - 22)).reversed().first { u32($0) == 0x0605_4b50 }, "no end of central directory")
+        let count = u16(end + 10)
+        var at = u32(end + 16)
+        for _ in 0..<count {
+            try #require(u32(at) == 0x0201_4b50, "a central directory entry")
+            let (crc, size, nameLength, extra, comment, offset) = (u32(at + 16), u32(at + 24), u16(at + 28), u16(at + 30), u16(at + 32), u32(at + 42))
+            let name = String(decoding: bytes[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
+            try #require(u32(offset) == 0x0403_4b50, "\(name): a local header")
+            let start = offset + 30 + u16(offset + 26) + u16(offset + 28)
+            let content = Data(bytes[start..<(start + size)])
+            var check = CRC32()
+            check.update(content)
+            #expect(Int(check.value) == crc, "\(name): CRC-32")
+            names.append(name)
+            data[name] = content
+            at += 46 + nameLength + extra + comment
+        }
+    }
+}
+
+/// Python's `zipfile` tests the archive, when a python3 is at hand (the FHIR validators' or one on PATH; CI has both).
+private func checkWithPython(_ zip: Data) throws {
+    let environment = ProcessInfo.processInfo.environment
+    let path = (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
+    let candidates = [environment["OSSA_TEST_FHIRKIT"]].compactMap { $0 } + path
+    guard let python = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        print("ZIP not checked with Python's zipfile: no python3 (set OSSA_TEST_FHIRKIT to one)")
+        return
+    }
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-zip-\(UUID().uuidString).zip")
+    try zip.write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = ["-c", "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); print(bad or 'ok'); sys.exit(1 if bad else 0)", file.path]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    process.waitUntilExit()
+    let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(process.terminationStatus == 0, "Python's zipfile: \(said)")
 }

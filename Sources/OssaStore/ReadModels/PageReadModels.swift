@@ -333,3 +333,24 @@ extension ReadModels {
         }
     }
 }
+
+extension ReadModels {
+    /// The exports page: who is asking and the sites an export of theirs may hold (their granted sites), in one
+    /// transaction.
+    public struct ExportsPage: Sendable {
+        public var viewer: Viewer
+        public var sites: [SiteRecord]
+
+        public init(viewer: Viewer, sites: [SiteRecord]) {
+            (self.viewer, self.sites) = (viewer, sites)
+        }
+    }
+
+    public func exportsPage(_ actor: ActingUser) async throws -> ExportsPage {
+        try await database.transaction { db in
+            let viewer = try await Self.viewer(actor, on: db)
+            let sites = actor.siteIDs.isEmpty ? [] : try await SiteModel.query(on: db).filter(\.$id ~~ actor.siteIDList).sort(\.$code).all().map(SiteRecord.init)
+            return ExportsPage(viewer: viewer, sites: sites)
+        }
+    }
+}

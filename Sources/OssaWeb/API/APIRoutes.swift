@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import OssaCore
 import OssaStore
@@ -27,6 +28,7 @@ enum APIRoutes {
 
     static func groups(store: OssaStore, environment: WebEnvironment, configuration: ServerConfiguration = ServerConfiguration()) throws -> [any APIRouteGroup] {
         let instruments = try InstrumentLibrary.builtIn()
+        let exportRoot = configuration.exportDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         return [
             AccountAPI(store: store, environment: environment),
             PatientsAPI(store: store),
@@ -41,6 +43,7 @@ enum APIRoutes {
             ConsultRequestsAPI(store: store, definition: try SelfScreenDefinition.bundledDefault()),
             AnalyticsAPI(store: store, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
                                                                                  maxStaleness: configuration.analyticsMaxStaleness)),
+            ExportsAPI(store: store, download: try ResearchDownload(store: store, library: instruments, root: exportRoot), now: environment.now),
         ]
     }
 }

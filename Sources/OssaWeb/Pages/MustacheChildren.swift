@@ -82,6 +82,7 @@ extension UserBar: MustacheParent {
         case "seesWorklist": seesWorklist
         case "registersPatients": registersPatients
         case "seesAnalytics": seesAnalytics
+        case "seesExports": seesExports
         case "hasNav": hasNav
         default: nil
         }
@@ -99,6 +100,7 @@ extension Chrome: MustacheParent {
         case "loginURL": loginURL
         case "adminURL": adminURL
         case "analyticsURL": analyticsURL
+        case "exportsURL": exportsURL
         case "isPublic": isPublic
         case "publicName": publicName
         default: nil

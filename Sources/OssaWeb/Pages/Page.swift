@@ -28,6 +28,7 @@ struct Chrome: Sendable {
     var newPatientURL = Paths.patientNew.template
     var adminURL = Paths.Admin.home.template
     var analyticsURL = Paths.analytics.template
+    var exportsURL = Paths.exports.template
     var logoutURL = Paths.logout.template
     var loginURL = Paths.login.template
     /// A page for patients or the public (the questionnaire link, the self-screen): the bar shows the clinic's name,

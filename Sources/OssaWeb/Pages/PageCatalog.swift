@@ -89,6 +89,25 @@ enum PageCatalog {
         ] + AdminPageSamples.named + portal + ConsultPageSamples.named
     }
 
+    /// The exports page of a coordinator with two sites.
+    static var exportsView: ReadModels.ExportsPage {
+        ReadModels.ExportsPage(viewer: PageFixtures.viewer, sites: [PageFixtures.site, SiteRecord(id: UUID(uuidString: "00000000-0000-4000-8000-0000000000b2")!,
+                                                                                             code: "GRZ-1", name: "Graz Joint Centre")])
+    }
+
+    static var exportsRefusedValues: FormValues {
+        var values = FormValues()
+        values.set("since", "2026-13-01")
+        return values
+    }
+
+    static var exportsRefusedErrors: FormErrors {
+        var errors = FormErrors()
+        errors.add("kind", "Choose what to export")
+        errors.add("since", "Enter changed since as year-month-day, for example 2026-01-31")
+        return errors
+    }
+
     /// The patient's pages of a questionnaire link (sample token and clinic).
     static var portal: [(String, any Page)] {
         let clinic = ClinicContact(name: "Vienna Bone Clinic", phone: "+43 1 555 0100", email: "follow-up@example.org")
@@ -128,6 +147,9 @@ enum PageCatalog {
                                               form: .init(action: Paths.Portal.stop.url(token), label: "Stop messages by e-mail", secondary: false),
                                               csrf: "sample-csrf")),
             ("analytics", AnalyticsSamples.page()),
+            ("exports", ExportRoutes.form(user: sampleUser, view: exportsView, role: .coordinator, values: FormValues(), errors: FormErrors())),
+            ("exports-refused", ExportRoutes.form(user: sampleUser, view: exportsView, role: .coordinator, values: exportsRefusedValues,
+                                                  errors: exportsRefusedErrors)),
             ("analytics-researcher", AnalyticsSamples.page(researcher: true, grouped: false)),
             ("analytics-refused", AnalyticsSamples.refused),
             ("analytics-report", AnalyticsReportPage(analytics: AnalyticsSamples.page(grouped: false), css: "/* the stylesheet */",

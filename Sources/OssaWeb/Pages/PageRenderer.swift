@@ -148,11 +148,13 @@ struct UserBar: Sendable {
     var registersPatients: Bool
     /// Roles that may view registry analytics (staff on their sites, researchers de-identified).
     var seesAnalytics: Bool
+    /// Roles that may export research files (identified for the staff, de-identified for researchers).
+    var seesExports: Bool
     /// Whether the navigation has any link (Mustache reads stored properties only).
     var hasNav: Bool
 
     init(displayName: String, role: String, csrfToken: String, seesPatients: Bool, seesAdmin: Bool = false,
-         seesWorklist: Bool = false, registersPatients: Bool = false, seesAnalytics: Bool = false) {
+         seesWorklist: Bool = false, registersPatients: Bool = false, seesAnalytics: Bool = false, seesExports: Bool = false) {
         self.displayName = displayName
         self.role = role
         self.csrfToken = csrfToken
@@ -161,7 +163,8 @@ struct UserBar: Sendable {
         self.seesWorklist = seesWorklist
         self.registersPatients = registersPatients
         self.seesAnalytics = seesAnalytics
-        hasNav = seesPatients || seesAdmin || seesWorklist || seesAnalytics
+        self.seesExports = seesExports
+        hasNav = seesPatients || seesAdmin || seesWorklist || seesAnalytics || seesExports
     }
 
     /// The navigation comes from what the role may do (the access policy), never from a list of roles.
@@ -171,7 +174,8 @@ struct UserBar: Sendable {
                   seesAdmin: AccessPolicy.allows(viewer.role, .create, .user),
                   seesWorklist: AccessPolicy.allows(viewer.role, .list, .screeningDecision),
                   registersPatients: AccessPolicy.allows(viewer.role, .create, .patient),
-                  seesAnalytics: AccessPolicy.allows(viewer.role, .export, .analytics))
+                  seesAnalytics: AccessPolicy.allows(viewer.role, .export, .analytics),
+                  seesExports: AccessPolicy.allows(viewer.role, .export, .export) || AccessPolicy.allows(viewer.role, .export, .deidentified))
     }
 }
 

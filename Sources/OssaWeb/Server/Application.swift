@@ -81,6 +81,8 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
                     composition: try MessageComposition(baseURL: configuration.linkBase)).register(on: signedIn)
     try ConsultRequestRoutes(store: store, pages: pages, now: environment.now).register(on: signedIn)
     AnalyticsRoutes(store: store, pages: pages, setup: analyticsSetup).register(on: signedIn)
+    let downloads = try ResearchDownload(store: store, library: library, root: exportRoot)
+    ExportRoutes(store: store, pages: pages, download: downloads, now: environment.now).register(on: signedIn)
     try AdminRoutes(store: store, pages: pages, configuration: configuration, environment: environment).register(on: signedIn)
     allowed.load(router.routes)
     return router

@@ -110,6 +110,8 @@ enum Paths {
     static let analyticsJSON = RoutePath("/analytics/report.json")
     static let analyticsCSV = RoutePath("/analytics/data/:dataset")
     static let analyticsCohorts = RoutePath("/analytics/cohorts")
+    /// The research files as a ZIP download (GET the form, POST it for the archive).
+    static let exports = RoutePath("/exports")
     static let consultRequest = RoutePath("/consult-requests/:requestID")
     static let consultRequestConvert = RoutePath("/consult-requests/:requestID/convert")
     static let consultRequestClose = RoutePath("/consult-requests/:requestID/close")
@@ -153,7 +155,7 @@ enum Paths {
         Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
         API.timepointInvitations, API.outbox,
-        analytics, analyticsJSON, analyticsCSV, analyticsCohorts,
+        analytics, analyticsJSON, analyticsCSV, analyticsCohorts, exports, API.exports,
         API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
         FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
@@ -265,6 +267,8 @@ enum Paths {
         static let analyticsFlow = RoutePath("/api/v1/analytics/flow")
         static let cohorts = RoutePath("/api/v1/cohorts")
         static let cohort = RoutePath("/api/v1/cohorts/:cohortID")
+        /// The research files (`csv-wide`, `csv-long`, `deidentified`) as a ZIP archive.
+        static let exports = RoutePath("/api/v1/exports/:kind")
     }
 }
 
