@@ -446,6 +446,14 @@ struct BrowserTests {
                     try await b.clickAndWait("form.analytics-filters button")
                     #expect(try await b.text(".error-summary").contains("Kellgren–Lawrence to"))
                     try await b.look("researcher-analytics-refused")
+                    // The exports page: a researcher is offered the de-identified files only; a refused form names its errors.
+                    try await b.go("/exports")
+                    #expect(try await b.look("researcher-exports") == "Export research files")
+                    #expect(try await b.count("input[name=kind]") == 1)
+                    try await b.type("since", "2026-02-30")
+                    try await b.submit()
+                    #expect(try await b.text(".error-summary").contains("Enter changed since as year-month-day"))
+                    try await b.look("researcher-exports-refused")
                 }
                 try await withBrowser(rig, width: size.width, height: size.height) { b in
                     try await b.signIn("clinician")
