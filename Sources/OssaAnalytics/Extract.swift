@@ -42,6 +42,8 @@ public struct ExtractEpisode: Sendable, Hashable {
     public var replacementDay: Int?
     /// Days to death when death ended follow-up (the competing risk).
     public var deathDay: Int?
+    /// The patient's current research-use consent is `deny`: left out of researchers' views.
+    public var researchUseDenied = false
 
     public init(key: UUID, patientKey: UUID, siteID: UUID, joint: Joint, side: Side, diagnosis: Diagnosis.Kind,
                 kellgrenLawrence: Int? = nil, ahlback: Int? = nil, tonnis: Int? = nil, bmlBurden: Int? = nil, age: Int? = nil,

@@ -223,6 +223,9 @@ public enum FHIRCapabilities {
             SearchParameter(name: "questionnaire", type: "reference", documentation: "The Questionnaire: its canonical URL (optionally with `|version`), `Questionnaire/<id>` or `<id>`."),
             SearchParameter(name: "authored", type: "date", documentation: "The day the response was completed (UTC): `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
+        Resource(type: "Consent", interactions: ["read", "search-type"], searchParameters: [
+            SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
+        ]),
         // Read-only, admins only: the audit log in sequence order (`_offset` n starts after entry n).
         Resource(type: "AuditEvent", interactions: ["read", "search-type"], searchParameters: []),
     ]

@@ -314,6 +314,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
     case questionnaireResponse(FHIRQuestionnaireResponse)
     case observation(FHIRObservation)
     case auditEvent(FHIRAuditEvent)
+    case consent(FHIRConsent)
     case operationOutcome(FHIROperationOutcome)
 
     public func encode(to encoder: any Encoder) throws {
@@ -325,6 +326,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case .questionnaireResponse(let r): try r.encode(to: encoder)
         case .observation(let r): try r.encode(to: encoder)
         case .auditEvent(let r): try r.encode(to: encoder)
+        case .consent(let r): try r.encode(to: encoder)
         case .operationOutcome(let r): try r.encode(to: encoder)
         }
     }
@@ -339,6 +341,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case "QuestionnaireResponse": self = .questionnaireResponse(try FHIRQuestionnaireResponse(from: decoder))
         case "Observation": self = .observation(try FHIRObservation(from: decoder))
         case "AuditEvent": self = .auditEvent(try FHIRAuditEvent(from: decoder))
+        case "Consent": self = .consent(try FHIRConsent(from: decoder))
         case "OperationOutcome": self = .operationOutcome(try FHIROperationOutcome(from: decoder))
         case let other:
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "resource type \(other) is not supported"))
@@ -354,6 +357,7 @@ public enum FHIRResource: Codable, Sendable, Equatable {
         case .questionnaireResponse(let r): "QuestionnaireResponse/\(r.id)"
         case .observation(let r): "Observation/\(r.id)"
         case .auditEvent(let r): "AuditEvent/\(r.id)"
+        case .consent(let r): "Consent/\(r.id)"
         case .operationOutcome: nil
         }
     }

@@ -99,7 +99,7 @@ struct Export: AsyncParsableCommand {
                     for file in summary.files { print("\(file.name)\t\(file.rows) rows") }
                     var line = "Exported \(summary.episodes) episodes to \(directory.path)."
                     if kind == .deidentified {
-                        line += " \(summary.patients) patients; \(summary.topCoded) ages written 90+; \(summary.unanchored) episodes without an IO procedure (dates left empty). See deidentification-report.json."
+                        line += " \(summary.patients) patients; \(summary.leftOutForConsent) left out (research use denied); \(summary.topCoded) ages written 90+; \(summary.unanchored) episodes without an IO procedure (dates left empty). See deidentification-report.json."
                     }
                     print(line)
                 }

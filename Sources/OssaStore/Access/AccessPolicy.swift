@@ -131,6 +131,8 @@ public enum AccessPolicy {
         // The outbox: staff see their sites' messages (worklist, API); the administrator sees all and retries (CLI).
         Rule(recordType: .outboxMessage, actions: [.list], scopes: [.admin: .all, .coordinator: .grantedSites, .clinician: .grantedSites]),
         Rule(recordType: .outboxMessage, actions: [.update], scopes: admin),
+        // Consents: recorded and read by the staff of the patient's site.
+        Rule(recordType: .consent, actions: [.create, .read, .list], scopes: staff),
         // De-identified exports: researchers, and the staff for their own sites' research.
         Rule(recordType: .deidentified, actions: [.export], scopes: analyticsUsers),
         // FHIR Bulk Data export of identified records: the staff of the sites, never researchers (they have the
@@ -215,13 +217,15 @@ public enum RecordType: String, Sendable, Hashable, CaseIterable {
     case analytics
     /// A saved cohort definition (filters and grouping; no patient data).
     case cohort
+    /// A patient's consent decision.
+    case consent
 
     /// Identified clinical data (a patient's chart and everything recorded in it).
     var isClinical: Bool {
         switch self {
         case .patient, .episode, .screeningDecision, .imagingStudy, .procedure, .questionnaireResponse, .timepoint,
              .outcomeEvent, .invitation, .procedurePlan, .adjunctSession, .procedureAddendum, .redFlag, .diaryEntry,
-             .consultRequest: true
+             .consultRequest, .consent: true
         default: false
         }
     }

@@ -60,9 +60,13 @@ public struct AnalyticsRepository: Sendable {
     /// `ix_audit_log_record` for the record_type list instead — a table lookup for every audited read of those
     /// types, 136 ms on a 150,000-entry log and growing with it — so SQLite is told; PostgreSQL picks the partial
     /// index by itself.
+    /// A consent write changes what researchers may count, so it is a registry write too (M0035's partial index):
+    /// the revision is the newer of the two.
     static func revisionQuery(dialect: String) -> String {
         let hint = dialect == "sqlite" ? " INDEXED BY ix_audit_log_registry_writes" : ""
-        return "SELECT MAX(seq) AS seq FROM audit_log\(hint) WHERE \(M0033_AddAnalytics.registryWrites)"
+        let consentHint = dialect == "sqlite" ? " INDEXED BY ix_audit_log_consent_writes" : ""
+        return "SELECT MAX(seq) AS seq FROM (SELECT MAX(seq) AS seq FROM audit_log\(hint) WHERE \(M0033_AddAnalytics.registryWrites) "
+            + "UNION ALL SELECT MAX(seq) AS seq FROM audit_log\(consentHint) WHERE \(M0035_CreateConsents.consentWrites)) AS writes"
     }
 
     /// The extract for `actor`, audited as an export of analytics (`recordID` says what was viewed, e.g.
@@ -97,10 +101,15 @@ public struct AnalyticsRepository: Sendable {
 extension RegistryExtract {
     /// The same extract with only the episodes of `sites` (and what points at them), re-indexed.
     func limited(to sites: Set<UUID>) -> RegistryExtract {
-        if episodes.allSatisfy({ sites.contains($0.siteID) }) { return self }
+        limited(siteNames: siteNames.filter { sites.contains($0.key) }) { sites.contains($0.siteID) }
+    }
+
+    /// The same extract with only the episodes `keep` accepts (and what points at them), re-indexed.
+    func limited(siteNames: [UUID: String]? = nil, _ keep: (ExtractEpisode) -> Bool) -> RegistryExtract {
+        if episodes.allSatisfy(keep) { return self }
         var map = [Int32](repeating: -1, count: episodes.count)
         var kept: [ExtractEpisode] = []
-        for (i, e) in episodes.enumerated() where sites.contains(e.siteID) {
+        for (i, e) in episodes.enumerated() where keep(e) {
             map[i] = Int32(kept.count)
             kept.append(e)
         }
@@ -114,7 +123,7 @@ extension RegistryExtract {
             scoreValue.append(self.scoreValue[k])
         }
         return RegistryExtract(
-            episodes: kept, siteNames: siteNames.filter { sites.contains($0.key) }, timepointCodes: timepointCodes,
+            episodes: kept, siteNames: siteNames ?? self.siteNames, timepointCodes: timepointCodes,
             timepointDays: timepointDays, scoreKeys: scoreKeys, scoreEpisode: scoreEpisode, scoreKey: scoreKey,
             scoreTimepoint: scoreTimepoint, scoreValue: scoreValue,
             timepoints: timepoints.compactMap { t in map[Int(t.episode)] >= 0 ? ExtractTimepoint(episode: map[Int(t.episode)], timepoint: t.timepoint, windowEnd: t.windowEnd, completed: t.completed) : nil },
@@ -189,8 +198,9 @@ public actor AnalyticsCache {
         let key = ScopeKey(revision: entry.revision, sites: sites, deidentified: deidentified)
         if let hit = scopedCache[key] { return hit }
         var scoped = entry.extract.limited(to: sites)
-        // De-identified: ages over 89 count as 90 (HIPAA Safe Harbor), in every mean, band and filter.
-        if deidentified { scoped = scoped.cappingAges(at: 90) }
+        // De-identified: ages over 89 count as 90 (HIPAA Safe Harbor), in every mean, band and filter; patients who
+        // denied research use of their data are left out.
+        if deidentified { scoped = scoped.limited { !$0.researchUseDenied }.cappingAges(at: 90) }
         scopedCache = scopedCache.filter { $0.key.revision == entry.revision }
         scopedOrder = scopedOrder.filter { scopedCache[$0] != nil }
         if scopedOrder.count >= 4 { scopedCache[scopedOrder.removeFirst()] = nil }
@@ -495,6 +505,11 @@ enum AnalyticsExtractReader {
                     e.deathDay = result.deathDay
                 }
                 episodes.append(e)
+            }
+            // Research-use consent denied: kept for the staff's views, left out of researchers' (`AnalyticsCache.scoped`).
+            let denied = try await ConsentRepository.researchDenied(among: nil, on: sql)
+            if !denied.isEmpty {
+                for i in episodes.indices where denied.contains(episodes[i].patientKey) { episodes[i].researchUseDenied = true }
             }
             let extract = RegistryExtract(episodes: episodes, siteNames: siteNames, timepointCodes: codes, timepointDays: days,
                                           scoreKeys: acc.scoreKeys, scoreEpisode: acc.scoreEpisode, scoreKey: acc.scoreKey,

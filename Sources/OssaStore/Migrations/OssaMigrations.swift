@@ -41,6 +41,7 @@ public enum OssaMigrations {
         M0032_CreateMessageTemplates(),
         M0033_AddAnalytics(),
         M0034_CreateInstallationSecrets(),
+        M0035_CreateConsents(),
     ]
 }
 

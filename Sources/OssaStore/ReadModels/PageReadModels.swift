@@ -275,13 +275,17 @@ extension ReadModels {
         /// The sites the viewer may file the patient under (for the edit form).
         public var sites: [SiteRecord]
         public var episodes: [EpisodeRecord]
+        /// The patient's consent decisions, oldest first (empty for a role that may not read them).
+        public var consents: [ConsentRecord]
 
-        public init(viewer: Viewer, patient: PatientRecord, site: SiteRecord?, sites: [SiteRecord], episodes: [EpisodeRecord]) {
+        public init(viewer: Viewer, patient: PatientRecord, site: SiteRecord?, sites: [SiteRecord], episodes: [EpisodeRecord],
+                    consents: [ConsentRecord] = []) {
             (self.viewer, self.patient, self.site, self.sites, self.episodes) = (viewer, patient, site, sites, episodes)
+            self.consents = consents
         }
     }
 
-    /// Statements: viewer, patient, sites, episodes, audit (3) — 7.
+    /// Statements: viewer, patient, sites, episodes, consents, audit (3) — 8.
     public func patientPage(_ actor: ActingUser, patientID: UUID) async throws -> PatientPage {
         let patientScope = try await Access.require(actor, .read, .patient, recordID: patientID.lowerString, database: database)
         let episodeScope = AccessPolicy.scope(actor.role, .list, .episode)
@@ -300,12 +304,17 @@ extension ReadModels {
             let episodes = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
                 .filter(\.$patient.$id == patientID).sort(\.$createdAt, .descending).sort(\.$id).limit(200).all()
                 .map(EpisodeRecord.init) ?? []
-            let audit: [AuditEvent] = [
+            var audit: [AuditEvent] = [
                 AuditEvent(actor: actor, action: .read, recordType: .patient, recordID: patientID.lowerString),
                 AuditEvent(actor: actor, action: .list, recordType: .episode, recordID: patientID.lowerString),
             ]
+            var consents: [ConsentRecord] = []
+            if AccessPolicy.scope(actor.role, .list, .consent) != .denied {
+                consents = try await ConsentRepository.records(patients: [patientID], on: try db.sqlDatabase())
+                audit.append(AuditEvent(actor: actor, action: .list, recordType: .consent, recordID: patientID.lowerString))
+            }
             let value = PatientPage(viewer: viewer, patient: patient, site: sites.first { $0.id == patient.siteID }, sites: sites,
-                               episodes: episodes)
+                               episodes: episodes, consents: consents)
             return (value, audit)
         }
     }

@@ -131,8 +131,13 @@ public struct ExportRepository: Sendable {
             guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return ExportChartPage(charts: [], next: nil) }
             if let after { query = query.filter(\.$id > after) }
             if let sites { query = query.filter(\.$site.$id ~~ Array(sites)) }
-            let episodes = try await query.sort(\.$id).limit(limit).all()
-            guard !episodes.isEmpty else { return ExportChartPage(charts: [], next: nil) }
+            let read = try await query.sort(\.$id).limit(limit).all()
+            guard !read.isEmpty else { return ExportChartPage(charts: [], next: nil) }
+            let next = read.count == limit ? try read.last?.requireID() : nil
+            // De-identified: patients who denied research use of their data are left out (and counted).
+            let denied = deidentified ? try await ConsentRepository.researchDenied(among: Array(Set(read.map(\.$patient.id))), on: try db.sqlDatabase()) : []
+            let episodes = read.filter { !denied.contains($0.$patient.id) }
+            guard !episodes.isEmpty else { return ExportChartPage(charts: [], next: next, leftOut: denied) }
             let ids = try episodes.map { try $0.requireID() }
             let patients = Dictionary(try await PatientModel.query(on: db).filter(\.$id ~~ Array(Set(episodes.map(\.$patient.id)))).all()
                 .map { (try $0.requireID(), try PatientRecord($0)) }, uniquingKeysWith: { a, _ in a })
@@ -161,7 +166,7 @@ public struct ExportRepository: Sendable {
                 if let since, !chart.changed(since: since) { continue }
                 charts.append(chart)
             }
-            return ExportChartPage(charts: charts, next: episodes.count == limit ? ids.last : nil)
+            return ExportChartPage(charts: charts, next: next, leftOut: denied)
         }
     }
 }
@@ -171,6 +176,8 @@ public struct ExportChartPage: Sendable {
     public var charts: [ExportChart]
     /// The episode id to read after for the next page; nil when this was the last.
     public var next: UUID?
+    /// De-identified: the patients of the page left out because they denied research use.
+    public var leftOut: Set<UUID> = []
 }
 
 /// An episode's whole chart, as the research exports write it.

@@ -68,6 +68,9 @@ public struct ResearchRepository: Sendable {
             if let siteID = filter.siteID { query = query.filter(\.$site.$id == siteID) }
             if let joint = filter.joint { query = query.filter(\.$joint == joint.rawValue) }
             if let diagnosis = filter.diagnosis { query = query.filter(\.$diagnosisType == diagnosis) }
+            // Patients who denied research use of their data are never in a de-identified export.
+            let denied = try await ConsentRepository.researchDenied(among: nil, on: try db.sqlDatabase())
+            if !denied.isEmpty { query = query.filter(\.$patient.$id !~ Array(denied)) }
             if filter.treatedOnly {
                 query = query.filter(.sql(embed: "\(ident: "episodes").\(ident: "id") IN (SELECT \(ident: "episode_id") FROM \(ident: "procedures") WHERE \(ident: "kind") = \(bind: ProcedureKind.io.rawValue))"))
             }

@@ -43,6 +43,7 @@ enum APIRoutes {
             ConsultRequestsAPI(store: store, definition: try SelfScreenDefinition.bundledDefault()),
             AnalyticsAPI(store: store, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
                                                                                  maxStaleness: configuration.analyticsMaxStaleness)),
+            ConsentsAPI(store: store),
             ExportsAPI(store: store, download: try ResearchDownload(store: store, library: instruments, root: exportRoot), now: environment.now),
         ]
     }

@@ -54,6 +54,8 @@ public struct ResearchExport: Sendable {
         public var topCoded = 0
         /// De-identified: distinct patients.
         public var patients = 0
+        /// De-identified: patients left out because their current research-use consent is `deny`.
+        public var leftOutForConsent = 0
     }
 
     let store: OssaStore
@@ -92,7 +94,8 @@ public struct ResearchExport: Sendable {
             var patients: Set<UUID> = []
             var repeating: Set<String> = []
             var summary = Summary()
-            try await charts(actor, sites: sites, since: since, deidentified: identity.isDeidentified) { chart in
+            var excluded: Set<UUID> = []
+            try await charts(actor, sites: sites, since: since, deidentified: identity.isDeidentified, leftOut: { excluded.formUnion($0) }) { chart in
                 let view = ChartValues(chart, identity: identity, library: library)
                 summary.count(view, &patients)
                 func row(_ event: ResearchEvents.Event, _ fill: (inout [String]) -> Void) throws {
@@ -140,6 +143,7 @@ public struct ResearchExport: Sendable {
                 }
                 await progress(summary.episodes)
             }
+            summary.leftOutForConsent = excluded.count
             summary.files.append(("wide.csv", try data.close()))
 
             var dictionary = try CSVFile(stage.appendingPathComponent("data-dictionary.csv"), header: ResearchForms.dictionaryHeader)
@@ -190,7 +194,8 @@ public struct ResearchExport: Sendable {
             var answers = try CSVFile(stage.appendingPathComponent("long.csv"), header: Self.longHeader(deidentified: dated))
             var patients: Set<UUID> = []
             var summary = Summary()
-            try await charts(actor, sites: sites, since: since, deidentified: identity.isDeidentified) { chart in
+            var excluded: Set<UUID> = []
+            try await charts(actor, sites: sites, since: since, deidentified: identity.isDeidentified, leftOut: { excluded.formUnion($0) }) { chart in
                 let view = ChartValues(chart, identity: identity, library: library)
                 summary.count(view, &patients)
                 let values = view.episodeValues(forms)
@@ -215,6 +220,7 @@ public struct ResearchExport: Sendable {
                 }
                 await progress(summary.episodes)
             }
+            summary.leftOutForConsent = excluded.count
             summary.files.append(("long.csv", try answers.close()))
             summary.files.append(("episodes.csv", try episodes.close()))
             summary.files.append(("codebook.csv", try Self.codebook(forms, long: true, into: stage)))
@@ -274,8 +280,8 @@ public struct ResearchExport: Sendable {
             "ages_written_90_plus": summary.topCoded,
             "episodes_without_io_procedure": summary.unanchored,
             "episodes_without_io_procedure_note": "no day 0: their dates are left empty",
-            "consent": "research-use consent is not recorded by this version of Ossa: no patient was left out for it",
-            "patients_left_out_for_consent": 0,
+            "consent": "patients whose current research-use consent is deny are left out of every file",
+            "patients_left_out_for_consent": summary.leftOutForConsent,
             "sites": sites.map { $0 as Any } ?? "all the exporter's sites",
             "files": summary.files.map { ["name": $0.name, "rows": $0.rows] },
         ]
@@ -331,12 +337,14 @@ public struct ResearchExport: Sendable {
     // MARK: Reading and staging
 
     /// Reads every chart of the caller's (or the given) sites, a page at a time.
-    func charts(_ actor: ActingUser, sites: Set<UUID>?, since: Date?, deidentified: Bool, _ body: (ExportChart) async throws -> Void) async throws {
+    func charts(_ actor: ActingUser, sites: Set<UUID>?, since: Date?, deidentified: Bool, leftOut: (Set<UUID>) -> Void = { _ in },
+                _ body: (ExportChart) async throws -> Void) async throws {
         var after: UUID?
         repeat {
             try Task.checkCancellation()
             let page = try await store.export.charts(actor, after: after, since: since, limit: pageSize, sites: sites, deidentified: deidentified)
             for chart in page.charts { try await body(chart) }
+            leftOut(page.leftOut)
             after = page.next
         } while after != nil
     }

@@ -37,6 +37,8 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.condition, use: readCondition)
         group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
         group.on(.get, Paths.FHIR.procedure, use: readProcedure)
+        group.on(.get, Paths.FHIR.consents, use: searchConsents)
+        group.on(.get, Paths.FHIR.consent, use: readConsent)
         group.on(.get, Paths.FHIR.observations, use: searchObservations)
         group.on(.get, Paths.FHIR.observation, use: readObservation)
         group.on(.get, Paths.FHIR.questionnaires, use: searchQuestionnaires)
@@ -84,6 +86,30 @@ struct FHIRRoutes: Sendable {
         // The subject: the episode's patient (the procedure record names its episode).
         let episode = try await store.episodes.get(actor, procedure.episodeID)
         return try FHIRIO.response(FHIRMapping.procedure(procedure, patientID: episode.patientID))
+    }
+
+    @Sendable func readConsent(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let consent = try await store.consents.get(actor, id: try FHIRIO.id(context, "consentID", type: "Consent"))
+        let standing = ConsentRecord.current(try await store.consents.list(actor, patientID: consent.patientID))
+        return try FHIRIO.response(FHIRMapping.consent(consent, active: standing[consent.kind]?.id == consent.id))
+    }
+
+    /// GET /fhir/Consent?patient=(required)&_count=&_offset=: the patient's decisions, newest first.
+    @Sendable func searchConsents(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let actor = try context.requireUser()
+        let query = try FHIRSearch(request, type: "Consent")
+        let patientID = try query.requiredPatient()
+        var all: [ConsentRecord] = []
+        do {
+            all = try await store.consents.list(actor, patientID: patientID)
+        } catch StoreError.notFound(_, _) {
+            all = []
+        }
+        let standing = ConsentRecord.current(all)
+        let page = all.reversed().dropFirst(query.offset).prefix(query.count)
+        return try FHIRIO.response(query.bundle(total: all.count, offset: query.offset, count: query.count, base: baseURL,
+                                                entries: page.map { .consent(FHIRMapping.consent($0, active: standing[$0.kind]?.id == $0.id)) }))
     }
 
     /// GET /fhir/Procedure?patient=(required)&date=&_count=&_offset=

@@ -59,6 +59,8 @@ enum PageCatalog {
             ("patient-new", PatientForm.page(user: user, sites: [f.site], values: FormValues(), errors: FormErrors())),
             ("patient-new-refused", PatientForm.page(user: user, sites: [f.site], values: badBirth, errors: refused)),
             ("episode-new", EpisodeForm.page(user: user, patient: f.patient, values: FormValues(), errors: FormErrors())),
+            ("consent-form", ConsentForm.page(user: user, patient: f.patient, values: FormValues(), errors: FormErrors())),
+            ("consent-form-refused", ConsentForm.page(user: user, patient: f.patient, values: consentRefusedValues, errors: consentRefusedErrors)),
             ("episode", EpisodePage(view, user: user, role: .clinician, today: f.today)),
             ("episode-empty", EpisodePage(f.emptyEpisodeView, user: user, role: .coordinator, today: f.today)),
             ("screening-form", ScreeningForm.page(user: user, view: view, values: ScreeningForm.initialValues(view, today: f.today), errors: FormErrors())),
@@ -87,6 +89,20 @@ enum PageCatalog {
             ("adjunct-form", AdjunctForm.page(user: user, view: view, values: FormValues(), errors: FormErrors())),
             ("not-found", ErrorPage(title: "Not Found", heading: "Not Found", detail: "no episode e3", status: 404, requestID: "req-1", user: user)),
         ] + AdminPageSamples.named + portal + ConsultPageSamples.named
+    }
+
+    static var consentRefusedValues: FormValues {
+        var values = FormValues()
+        values.set("kind", "research-use")
+        values.set("date", "2026-02-30")
+        return values
+    }
+
+    static var consentRefusedErrors: FormErrors {
+        var errors = FormErrors()
+        errors.add("decision", "Select decision")
+        errors.add("date", "Enter date of the decision as a real date, for example 2026-03-27")
+        return errors
     }
 
     /// The exports page of a coordinator with two sites.

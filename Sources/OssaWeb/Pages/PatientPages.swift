@@ -14,6 +14,10 @@ struct PatientPage: Page {
     var editURL: String
     var newEpisodeURL: String
     var canEdit: Bool
+    /// The standing decision of each kind, then the history.
+    var consents: SummaryList
+    var consentHistory: TableModel
+    var newConsentURL: String
 
     init(_ view: ReadModels.PatientPage, user: UserBar, role: Role) {
         let p = view.patient
@@ -29,6 +33,42 @@ struct PatientPage: Page {
         editURL = Paths.patientEdit.url(p.id)
         newEpisodeURL = Paths.episodeNew.url(p.id)
         canEdit = role == .clinician || role == .coordinator
+        let current = ConsentRecord.current(view.consents)
+        consents = SummaryList(ConsentKind.allCases.map { kind in
+            (kind.label, current[kind].map { "\($0.decision == .permit ? "Permitted" : "Denied") on \($0.date.iso)" } ?? "Not recorded")
+        })
+        consentHistory = TableModel(caption: "Consent history", headers: ["Consent", "Decision", "Date", "Recorded by", "Signed form"],
+                                    rows: view.consents.reversed().map { c in
+            TableModel.Row(.init(c.kind.label), .init(c.decision == .permit ? "Permit" : "Deny"), .init(c.date.iso),
+                           .init(c.recordedByName ?? "–"), .init(c.formReference ?? "–"))
+        }, captionHidden: false, emptyText: "No consent recorded yet.")
+        newConsentURL = Paths.consentNew.url(p.id)
+    }
+}
+
+/// The consent form: which consent, permit or deny, the day, where the signed form is kept.
+enum ConsentForm {
+    static func page(user: UserBar, patient: PatientRecord, values: FormValues, errors: FormErrors) -> FormPage {
+        FormPage(title: "Record a consent", user: user, caption: Display.name(patient),
+                 intro: ["A new decision supersedes the earlier one of the same kind, which stays in the history. "
+                         + "A patient who denies research use is left out of every de-identified export and of researchers' analytics."],
+                 action: Paths.consentNew.url(patient.id), values: values, errors: errors,
+                 sections: [FormSection("Consent", id: "consent", fields: [
+                    FormField.choices("kind", "Consent to", values, errors, options: ConsentKind.allCases.map { ($0.rawValue, $0.label) }),
+                    FormField.choices("decision", "Decision", values, errors, options: [("permit", "Permit"), ("deny", "Deny")], inline: true),
+                    FormField.date("date", "Date of the decision", values, errors),
+                    FormField.input("formReference", "Signed form", values, errors, hint: "Optional. Where the signed form is kept, for example \"scanned to the EHR, 2026-03-02\""),
+                 ])],
+                 buttons: [FormButton("Save consent")], cancelURL: Paths.patient.url(patient.id))
+    }
+
+    static func read(_ reader: inout FormReader, today: CalendarDate) -> NewConsent? {
+        let kind = reader.choice(ConsentKind.self, "kind", "Consent to", required: true)
+        let decision = reader.choice(ConsentDecision.self, "decision", "Decision", required: true)
+        let date = reader.date("date", "Date of the decision", required: true, notAfter: today)
+        let reference = reader.text("formReference", "Signed form", required: false, max: 500)
+        guard reader.errors.isEmpty, let kind, let decision, let date else { return nil }
+        return NewConsent(kind: kind, decision: decision, date: date, formReference: reference)
     }
 }
 

@@ -34,6 +34,8 @@ struct StaffRoutes: Sendable {
         group.on(.post, Paths.patientNew, use: createPatient)
         group.on(.get, Paths.patient, use: patient)
         group.on(.get, Paths.patientEdit, use: editPatient)
+        group.on(.get, Paths.consentNew, use: newConsent)
+        group.on(.post, Paths.consentNew, use: createConsent)
         group.on(.post, Paths.patientEdit, use: updatePatient)
         group.on(.get, Paths.episodeNew, use: newEpisode)
         group.on(.post, Paths.episodeNew, use: createEpisode)
@@ -158,6 +160,32 @@ struct StaffRoutes: Sendable {
         } render: { actor, values, errors in
             let view = try await store.readModels.patientPage(actor, patientID: id)
             return PatientForm.page(user: bar(view.viewer, context), sites: view.sites, values: values, errors: errors, editing: view.patient)
+        }
+    }
+
+    @Sendable func newConsent(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await page(context) { actor in
+            let view = try await store.readModels.patientPage(actor, patientID: try context.uuidParameter("patientID"))
+            var values = FormValues()
+            values.set("date", today.iso)
+            return try pages.html(ConsentForm.page(user: bar(view.viewer, context), patient: view.patient, values: values, errors: FormErrors()))
+        }
+    }
+
+    @Sendable func createConsent(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("patientID")
+        return try await form(request, context, AnyForm.self) { actor, values in
+            var reader = FormReader(values)
+            guard let new = ConsentForm.read(&reader, today: today) else { return .refused(reader.errors) }
+            do {
+                _ = try await store.consents.create(actor, patientID: id, new, now: now())
+                return .done(Paths.patient.url(id))
+            } catch let error as StoreError where Self.isFieldError(error) {
+                return .refused(Self.errors(error, fields: ["date": "date", "formReference": "formReference"]))
+            }
+        } render: { actor, values, errors in
+            let view = try await store.readModels.patientPage(actor, patientID: id)
+            return ConsentForm.page(user: bar(view.viewer, context), patient: view.patient, values: values, errors: errors)
         }
     }
 

@@ -110,6 +110,8 @@ enum Paths {
     static let analyticsJSON = RoutePath("/analytics/report.json")
     static let analyticsCSV = RoutePath("/analytics/data/:dataset")
     static let analyticsCohorts = RoutePath("/analytics/cohorts")
+    /// Recording a patient's consent decision.
+    static let consentNew = RoutePath("/patients/:patientID/consents/new")
     /// The research files as a ZIP download (GET the form, POST it for the archive).
     static let exports = RoutePath("/exports")
     static let consultRequest = RoutePath("/consult-requests/:requestID")
@@ -155,7 +157,8 @@ enum Paths {
         Admin.instruments, Admin.instrument, Admin.instrumentWording, Admin.instrumentWordingRemove, Admin.audit, Admin.auditVerify,
         API.openAPI, API.me, API.sites, API.tokens, API.token, API.patients, API.patient, API.patientEpisodes, API.episode, API.episodeImagingStudies, API.episodeOutcomeEvents, API.episodeProcedures, API.episodeQuestionnaireResponses, API.episodeScreeningDecisions, API.episodeTimepoints, API.imagingStudies, API.imagingStudy, API.imagingStudyBMLChange, API.outcomeEvents, API.outcomeEvent, API.procedures, API.procedure, API.procedureSign, API.questionnaireResponse, API.screeningDecisions, API.screeningDecision, API.screeningDecisionOverride, API.screeningDecisionSign, API.timepoints, API.timepoint,
         API.timepointInvitations, API.outbox,
-        analytics, analyticsJSON, analyticsCSV, analyticsCohorts, exports, API.exports,
+        analytics, analyticsJSON, analyticsCSV, analyticsCohorts, exports, API.exports, API.patientConsents, API.consent,
+        consentNew, FHIR.consents, FHIR.consent,
         API.analyticsSurvival, API.analyticsBaseline, API.analyticsProms, API.analyticsResponders, API.analyticsBML, API.analyticsSafety,
         API.analyticsLiterature, API.analyticsFlow, API.cohorts, API.cohort,
         FHIR.metadata, FHIR.patients, FHIR.patient, FHIR.conditions, FHIR.condition, FHIR.procedures, FHIR.procedure,
@@ -175,6 +178,8 @@ enum Paths {
         static let conditions = RoutePath("/fhir/Condition")
         static let condition = RoutePath("/fhir/Condition/:conditionID")
         static let procedures = RoutePath("/fhir/Procedure")
+        static let consents = RoutePath("/fhir/Consent")
+        static let consent = RoutePath("/fhir/Consent/:consentID")
         static let procedure = RoutePath("/fhir/Procedure/:procedureID")
         static let observations = RoutePath("/fhir/Observation")
         static let observation = RoutePath("/fhir/Observation/:observationID")
@@ -269,6 +274,8 @@ enum Paths {
         static let cohort = RoutePath("/api/v1/cohorts/:cohortID")
         /// The research files (`csv-wide`, `csv-long`, `deidentified`) as a ZIP archive.
         static let exports = RoutePath("/api/v1/exports/:kind")
+        static let patientConsents = RoutePath("/api/v1/patients/:patientID/consents")
+        static let consent = RoutePath("/api/v1/consents/:consentID")
     }
 }
 
