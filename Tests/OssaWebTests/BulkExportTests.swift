@@ -131,7 +131,7 @@ struct BulkExportTests {
 }
 
 /// Each NDJSON line as a file through Tests/fhir/validate.py, with each validator that is configured.
-private func validateLines(_ lines: [String], directory: URL) throws {
+func validateLines(_ lines: [String], directory: URL) throws {
     let tools = [("fhirkit", "OSSA_TEST_FHIRKIT"), ("fhir.resources", "OSSA_TEST_FHIR_RESOURCES")]
     let configured = tools.compactMap { tool, variable in ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : (tool, $0) } }
     guard !configured.isEmpty else {

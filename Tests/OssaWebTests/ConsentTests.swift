@@ -143,22 +143,10 @@ struct ConsentTests {
     }
 }
 
-/// Each FHIR JSON document through Tests/fhir/validate.py with each validator configured.
+/// Each FHIR JSON document through the validators ($export's helper, which says so when none is configured).
 private func validate(_ documents: [String]) throws {
-    let tools = [("fhirkit", "OSSA_TEST_FHIRKIT"), ("fhir.resources", "OSSA_TEST_FHIR_RESOURCES")]
-    let configured = tools.compactMap { tool, variable in ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : (tool, $0) } }
-    guard !configured.isEmpty else {
-        print("Consent validation: OSSA_TEST_FHIRKIT and OSSA_TEST_FHIR_RESOURCES are not set; `.ci/run` sets both")
-        return
-    }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-consent-fhir-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    var files: [String] = []
-    for (n, text) in documents.enumerated() {
-        let file = directory.appendingPathComponent("consent-\(n).json")
-        try Data(text.utf8).write(to: file)
-        files.append(file.path)
-    }
-    try runFHIRValidators(configured, files: files)
+    try validateLines(documents, directory: directory)
 }

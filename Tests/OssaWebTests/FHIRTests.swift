@@ -47,7 +47,7 @@ struct FHIRTests {
             #expect(statement["kind"] as? String == "instance")
             let rest = try #require((statement["rest"] as? [[String: Any]])?.first)
             let resources = rest["resource"] as? [[String: Any]] ?? []
-            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure", "Observation", "Questionnaire", "QuestionnaireResponse", "AuditEvent"])
+            #expect(resources.map { $0["type"] as? String ?? "" } == ["Patient", "Condition", "Procedure", "Observation", "Questionnaire", "QuestionnaireResponse", "Consent", "AuditEvent"])
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 let patient = resource["type"] as? String == "Patient"

@@ -27,12 +27,17 @@ struct ExportsAPI: APIRouteGroup {
         let mine = try await store.readModels.exportsPage(actor).sites
         let (sites, unknown) = ResearchDownload.sites(codes, mine: mine)
         if codes.contains(where: { $0.isEmpty }) { problems.append(FieldProblem(field: "site", message: "an empty site code")) }
-        else if !unknown.isEmpty { problems.append(FieldProblem(field: "site", message: "\(unknown.joined(separator: ", ")) is not one of your sites")) }
         var since: Date?
         let today = CalendarDate(utcInstant: now())
         if let text = query.string("since") {
-            if let day = try? CalendarDate(iso: text), day <= today { since = day.startOfDayUTCInstant }
-            else { problems.append(FieldProblem(field: "since", message: "\"\(text)\" is not a day (YYYY-MM-DD) up to today")) }
+            // A day to come is a valid question with an empty answer.
+            if let day = try? CalendarDate(iso: text) { since = day.startOfDayUTCInstant }
+            else { problems.append(FieldProblem(field: "since", message: "\"\(text)\" is not a day (YYYY-MM-DD)")) }
+        }
+        // A site that is not the caller's is not found, as another site's records are everywhere.
+        if problems.isEmpty, !unknown.isEmpty {
+            throw Problem(.notFound, detail: "site \(unknown.joined(separator: ", ")): not one of your sites",
+                          errors: [FieldProblem(field: "site", message: "\(unknown.joined(separator: ", ")) is not one of your sites")])
         }
         guard problems.isEmpty else {
             throw Problem(.badRequest, type: "/problems/bad-parameter", title: "A parameter is not valid",
