@@ -96,10 +96,11 @@ def bulk_export(ossa, database, export_dir):
         for f in manifest["output"]:
             by_type[f["type"]] = by_type.get(f["type"], 0) + f["count"]
         files = len(manifest["output"])
-        opener.open(urllib.request.Request(base + status_path, method="DELETE"), timeout=60)
         return {"seconds": seconds, "resources": resources, "rate": resources / seconds, "peak_mb": peak, "files": files, "by_type": by_type}
     finally:
         sb.stop_server(server)
+        import shutil
+        shutil.rmtree(env_dir, ignore_errors=True)
 
 
 def make_bundles(directory, bundles, per_bundle, seed=12):
