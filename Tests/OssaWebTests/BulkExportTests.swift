@@ -12,7 +12,7 @@ import Testing
 // Group of a saved cohort, cancel; every line validated from outside when the FHIR validators are given.
 
 /// Polls a status URL until the manifest (200) or a failure; nil after 30 s.
-private func manifest(_ caller: APICaller, _ status: String) async throws -> TestResponse? {
+func manifest(_ caller: APICaller, _ status: String) async throws -> TestResponse? {
     let deadline = ContinuousClock.now + .seconds(30)
     while ContinuousClock.now < deadline {
         let response = try await caller.get(status)
@@ -24,7 +24,7 @@ private func manifest(_ caller: APICaller, _ status: String) async throws -> Tes
 }
 
 /// Kicks off `path` and waits for the manifest: its `output` entries.
-private func runExport(_ caller: APICaller, _ path: String, base: String) async throws -> (status: String, output: [[String: Any]]) {
+func runExport(_ caller: APICaller, _ path: String, base: String) async throws -> (status: String, output: [[String: Any]]) {
     let kick = try await caller.send(.get, path, nil, headers: ["Prefer": "respond-async"])
     #expect(kick.status == .accepted, "\(path): \(kick.text)")
     let location = try #require(kick.headers[.contentLocation], "\(path): no Content-Location")

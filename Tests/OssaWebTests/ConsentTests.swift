@@ -62,7 +62,13 @@ struct ConsentTests {
             #expect(other.json["total"] as? Int == 0, "another site's patient: nothing")
             let capability = try await coordinator.get("/fhir/metadata")
             #expect(capability.text.contains("\"Consent\""))
-            try validate([read.text, bundle.text])
+            // Bulk Data: the Consent type, the caller's sites only, each line validated.
+            let (_, output) = try await runExport(coordinator, "/fhir/$export?_type=Consent", base: server.configuration.linkBase)
+            #expect(output.map { $0["type"] as? String } == ["Consent"] && output.first?["count"] as? Int == 3, "\(output)")
+            let file = try #require(output.first?["url"] as? String)
+            let lines = try await coordinator.get(String(file.dropFirst(server.configuration.linkBase.count))).text.split(separator: "\n").map(String.init)
+            #expect(lines.count == 3 && lines.filter { $0.contains("\"status\":\"active\"") }.count == 2, "\(lines)")
+            try validate([read.text, bundle.text] + lines)
         }
     }
 

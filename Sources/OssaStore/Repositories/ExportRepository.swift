@@ -1,4 +1,5 @@
 import FluentKit
+import SQLKit
 import Foundation
 import OssaCore
 
@@ -105,6 +106,27 @@ public struct ExportRepository: Sendable {
                 return (try ImagingRepository.record(model, findings: findings[try model.requireID()] ?? []), episode.$patient.id,
                         try storedValue(Side.self, episode.side, field: "side"))
             }
+        }
+    }
+
+    /// Consent decisions in id order, each with whether it is the patient's standing one of its kind (computed from
+    /// all of the page's patients' decisions). Two statements a page.
+    public func consents(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil,
+                         sites: Set<UUID>? = nil) async throws -> [(ConsentRecord, active: Bool)] {
+        let scope = try await scope(actor)
+        guard scope != .denied, scope == .all || !actor.siteIDs.isEmpty else { return [] }
+        return try await database.transaction { db in
+            let sql = try db.sqlDatabase()
+            var query = ConsentRepository.select(sql)
+            if scope == .grantedSites { query = query.where(SQLColumn("site_id", table: "c"), .in, SQLBind.group(actor.siteIDList)) }
+            if let sites { query = query.where(SQLColumn("site_id", table: "c"), .in, SQLBind.group(Array(sites))) }
+            if let only { query = query.where(SQLColumn("patient_id", table: "c"), .in, SQLBind.group(Array(only))) }
+            if let after { query = query.where(SQLColumn("id", table: "c"), .greaterThan, SQLBind(after)) }
+            if let since { query = query.where(SQLColumn("recorded_at", table: "c"), .greaterThanOrEqual, SQLBind(since)) }
+            let page = try await query.orderBy(SQLColumn("id", table: "c")).limit(limit).all().map(ConsentRepository.record)
+            let standing = Dictionary(grouping: try await ConsentRepository.records(patients: Array(Set(page.map(\.patientID))), on: sql),
+                                      by: \.patientID).mapValues(ConsentRecord.current)
+            return page.map { ($0, standing[$0.patientID]?[$0.kind]?.id == $0.id) }
         }
     }
 

@@ -33,7 +33,7 @@ actor BulkExportJobs {
     }
 
     /// The types an export writes, in this order (the `_type` values).
-    static let types = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation"]
+    static let types = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation", "Consent"]
 
     let store: OssaStore
     let library: InstrumentLibrary
@@ -151,6 +151,12 @@ struct BulkExportWriter: Sendable {
                 try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
                     try write($0.map { FHIRMapping.questionnaireResponse($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
                     await progress("QuestionnaireResponse: \(output.total) resources")
+                }
+            case "Consent":
+                try await pages({ try await store.export.consents(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) },
+                                id: \.0.id) {
+                    try write($0.map { FHIRMapping.consent($0.0, active: $0.active) })
+                    await progress("Consent: \(output.total) resources")
                 }
             default:
                 // Observations: the scores of the responses, then the imaging findings.
