@@ -204,6 +204,7 @@ public enum FHIRCapabilities {
         ]),
         Resource(type: "Condition", interactions: ["read", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
+            SearchParameter(name: "code", type: "token", documentation: "`code` or `system|code` of any coding: Ossa's diagnosis (e.g. `osteoarthritis`), ICD-10-CM (`M17.11`) or SNOMED CT; needs `patient`."),
         ]),
         Resource(type: "Procedure", interactions: ["read", "search-type"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),

@@ -621,6 +621,15 @@ struct FHIRTests {
             }
             let mine = try await clinician.get("/fhir/Condition?patient=Patient/\(f.patientA.id.lowercasedID)")
             #expect(entries(mine.json).compactMap { $0["id"] as? String } == [f.episodeA.id.lowercasedID])
+            // code: any coding (episode A is a left-knee osteoarthritis: ICD-10-CM M17.12, Ossa's osteoarthritis).
+            let patient = "patient=\(f.patientA.id.lowercasedID)"
+            for (code, count) in [("M17.12", 1), ("http://hl7.org/fhir/sid/icd-10-cm%7CM17.12", 1), ("http://hl7.org/fhir/sid/icd-10-cm%7CM17.11", 0),
+                                  ("osteoarthritis", 1), ("https://ossa-registry.org/fhir/CodeSystem/diagnosis%7Cbone-marrow-lesion", 0)] {
+                let found = try await clinician.get("/fhir/Condition?\(patient)&code=\(code)")
+                #expect(found.status == .ok && found.json["total"] as? Int == count, "code=\(code): \(found.text.prefix(300))")
+            }
+            let noPatient = try await clinician.get("/fhir/Condition?code=M17.12")
+            #expect(noPatient.status == .badRequest && noPatient.json["resourceType"] as? String == "OperationOutcome")
         }
     }
 

@@ -160,16 +160,32 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "Condition")
         let patientID = try query.string("patient").map(FHIRSearch.patient)
-        let found: (total: Int, items: [EpisodeRecord])
+        // `code`: any coding of the Condition (Ossa's diagnosis code, ICD-10-CM, SNOMED CT), `code` or `system|code`;
+        // matched on a patient's Conditions (a handful), so it needs `patient`.
+        var wanted: (system: String?, code: String)?
+        if let code = try query.string("code") {
+            let token = FHIRSearch.token(code)
+            guard !token.code.isEmpty else { throw Problem.badParameter("code", "give a code, or system|code") }
+            guard patientID != nil else { throw Problem.badParameter("code", "is searched within one patient's Conditions: give patient too") }
+            wanted = token
+        }
+        var found: (total: Int, items: [FHIRCondition])
         do {
-            let page = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: query.count, offset: query.offset))
-            found = (page.total, page.items)
+            if let wanted {
+                let all = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: PageRequest.maximumLimit)).items
+                    .map(FHIRMapping.condition)
+                    .filter { $0.code.coding?.contains { $0.code == wanted.code && (wanted.system == nil || $0.system == wanted.system) } ?? false }
+                found = (all.count, Array(all.dropFirst(query.offset).prefix(query.count)))
+            } else {
+                let page = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: query.count, offset: query.offset))
+                found = (page.total, page.items.map(FHIRMapping.condition))
+            }
         } catch StoreError.notFound(_, _) {
             // A patient the caller cannot see (or none): no matches, the same answer either way.
             found = (0, [])
         }
         return try FHIRIO.response(query.bundle(total: found.total, offset: query.offset, count: query.count, base: baseURL,
-                                                entries: found.items.map { .condition(FHIRMapping.condition($0)) }))
+                                                entries: found.items.map { .condition($0) }))
     }
 
     /// An instrument's Questionnaire. Not patient data: any signed-in caller may read it, unaudited.
