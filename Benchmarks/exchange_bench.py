@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,36 +27,10 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import server_bench as sb  # noqa: E402  (build, demo load, server start are shared)
+import analytics_bench as ab  # noqa: E402  (its lead: a clinician granted every site, and its sign-in)
 
-PASSWORD = "bench-exchange-password"
-LEAD = "bench.exchange@example.org"
+# The importer: a clinician of the Lisbon demo site.
 IMPORTER = "demo.clinician1.lis@example.org"
-
-
-def lead_user(ossa, database):
-    """A clinician granted every site (the export of the entire registry); created once."""
-    import sqlite3
-    con = sqlite3.connect(database)
-    sites = [r[0].lower() for r in con.execute("SELECT id FROM sites")]
-    exists = con.execute("SELECT 1 FROM users WHERE email = ?", (LEAD,)).fetchone()
-    con.close()
-    if not exists:
-        cmd = [ossa, "user", "add", "--database", database, "--email", LEAD, "--name", "Exchange benchmark",
-               "--role", "clinician", "--as", "demo.admin@example.org", "--password-stdin"]
-        for s in sites:
-            cmd += ["--site", s]
-        subprocess.run(cmd, input=PASSWORD + "\n", text=True, check=True, stdout=subprocess.DEVNULL)
-
-
-def sign_in(base):
-    import http.cookiejar
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    form = opener.open(base + "/login", timeout=30).read().decode()
-    token = re.search(r'name="_csrf" value="([^"]+)"', form).group(1)
-    body = f"_csrf={token}&email={urllib.parse.quote(LEAD)}&password={PASSWORD}".encode()
-    opener.open(urllib.request.Request(base + "/login", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}), timeout=30)
-    return opener
 
 
 def peak_rss_mb(pid):
@@ -69,13 +42,13 @@ def peak_rss_mb(pid):
 
 
 def bulk_export(ossa, database, export_dir):
-    lead_user(ossa, database)
+    lead = ab.lead_user(ossa, database)
     os.makedirs(export_dir, exist_ok=True)
     env_dir = tempfile.mkdtemp(prefix="ossa-export-", dir=export_dir)
     os.environ["OSSA_EXPORT_DIR"] = env_dir
     server, base = sb.start_server(ossa, database)
     try:
-        opener = sign_in(base)
+        opener = ab.sign_in(base, lead)
         start = time.perf_counter()
         request = urllib.request.Request(base + "/fhir/$export", headers={"Prefer": "respond-async", "Accept": "application/fhir+json"})
         response = opener.open(request, timeout=60)

@@ -221,6 +221,17 @@ struct BrowserTests {
         try await b.submit()
         #expect(try await b.look("patient") == "\(family), Tina")
 
+        // Record her consent to treatment: refused without a decision, then saved and shown on her page.
+        try await b.follow("Record a consent")
+        #expect(try await b.look("consent-form") == "Record a consent")
+        try await b.choose("kind-0")
+        try await b.submit()
+        #expect(try await b.text(".error-summary").contains("decision"))
+        try await b.look("consent-form-refused")
+        try await b.choose("decision-0")
+        try await b.submit()
+        #expect(try await b.session.pageSource().contains("Permitted on"))
+
         // Open an episode.
         try await b.follow("Open a new episode")
         try await b.choose("joint-0")

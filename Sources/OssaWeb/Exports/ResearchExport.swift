@@ -351,17 +351,7 @@ public struct ResearchExport: Sendable {
 
     /// Writes into a fresh hidden directory inside `directory`, then moves the files into it: all of them or none.
     func staged(into directory: URL, files: [String], _ body: (URL) async throws -> Summary) async throws -> Summary {
-        let manager = FileManager.default
-        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-        for name in files where manager.fileExists(atPath: directory.appendingPathComponent(name).path) {
-            throw ResearchExportError.exists(directory.appendingPathComponent(name).path)
-        }
-        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().uuidString.lowercased())")
-        try manager.createDirectory(at: stage, withIntermediateDirectories: false)
-        defer { try? manager.removeItem(at: stage) }
-        let summary = try await body(stage)
-        for name in files { try manager.moveItem(at: stage.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
-        return summary
+        try await ExportStage.run(into: directory, clashes: { files.contains($0) }, body)
     }
 }
 
@@ -371,6 +361,27 @@ extension ResearchExport.Summary {
         if view.anchor == nil { unanchored += 1 }
         if view.identity.isDeidentified, let anchor = view.anchor, ChartValues.age(born: view.chart.patient.birthDate, on: anchor) > 89 { topCoded += 1 }
         if patients.insert(view.chart.patient.id).inserted { self.patients += 1 }
+    }
+}
+
+/// An export's hidden working directory inside the output directory: `body` writes there, and everything it wrote
+/// is moved into the output only when it returns, so a failed export leaves nothing; an output already holding a
+/// file the export would write (`clashes`) is refused before anything is written.
+enum ExportStage {
+    static func run<T>(into directory: URL, clashes: (String) -> Bool, _ body: (URL) async throws -> T) async throws -> T {
+        let manager = FileManager.default
+        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let clash = try manager.contentsOfDirectory(atPath: directory.path).sorted().first(where: clashes) {
+            throw ResearchExportError.exists(directory.appendingPathComponent(clash).path)
+        }
+        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().uuidString.lowercased())")
+        try manager.createDirectory(at: stage, withIntermediateDirectories: false)
+        defer { try? manager.removeItem(at: stage) }
+        let result = try await body(stage)
+        // The manifest (where there is one) last, so that a reader who sees it finds every file it names.
+        let written = try manager.contentsOfDirectory(atPath: stage.path).sorted { ($0 == "manifest.json" ? 1 : 0, $0) < ($1 == "manifest.json" ? 1 : 0, $1) }
+        for name in written { try manager.moveItem(at: stage.appendingPathComponent(name), to: directory.appendingPathComponent(name)) }
+        return result
     }
 }
 

@@ -202,33 +202,22 @@ public struct FHIRFileExport: Sendable {
     /// `manifest.json` (the Bulk Data manifest, file URLs relative to it); returns type, file and count per file.
     public func run(_ actor: ActingUser, into directory: URL, types: [String] = FHIRFileExport.types, sites: Set<UUID>? = nil, since: Date? = nil,
                     fileBytes: Int = 64 << 20, what: String, progress: @Sendable (String) async -> Void = { _ in }) async throws -> [(type: String, name: String, count: Int)] {
-        let manager = FileManager.default
-        try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-        let manifest = directory.appendingPathComponent("manifest.json")
-        if manager.fileExists(atPath: manifest.path) { throw ResearchExportError.exists(manifest.path) }
-        let existing = Set((try? manager.contentsOfDirectory(atPath: directory.path)) ?? [])
-        if let clash = existing.first(where: { name in types.contains { name.hasPrefix("\($0)-") && name.hasSuffix(".ndjson") } }) {
-            throw ResearchExportError.exists(directory.appendingPathComponent(clash).path)
+        let clashes: (String) -> Bool = { name in name == "manifest.json" || types.contains { name.hasPrefix("\($0)-") && name.hasSuffix(".ndjson") } }
+        return try await ExportStage.run(into: directory, clashes: clashes) { stage in
+            try await store.export.start(actor, what: what)
+            let transactionTime = Date()
+            var writer = BulkExportWriter(store: store, library: library, actor: actor, directory: stage, fileBytes: fileBytes, pageSize: 1000,
+                                          since: since, patients: nil)
+            writer.siteFilter = sites
+            let files = try await writer.run(types: types, progress: progress)
+            let object: [String: Any] = [
+                "transactionTime": ISO8601DateFormatter().string(from: transactionTime), "request": what, "requiresAccessToken": false,
+                "output": files.map { ["type": $0.type, "url": $0.name, "count": $0.count] as [String: Any] }, "error": [Any](),
+            ]
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                .write(to: stage.appendingPathComponent("manifest.json"))
+            return files.map { ($0.type, $0.name, $0.count) }
         }
-        try await store.export.start(actor, what: what)
-        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().uuidString.lowercased())")
-        try manager.createDirectory(at: stage, withIntermediateDirectories: false)
-        defer { try? manager.removeItem(at: stage) }
-        let transactionTime = Date()
-        var writer = BulkExportWriter(store: store, library: library, actor: actor, directory: stage, fileBytes: fileBytes, pageSize: 1000,
-                                      since: since, patients: nil)
-        writer.siteFilter = sites
-        let files = try await writer.run(types: types, progress: progress)
-        let formatter = ISO8601DateFormatter()
-        let object: [String: Any] = [
-            "transactionTime": formatter.string(from: transactionTime), "request": what, "requiresAccessToken": false,
-            "output": files.map { ["type": $0.type, "url": $0.name, "count": $0.count] as [String: Any] }, "error": [Any](),
-        ]
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            .write(to: stage.appendingPathComponent("manifest.json"))
-        for file in files { try manager.moveItem(at: stage.appendingPathComponent(file.name), to: directory.appendingPathComponent(file.name)) }
-        try manager.moveItem(at: stage.appendingPathComponent("manifest.json"), to: manifest)
-        return files.map { ($0.type, $0.name, $0.count) }
     }
 }
 
