@@ -44,7 +44,7 @@ struct Export: AsyncParsableCommand {
     }
 
     static func instant(_ text: String) -> Date? {
-        if let day = try? CalendarDate(iso: text) { return Date(timeIntervalSince1970: Double(day.dayNumber) * 86_400) }
+        if let day = try? CalendarDate(iso: text) { return day.startOfDayUTC }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -378,7 +378,7 @@ struct AdminPagesTests {
             #expect(rows(site.text).map { $0[4] } == ["create"])
             #expect(rows(site.text).first?[6] == "site \(f.siteA.id.lowercasedID)")
 
-            let today = CalendarDate(utcInstant: Date())
+            let today = CalendarDate(utc: Date())
             let dated = try await get(client, admin, Paths.Admin.audit.template + "?from=\(today.iso)&to=\(today.iso)&recordType=site&action=create")
             #expect(rows(dated.text).count == 2)
             let future = try await get(client, admin, Paths.Admin.audit.template + "?from=\(today.adding(days: 1).iso)")

@@ -157,7 +157,7 @@ struct DeliveryOverSMTPTests {
                 // No quiet hours at this site, so that the invitation goes now whatever the hour of the test.
                 try await f.store.database.sql().update("sites").set("quiet_hours_start", to: SQLBind("00:00"))
                     .set("quiet_hours_end", to: SQLBind("00:00")).where("id", .equal, SQLBind(f.siteA.id)).run()
-                let today = CalendarDate(utcInstant: server.clock.now)
+                let today = CalendarDate(utc: server.clock.now)
                 let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
                 let month3 = try #require(schedule.first { $0.code == "month-3" })
 

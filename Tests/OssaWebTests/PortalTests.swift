@@ -44,7 +44,7 @@ struct PortalTests {
     static func invite(_ server: TestServer) async throws -> (token: String, timepoint: TimepointRecord, reminder: OutboxMessageRecord) {
         let f = server.fixture
         let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
-        let today = CalendarDate(utcInstant: server.clock.now)
+        let today = CalendarDate(utc: server.clock.now)
         let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
         let month3 = try #require(schedule.first { $0.code == "month-3" })
         let issued = try await f.store.invitations.create(coordinator, timepointID: month3.id, channel: .email, now: server.clock.now)
@@ -224,7 +224,7 @@ struct PortalTests {
         try await withServer(engine) { server, client in
             let f = server.fixture
             let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
-            let today = CalendarDate(utcInstant: server.clock.now)
+            let today = CalendarDate(utc: server.clock.now)
             // Index procedure four days ago: today is diary day 4 (a one-day window).
             let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -4))
             let day4 = try #require(schedule.first { $0.code == "diary-d4" })

@@ -198,7 +198,7 @@ struct SelfScreenTests {
             #expect(stored.siteID == f.siteA.id && stored.consent && stored.status == .new)
             #expect(stored.answers.joint == .knee && stored.answers.mriFindings == [.boneMarrowEdema] && stored.answers.treatments.count == 2)
             #expect(stored.outcome == .consultWorthwhile && stored.result.headline == "A consult looks worthwhile")
-            #expect(stored.result.evaluationDate == CalendarDate(utcInstant: server.clock.now))
+            #expect(stored.result.evaluationDate == CalendarDate(utc: server.clock.now))
             // The address is not kept, only its hash.
             let row = try #require(try await f.store.database.sql().select().column("address_hash").from("consult_requests").first())
             #expect(try row.decode(column: "address_hash", as: String?.self)?.contains("203.0.113.9") == false)

@@ -40,7 +40,7 @@ struct SiteMessagingTests {
             // A link sent now uses the clinic's subject; its reminders keep the bundled wording.
             let coordinator = try await f.store.users.actingUser(try #require(f.userIDs[.coordinator]), from: "test")
             _ = try await f.store.patients.update(coordinator, f.patientA.id, PatientChanges(email: "anna@example.org"))
-            let today = CalendarDate(utcInstant: server.clock.now)
+            let today = CalendarDate(utc: server.clock.now)
             let schedule = try await f.store.timepoints.generate(coordinator, episodeID: f.episodeA.id, indexDate: today.adding(days: -91))
             let month3 = try #require(schedule.first { $0.code == "month-3" })
             let composition = try MessageComposition(baseURL: "https://ossa.example")

@@ -80,6 +80,14 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
     }
 
     /// This date plus `days` (may be negative).
+    /// The UTC calendar day of an instant.
+    public init(utc instant: Date) {
+        self.init(dayNumber: Int((instant.timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+
+    /// 00:00 UTC on this day.
+    public var startOfDayUTC: Date { Date(timeIntervalSince1970: Double(dayNumber) * 86_400) }
+
     public func adding(days: Int) -> CalendarDate { CalendarDate(dayNumber: dayNumber + days) }
 
     /// This date plus whole calendar months; the day is clamped to the end of a shorter month

@@ -98,16 +98,6 @@ extension QueryBuilder {
     }
 }
 
-extension CalendarDate {
-    /// 00:00 UTC on this day.
-    var startOfDayUTC: Date { Date(timeIntervalSince1970: Double(dayNumber) * 86_400) }
-
-    /// The UTC calendar day of an instant.
-    init(utc date: Date) {
-        self.init(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
-    }
-}
-
 /// JSON for stored documents: sorted keys, so equal values store equal text.
 enum StoredJSON {
     static func encode<T: Encodable>(_ value: T) throws -> String {

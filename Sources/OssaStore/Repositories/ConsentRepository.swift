@@ -17,7 +17,7 @@ public struct ConsentRepository: Sendable {
     public func create(_ actor: ActingUser, patientID: UUID, _ new: NewConsent, now: Date = Date()) async throws -> ConsentRecord {
         let scope = try await Access.require(actor, .create, .consent, recordID: patientID.lowerString, database: database)
         let reference = try optionalText(new.formReference, field: "formReference", max: 500)
-        let today = CalendarDate(dayNumber: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)))
+        let today = CalendarDate(utc: now)
         guard new.date <= today.adding(days: 1) else { throw StoreError.invalid(field: "date", message: "\(new.date) is in the future") }
         return try await database.transaction { db in
             guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?.filter(\.$id == patientID).first() else {

@@ -28,10 +28,10 @@ struct ExportsAPI: APIRouteGroup {
         let (sites, unknown) = ResearchDownload.sites(codes, mine: mine)
         if codes.contains(where: { $0.isEmpty }) { problems.append(FieldProblem(field: "site", message: "an empty site code")) }
         var since: Date?
-        let today = CalendarDate(utcInstant: now())
+        let today = CalendarDate(utc: now())
         if let text = query.string("since") {
             // A day to come is a valid question with an empty answer.
-            if let day = try? CalendarDate(iso: text) { since = day.startOfDayUTCInstant }
+            if let day = try? CalendarDate(iso: text) { since = day.startOfDayUTC }
             else { problems.append(FieldProblem(field: "since", message: "\"\(text)\" is not a day (YYYY-MM-DD)")) }
         }
         // A site that is not the caller's is not found, as another site's records are everywhere.

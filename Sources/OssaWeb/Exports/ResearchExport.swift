@@ -205,7 +205,7 @@ public struct ResearchExport: Sendable {
                     let timepoint = response.timepointID.flatMap { codes[$0] }
                     let form = ResearchForms.code(response.instrumentID)
                     let prefix = [view.recordID, timepoint?.code ?? ResearchEvents.unscheduled, timepoint.map { view.date($0.dueDate) } ?? "",
-                                  view.date(ChartValues.utcDay(response.completedAt)), response.instrumentID, response.instrumentVersion,
+                                  view.date(CalendarDate(utc: response.completedAt)), response.instrumentID, response.instrumentVersion,
                                   response.scoringVersion, response.source.rawValue]
                     let instrument = library.instrument(id: response.instrumentID)
                     for item in instrument?.items.filter({ $0.itemType == .choice }) ?? [] {
@@ -461,11 +461,6 @@ struct ChartValues {
         day.year - born.year - ((day.month, day.day) < (born.month, born.day) ? 1 : 0)
     }
 
-    /// The UTC calendar day of an instant.
-    static func utcDay(_ instant: Date) -> CalendarDate {
-        CalendarDate(dayNumber: Int((instant.timeIntervalSince1970 / 86_400).rounded(.down)))
-    }
-
     func visitValues(_ timepoint: TimepointRecord) -> [String: String] {
         [identity.isDeidentified ? "visit_due_day" : "visit_due_date": date(timepoint.dueDate),
          "visit_status": ResearchForms.code(timepoint.status.rawValue)]
@@ -473,7 +468,7 @@ struct ChartValues {
 
     func responseValues(_ response: QuestionnaireResponseRecord) -> [String: String] {
         let form = ResearchForms.code(response.instrumentID)
-        var values = [identity.isDeidentified ? "\(form)_day" : "\(form)_date": date(ChartValues.utcDay(response.completedAt))]
+        var values = [identity.isDeidentified ? "\(form)_day" : "\(form)_date": date(CalendarDate(utc: response.completedAt))]
         for (code, value) in response.answers {
             if let value { values[ResearchForms.itemVariable(form, code)] = String(value) }
         }

@@ -21,7 +21,7 @@ struct ConsultRequestRoutes: Sendable {
 
     static let pageSize = 25
 
-    var today: CalendarDate { CalendarDate(utcInstant: now()) }
+    var today: CalendarDate { CalendarDate(utc: now()) }
     var handling: PageHandling { PageHandling(store: store, pages: pages) }
 
     func register(on group: RouterGroup<OssaRequestContext>) {

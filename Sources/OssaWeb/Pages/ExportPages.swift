@@ -14,7 +14,7 @@ struct ExportRoutes: Sendable {
     let now: @Sendable () -> Date
 
     var handling: PageHandling { PageHandling(store: store, pages: pages) }
-    var today: CalendarDate { CalendarDate(utcInstant: now()) }
+    var today: CalendarDate { CalendarDate(utc: now()) }
 
     func register(on group: RouterGroup<OssaRequestContext>) {
         group.on(.get, Paths.exports, use: page)
@@ -69,7 +69,7 @@ struct ExportRoutes: Sendable {
             let sinceText = values["since"].trimmingCharacters(in: .whitespaces)
             if !sinceText.isEmpty {
                 if let day = try? CalendarDate(iso: sinceText) {
-                    if day > today { errors.add("since", "Changed since must be today or earlier") } else { since = day.startOfDayUTCInstant }
+                    if day > today { errors.add("since", "Changed since must be today or earlier") } else { since = day.startOfDayUTC }
                 } else {
                     errors.add("since", "Enter changed since as year-month-day, for example 2026-01-31")
                 }
@@ -82,9 +82,4 @@ struct ExportRoutes: Sendable {
             return try await download.response(kind, actor: actor, sites: sites, since: since, what: what, today: today)
         }
     }
-}
-
-extension CalendarDate {
-    /// Midnight UTC at the start of the day.
-    var startOfDayUTCInstant: Date { Date(timeIntervalSince1970: Double(dayNumber) * 86_400) }
 }

@@ -167,7 +167,7 @@ struct FollowUpPage: Page {
             let series = scores.prefix(6).map { score in
                 TrajectoryPlot.Series(label: score.label, points: responses.compactMap { r in
                     guard let value = r.score(score.id) else { return nil }
-                    let day = CalendarDate(utcInstant: r.completedAt)
+                    let day = CalendarDate(utc: r.completedAt)
                     let months = indexDate.map { Double(day.dayNumber - $0.dayNumber) / 30.4375 } ?? 0
                     return (x: max(0, months), y: value)
                 })
@@ -192,12 +192,6 @@ struct FollowUpPage: Page {
     }
 }
 
-extension CalendarDate {
-    /// The UTC calendar day of an instant.
-    init(utcInstant date: Date) {
-        self.init(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
-    }
-}
 
 /// Entering a questionnaire on the patient's behalf (telephone), rendered from the instrument's definition: each item
 /// a radio group of its answer options, in the instrument's order.

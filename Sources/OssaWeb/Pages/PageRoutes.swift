@@ -22,7 +22,7 @@ struct PageRoutes: Sendable {
 
     @Sendable func completion(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
-            let rates = try await store.readModels.completionRates(actor, today: CalendarDate(utcInstant: now()))
+            let rates = try await store.readModels.completionRates(actor, today: CalendarDate(utc: now()))
             return try pages.html(CompletionPage(rates, user: UserBar(rates.viewer, csrfToken: context.auth?.csrfToken ?? ""),
                                                  followUp: try FollowUpProtocol.bundledDefault()))
         }
@@ -33,7 +33,7 @@ struct PageRoutes: Sendable {
         try await page(context) { actor in
             let progress = try await store.readModels.patientProgress(actor)
             let user = UserBar(try await store.readModels.viewer(actor), csrfToken: context.auth?.csrfToken ?? "")
-            return try pages.html(ProgressPage(progress, user: user, today: CalendarDate(utcInstant: now()), library: try InstrumentLibrary.builtIn(),
+            return try pages.html(ProgressPage(progress, user: user, today: CalendarDate(utc: now()), library: try InstrumentLibrary.builtIn(),
                                                followUp: try FollowUpProtocol.bundledDefault()))
         }
     }
@@ -43,7 +43,7 @@ struct PageRoutes: Sendable {
     @Sendable func home(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
             if AccessPolicy.allows(actor.role, .list, .screeningDecision) {
-                let worklist = try await store.readModels.worklist(actor, today: CalendarDate(utcInstant: now()))
+                let worklist = try await store.readModels.worklist(actor, today: CalendarDate(utc: now()))
                 return try pages.html(WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: context.auth?.csrfToken ?? ""),
                                                    deliveryConfigured: deliveryConfigured))
             }
@@ -82,7 +82,7 @@ struct PageRoutes: Sendable {
         try await page(context) { actor in
             let id = try context.uuidParameter("episodeID")
             let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id,
-                                                   today: CalendarDate(utcInstant: now()))
+                                                   today: CalendarDate(utc: now()))
             return try pages.html(model)
         }
     }

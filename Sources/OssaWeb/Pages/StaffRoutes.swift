@@ -27,7 +27,7 @@ struct StaffRoutes: Sendable {
         thresholds = try ResponderThresholdTable.builtIn()
     }
 
-    var today: CalendarDate { CalendarDate(utcInstant: now()) }
+    var today: CalendarDate { CalendarDate(utc: now()) }
 
     func register(on group: RouterGroup<OssaRequestContext>) {
         group.on(.get, Paths.patientNew, use: newPatient)

@@ -186,7 +186,7 @@ struct PortalRoutes: Sendable {
         let token = context.parameters.get("token") ?? ""
         do {
             let progress = try await store.links.progress(token: token, session: linkCookie(request), now: environment.now(), address: context.clientAddress)
-            return try html(ProgressPage(progress, user: nil, today: CalendarDate(utcInstant: environment.now()), library: library, followUp: followUp,
+            return try html(ProgressPage(progress, user: nil, today: CalendarDate(utc: environment.now()), library: library, followUp: followUp,
                                          backURL: Paths.Portal.link.url(token)), csrf: "")
         } catch is LinkNotConfirmed {
             return redirect(Paths.Portal.link.url(token))

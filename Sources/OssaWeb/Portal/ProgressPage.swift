@@ -80,7 +80,7 @@ struct ProgressPage: Page {
                 }
                 let points = answered.compactMap { r -> (x: Double, y: Double)? in
                     guard let value = r.score(score.id) else { return nil }
-                    let day = CalendarDate(utcInstant: r.completedAt)
+                    let day = CalendarDate(utc: r.completedAt)
                     return (x: max(0, index.map { Double(day.dayNumber - $0.dayNumber) / 30.4375 } ?? 0), y: value)
                 }
                 let plot = TrajectoryPlot.svg(title: "\(instrument.abbreviation) \(score.label) over time", id: "my-\(episode.id.lowercasedID.prefix(8))-\(instrumentID)",

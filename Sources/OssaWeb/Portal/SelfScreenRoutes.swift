@@ -128,7 +128,7 @@ struct SelfScreenRoutes: Sendable {
 
     // MARK: Plumbing
 
-    var today: CalendarDate { CalendarDate(utcInstant: environment.now()) }
+    var today: CalendarDate { CalendarDate(utc: environment.now()) }
 
     /// The clinic's active ruleset when the public wording fits it, else the bundled one.
     private func screener(_ context: OssaRequestContext) async throws -> SelfScreener {
