@@ -191,20 +191,14 @@ struct ResearchEvents: Sendable {
     private(set) var events: [Event]
     static let unscheduled = "unscheduled"
 
+    /// The protocol's own schedule (its timepoint codes, labels and daily repeats), from an index date: the day
+    /// offsets are those of a procedure on 2000-01-01; the instruments are those of every joint.
     init(protocol followUp: FollowUpProtocol) {
-        var events: [Event] = []
-        for timepoint in followUp.timepoints {
-            // REDCap's day offset is only a guide for scheduling; a month counts as 30 days here.
-            let offset = (timepoint.offset.days ?? 0) + (timepoint.offset.weeks ?? 0) * 7 + (timepoint.offset.months ?? 0) * 30
-            let instruments = Array(Set(timepoint.instruments + (timepoint.instrumentsByJoint ?? [:]).values.flatMap { $0 })).sorted()
-            if let days = timepoint.repeatDaily, days > 0 {
-                for day in 1...days {
-                    events.append(Event(code: "\(timepoint.id)-d\(day)", label: "\(timepoint.label), day \(day)", dayOffset: offset + day - 1,
-                                        instruments: instruments))
-                }
-            } else {
-                events.append(Event(code: timepoint.id, label: timepoint.label, dayOffset: offset, instruments: instruments))
-            }
+        let origin = CalendarDate(dayNumber: 10_957) // 2000-01-01
+        let schedules = Joint.allCases.map { followUp.schedule(indexDate: origin, joint: $0) }
+        var events: [Event] = schedules[0].timepoints.map { timepoint in
+            let instruments = Set(schedules.flatMap { $0[timepoint.id]?.instruments ?? [] }).sorted()
+            return Event(code: timepoint.id, label: timepoint.label, dayOffset: origin.days(to: timepoint.targetDate), instruments: instruments)
         }
         events.append(Event(code: Self.unscheduled, label: "Unscheduled", dayOffset: 0, instruments: []))
         self.events = events
