@@ -52,6 +52,11 @@ public struct LiteratureFile: Codable, Sendable, Equatable {
         }
     }
 
+    /// The built-in file as shipped (the starting point for a clinic's own copy).
+    public static func builtInData() throws -> Data {
+        try LiteratureResource.data(builtInPath)
+    }
+
     /// Decodes and validates a literature file against the built-in instruments and responder thresholds.
     public static func decode(from data: Data) throws -> LiteratureFile {
         try decode(from: data, instruments: InstrumentLibrary.builtIn(), thresholds: ResponderThresholdTable.builtIn())

@@ -11,6 +11,6 @@ struct Ossa: AsyncParsableCommand {
             """,
         subcommands: [Score.self, Screen.self, Stats.self, Instruments.self, Schedule.self,
                       Serve.self, Demo.self, Migrate.self, User.self, Audit.self, Backup.self, Restore.self, Token.self,
-                      Outbox.self, Report.self, Import.self, Export.self, BenchMessaging.self]
+                      Outbox.self, Report.self, Literature.self, Import.self, Export.self, BenchMessaging.self]
     )
 }

@@ -16,6 +16,7 @@ struct Report: AsyncParsableCommand {
                "kellgrenLawrence": {"min": 3, "max": 4}}, "group": "product", "covariates": ["age", "bmi"]}
             Every key may be left out ({} is the whole registry). The report covers the sites of the user given
             with --as; a researcher's is de-identified, with counts below OSSA_ANALYTICS_MIN_CELL (5) suppressed.
+            The published studies come from OSSA_LITERATURE_FILE when it is set (see `ossa literature`).
             """)
 
     @OptionGroup var databaseOptions: DatabaseOptions
@@ -39,7 +40,9 @@ struct Report: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: outputURL.deletingLastPathComponent().path) else {
             throw CommandLineError(message: "--output \(output): the folder does not exist")
         }
-        let minimum = try Settings(flags: [:]).int("ossa.analytics.min.cell", default: AnalyticsRepository.defaultMinimumCellCount, in: 1...1000)
+        let settings = Settings(flags: [:])
+        let minimum = try settings.int("ossa.analytics.min.cell", default: AnalyticsRepository.defaultMinimumCellCount, in: 1...1000)
+        let literature = try settings.literatureFile()
         let email = user
         let started = Date()
         let result = try await withStore(databaseOptions, logger: try makeLogger(level: .warning)) { store in
@@ -48,7 +51,8 @@ struct Report: AsyncParsableCommand {
             }
             let actor = try await store.users.actingUser(credentials.userID, from: "cli")
             do {
-                return try await AnalyticsReportFile.render(store: store, actor: actor, definition: definition, minimumCellCount: minimum) { stage in
+                return try await AnalyticsReportFile.render(store: store, actor: actor, definition: definition, minimumCellCount: minimum,
+                                                        literature: literature) { stage in
                     FileHandle.standardError.write(Data("\(String(format: "%5.1f", Date().timeIntervalSince(started))) s  \(stage)\n".utf8))
                 }
             } catch let denied as AccessDenied {

@@ -2,6 +2,8 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Logging
+import OssaAnalytics
+import OssaCore
 import OssaStore
 
 /// Where the database is: `--database` first, then `OSSA_DATABASE_URL`, then `./ossa-data/ossa.sqlite`.
@@ -54,6 +56,26 @@ struct Settings {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
         default: throw CommandLineError(message: "\(Self.environmentName(key)): \"\(text)\" is not true or false")
+        }
+    }
+
+    /// The clinic's literature file (`OSSA_LITERATURE_FILE`), read and validated now: a file that cannot be read or
+    /// that has any problem stops the program with every problem named. Nil when unset (the built-in studies).
+    func literatureFile() throws -> LiteratureFile? {
+        guard let path = string("ossa.literature.file") else { return nil }
+        return try Self.literatureFile(at: path, source: "OSSA_LITERATURE_FILE")
+    }
+
+    static func literatureFile(at path: String, source: String) throws -> LiteratureFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandLineError(message: "\(source) \(path): cannot read the file")
+        }
+        do {
+            return try LiteratureFile.decode(from: data)
+        } catch let error as FieldValidationError {
+            throw CommandLineError(message: "\(source) \(path):\n" + error.all.map { "  \($0)" }.joined(separator: "\n"))
+        } catch {
+            throw CommandLineError(message: "\(source) \(path): \(error)")
         }
     }
 

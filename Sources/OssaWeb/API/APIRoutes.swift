@@ -26,7 +26,8 @@ protocol APIRouteGroup: Sendable {
 enum APIRoutes {
     static let prefix = "/api/v1"
 
-    static func groups(store: OssaStore, environment: WebEnvironment, configuration: ServerConfiguration = ServerConfiguration()) throws -> [any APIRouteGroup] {
+    static func groups(store: OssaStore, environment: WebEnvironment, configuration: ServerConfiguration = ServerConfiguration(),
+                       analytics: AnalyticsSetup) throws -> [any APIRouteGroup] {
         let instruments = try InstrumentLibrary.builtIn()
         let exportRoot = configuration.exportDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
         return [
@@ -41,8 +42,7 @@ enum APIRoutes {
             QuestionnairesAPI(store: store, library: instruments),
             MessagingAPI(store: store, environment: environment, composition: try MessageComposition(baseURL: configuration.linkBase)),
             ConsultRequestsAPI(store: store, definition: try SelfScreenDefinition.bundledDefault()),
-            AnalyticsAPI(store: store, setup: try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount,
-                                                                                 maxStaleness: configuration.analyticsMaxStaleness)),
+            AnalyticsAPI(store: store, setup: analytics),
             ConsentsAPI(store: store),
             ExportsAPI(store: store, download: try ResearchDownload(store: store, library: instruments, root: exportRoot), now: environment.now),
         ]

@@ -61,11 +61,12 @@ struct AnalyticsSetup: Sendable {
     let minimumCellCount: Int
     let maxStaleness: TimeInterval
 
-    init(minimumCellCount: Int, maxStaleness: TimeInterval = 0) throws {
+    /// - Parameter literature: the clinic's studies (`OSSA_LITERATURE_FILE`); nil: the built-in file.
+    init(minimumCellCount: Int, maxStaleness: TimeInterval = 0, literature: LiteratureFile? = nil) throws {
         self.maxStaleness = maxStaleness
         followUp = try FollowUpProtocol.bundledDefault()
         context = try AnalysisContext.builtIn(followUp: followUp)
-        literature = try LiteratureFile.builtIn()
+        self.literature = try literature ?? LiteratureFile.builtIn()
         self.minimumCellCount = minimumCellCount
     }
 

@@ -13,11 +13,13 @@ public enum AnalyticsReportFile {
         public var matching: Int
     }
 
-    /// - Parameter progress: called with each stage (the CLI prints it).
+    /// - Parameters:
+    ///   - literature: the clinic's studies (`OSSA_LITERATURE_FILE`); nil: the built-in file.
+    ///   - progress: called with each stage (the CLI prints it).
     public static func render(store: OssaStore, actor: ActingUser, definition: CohortDefinition,
-                              minimumCellCount: Int = AnalyticsRepository.defaultMinimumCellCount,
+                              minimumCellCount: Int = AnalyticsRepository.defaultMinimumCellCount, literature: LiteratureFile? = nil,
                               progress: @Sendable (String) -> Void = { _ in }) async throws -> Output {
-        let setup = try AnalyticsSetup(minimumCellCount: minimumCellCount)
+        let setup = try AnalyticsSetup(minimumCellCount: minimumCellCount, literature: literature)
         progress("reading the registry")
         let query = CohortQuery.items(definition).map { "\($0.name)=\($0.value)" }.joined(separator: "&")
         let extract = try await store.analytics(protocol: setup.followUp).extract(actor, minimumCellCount: minimumCellCount,

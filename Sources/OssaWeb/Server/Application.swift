@@ -59,12 +59,14 @@ func buildRouter(configuration: ServerConfiguration, store: OssaStore,
 
     // JSON API: API token or session; CSRF for the session's writes.
     let api = router.group().add(middleware: AuthMiddleware(mode: .api, auth: auth)).add(middleware: CSRFMiddleware())
-    for group in try APIRoutes.groups(store: store, environment: environment, configuration: configuration) {
+    // One analytics set-up (its caches) for the API, the pages and FHIR's Group export.
+    let analyticsSetup = try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount, maxStaleness: configuration.analyticsMaxStaleness,
+                                            literature: configuration.literature)
+    for group in try APIRoutes.groups(store: store, environment: environment, configuration: configuration, analytics: analyticsSetup) {
         group.register(on: api)
     }
 
     // FHIR R4: the metadata public; the resources as the JSON API (token or session, CSRF for a session's writes).
-    let analyticsSetup = try AnalyticsSetup(minimumCellCount: configuration.analyticsMinimumCellCount, maxStaleness: configuration.analyticsMaxStaleness)
     let library = try InstrumentLibrary.builtIn()
     let exportRoot = configuration.exportDirectory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
     let fhir = FHIRRoutes(store: store, baseURL: configuration.linkBase, version: OssaFHIR.serverVersion, library: library,

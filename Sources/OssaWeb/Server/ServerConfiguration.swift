@@ -1,4 +1,5 @@
 import Foundation
+import OssaAnalytics
 import OssaStore
 
 /// Everything `ossa serve` decides about the HTTP server, with safe defaults. The lead's `ossa serve` fills it
@@ -36,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     /// How old (seconds) the analytics' registry extract may be while a newer one is read in the background
     /// (`OSSA_ANALYTICS_MAX_STALENESS`; `ossa serve` defaults to 300; 0 = always the newest).
     public var analyticsMaxStaleness: TimeInterval = 0
+    /// The published studies the analytics set the clinic's figures beside (`OSSA_LITERATURE_FILE`, a clinic's own
+    /// edited copy, validated at start); nil: the built-in file.
+    public var literature: LiteratureFile?
     /// FHIR Bulk Data `$export`: the largest NDJSON file (`OSSA_EXPORT_FILE_BYTES`, default 64 MiB); a type with more
     /// is split into several files.
     public var exportFileBytes = 64 << 20
