@@ -11,6 +11,18 @@ public struct FHIRBundleInput: Sendable {
     public enum Item: Sendable, Equatable {
         case patient(FHIRPatientInput, ifNoneExist: String?)
         case condition(FHIRConditionInput)
+        case procedure(FHIRProcedureInput)
+        case questionnaireResponse(FHIRQuestionnaireResponseInput)
+
+        /// The resource type the entry creates.
+        public var resourceType: String {
+            switch self {
+            case .patient: "Patient"
+            case .condition: "Condition"
+            case .procedure: "Procedure"
+            case .questionnaireResponse: "QuestionnaireResponse"
+            }
+        }
     }
 
     public struct Entry: Sendable {
@@ -30,8 +42,14 @@ public struct FHIRBundleInput: Sendable {
     public var kind: Kind
     public var entries: [Entry]
 
+    public init(kind: Kind, entries: [Entry]) {
+        self.kind = kind
+        self.entries = entries
+    }
+
     /// The types an entry may create, with the interaction each takes.
-    public static let creatable = ["Patient", "Condition"]
+    public static let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"]
+    static var creatableList: String { creatable.dropLast().joined(separator: ", ") + " and " + creatable.last! }
 
     static let bundleElements: Set<String> = ["resourceType", "id", "meta", "implicitRules", "language", "identifier", "type", "timestamp",
                                               "total", "link", "entry", "signature"]
@@ -81,7 +99,7 @@ public struct FHIRBundleInput: Sendable {
             if resource != nil {
                 if let type {
                     if !creatable.contains(type) {
-                        e.refused("\(path).resource.resourceType", "is \(type); Ossa creates \(creatable.joined(separator: " and ")) from a Bundle")
+                        e.refused("\(path).resource.resourceType", "is \(type); Ossa creates \(creatableList) from a Bundle")
                     } else if let url, url != type {
                         e.refused("\(path).request.url", "is \(url); a create of this \(type) posts to \(type)")
                     }
@@ -100,13 +118,27 @@ public struct FHIRBundleInput: Sendable {
         return FHIRBundleInput(kind: kind, entries: entries)
     }
 
+    /// One resource posted on its own (`POST /fhir/Procedure`): read as a Bundle entry would be, located at its type.
+    public static func single(_ data: Data, type: String) throws(FHIRInputError) -> (Entry, Item) {
+        let object = try FHIRReader.resource(data, type: type)
+        let entry = Self.entry(index: 0, path: type, resourcePath: type, fullUrl: nil, type: type, resource: object, ifNoneExist: nil)
+        switch entry.item {
+        case .success(let item): return (entry, item)
+        case .failure(let error): throw error
+        }
+    }
+
     static func entry(index: Int, path: String, resourcePath: String, fullUrl: String?, type: String, resource: [String: Any],
                       ifNoneExist: String?) -> Entry {
         let sourceID = (resource["id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         do throws(FHIRInputError) {
-            let item: Item = type == "Patient"
-                ? .patient(try FHIRPatientInput.parse(resource, at: resourcePath), ifNoneExist: ifNoneExist)
-                : .condition(try FHIRConditionInput.parse(resource, at: resourcePath))
+            let item: Item
+            switch type {
+            case "Patient": item = .patient(try FHIRPatientInput.parse(resource, at: resourcePath), ifNoneExist: ifNoneExist)
+            case "Condition": item = .condition(try FHIRConditionInput.parse(resource, at: resourcePath))
+            case "Procedure": item = .procedure(try FHIRProcedureInput.parse(resource, at: resourcePath))
+            default: item = .questionnaireResponse(try FHIRQuestionnaireResponseInput.parse(resource, at: resourcePath))
+            }
             return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .success(item))
         } catch {
             return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .failure(error))
@@ -114,14 +146,15 @@ public struct FHIRBundleInput: Sendable {
     }
 
     /// NDJSON (one resource per line, as Bulk Data writes it), read as one transaction of creates: each line a
-    /// Patient or a Condition, located by its line number (`line 4: Patient.birthDate`). Blank lines are skipped.
-    public static func ndjson(_ data: Data) -> FHIRBundleInput {
+    /// resource of a creatable type, located by its line number (`line 4: Patient.birthDate`). Blank lines are skipped.
+    /// `source` (a file name) starts each location when given (`Patient.ndjson line 4`).
+    public static func ndjson(_ data: Data, source: String? = nil) -> FHIRBundleInput {
         var entries: [Entry] = []
         for (n, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let number = n + 1
             let text = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
             guard !text.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) else { continue }
-            let path = "line \(number)"
+            let path = (source.map { "\($0) " } ?? "") + "line \(number)"
             func failed(_ message: String, structural: Bool = true) -> Entry {
                 Entry(index: n, path: path, resourcePath: path, fullUrl: nil, sourceID: nil,
                       item: .failure(FHIRInputError(issues: [FHIRInputIssue(expression: path, message: message, structural: structural)])))
@@ -135,7 +168,7 @@ public struct FHIRBundleInput: Sendable {
                 continue
             }
             guard creatable.contains(type) else {
-                entries.append(failed("is a \(type); Ossa imports \(creatable.joined(separator: " and ")) resources", structural: false))
+                entries.append(failed("is a \(type); Ossa imports \(creatableList) resources", structural: false))
                 continue
             }
             entries.append(entry(index: n, path: path, resourcePath: "\(path): \(type)", fullUrl: nil, type: type, resource: object, ifNoneExist: nil))

@@ -368,6 +368,21 @@ public struct FHIRConditionInput: Sendable, Equatable {
                 r.refused("\(path).stage", error.message)
             }
         }
+        // A bone bruise's injury: its day as `onsetDateTime`, the months since it as Ossa's extension.
+        let onset = object["onsetDateTime"] != nil ? dayOfDateTime(&r, object, "onsetDateTime", at: path) : nil
+        var months: Int?
+        for (extPath, ext) in r.objects(object, "extension", at: path) where ext["url"] as? String == FHIRSystems.monthsSinceInjuryExtension {
+            guard let n = ext["valueInteger"] as? NSNumber, !(n is Bool), n.doubleValue == n.doubleValue.rounded() else {
+                r.invalid("\(extPath).valueInteger", "must be an integer")
+                continue
+            }
+            months = n.intValue
+        }
+        if case .boneBruise = diagnosis {
+            diagnosis = .boneBruise(injuryDate: onset, monthsSinceInjury: months)
+        } else if months != nil {
+            r.refused("\(path).extension", "months since injury belong to a bone bruise")
+        }
         guard r.issues.isEmpty, let subject, let joint, let side, let diagnosis else {
             throw FHIRInputError(issues: r.issues.isEmpty ? [FHIRInputIssue(expression: path, message: "is incomplete", structural: false)] : r.issues)
         }

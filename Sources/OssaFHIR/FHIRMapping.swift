@@ -19,6 +19,15 @@ public enum FHIRSystems {
     public static var ossaProduct: String { ossaBase + "/product" }
     /// The `injection` extension (one per injection: target, product, volume, gauge, approach).
     public static let injectionExtension = "https://ossa-registry.org/fhir/StructureDefinition/injection"
+    /// The `procedure-details` extension: setting, anaesthesia, guidance, fluoroscopy time, dose-area product, PRP and
+    /// BMC preparation, complications with their severity, discharge instructions — so an export carries the whole
+    /// procedure record and an import reproduces it.
+    public static let procedureDetailsExtension = "https://ossa-registry.org/fhir/StructureDefinition/procedure-details"
+    /// The `episode` extension of a QuestionnaireResponse: the episode's Condition the answers belong to (a patient may
+    /// have a knee and a hip episode at once).
+    public static let episodeExtension = "https://ossa-registry.org/fhir/StructureDefinition/episode"
+    /// A bone bruise's months since the injury (when its day is not known), on the Condition.
+    public static let monthsSinceInjuryExtension = "https://ossa-registry.org/fhir/StructureDefinition/months-since-injury"
     /// A site's medical record numbers: `<base>/site/<site id>/mrn` (one identifier system per site, as MRNs are).
     public static func mrn(site: UUID) -> String { "https://ossa-registry.org/fhir/NamingSystem/site/\(site.uuidString.lowercased())/mrn" }
 }
@@ -96,13 +105,16 @@ public enum FHIRMapping {
                 + [FHIRConditionCodes.joint(e.joint), FHIRConditionCodes.laterality(e.side)].compactMap { $0 },
             text: where_)
         let active = e.status == .open
+        var injuryDay: CalendarDate?, injuryMonths: Int?
+        if case .boneBruise(let day, let months) = e.diagnosis { (injuryDay, injuryMonths) = (day, months) }
         return FHIRCondition(
             id: e.id.uuidString.lowercased(), meta: e.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
+            extension: injuryMonths.map { [FHIRExtension(url: FHIRSystems.monthsSinceInjuryExtension, valueInteger: $0)] },
             clinicalStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionClinical, code: active ? "active" : "inactive")]),
             verificationStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionVerification, code: "confirmed")]),
             category: [FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionCategory, code: "problem-list-item", display: "Problem List Item")])],
             code: code, bodySite: [site], subject: FHIRReference(reference: "Patient/\(e.patientID.uuidString.lowercased())"),
-            stage: stages(e.diagnosis), recordedDate: instant(e.createdAt))
+            onsetDateTime: injuryDay?.iso, stage: stages(e.diagnosis), recordedDate: instant(e.createdAt))
     }
 
     /// A procedure of an episode of `patientID`. The code is Ossa's (`io-injection`, `intra-articular-injection`:
@@ -142,13 +154,24 @@ public enum FHIRMapping {
         let code = p.kind == .io
             ? FHIRCoding(system: FHIRSystems.ossaProcedure, code: "io-injection", display: "Intraosseous (subchondral) injection")
             : FHIRCoding(system: FHIRSystems.ossaProcedure, code: "intra-articular-injection", display: "Intra-articular injection")
+        var details = [FHIRExtension(url: "setting", valueCode: r.setting.rawValue), FHIRExtension(url: "anaesthesia", valueCode: r.anaesthesia.rawValue)]
+        details += r.guidance.map { FHIRExtension(url: "guidance", valueCode: $0.rawValue) }
+        if let seconds = r.fluoroscopySeconds { details.append(FHIRExtension(url: "fluoroscopySeconds", valueQuantity: .seconds(seconds))) }
+        if let dap = r.doseAreaProduct { details.append(FHIRExtension(url: "doseAreaProduct", valueQuantity: .doseAreaProduct(dap))) }
+        if let prp = r.prp { details.append(FHIRExtension(url: "prp", extension: FHIRParts.encode(prp))) }
+        if let bmc = r.bmc { details.append(FHIRExtension(url: "bmc", extension: FHIRParts.encode(bmc))) }
+        details += r.complications.map { FHIRExtension(url: "complication", extension: FHIRParts.encode($0)) }
+        if let text = r.dischargeInstructions, !text.isEmpty { details.append(FHIRExtension(url: "dischargeInstructions", valueString: text)) }
         return FHIRProcedure(
             id: p.id.uuidString.lowercased(), meta: p.createdAt.map { FHIRMeta(lastUpdated: instant($0)) },
-            extension: injections.isEmpty ? nil : injections, status: "completed",
+            extension: injections + [FHIRExtension(url: FHIRSystems.procedureDetailsExtension, extension: details)], status: "completed",
             code: FHIRCodeableConcept(coding: [code], text: code.display), subject: FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())"),
             performedDateTime: r.date.iso,
             performer: r.operator_.isEmpty ? nil : [FHIRProcedurePerformer(actor: FHIRReference(display: r.operator_))],
-            bodySite: sites.isEmpty ? nil : sites, usedCode: products.isEmpty ? nil : products)
+            reasonReference: [FHIRReference(reference: "Condition/\(p.episodeID.uuidString.lowercased())")],
+            bodySite: sites.isEmpty ? nil : sites,
+            complication: r.complications.isEmpty ? nil : r.complications.map { FHIRCodeableConcept(text: $0.description) },
+            usedCode: products.isEmpty ? nil : products)
     }
 
     /// The grades recorded with the diagnosis, one stage each (Kellgren–Lawrence, Ahlbäck, Tönnis, Koshino, ARCO).
@@ -206,7 +229,7 @@ public enum FHIRCapabilities {
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
             SearchParameter(name: "code", type: "token", documentation: "`code` or `system|code` of any coding: Ossa's diagnosis (e.g. `osteoarthritis`), ICD-10-CM (`M17.11`) or SNOMED CT; needs `patient`."),
         ]),
-        Resource(type: "Procedure", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "Procedure", interactions: ["read", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "date", type: "date", documentation: "The day performed: `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
@@ -219,7 +242,7 @@ public enum FHIRCapabilities {
         Resource(type: "Questionnaire", interactions: ["read", "search-type"], searchParameters: [
             SearchParameter(name: "url", type: "uri", documentation: "The canonical URL, exactly (optionally with `|version`)."),
         ]),
-        Resource(type: "QuestionnaireResponse", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "QuestionnaireResponse", interactions: ["read", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "questionnaire", type: "reference", documentation: "The Questionnaire: its canonical URL (optionally with `|version`), `Questionnaire/<id>` or `<id>`."),
             SearchParameter(name: "authored", type: "date", documentation: "The day the response was completed (UTC): `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),

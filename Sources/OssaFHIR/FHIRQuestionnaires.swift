@@ -72,7 +72,8 @@ extension FHIRMapping {
         let patient = "Patient/\(patientID.uuidString.lowercased())"
         return FHIRQuestionnaireResponse(
             id: r.id.uuidString.lowercased(), meta: FHIRMeta(lastUpdated: instant(r.createdAt ?? r.completedAt)),
-            extension: [FHIRExtension(url: FHIRSystems.responseSourceExtension, valueCode: r.source.rawValue)],
+            extension: [FHIRExtension(url: FHIRSystems.responseSourceExtension, valueCode: r.source.rawValue),
+                        FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(r.episodeID.uuidString.lowercased())"))],
             questionnaire: FHIRSystems.questionnaire(r.instrumentID) + "|" + r.instrumentVersion, status: "completed",
             subject: FHIRReference(reference: patient), encounter: nil, authored: instant(r.completedAt) ?? "",
             source: r.source == .patientLink ? FHIRReference(reference: patient) : nil, item: items.isEmpty ? nil : items)

@@ -107,12 +107,15 @@ public struct FHIRCondition: Codable, Sendable, Equatable {
     public var resourceType = "Condition"
     public var id: String
     public var meta: FHIRMeta?
+    public var `extension`: [FHIRExtension]?
     public var clinicalStatus: FHIRCodeableConcept
     public var verificationStatus: FHIRCodeableConcept
     public var category: [FHIRCodeableConcept]
     public var code: FHIRCodeableConcept
     public var bodySite: [FHIRCodeableConcept]
     public var subject: FHIRReference
+    /// A bone bruise's day of injury.
+    public var onsetDateTime: String?
     public var stage: [FHIRConditionStage]?
     public var recordedDate: String?
 }
@@ -164,6 +167,16 @@ public struct FHIRQuantity: Codable, Sendable, Equatable {
     public static func millilitres(_ value: Double) -> FHIRQuantity {
         FHIRQuantity(value: value, unit: "mL", system: "http://unitsofmeasure.org", code: "mL")
     }
+
+    /// Seconds (fluoroscopy time), coded in UCUM.
+    public static func seconds(_ value: Double) -> FHIRQuantity {
+        FHIRQuantity(value: value, unit: "s", system: "http://unitsofmeasure.org", code: "s")
+    }
+
+    /// A dose-area product in mGy·cm², coded in UCUM.
+    public static func doseAreaProduct(_ value: Double) -> FHIRQuantity {
+        FHIRQuantity(value: value, unit: "mGy.cm2", system: "http://unitsofmeasure.org", code: "mGy.cm2")
+    }
 }
 
 /// An extension: simple (`url` + one `value[x]`) or complex (`url` + nested extensions).
@@ -175,11 +188,14 @@ public struct FHIRExtension: Codable, Sendable, Equatable {
     public var valueDecimal: Double?
     public var valueQuantity: FHIRQuantity?
     public var valueCodeableConcept: FHIRCodeableConcept?
+    public var valueReference: FHIRReference?
     public var `extension`: [FHIRExtension]?
 
     public init(url: String, valueCode: String? = nil, valueString: String? = nil, valueInteger: Int? = nil, valueDecimal: Double? = nil,
-                valueQuantity: FHIRQuantity? = nil, valueCodeableConcept: FHIRCodeableConcept? = nil, extension parts: [FHIRExtension]? = nil) {
+                valueQuantity: FHIRQuantity? = nil, valueCodeableConcept: FHIRCodeableConcept? = nil, valueReference: FHIRReference? = nil,
+                extension parts: [FHIRExtension]? = nil) {
         self.url = url
+        self.valueReference = valueReference
         self.valueCode = valueCode
         self.valueString = valueString
         self.valueInteger = valueInteger
@@ -205,7 +221,11 @@ public struct FHIRProcedure: Codable, Sendable, Equatable {
     public var subject: FHIRReference
     public var performedDateTime: String
     public var performer: [FHIRProcedurePerformer]?
+    /// The episode's Condition the procedure treats.
+    public var reasonReference: [FHIRReference]?
     public var bodySite: [FHIRCodeableConcept]?
+    /// Intra-procedure complications, as recorded (text; each one's severity in the details extension).
+    public var complication: [FHIRCodeableConcept]?
     public var usedCode: [FHIRCodeableConcept]?
 }
 

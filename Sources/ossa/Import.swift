@@ -4,47 +4,72 @@ import OssaFHIR
 import OssaStore
 import OssaWeb
 
-/// `ossa import FILE --as EMAIL [--check]` (issue #12): a FHIR transaction Bundle or an NDJSON file of Patients and
-/// Conditions, imported all or nothing for the user given with `--as` (their sites; every create audited).
+/// `ossa import FILE... --as EMAIL [--check]` (issue #12): FHIR transaction Bundles, NDJSON files, or the folder
+/// `ossa export fhir` (or a Bulk Data client) wrote, imported together all or nothing for the user given with `--as`
+/// (their sites; every create audited).
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a FHIR transaction Bundle or NDJSON file, all or nothing.",
+        abstract: "Import FHIR transaction Bundles, NDJSON files or an export folder, all or nothing.",
         discussion: """
-            FILE is a FHIR R4 transaction Bundle (JSON: entries POST Patient or Condition, urn:uuid: references \
-            between them) or NDJSON (one Patient or Condition per line; a Condition's subject Patient/<id> names \
-            the Patient of the file with that id, else an existing one). Every problem is listed with its entry or \
+            Each FILE is a FHIR R4 transaction Bundle (JSON; entries POST Patient, Condition, Procedure or \
+            QuestionnaireResponse, urn:uuid: references between them), an NDJSON file (one resource per line), or a \
+            folder of NDJSON files such as `ossa export fhir` writes. All of them are one transaction: a reference \
+            Patient/<id> or Condition/<id> names the resource of the input with that id, else an existing one. In a \
+            folder, Observation files are skipped (scores are computed again from the responses) and so are the \
+            types Ossa does not import (the summary names them). Every problem is listed with its file, entry or \
             line and element, and then nothing is written; otherwise everything is. --check does all of it, the \
-            writes included, and rolls them back: it lists the problems, or what would be created, and writes \
-            nothing. Ossa's wide CSV is not imported yet.
+            writes included, and rolls them back. Ossa's wide CSV is not imported yet.
             """)
 
     @OptionGroup var databaseOptions: DatabaseOptions
-    @Argument(help: ArgumentHelp("The FHIR transaction Bundle (.json) or NDJSON (.ndjson) file.", valueName: "file")) var file: String
+    @Argument(help: ArgumentHelp("Transaction Bundles (.json), NDJSON files (.ndjson) or export folders.", valueName: "file"))
+    var files: [String]
     @Option(name: .customLong("as"), help: ArgumentHelp("E-mail of the clinician or coordinator importing (their sites; audited).", valueName: "email"))
     var user: String
     @Flag(help: "List every problem, or what would be imported, and write nothing.") var check = false
 
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    /// NDJSON types that a folder may hold but an import does not take, and why.
+    static let skippedTypes = [
+        "Observation": "scores are computed again from the responses; imaging findings are not imported yet",
+        "Consent": "consents are not imported yet",
+        "Questionnaire": "Ossa's instruments are built in",
+    ]
+
     func run() async throws {
-        let data = try readInput(file, option: "FILE")
-        let first = data.first { ![UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t")].contains($0) }
-        let bundle: FHIRBundleInput
-        if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object["resourceType"] as? String == "Bundle" {
-            do {
-                bundle = try FHIRBundleInput.decode(data)
-            } catch {
-                throw CommandLineError(message: "\(file):\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
+        var entries: [FHIRBundleInput.Entry] = []
+        var skipped: [String] = []
+        for file in files {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isFolder), isFolder.boolValue {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: file)) ?? []
+                let ndjson = names.filter { $0.hasSuffix(".ndjson") }.sorted()
+                if ndjson.isEmpty { throw CommandLineError(message: "\(file): the folder holds no .ndjson files") }
+                for name in ndjson {
+                    let type = String(name.dropLast(".ndjson".count).split(separator: "-").first ?? "")
+                    if let why = Self.skippedTypes[type] ?? (FHIRBundleInput.creatable.contains(type) ? nil : "Ossa does not import \(type)") {
+                        skipped.append("\(name) (\(why))")
+                        continue
+                    }
+                    let path = (file as NSString).appendingPathComponent(name)
+                    entries += FHIRBundleInput.ndjson(try readInput(path, option: "FILE"), source: path).entries
+                }
+            } else {
+                entries += try read(file).entries
             }
-            guard bundle.kind == .transaction else {
-                throw CommandLineError(message: "\(file): a \(bundle.kind.rawValue) Bundle; ossa import takes a transaction Bundle (all or nothing)")
-            }
-        } else if first == UInt8(ascii: "{") {
-            bundle = FHIRBundleInput.ndjson(data)
-        } else {
-            throw CommandLineError(message: "\(file): not a FHIR transaction Bundle or NDJSON (Ossa's wide CSV is not imported yet)")
         }
-        progress("read \(file): \(bundle.entries.count) resources")
-        let email = user, dryRun = check
+        let bundle = FHIRBundleInput(kind: .transaction, entries: entries.enumerated().map { n, entry in
+            var entry = entry
+            entry.index = n
+            return entry
+        })
+        for note in skipped { progress("skipped \(note)") }
+        progress("read \(files.joined(separator: ", ")): \(bundle.entries.count) resources")
+        let email = user, dryRun = check, label = files.count == 1 ? files[0] : "the input"
         let done = try await withStore(databaseOptions, logger: try makeLogger(level: .warning)) { store -> FHIRImport.Done in
             guard let credentials = try await store.sessions.credentials(email: email) else {
                 throw CommandLineError(message: "--as \(email): no such user")
@@ -54,7 +79,7 @@ struct Import: AsyncParsableCommand {
             do {
                 return try await FHIRImport(store: store).importing(bundle, actor: actor, dryRun: dryRun)
             } catch let failure as FHIRImportFailure {
-                throw CommandLineError(message: "\(file): \(failure.problems.count) problem\(failure.problems.count == 1 ? "" : "s"), nothing written:\n"
+                throw CommandLineError(message: "\(label): \(failure.problems.count) problem\(failure.problems.count == 1 ? "" : "s"), nothing written:\n"
                                        + failure.problems.map { "  \($0)" }.joined(separator: "\n"))
             }
         }
@@ -62,15 +87,40 @@ struct Import: AsyncParsableCommand {
         for (_, item, outcome) in done {
             switch outcome {
             case .matched: matched += 1
-            case .created:
-                switch item {
-                case .patient: created["patients", default: 0] += 1
-                case .condition: created["episodes", default: 0] += 1
-                }
+            case .created: created[item.resourceType, default: 0] += 1
             }
         }
-        let summary = "\(created["patients"] ?? 0) patients and \(created["episodes"] ?? 0) episodes created, \(matched) patients matched"
-        print(dryRun ? "Check passed, nothing written: \(summary) on import." : "Imported \(file): \(summary).")
+        var summary = "\(created["Patient"] ?? 0) patients and \(created["Condition"] ?? 0) episodes created, \(matched) patients matched"
+        summary += ", \(created["Procedure"] ?? 0) procedures and \(created["QuestionnaireResponse"] ?? 0) questionnaire responses"
+        print(dryRun ? "Check passed, nothing written: \(summary) on import." : "Imported \(label): \(summary).")
+    }
+
+    /// One file: a transaction Bundle (JSON) or NDJSON.
+    private func read(_ file: String) throws -> FHIRBundleInput {
+        let data = try readInput(file, option: "FILE")
+        let first = data.first { ![UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t")].contains($0) }
+        if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object["resourceType"] as? String == "Bundle" {
+            let bundle: FHIRBundleInput
+            do {
+                bundle = try FHIRBundleInput.decode(data)
+            } catch {
+                throw CommandLineError(message: "\(file):\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
+            }
+            guard bundle.kind == .transaction else {
+                throw CommandLineError(message: "\(file): a \(bundle.kind.rawValue) Bundle; ossa import takes a transaction Bundle (all or nothing)")
+            }
+            // Several files: each entry's location names its file.
+            guard files.count > 1 else { return bundle }
+            return FHIRBundleInput(kind: .transaction, entries: bundle.entries.map { entry in
+                var entry = entry
+                entry.path = "\(file) \(entry.path)"
+                entry.resourcePath = "\(file) \(entry.resourcePath)"
+                return entry
+            })
+        } else if first == UInt8(ascii: "{") {
+            return FHIRBundleInput.ndjson(data, source: files.count > 1 ? file : nil)
+        }
+        throw CommandLineError(message: "\(file): not a FHIR transaction Bundle or NDJSON (Ossa's wide CSV is not imported yet)")
     }
 
     private func progress(_ text: String) {

@@ -51,7 +51,7 @@ struct FHIRTests {
             for resource in resources {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 let patient = resource["type"] as? String == "Patient"
-                let creatable = ["Patient", "Condition"].contains(resource["type"] as? String ?? "")
+                let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"].contains(resource["type"] as? String ?? "")
                 #expect(interactions == (creatable ? ["read", "search-type", "create"] : ["read", "search-type"]))
                 #expect(resource["conditionalCreate"] as? Bool == (patient ? true : nil))
             }
@@ -419,6 +419,108 @@ struct FHIRTests {
                 #expect(issues(response).contains { ($0["expression"] as? [String]) == [at] }, "\(file): \(response.text)")
             }
             #expect(try await rowCount(f.store, "patients") == before + 1, "nothing refused was written")
+        }
+    }
+
+    @Test("a transaction Bundle files a Procedure and a QuestionnaireResponse under its Condition: scores computed again, every bad element named, nothing half-written",
+          arguments: Engine.available)
+    func clinicalEntries(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            func post(_ json: String) async throws -> TestResponse {
+                try await clinician.send(.post, "/fhir", json, contentType: "application/fhir+json")
+            }
+            let koos = try #require(try InstrumentLibrary.builtIn().instrument(id: "koos"))
+            // Every KOOS item answered 2 ("moderate"): each subscale is 100 − 2 × 100/4 = 50 (KOOS user's guide).
+            let items = koos.items.map { #"{"linkId": "\#($0.code)", "answer": [{"valueCoding": {"code": "2"}}]}"# }.joined(separator: ", ")
+            let patient = #"{"resourceType": "Patient", "name": [{"family": "Quintero", "given": ["Ana"]}], "birthDate": "1958-03-09"}"#
+            let condition = #"{"resourceType": "Condition", "subject": {"reference": "urn:uuid:7a000000-0000-4000-8000-000000000001"}, "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/diagnosis", "code": "osteoarthritis"}]}, "bodySite": [{"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "knee-right"}]}], "stage": [{"summary": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "kellgren-lawrence:3"}]}}]}"#
+            let injection = #"{"url": "https://ossa-registry.org/fhir/StructureDefinition/injection", "extension": [{"url": "target", "valueCodeableConcept": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "medial-tibial-plateau:tibia-central-medial"}]}}, {"url": "product", "valueCode": "prp"}, {"url": "volume", "valueQuantity": {"value": 5, "unit": "mL"}}, {"url": "gauge", "valueInteger": 13}]}"#
+            let details = #"{"url": "https://ossa-registry.org/fhir/StructureDefinition/procedure-details", "extension": [{"url": "setting", "valueCode": "office"}, {"url": "anaesthesia", "valueCode": "local"}, {"url": "guidance", "valueCode": "fluoroscopy"}, {"url": "prp", "extension": [{"url": "bloodDrawnMl", "valueDecimal": 60}, {"url": "leukocytes", "valueString": "leukocyte-poor"}]}]}"#
+            let procedure = #"{"resourceType": "Procedure", "extension": [\#(injection), \#(details)], "status": "completed", "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/procedure", "code": "io-injection"}]}, "subject": {"reference": "urn:uuid:7a000000-0000-4000-8000-000000000001"}, "performedDateTime": "2026-05-04", "performer": [{"actor": {"display": "Dr Vega"}}], "reasonReference": [{"reference": "urn:uuid:7a000000-0000-4000-8000-000000000002"}]}"#
+            let response = #"{"resourceType": "QuestionnaireResponse", "extension": [{"url": "https://ossa-registry.org/fhir/StructureDefinition/episode", "valueReference": {"reference": "urn:uuid:7a000000-0000-4000-8000-000000000002"}}], "questionnaire": "https://ossa-registry.org/fhir/Questionnaire/koos", "status": "completed", "subject": {"reference": "urn:uuid:7a000000-0000-4000-8000-000000000001"}, "authored": "2026-06-01T10:00:00Z", "item": [\#(items)]}"#
+            // Listed out of order: the QuestionnaireResponse and Procedure before the Condition and Patient they name.
+            let transaction = #"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": \#(response), "request": {"method": "POST", "url": "QuestionnaireResponse"}},
+                  {"resource": \#(procedure), "request": {"method": "POST", "url": "Procedure"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000002", "resource": \#(condition), "request": {"method": "POST", "url": "Condition"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000001", "resource": \#(patient), "request": {"method": "POST", "url": "Patient"}}]}
+                """#
+            let (procedures, responses) = (try await rowCount(f.store, "procedures"), try await rowCount(f.store, "questionnaire_responses"))
+            let done = try await post(transaction)
+            #expect(done.status == .ok, "\(done.text)")
+            let answers = (done.json["entry"] as? [[String: Any]] ?? []).compactMap { $0["response"] as? [String: Any] }
+            #expect(answers.compactMap { $0["status"] as? String } == Array(repeating: "201 Created", count: 4))
+            let locations = answers.compactMap { $0["location"] as? String }
+            try #require(locations.count == 4)
+            #expect(locations[0].hasPrefix("QuestionnaireResponse/") && locations[1].hasPrefix("Procedure/"), "in the order of the request: \(locations)")
+
+            let stored = try await clinician.get("/fhir/\(locations[1])")
+            #expect(stored.status == .ok, "\(stored.text)")
+            #expect((stored.json["reasonReference"] as? [[String: Any]])?.first?["reference"] as? String == locations[2], "filed under the new episode")
+            #expect((stored.json["subject"] as? [String: Any])?["reference"] as? String == locations[3])
+            #expect(stored.text.contains("tibia-central-medial") && stored.text.contains("leukocyte-poor") && stored.text.contains("Dr Vega"))
+            let responseID = String(locations[0].dropFirst("QuestionnaireResponse/".count))
+            let pain = try await clinician.get("/fhir/Observation/\(responseID)-pain")
+            #expect(pain.status == .ok, "\(pain.text)")
+            #expect((pain.json["valueQuantity"] as? [String: Any])?["value"] as? Double == 50, "scored again by the KOOS rule: \(pain.text.prefix(400))")
+            #expect(try await rowCount(f.store, "procedures") == procedures + 1)
+            #expect(try await rowCount(f.store, "questionnaire_responses") == responses + 1)
+
+            // Bad elements in both: each named, nothing written.
+            let badProcedure = procedure.replacingOccurrences(of: #""reasonReference": [{"reference": "urn:uuid:7a000000-0000-4000-8000-000000000002"}]"#, with: #""note": [{"text": "x"}]"#)
+                .replacingOccurrences(of: "medial-tibial-plateau:tibia-central-medial", with: "medial-tibial-plateau:nowhere")
+                .replacingOccurrences(of: #""valueCode": "office""#, with: #""valueCode": "garage""#)
+            let badResponse = response.replacingOccurrences(of: #""answer": [{"valueCoding": {"code": "2"}}]"#, with: #""answer": [{"valueCoding": {"code": "three"}}]"#, options: [], range: response.range(of: #""answer""#).map { $0.lowerBound..<response.endIndex })
+                .replacingOccurrences(of: "2026-06-01T10:00:00Z", with: "2026-06-01")
+            let refused = try await post(#"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": \#(badResponse), "request": {"method": "POST", "url": "QuestionnaireResponse"}},
+                  {"resource": \#(badProcedure), "request": {"method": "POST", "url": "Procedure"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000002", "resource": \#(condition), "request": {"method": "POST", "url": "Condition"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000001", "resource": \#(patient), "request": {"method": "POST", "url": "Patient"}}]}
+                """#)
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            let located = Set(issues(refused).flatMap { $0["expression"] as? [String] ?? [] })
+            for expected in ["Bundle.entry[0].resource.item[0].answer[0].valueCoding.code", "Bundle.entry[0].resource.authored",
+                             "Bundle.entry[1].resource.reasonReference", "Bundle.entry[1].resource.extension[0].extension[0].valueCodeableConcept",
+                             "Bundle.entry[1].resource.extension[1].extension[0].valueCode"] {
+                #expect(located.contains(expected), "\(expected) in \(located)")
+            }
+            // Found only when written: an instrument Ossa does not have.
+            let unknown = try await post(transaction.replacingOccurrences(of: "Questionnaire/koos", with: "Questionnaire/womac"))
+            #expect(unknown.status == .unprocessableContent, "\(unknown.text)")
+            #expect(unknown.text.contains("womac"))
+            #expect(issues(unknown).first?["expression"] as? [String] == ["Bundle.entry[0]"], "\(unknown.text)")
+            #expect(try await rowCount(f.store, "procedures") == procedures + 1, "nothing of the refused transactions")
+            #expect(try await rowCount(f.store, "questionnaire_responses") == responses + 1)
+
+            // One at a time, under the episode the transaction opened: POST /fhir/Procedure and /fhir/QuestionnaireResponse.
+            func filed(_ json: String) -> String {
+                json.replacingOccurrences(of: "urn:uuid:7a000000-0000-4000-8000-000000000001", with: locations[3])
+                    .replacingOccurrences(of: "urn:uuid:7a000000-0000-4000-8000-000000000002", with: locations[2])
+            }
+            let one = try await clinician.send(.post, "/fhir/Procedure", filed(procedure), contentType: "application/fhir+json")
+            #expect(one.status == .created, "\(one.text)")
+            #expect(one.headers[.location]?.contains("/fhir/Procedure/") == true)
+            #expect((one.json["reasonReference"] as? [[String: Any]])?.first?["reference"] as? String == locations[2])
+            let answered = try await clinician.send(.post, "/fhir/QuestionnaireResponse", filed(response), contentType: "application/fhir+json")
+            #expect(answered.status == .created, "\(answered.text)")
+            #expect(answered.json["questionnaire"] as? String == "https://ossa-registry.org/fhir/Questionnaire/koos|\(koos.scoring.version)")
+            // Another patient's episode, or a subject that is not the episode's patient: refused at the element.
+            let wrongSubject = try await clinician.send(.post, "/fhir/Procedure",
+                                                        filed(procedure).replacingOccurrences(of: locations[3], with: "Patient/\(f.patientA.id.lowercasedID)"),
+                                                        contentType: "application/fhir+json")
+            #expect(wrongSubject.status == .unprocessableContent && issues(wrongSubject).first?["expression"] as? [String] == ["Procedure.subject.reference"], "\(wrongSubject.text)")
+            let otherSite = try await clinician.send(.post, "/fhir/QuestionnaireResponse",
+                                                     filed(response).replacingOccurrences(of: locations[2], with: "Condition/\(f.episodeB.id.lowercasedID)"),
+                                                     contentType: "application/fhir+json")
+            #expect(otherSite.status == .unprocessableContent, "\(otherSite.text)")
+            #expect(issues(otherSite).first?["expression"] as? [String] == ["QuestionnaireResponse.extension.valueReference.reference"], "\(otherSite.text)")
+            #expect(try await rowCount(f.store, "procedures") == procedures + 2)
+            #expect(try await rowCount(f.store, "questionnaire_responses") == responses + 2)
         }
     }
 

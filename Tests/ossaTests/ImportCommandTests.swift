@@ -145,4 +145,90 @@ struct ImportCommandTests {
         #expect(imported.stdout.contains("1 patients and 1 episodes created"))
         #expect(try await counts() == [1, 1])
     }
+
+    /// What a chart holds that a FHIR export carries, comparable across two installations (their ids differ).
+    struct ChartFace: Hashable, CustomStringConvertible {
+        var patient: String
+        var episode: String
+        var procedures: [String]
+        var responses: [String]
+        var description: String { "\(patient) \(episode): \(procedures.count) procedures, \(responses.count) responses" }
+    }
+
+    static func faces(_ path: String, as email: String) async throws -> [String: ChartFace] {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let db = try await OssaDatabase.open(.sqlite(path: path), logger: logger)
+        do {
+            let store = OssaStore(database: db)
+            let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: email)).userID, from: "test")
+            let charts = try await store.export.charts(actor, after: nil, since: nil, limit: 100_000).charts
+            await db.shutdown()
+            var out: [String: ChartFace] = [:]
+            for c in charts {
+                let p = c.patient
+                let patient = "\(p.mrn ?? "-") \(p.familyName), \(p.givenName) \(p.birthDate.iso) \(p.sex?.rawValue ?? "-") \(p.email ?? "-") \(p.phone ?? "-")"
+                let episode = "\(c.episode.joint.rawValue) \(c.episode.side.rawValue) \(c.episode.diagnosis)"
+                let procedures = c.procedures.map { x -> String in
+                    var record = x.record
+                    record.signature = nil
+                    return "\(x.kind.rawValue) \(record)"
+                }.sorted()
+                let responses = c.responses.map { r -> String in
+                    let answers = r.answers.compactMap { key, value in value.map { "\(key)=\($0)" } }.sorted().joined(separator: ",")
+                    let scores = r.scores.map { "\($0.id)=\($0.value.map { String($0) } ?? "-")" }.joined(separator: ",")
+                    let millis = Int((r.completedAt.timeIntervalSince1970 * 1000).rounded())
+                    return "\(millis) \(r.instrumentID) \(r.instrumentVersion) \(r.source.rawValue) [\(answers)] [\(scores)]"
+                }.sorted()
+                out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses)
+            }
+            return out
+        } catch {
+            await db.shutdown()
+            throw error
+        }
+    }
+
+    @Test("ossa export fhir of the demo registry imports into an empty Ossa and reproduces the same charts")
+    func roundTrip() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("source.sqlite").path
+        let demo = try CLI.run(["demo", "--database", source, "--patients", "40"])
+        try #require(demo.status == 0, "\(demo.stderr)")
+        let lisClinician = "demo.clinician1.lis@example.org"
+        let exported = directory.appendingPathComponent("export").path
+        let export = try CLI.run(["export", "fhir", "--database", source, "--output", exported, "--as", lisClinician])
+        try #require(export.status == 0, "\(export.stderr)")
+
+        // The empty installation: one site with the same code, and a clinician granted it.
+        let migrate = try CLI.run(["migrate", "--database", database])
+        try #require(migrate.status == 0, "\(migrate.stderr)")
+        let add = try CLI.run(["user", "add", "--database", database, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
+        try #require(add.status == 0, "\(add.stderr)")
+        try await withDatabase { store in
+            let admin = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: "admin@example.org")).userID, from: "test")
+            let site = try await store.sites.create(admin, code: "lis", name: "Lisbon")
+            let user = try await store.users.create(admin, NewUser(email: Self.clinician, displayName: "Importer", role: .clinician))
+            try await store.users.grantSite(admin, user: user.id, site: site.id)
+        }
+
+        let checked = try CLI.run(["import", exported, "--database", database, "--as", Self.clinician, "--check"])
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(try await counts() == [0, 0], "--check writes nothing")
+        let imported = try CLI.run(["import", exported, "--database", database, "--as", Self.clinician])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stderr.contains("skipped Observation"), "derived scores are not imported: \(imported.stderr)")
+
+        let before = try await Self.faces(source, as: lisClinician)
+        let after = try await Self.faces(database, as: Self.clinician)
+        #expect(before.count > 10, "the clinician's site has charts: \(before.count)")
+        #expect(before.values.contains { !$0.procedures.isEmpty } && before.values.contains { !$0.responses.isEmpty })
+        #expect(Set(after.keys) == Set(before.keys), "the same patients and episodes")
+        for (key, chart) in before {
+            guard let copy = after[key] else { continue }
+            #expect(copy.procedures == chart.procedures, "\(key): \(zip(copy.procedures, chart.procedures).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
+            #expect(copy.responses == chart.responses, "\(key): \(zip(copy.responses, chart.responses).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
+        }
+        #expect(imported.stdout.contains("\(Set(before.values.map(\.patient)).count) patients and \(before.count) episodes created"), "\(imported.stdout)")
+    }
 }

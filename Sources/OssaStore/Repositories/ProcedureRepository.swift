@@ -44,15 +44,32 @@ public struct ProcedureRepository: Sendable {
 
     public func create(_ actor: ActingUser, _ new: NewProcedure) async throws -> StoredProcedure {
         let scope = try await Access.require(actor, .create, .procedure, recordID: new.episodeID.lowerString, database: database)
+        try Self.check(new)
+        return try await database.transaction { db in
+            try await Self.insert(actor, new, scope: scope, on: db)
+        }
+    }
+
+    /// The checks that need no database (the record's own rules, the operator's name).
+    static func check(_ new: NewProcedure) throws {
+        var record = new.record
+        record.signature = nil
+        try validating { try record.validate(at: "") }
+        _ = try requiredText(record.operator_, field: "operator")
+    }
+
+    /// Writes a checked procedure inside `db`'s transaction: the episode under the actor's scope, the targets against
+    /// the episode's joint, the procedure, its injections and the audit entry. Unsigned whatever `new` says: a
+    /// signature is given by signing.
+    static func insert(_ actor: ActingUser, _ new: NewProcedure, scope: AccessPolicy.Scope, on db: any Database) async throws -> StoredProcedure {
         var unsigned = new.record
         unsigned.signature = nil
         let record = unsigned
-        try validating { try record.validate(at: "") }
         let prp = try record.prp.map(StoredJSON.encode)
         let bmc = try record.bmc.map(StoredJSON.encode)
         let complications = try record.complications.isEmpty ? nil : StoredJSON.encode(record.complications)
         let operatorName = try requiredText(record.operator_, field: "operator")
-        return try await database.transaction { db in
+        do {
             let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
             if let joint = Joint(rawValue: episode.joint) {
                 for (i, injection) in record.injections.enumerated() {

@@ -184,6 +184,20 @@ public struct QuestionnaireRepository: Sendable {
         }
     }
 
+    /// One response inside `db`'s transaction (an import): the episode under the actor's scope, the row and its audit
+    /// entry. `scores` were computed by the instrument's rule (`score`); no timepoint is completed.
+    static func insert(_ actor: ActingUser, episodeID: UUID, instrument: InstrumentDefinition, answers: [String: Int?], scores: ScoreResult,
+                       completedAt: Date, source: ResponseSource, scope: AccessPolicy.Scope, on db: any Database) async throws -> UUID {
+        let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+        let id = UUID()
+        let row: [any Encodable & Sendable] = [id, episodeID, episode.$site.id, UUID?.none, instrument.id, instrument.scoring.version,
+                                               StoredJSON.answers(answers), StoredJSON.scores(scores), instrument.scoring.version,
+                                               source.rawValue, completedAt, Date()]
+        try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: [row], on: try db.sqlDatabase())
+        try await Access.audit(actor, .create, .questionnaireResponse, id, on: db)
+        return id
+    }
+
     static let columns = ["id", "episode_id", "site_id", "timepoint_id", "instrument_id", "instrument_version", "answers_json",
                           "scores_json", "scoring_version", "source", "completed_at", "created_at"]
 

@@ -25,9 +25,19 @@ public struct RecordBatchRepository: Sendable {
         }
     }
 
+    /// An episode: one that exists, or the one an earlier operation of the batch creates.
+    public enum EpisodeReference: Sendable, Hashable {
+        case existing(UUID)
+        case operation(Int)
+    }
+
     public enum Operation: Sendable, Hashable {
         case createPatient(NewPatient, ifNoneExist: MRNCondition?)
         case createEpisode(patient: PatientReference, joint: Joint, side: Side, diagnosis: Diagnosis)
+        /// A procedure of the episode (unsigned; the importing user is its recorder, the operator's name as given).
+        case createProcedure(episode: EpisodeReference, kind: ProcedureKind, record: ProcedureRecord)
+        /// A completed questionnaire response of the episode, scored again by the instrument's rule.
+        case createResponse(episode: EpisodeReference, instrumentID: String, answers: [String: Int?], completedAt: Date, source: ResponseSource)
     }
 
     public enum Outcome: Sendable, Hashable {
@@ -49,6 +59,13 @@ public struct RecordBatchRepository: Sendable {
         public var error: any Error
     }
 
+    private func episodeID(_ reference: EpisodeReference, _ outcomes: [Outcome]) -> UUID {
+        switch reference {
+        case .existing(let id): id
+        case .operation(let earlier): outcomes[earlier].id
+        }
+    }
+
     /// Thrown inside the transaction to roll a dry run back, carrying what it would have done.
     private struct DryRun: Error {
         var outcomes: [Outcome]
@@ -56,10 +73,20 @@ public struct RecordBatchRepository: Sendable {
 
     /// Runs `operations` in order in one transaction; the outcomes are in the same order. A `dryRun` does everything,
     /// checks and audit entries included, then rolls back: nothing is written, and a failure is found as it would be.
-    public func apply(_ actor: ActingUser, _ operations: [Operation], dryRun: Bool = false) async throws -> [Outcome] {
+    public func apply(_ actor: ActingUser, _ operations: [Operation], dryRun: Bool = false,
+                      library: InstrumentLibrary? = nil) async throws -> [Outcome] {
         // Role and site checks and the checks that need no database, before the transaction opens.
         var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
+        var procedureScope: AccessPolicy.Scope?, responseScope: AccessPolicy.Scope?
+        var scored: [Int: (InstrumentDefinition, ScoreResult)] = [:]
         var checked = operations
+        func requireEpisode(_ episode: EpisodeReference, _ index: Int) throws {
+            if case .operation(let earlier) = episode {
+                guard earlier < index, case .createEpisode = operations[earlier] else {
+                    throw StoreError.invalid(field: "episode", message: "names operation \(earlier + 1), which does not create an episode before this one")
+                }
+            }
+        }
         for (index, operation) in operations.enumerated() {
             do {
                 switch operation {
@@ -80,22 +107,41 @@ public struct RecordBatchRepository: Sendable {
                             throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
                         }
                     }
+                case .createProcedure(let episode, let kind, let record):
+                    if procedureScope == nil { procedureScope = try await Access.require(actor, .create, .procedure, database: database) }
+                    try requireEpisode(episode, index)
+                    try ProcedureRepository.check(NewProcedure(episodeID: UUID(), kind: kind, record: record))
+                case .createResponse(let episode, let instrumentID, let answers, _, _):
+                    if responseScope == nil { responseScope = try await Access.require(actor, .create, .questionnaireResponse, database: database) }
+                    try requireEpisode(episode, index)
+                    let instruments = try library ?? InstrumentLibrary.builtIn()
+                    guard let instrument = instruments.instrument(id: instrumentID) else {
+                        throw StoreError.invalid(field: "instrumentID", message: "unknown instrument \"\(instrumentID)\" (available: \(instruments.ids.joined(separator: ", ")))")
+                    }
+                    scored[index] = (instrument, try QuestionnaireRepository.score(instrument, answers))
                 }
             } catch {
                 throw Failure(index: index, error: error)
             }
         }
-        let (readScope, createEpisode, ready) = (listScope, episodeScope, checked)
+        let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope)
+        let (ready, scores) = (checked, scored)
         do {
-            return try await write(actor, ready, readScope: readScope, createEpisode: createEpisode, dryRun: dryRun)
+            return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun)
         } catch let rolledBack as DryRun {
             return rolledBack.outcomes
         }
     }
 
-    private func write(_ actor: ActingUser, _ ready: [Operation], readScope: AccessPolicy.Scope?, createEpisode: AccessPolicy.Scope?,
+    /// The actor's scopes for the batch's kinds of write, found before the transaction.
+    private struct Scopes: Sendable {
+        var read, episode, procedure, response: AccessPolicy.Scope?
+    }
+
+    private func write(_ actor: ActingUser, _ ready: [Operation], scopes: Scopes, scores: [Int: (InstrumentDefinition, ScoreResult)],
                        dryRun: Bool) async throws -> [Outcome] {
-        try await database.transaction { db in
+        let readScope = scopes.read, createEpisode = scopes.episode
+        return try await database.transaction { db in
             var outcomes: [Outcome] = []
             for (index, operation) in ready.enumerated() {
                 do {
@@ -126,6 +172,16 @@ public struct RecordBatchRepository: Sendable {
                         let record = try await EpisodeRepository.insert(actor, NewEpisode(patientID: patientID, joint: joint, side: side, diagnosis: diagnosis),
                                                                         scope: createEpisode ?? .denied, on: db)
                         outcomes.append(.created(record.id))
+                    case .createProcedure(let episode, let kind, let record):
+                        let stored = try await ProcedureRepository.insert(actor, NewProcedure(episodeID: episodeID(episode, outcomes), kind: kind, record: record),
+                                                                          scope: scopes.procedure ?? .denied, on: db)
+                        outcomes.append(.created(stored.id))
+                    case .createResponse(let episode, _, let answers, let completedAt, let source):
+                        guard let (instrument, result) = scores[index] else { throw StoreError.invalid(field: "instrumentID", message: "not scored") }
+                        let id = try await QuestionnaireRepository.insert(actor, episodeID: episodeID(episode, outcomes), instrument: instrument,
+                                                                          answers: answers, scores: result, completedAt: completedAt, source: source,
+                                                                          scope: scopes.response ?? .denied, on: db)
+                        outcomes.append(.created(id))
                     }
                 } catch {
                     throw Failure(index: index, error: error)

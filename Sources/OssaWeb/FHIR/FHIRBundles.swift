@@ -32,6 +32,70 @@ extension FHIRRoutes {
         return response
     }
 
+    /// POST /fhir/Procedure: a procedure filed under an existing episode (`reasonReference` `Condition/<id>`, whose
+    /// patient is the `subject`); 201 with the Procedure as stored and its `Location`.
+    @Sendable func createProcedure(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await createFiled(request, context, type: "Procedure", reference: "reasonReference[0].reference")
+    }
+
+    /// POST /fhir/QuestionnaireResponse: a completed response filed under an existing episode (the `episode`
+    /// extension), scored by the instrument's rule; 201 with the response as stored and its `Location`.
+    @Sendable func createQuestionnaireResponse(_ request: Request, context: OssaRequestContext) async throws -> Response {
+        try await createFiled(request, context, type: "QuestionnaireResponse", reference: "extension.valueReference.reference")
+    }
+
+    private func createFiled(_ request: Request, _ context: OssaRequestContext, type: String, reference: String) async throws -> Response {
+        let actor = try context.requireUser()
+        let body = try await FHIRIO.body(request, context)
+        let (entry, item): (FHIRBundleInput.Entry, FHIRBundleInput.Item)
+        do {
+            (entry, item) = try FHIRBundleInput.single(body, type: type)
+        } catch {
+            throw FHIRIO.problem(error)
+        }
+        let subject: String
+        switch item {
+        case .procedure(let input): subject = input.subject
+        case .questionnaireResponse(let input): subject = input.subject
+        default: throw Problem.badParameter("resourceType", "is not \(type)")
+        }
+        let operation = try FHIRImport.operation(entry, item, sites: [:], names: nil)
+        let episodeID: UUID
+        switch operation {
+        case .createProcedure(.existing(let id), _, _), .createResponse(.existing(let id), _, _, _, _): episodeID = id
+        default: throw Problem.validation([FieldProblem(field: "\(type).\(reference)", message: "names no episode (Condition/<id>)")])
+        }
+        // The subject must be the episode's patient: a response or procedure filed under another patient's episode
+        // would put it in the wrong chart.
+        let episode: EpisodeRecord
+        do {
+            episode = try await store.episodes.get(actor, episodeID)
+        } catch StoreError.notFound {
+            throw Problem.validation([FieldProblem(field: "\(type).\(reference)", message: "no episode \(episodeID.uuidString.lowercased()) among yours")])
+        }
+        let patient = "Patient/\(episode.patientID.uuidString.lowercased())"
+        guard subject == patient else {
+            throw Problem.validation([FieldProblem(field: "\(type).subject.reference", message: "\(subject) is not the patient of the episode (\(patient))")])
+        }
+        let id: UUID
+        do {
+            id = try await store.batch.apply(actor, [operation])[0].id
+        } catch let failure as RecordBatchRepository.Failure {
+            throw Problem(failure.error)
+        }
+        var response: Response
+        if type == "Procedure" {
+            response = try FHIRIO.response(FHIRMapping.procedure(try await store.procedures.get(actor, id), patientID: episode.patientID), status: .created)
+            response.headers[.location] = baseURL + Paths.FHIR.procedure.url(id)
+        } else {
+            let stored = try await store.questionnaires.get(actor, id)
+            response = try FHIRIO.response(FHIRMapping.questionnaireResponse(stored, patientID: episode.patientID,
+                                                                             definition: library.instrument(id: stored.instrumentID)), status: .created)
+            response.headers[.location] = baseURL + Paths.FHIR.questionnaireResponse.url(id)
+        }
+        return response
+    }
+
     /// POST /fhir with a transaction or batch Bundle (FHIR R4 http.html#transaction). A transaction is all or
     /// nothing: every entry is read first and every problem named at its entry and element; then its creates run in
     /// one database transaction, `urn:uuid:` references to the Bundle's own Patients resolved, and one failure
@@ -70,7 +134,7 @@ extension FHIRRoutes {
                 case .failure(let error): throw FHIRIO.problem(error)
                 case .success(let read): item = read
                 }
-                let operation = try FHIRImport.operation(entry, item, sites: sites, patients: nil)
+                let operation = try FHIRImport.operation(entry, item, sites: sites, names: nil)
                 do {
                     let outcome = try await store.batch.apply(actor, [operation])
                     answers.append(Self.entryResponse(item, outcome[0]))
@@ -88,11 +152,7 @@ extension FHIRRoutes {
     }
 
     static func entryResponse(_ item: FHIRBundleInput.Item, _ outcome: RecordBatchRepository.Outcome) -> FHIRBundle.Entry {
-        let type: String
-        switch item {
-        case .patient: type = "Patient"
-        case .condition: type = "Condition"
-        }
+        let type = item.resourceType
         let status: String
         switch outcome {
         case .created: status = "201 Created"
@@ -127,24 +187,30 @@ public struct FHIRImport: Sendable {
             }
         }
         if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
-        // Patients first, so that a Condition may name any Patient of the input, wherever it stands.
-        let ordered = items.filter { if case .patient = $0.1 { true } else { false } } + items.filter { if case .condition = $0.1 { true } else { false } }
-        // A Patient is named by its fullUrl (`urn:uuid:…`) or, as another system's export names it, `Patient/<its id>`.
-        var patients: [String: Int] = [:]
+        // Patients first, then episodes, then what is filed under them, so that an entry may name any Patient or
+        // Condition of the input, wherever it stands.
+        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"]
+        let ordered = order.flatMap { type in items.filter { $0.1.resourceType == type } }
+        // A Patient or Condition is named by its fullUrl (`urn:uuid:…`) or, as another system's export names it,
+        // `Patient/<its id>`.
+        var names = InputNames()
         var problems: [FieldProblem] = []
         for (index, (entry, item)) in ordered.enumerated() {
-            guard case .patient = item else { continue }
-            for name in [entry.fullUrl, entry.sourceID.map { "Patient/\($0)" }].compactMap({ $0 }) {
-                if patients[name] != nil {
-                    problems.append(FieldProblem(field: entry.path, message: "\(name) names another Patient of this input too"))
+            let type = item.resourceType
+            guard type == "Patient" || type == "Condition" else { continue }
+            for name in [entry.fullUrl, entry.sourceID.map { "\(type)/\($0)" }].compactMap({ $0 }) {
+                if names.operations[name] != nil {
+                    problems.append(FieldProblem(field: entry.path, message: "\(name) names another \(type) of this input too"))
                 }
-                patients[name] = index
+                names.operations[name] = index
+                names.types[name] = type
             }
+            if case .condition(let condition) = item { names.conditionSubjects[index] = condition.subject }
         }
         var operations: [RecordBatchRepository.Operation] = []
         for (entry, item) in ordered {
             do {
-                operations.append(try Self.operation(entry, item, sites: sites, patients: patients))
+                operations.append(try Self.operation(entry, item, sites: sites, names: names))
             } catch let problem as Problem {
                 problems += problem.errors.isEmpty ? [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)] : problem.errors
             }
@@ -162,10 +228,23 @@ public struct FHIRImport: Sendable {
         return zip(ordered, outcomes).map { ($0.0.0, $0.0.1, $0.1) }
     }
 
-    /// One entry as a store operation. `patients` maps the names of the input's Patients to their operation's
-    /// index (nil in a batch, where entries are independent).
+    /// The names of an input's Patients and Conditions (fullUrl, `Type/<source id>`) and the operation each becomes.
+    struct InputNames {
+        var operations: [String: Int] = [:]
+        var types: [String: String] = [:]
+        /// Each Condition operation's `subject` as written.
+        var conditionSubjects: [Int: String] = [:]
+
+        func operation(_ name: String, type: String) -> Int? {
+            types[name] == type ? operations[name] : nil
+        }
+    }
+
+    /// One entry as a store operation. `names` names the input's Patients and Conditions (nil in a batch, where
+    /// entries are independent).
     static func operation(_ entry: FHIRBundleInput.Entry, _ item: FHIRBundleInput.Item, sites: [UUID: SiteRecord],
-                          patients: [String: Int]?) throws -> RecordBatchRepository.Operation {
+                          names: InputNames?) throws -> RecordBatchRepository.Operation {
+        let patients = names.map { n in n.operations.filter { n.types[$0.key] == "Patient" } }
         switch item {
         case .patient(let input, let condition):
             let site = try FHIRRoutes.site(of: input, among: sites, at: entry.resourcePath)
@@ -188,7 +267,38 @@ public struct FHIRImport: Sendable {
                 throw Problem.validation([FieldProblem(field: at, message: "\"\(input.subject)\" is not a patient (Patient/<id>, or a Patient of this input)")])
             }
             return .createEpisode(patient: patient, joint: input.joint, side: input.side, diagnosis: input.diagnosis)
+        case .procedure(let input):
+            let episode = try episodeReference(input.condition, subject: input.subject, names: names,
+                                               at: "\(entry.resourcePath).reasonReference[0].reference")
+            return .createProcedure(episode: episode, kind: input.kind, record: input.record)
+        case .questionnaireResponse(let input):
+            let episode = try episodeReference(input.condition, subject: input.subject, names: names,
+                                               at: "\(entry.resourcePath).extension.valueReference.reference")
+            return .createResponse(episode: episode, instrumentID: input.instrumentID, answers: input.answers,
+                                   completedAt: input.completedAt, source: input.source)
         }
+    }
+
+    /// The episode a Procedure or QuestionnaireResponse is filed under: a Condition of the input (whose subject must
+    /// be the entry's subject) or an existing `Condition/<id>`.
+    static func episodeReference(_ condition: String, subject: String, names: InputNames?,
+                                 at field: String) throws -> RecordBatchRepository.EpisodeReference {
+        if let names, let index = names.operation(condition, type: "Condition") {
+            if let conditionSubject = names.conditionSubjects[index], conditionSubject != subject,
+               names.operations[conditionSubject] == nil || names.operations[conditionSubject] != names.operations[subject] {
+                throw Problem.validation([FieldProblem(field: field, message: "\(condition) is an episode of \(conditionSubject), not of \(subject)")])
+            }
+            return .operation(index)
+        }
+        if condition.hasPrefix("Condition/"), let id = UUID(uuidString: String(condition.dropFirst("Condition/".count))) {
+            return .existing(id)
+        }
+        if condition.hasPrefix("urn:uuid:") {
+            let message = names == nil ? "a batch's entries are independent: reference an existing Condition/<id>"
+                : "\(condition) is not the fullUrl of a Condition in this input"
+            throw Problem.validation([FieldProblem(field: field, message: message)])
+        }
+        throw Problem.validation([FieldProblem(field: field, message: "\"\(condition)\" is not an episode (Condition/<id>, or a Condition of this input)")])
     }
 }
 

@@ -32,6 +32,8 @@ struct FHIRRoutes: Sendable {
         group.on(.get, Paths.FHIR.patient, use: readPatient)
         group.on(.post, Paths.FHIR.patients, use: createPatient)
         group.on(.post, Paths.FHIR.conditions, use: createCondition)
+        group.on(.post, Paths.FHIR.procedures, use: createProcedure)
+        group.on(.post, Paths.FHIR.questionnaireResponses, use: createQuestionnaireResponse)
         group.on(.post, Paths.FHIR.system, use: bundle)
         group.on(.get, Paths.FHIR.conditions, use: searchConditions)
         group.on(.get, Paths.FHIR.condition, use: readCondition)
@@ -445,7 +447,9 @@ struct FHIRRoutes: Sendable {
     /// are given must agree), or the caller's only site.
     static func site(of input: FHIRPatientInput, among sites: [UUID: SiteRecord], at path: String = "Patient") throws -> UUID {
         var named: [(String, UUID)] = []
-        if let id = input.mrnSite { named.append(("\(path).identifier", id)) }
+        // An MRN system of a site this installation does not have (another Ossa's export) says nothing here when the
+        // site is also named by its code.
+        if let id = input.mrnSite, sites[id] != nil || input.siteCode == nil { named.append(("\(path).identifier", id)) }
         if let id = input.siteID { named.append(("\(path).managingOrganization.reference", id)) }
         if let code = input.siteCode {
             guard let site = sites.values.first(where: { $0.code.caseInsensitiveCompare(code) == .orderedSame }) else {
