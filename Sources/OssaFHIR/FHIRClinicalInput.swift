@@ -152,7 +152,7 @@ public struct FHIRProcedureInput: Sendable, Equatable {
                 }
                 if code == "intra-articular" { target = .intraArticular; continue }
                 let pieces = code.split(separator: ":", maxSplits: 1).map(String.init)
-                guard let bone = BoneTarget(rawValue: pieces[0]) else {
+                guard let first = pieces.first, let bone = BoneTarget(rawValue: first) else {
                     r.refused("\(partPath).valueCodeableConcept", "\"\(code)\" is not a target Ossa knows (bones: \(BoneTarget.allCases.map(\.rawValue).joined(separator: ", ")))")
                     continue
                 }
