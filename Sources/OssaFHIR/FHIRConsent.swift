@@ -44,7 +44,7 @@ extension FHIRMapping {
         }
         let patient = FHIRReference(reference: "Patient/\(c.patientID.uuidString.lowercased())")
         return FHIRConsent(
-            id: c.id.uuidString.lowercased(), meta: FHIRMeta(lastUpdated: instant(c.recordedAt)), status: active ? "active" : "inactive",
+            id: c.id.uuidString.lowercased(), meta: FHIRMeta.at(c.recordedAt), status: active ? "active" : "inactive",
             scope: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.consentScope, code: scope.0, display: scope.1)]),
             category: [
                 FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.loinc, code: "59284-0", display: "Patient Consent")]),

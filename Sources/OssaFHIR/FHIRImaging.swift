@@ -44,7 +44,7 @@ extension FHIRMapping {
     public static func imagingObservations(_ study: ImagingStudyRecord, patientID: UUID, side: Side) -> [FHIRObservation] {
         let id = study.id.uuidString.lowercased()
         let subject = FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())")
-        let meta = study.createdAt.map { FHIRMeta(lastUpdated: instant($0)) }
+        let meta = FHIRMeta.at(study.createdAt)
         var out: [FHIRObservation] = []
         for finding in study.mri?.bml ?? [] {
             let region = finding.subregion.rawValue

@@ -87,7 +87,7 @@ public enum FHIRMapping {
             FHIRIdentifier(use: "usual", type: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.identifierType, code: "MR", display: "Medical record number")]),
                            system: FHIRSystems.mrn(site: p.siteID), value: $0)
         }
-        return FHIRPatient(id: p.id.uuidString.lowercased(), meta: p.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
+        return FHIRPatient(id: p.id.uuidString.lowercased(), meta: FHIRMeta.at(p.updatedAt),
                            identifier: mrn.map { [$0] }, name: [FHIRHumanName(use: "official", family: p.familyName, given: [p.givenName])],
                            telecom: telecom.isEmpty ? nil : telecom, gender: p.sex?.rawValue, birthDate: p.birthDate.iso,
                            managingOrganization: site.map { FHIRReference(identifier: FHIRIdentifier(system: FHIRSystems.site, value: $0.code), display: $0.name) })
@@ -108,7 +108,7 @@ public enum FHIRMapping {
         var injuryDay: CalendarDate?, injuryMonths: Int?
         if case .boneBruise(let day, let months) = e.diagnosis { (injuryDay, injuryMonths) = (day, months) }
         return FHIRCondition(
-            id: e.id.uuidString.lowercased(), meta: e.updatedAt.map { FHIRMeta(lastUpdated: instant($0)) },
+            id: e.id.uuidString.lowercased(), meta: FHIRMeta.at(e.updatedAt),
             extension: injuryMonths.map { [FHIRExtension(url: FHIRSystems.monthsSinceInjuryExtension, valueInteger: $0)] },
             clinicalStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionClinical, code: active ? "active" : "inactive")]),
             verificationStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionVerification, code: "confirmed")]),
@@ -163,7 +163,7 @@ public enum FHIRMapping {
         details += r.complications.map { FHIRExtension(url: "complication", extension: FHIRParts.encode($0)) }
         if let text = r.dischargeInstructions, !text.isEmpty { details.append(FHIRExtension(url: "dischargeInstructions", valueString: text)) }
         return FHIRProcedure(
-            id: p.id.uuidString.lowercased(), meta: p.createdAt.map { FHIRMeta(lastUpdated: instant($0)) },
+            id: p.id.uuidString.lowercased(), meta: FHIRMeta.at(p.createdAt),
             extension: injections + [FHIRExtension(url: FHIRSystems.procedureDetailsExtension, extension: details)], status: "completed",
             code: FHIRCodeableConcept(coding: [code], text: code.display), subject: FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())"),
             performedDateTime: r.date.iso,
@@ -221,19 +221,19 @@ public enum FHIRCapabilities {
     ]
 
     public static let resources: [Resource] = [
-        Resource(type: "Patient", interactions: ["read", "search-type", "create"], conditionalCreate: true, searchParameters: [
+        Resource(type: "Patient", interactions: ["read", "vread", "search-type", "create"], conditionalCreate: true, searchParameters: [
             SearchParameter(name: "name", type: "string", documentation: "Family or given name, or a part of it (case-insensitive)."),
             SearchParameter(name: "identifier", type: "token", documentation: "Medical record number (`value` or `system|value`)."),
         ]),
-        Resource(type: "Condition", interactions: ["read", "search-type", "create"], searchParameters: [
+        Resource(type: "Condition", interactions: ["read", "vread", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`)."),
             SearchParameter(name: "code", type: "token", documentation: "`code` or `system|code` of any coding: Ossa's diagnosis (e.g. `osteoarthritis`), ICD-10-CM (`M17.11`) or SNOMED CT; needs `patient`."),
         ]),
-        Resource(type: "Procedure", interactions: ["read", "search-type", "create"], searchParameters: [
+        Resource(type: "Procedure", interactions: ["read", "vread", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "date", type: "date", documentation: "The day performed: `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
-        Resource(type: "Observation", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "Observation", interactions: ["read", "vread", "search-type"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "code", type: "token", documentation: "`code` or `system|code`: a score's LOINC code (e.g. `http://loinc.org|72102-7`) or Ossa's (`<instrument>:<score>`, e.g. `koos:pain`), or an imaging finding's (`bml-size`, `xray-grades`)."),
             SearchParameter(name: "category", type: "token", documentation: "`survey` (questionnaire scores) or `imaging` (MRI and x-ray findings), or `system|code`."),
@@ -242,12 +242,12 @@ public enum FHIRCapabilities {
         Resource(type: "Questionnaire", interactions: ["read", "search-type"], searchParameters: [
             SearchParameter(name: "url", type: "uri", documentation: "The canonical URL, exactly (optionally with `|version`)."),
         ]),
-        Resource(type: "QuestionnaireResponse", interactions: ["read", "search-type", "create"], searchParameters: [
+        Resource(type: "QuestionnaireResponse", interactions: ["read", "vread", "search-type", "create"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
             SearchParameter(name: "questionnaire", type: "reference", documentation: "The Questionnaire: its canonical URL (optionally with `|version`), `Questionnaire/<id>` or `<id>`."),
             SearchParameter(name: "authored", type: "date", documentation: "The day the response was completed (UTC): `YYYY-MM-DD`, or with one prefix `eq`, `ge`, `gt`, `le`, `lt`."),
         ]),
-        Resource(type: "Consent", interactions: ["read", "search-type"], searchParameters: [
+        Resource(type: "Consent", interactions: ["read", "vread", "search-type"], searchParameters: [
             SearchParameter(name: "patient", type: "reference", documentation: "The patient (`Patient/<id>` or `<id>`); required."),
         ]),
         // Read-only, admins only: the audit log in sequence order (`_offset` n starts after entry n).
@@ -276,7 +276,7 @@ public enum FHIRCapabilities {
                     var entry: [String: Any] = [
                         "type": r.type,
                         "interaction": r.interactions.map { ["code": $0] },
-                        "versioning": "no-version",
+                        "versioning": r.interactions.contains("vread") ? "versioned" : "no-version",
                         "readHistory": false,
                         "searchParam": (r.searchParameters + common).map { ["name": $0.name, "type": $0.type, "documentation": $0.documentation] },
                     ]

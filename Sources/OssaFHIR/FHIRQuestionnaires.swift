@@ -71,7 +71,7 @@ extension FHIRMapping {
         }
         let patient = "Patient/\(patientID.uuidString.lowercased())"
         return FHIRQuestionnaireResponse(
-            id: r.id.uuidString.lowercased(), meta: FHIRMeta(lastUpdated: instant(r.createdAt ?? r.completedAt)),
+            id: r.id.uuidString.lowercased(), meta: FHIRMeta.at(r.createdAt ?? r.completedAt),
             extension: [FHIRExtension(url: FHIRSystems.responseSourceExtension, valueCode: r.source.rawValue),
                         FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(r.episodeID.uuidString.lowercased())"))],
             questionnaire: FHIRSystems.questionnaire(r.instrumentID) + "|" + r.instrumentVersion, status: "completed",
@@ -105,7 +105,7 @@ extension FHIRMapping {
         r.scores.compactMap { score in
             guard let value = score.value else { return nil }
             return FHIRObservation(
-                id: observationID(response: r.id, score: score.id), meta: FHIRMeta(lastUpdated: instant(r.createdAt ?? r.completedAt)),
+                id: observationID(response: r.id, score: score.id), meta: FHIRMeta.at(r.createdAt ?? r.completedAt),
                 status: "final",
                 category: [FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.observationCategory, code: "survey", display: "Survey")])],
                 code: scoreCode(definition, instrument: r.instrumentID, score: score.id),

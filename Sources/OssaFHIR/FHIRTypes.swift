@@ -77,12 +77,38 @@ public struct FHIRContactPoint: Codable, Sendable, Equatable {
 }
 
 public struct FHIRMeta: Codable, Sendable, Equatable {
+    /// The record's version: the millisecond of its last change (Ossa keeps the current version of a record only,
+    /// so the version is when it last changed; it changes with every change).
+    public var versionId: String?
     public var lastUpdated: String?
 
-    public init(lastUpdated: String?) {
+    public init(versionId: String? = nil, lastUpdated: String?) {
+        self.versionId = versionId
         self.lastUpdated = lastUpdated
     }
+
+    /// The meta of a record last changed at `date`: `lastUpdated` and the `versionId` that goes with it.
+    public static func at(_ date: Date?) -> FHIRMeta? {
+        guard let date else { return nil }
+        return FHIRMeta(versionId: versionID(date), lastUpdated: FHIRMapping.instant(date))
+    }
+
+    public static func versionID(_ date: Date) -> String {
+        String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
 }
+
+/// A resource with a version (`meta.versionId`): its reads carry an `ETag` and answer `If-None-Match` and vread.
+public protocol FHIRVersioned {
+    var meta: FHIRMeta? { get }
+}
+
+extension FHIRPatient: FHIRVersioned {}
+extension FHIRCondition: FHIRVersioned {}
+extension FHIRProcedure: FHIRVersioned {}
+extension FHIRQuestionnaireResponse: FHIRVersioned {}
+extension FHIRObservation: FHIRVersioned {}
+extension FHIRConsent: FHIRVersioned {}
 
 /// R4 Patient (the elements Ossa holds).
 public struct FHIRPatient: Codable, Sendable, Equatable {

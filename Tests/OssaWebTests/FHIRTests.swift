@@ -52,7 +52,8 @@ struct FHIRTests {
                 let interactions = (resource["interaction"] as? [[String: Any]] ?? []).map { $0["code"] as? String ?? "" }
                 let patient = resource["type"] as? String == "Patient"
                 let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"].contains(resource["type"] as? String ?? "")
-                #expect(interactions == (creatable ? ["read", "search-type", "create"] : ["read", "search-type"]))
+                let versioned = !["Questionnaire", "AuditEvent"].contains(resource["type"] as? String ?? "")
+                #expect(interactions == ["read"] + (versioned ? ["vread"] : []) + ["search-type"] + (creatable ? ["create"] : []))
                 #expect(resource["conditionalCreate"] as? Bool == (patient ? true : nil))
             }
             #expect((rest["interaction"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } == ["transaction", "batch"])
@@ -419,6 +420,49 @@ struct FHIRTests {
                 #expect(issues(response).contains { ($0["expression"] as? [String]) == [at] }, "\(file): \(response.text)")
             }
             #expect(try await rowCount(f.store, "patients") == before + 1, "nothing refused was written")
+        }
+    }
+
+    @Test("versions: every read carries meta.versionId and its ETag, If-None-Match answers 304, vread finds the current version only; a change makes a new version",
+          arguments: Engine.available)
+    func versions(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            let path = "/fhir/Patient/\(f.patientA.id.lowercasedID)"
+            let first = try await clinician.get(path)
+            let tag = try #require(first.headers[.eTag], "\(first.headers)")
+            let version = try #require((first.json["meta"] as? [String: Any])?["versionId"] as? String)
+            #expect(tag == "W/\"\(version)\"")
+            let notModified = try await clinician.send(.get, path, nil, headers: ["If-None-Match": tag])
+            #expect(notModified.status == .notModified && notModified.text.isEmpty && notModified.headers[.eTag] == tag)
+            #expect(try await clinician.send(.get, path, nil, headers: ["If-None-Match": "W/\"1\""]).status == .ok, "another version: the resource")
+            let vread = try await clinician.get("\(path)/_history/\(version)")
+            #expect(vread.status == .ok && vread.text == first.text, "vread of the current version is the read")
+            let old = try await clinician.get("\(path)/_history/1")
+            #expect(old.status == .notFound && old.json["resourceType"] as? String == "OperationOutcome")
+            #expect(old.text.contains(version), "names the current version: \(old.text)")
+            #expect(try await clinician.get("/fhir/Patient/\(f.patientB.id.lowercasedID)/_history/\(version)").status == .notFound, "another site's patient")
+
+            // A change: a new version, and the old one is gone.
+            try await Task.sleep(for: .milliseconds(5))
+            #expect(try await clinician.patch("/api/v1/patients/\(f.patientA.id.lowercasedID)", #"{"givenName": "Eva Maria"}"#).status == .ok)
+            let changed = try await clinician.get(path)
+            let newTag = try #require(changed.headers[.eTag])
+            #expect(newTag != tag && changed.text.contains("Eva Maria"))
+            #expect(try await clinician.send(.get, path, nil, headers: ["If-None-Match": tag]).status == .ok)
+            #expect(try await clinician.get("\(path)/_history/\(version)").status == .notFound)
+
+            // The other versioned types carry it too; searches (Bundles) do not.
+            let condition = try await clinician.get("/fhir/Condition/\(f.episodeA.id.lowercasedID)")
+            #expect(condition.headers[.eTag] != nil && (condition.json["meta"] as? [String: Any])?["versionId"] != nil, "\(condition.text.prefix(200))")
+            #expect(try await clinician.get("/fhir/Patient?name=a").headers[.eTag] == nil)
+            let statement = try await client.execute(uri: "/fhir/metadata", method: .get).json
+            let resources = ((statement["rest"] as? [[String: Any]])?.first?["resource"] as? [[String: Any]]) ?? []
+            for resource in resources {
+                let vread = (resource["interaction"] as? [[String: Any]] ?? []).contains { $0["code"] as? String == "vread" }
+                #expect(resource["versioning"] as? String == (vread ? "versioned" : "no-version"), "\(resource["type"] ?? "")")
+            }
         }
     }
 

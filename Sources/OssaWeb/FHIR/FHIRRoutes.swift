@@ -27,26 +27,60 @@ struct FHIRRoutes: Sendable {
         router.on(.get, Paths.FHIR.metadata, use: metadata)
     }
 
+    typealias Handler = @Sendable (Request, OssaRequestContext) async throws -> Response
+
+    /// A read that answers `If-None-Match` with its current version's ETag by 304 Not Modified, without a body.
+    static func conditionalRead(_ read: @escaping Handler) -> Handler {
+        { request, context in
+            let response = try await read(request, context)
+            guard let wanted = request.headers[.ifNoneMatch], let tag = response.headers[.eTag] else { return response }
+            let current = FHIRIO.version(ofETag: tag)
+            let matches = wanted.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "*" || FHIRIO.version(ofETag: String($0)) == current }
+            guard matches else { return response }
+            return Response(status: .notModified, headers: [.eTag: tag, .cacheControl: "no-store"])
+        }
+    }
+
+    /// vread (`GET [type]/[id]/_history/[vid]`): Ossa keeps the current version of a record only, so the current
+    /// version is answered as a read, and any other is 404 naming the current one.
+    static func versionRead(_ read: @escaping Handler, type: String) -> Handler {
+        { request, context in
+            let response = try await read(request, context)
+            let wanted = context.parameters.get("versionID") ?? ""
+            guard let tag = response.headers[.eTag], FHIRIO.version(ofETag: tag) == wanted else {
+                let current = response.headers[.eTag].map { " (the current one is \(FHIRIO.version(ofETag: $0)))" } ?? ""
+                throw Problem(.notFound, detail: "no version \(wanted) of this \(type): Ossa keeps only the current version of a record\(current)")
+            }
+            return response
+        }
+    }
+
     func register(on group: RouterGroup<OssaRequestContext>) {
+        let versioned: [(RoutePath, RoutePath, Handler, String)] = [
+            (Paths.FHIR.patient, Paths.FHIR.patientVersion, readPatient, "Patient"),
+            (Paths.FHIR.condition, Paths.FHIR.conditionVersion, readCondition, "Condition"),
+            (Paths.FHIR.procedure, Paths.FHIR.procedureVersion, readProcedure, "Procedure"),
+            (Paths.FHIR.observation, Paths.FHIR.observationVersion, readObservation, "Observation"),
+            (Paths.FHIR.questionnaireResponse, Paths.FHIR.questionnaireResponseVersion, readQuestionnaireResponse, "QuestionnaireResponse"),
+            (Paths.FHIR.consent, Paths.FHIR.consentVersion, readConsent, "Consent"),
+        ]
+        for (path, versionPath, read, type) in versioned {
+            group.on(.get, path, use: Self.conditionalRead(read))
+            group.on(.get, versionPath, use: Self.conditionalRead(Self.versionRead(read, type: type)))
+        }
         group.on(.get, Paths.FHIR.patients, use: searchPatients)
-        group.on(.get, Paths.FHIR.patient, use: readPatient)
         group.on(.post, Paths.FHIR.patients, use: createPatient)
         group.on(.post, Paths.FHIR.conditions, use: createCondition)
         group.on(.post, Paths.FHIR.procedures, use: createProcedure)
         group.on(.post, Paths.FHIR.questionnaireResponses, use: createQuestionnaireResponse)
         group.on(.post, Paths.FHIR.system, use: bundle)
         group.on(.get, Paths.FHIR.conditions, use: searchConditions)
-        group.on(.get, Paths.FHIR.condition, use: readCondition)
         group.on(.get, Paths.FHIR.procedures, use: searchProcedures)
-        group.on(.get, Paths.FHIR.procedure, use: readProcedure)
         group.on(.get, Paths.FHIR.consents, use: searchConsents)
-        group.on(.get, Paths.FHIR.consent, use: readConsent)
         group.on(.get, Paths.FHIR.observations, use: searchObservations)
-        group.on(.get, Paths.FHIR.observation, use: readObservation)
         group.on(.get, Paths.FHIR.questionnaires, use: searchQuestionnaires)
         group.on(.get, Paths.FHIR.questionnaire, use: readQuestionnaire)
         group.on(.get, Paths.FHIR.questionnaireResponses, use: searchQuestionnaireResponses)
-        group.on(.get, Paths.FHIR.questionnaireResponse, use: readQuestionnaireResponse)
         group.on(.get, Paths.FHIR.exportSystem, use: exportSystem)
         group.on(.get, Paths.FHIR.exportPatients, use: exportSystem)
         group.on(.get, Paths.FHIR.exportGroup, use: exportGroup)
@@ -627,6 +661,22 @@ enum FHIRIO {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return response(try encoder.encode(value), status: status)
+    }
+
+    /// A versioned resource: with `ETag: W/"<versionId>"` (FHIR http.html#versioning).
+    static func response<T: Encodable & FHIRVersioned>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var response = response(try encoder.encode(value), status: status)
+        if let version = value.meta?.versionId { response.headers[.eTag] = "W/\"\(version)\"" }
+        return response
+    }
+
+    /// The version an `ETag` names (`W/"123"` → `123`).
+    static func version(ofETag tag: String) -> String {
+        var text = tag.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        return text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
     }
 
     static func response(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {

@@ -195,6 +195,13 @@ enum Paths {
         static let exportFile = RoutePath("/fhir/$export-file/:jobID/:file")
         static let auditEvents = RoutePath("/fhir/AuditEvent")
         static let auditEvent = RoutePath("/fhir/AuditEvent/:auditEventID")
+        /// vread: one version of a record (Ossa keeps the current one).
+        static let patientVersion = RoutePath("/fhir/Patient/:patientID/_history/:versionID")
+        static let conditionVersion = RoutePath("/fhir/Condition/:conditionID/_history/:versionID")
+        static let procedureVersion = RoutePath("/fhir/Procedure/:procedureID/_history/:versionID")
+        static let observationVersion = RoutePath("/fhir/Observation/:observationID/_history/:versionID")
+        static let questionnaireResponseVersion = RoutePath("/fhir/QuestionnaireResponse/:questionnaireResponseID/_history/:versionID")
+        static let consentVersion = RoutePath("/fhir/Consent/:consentID/_history/:versionID")
     }
 
     /// The administration pages (the store refuses every role but admin).
