@@ -212,7 +212,19 @@ public enum FHIRCapabilities {
         /// `If-None-Exist` on create (`identifier=` only).
         public var conditionalCreate = false
         public var searchParameters: [SearchParameter]
+
+        public init(type: String, interactions: [String], conditionalCreate: Bool = false, searchParameters: [SearchParameter]) {
+            self.type = type
+            self.interactions = interactions
+            self.conditionalCreate = conditionalCreate
+            // A versioned resource's search takes `_lastUpdated` too.
+            self.searchParameters = searchParameters + (interactions.contains("vread") ? [FHIRCapabilities.lastUpdated] : [])
+        }
     }
+
+    /// When the record last changed (`meta.lastUpdated`): taken by the searches of versioned resources.
+    public static let lastUpdated = SearchParameter(name: "_lastUpdated", type: "date",
+                                                    documentation: "When the record last changed: a day (`YYYY-MM-DD`, UTC) or an instant, after at most one prefix `eq`, `ge`, `gt`, `le`, `lt`.")
 
     /// Parameters every search takes (paging).
     public static let common: [SearchParameter] = [

@@ -90,11 +90,19 @@ public struct FHIRMeta: Codable, Sendable, Equatable {
     /// The meta of a record last changed at `date`: `lastUpdated` and the `versionId` that goes with it.
     public static func at(_ date: Date?) -> FHIRMeta? {
         guard let date else { return nil }
-        return FHIRMeta(versionId: versionID(date), lastUpdated: FHIRMapping.instant(date))
+        // Both to the millisecond, truncated (a formatter would round .1236 up to .124, after the change itself).
+        let millisecond = Date(timeIntervalSince1970: Double(milliseconds(date)) / 1000)
+        return FHIRMeta(versionId: versionID(date), lastUpdated: FHIRMapping.instant(millisecond))
     }
 
     public static func versionID(_ date: Date) -> String {
-        String(Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        String(milliseconds(date))
+    }
+
+    /// The millisecond of `date`. Half a microsecond is added first: a stored instant (whole microseconds) may come
+    /// back from a double a hair below its value, and must not fall into the millisecond before.
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000 + 0.0005).rounded(.down))
     }
 }
 

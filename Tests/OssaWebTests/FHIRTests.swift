@@ -58,7 +58,7 @@ struct FHIRTests {
             }
             #expect((rest["interaction"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } == ["transaction", "batch"])
             let patientParams = (resources.first?["searchParam"] as? [[String: Any]] ?? []).map { $0["name"] as? String ?? "" }
-            #expect(patientParams == ["name", "identifier", "_count", "_offset"])
+            #expect(patientParams == ["name", "identifier", "_lastUpdated", "_count", "_offset"])
             // What the statement lists is what answers, and nothing else does.
             #expect(try await client.execute(uri: "/fhir/Encounter", method: .get).status == .notFound)
         }
@@ -463,6 +463,51 @@ struct FHIRTests {
                 let vread = (resource["interaction"] as? [[String: Any]] ?? []).contains { $0["code"] as? String == "vread" }
                 #expect(resource["versioning"] as? String == (vread ? "versioned" : "no-version"), "\(resource["type"] ?? "")")
             }
+        }
+    }
+
+    @Test("_lastUpdated: searches keep the records last changed in the span (a day or an instant, with a prefix); a bad value is a 400",
+          arguments: Engine.available)
+    func lastUpdated(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            func total(_ uri: String) async throws -> Int? {
+                let response = try await clinician.get(uri)
+                #expect(response.status == .ok, "\(uri): \(response.text)")
+                return response.json["total"] as? Int
+            }
+            let before = try await total("/fhir/Patient")
+            try await Task.sleep(for: .milliseconds(20))
+            let mark = Date()
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let instant = formatter.string(from: mark)
+            try await Task.sleep(for: .milliseconds(20))
+            let created = try await clinician.send(.post, "/fhir/Patient", #"{"resourceType": "Patient", "name": [{"family": "Neu", "given": ["Ida"]}], "birthDate": "1961-01-01"}"#,
+                                                   contentType: "application/fhir+json")
+            #expect(created.status == .created)
+            let id = try #require(created.json["id"] as? String)
+            let lastUpdated = try #require((created.json["meta"] as? [String: Any])?["lastUpdated"] as? String)
+            let encoded = { (text: String) in text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
+
+            #expect(try await total("/fhir/Patient?_lastUpdated=ge\(encoded(instant))") == 1, "only the patient written since")
+            #expect(try await total("/fhir/Patient?_lastUpdated=lt\(encoded(instant))") == before, "all the others")
+            #expect(try await total("/fhir/Patient?_lastUpdated=\(encoded(lastUpdated))") == 1, "its own instant")
+            #expect(try await total("/fhir/Patient?_lastUpdated=gt\(encoded(lastUpdated))") == 0)
+            let today = CalendarDate(utc: Date()).iso
+            #expect(try await total("/fhir/Patient?_lastUpdated=\(today)&name=Neu") == 1, "a day, with another parameter")
+            #expect(try await total("/fhir/Patient?_lastUpdated=gt2190-01-01") == 0)
+            // The clinical searches take it too.
+            #expect(try await total("/fhir/Condition?patient=\(f.patientA.id.lowercasedID)&_lastUpdated=lt2000-01-01") == 0)
+            #expect(try await total("/fhir/Condition?patient=\(f.patientA.id.lowercasedID)&_lastUpdated=ge2000-01-01") ?? 0 > 0)
+            for type in ["Procedure", "QuestionnaireResponse", "Observation", "Consent"] {
+                #expect(try await total("/fhir/\(type)?patient=\(id)&_lastUpdated=ge2000-01-01") == 0, "\(type)")
+                #expect(try await total("/fhir/\(type)?patient=\(f.patientA.id.lowercasedID)&_lastUpdated=gt2190-01-01") == 0, "\(type)")
+            }
+            let bad = try await clinician.get("/fhir/Patient?_lastUpdated=yesterday")
+            #expect(bad.status == .badRequest && issues(bad).first?["expression"] as? [String] == ["_lastUpdated"], "\(bad.text)")
+            #expect(try await clinician.get("/fhir/Questionnaire?_lastUpdated=2026-01-01").status == .badRequest, "Questionnaires have no versions")
         }
     }
 

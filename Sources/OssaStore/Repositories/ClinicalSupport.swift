@@ -64,7 +64,28 @@ public struct DateRange: Sendable, Hashable {
 
 }
 
+/// A span of instants, `from` included and `before` excluded, either open: when a record last changed (FHIR
+/// `_lastUpdated`).
+public struct InstantRange: Sendable, Hashable {
+    public var from: Date?
+    public var before: Date?
+
+    public init(from: Date? = nil, before: Date? = nil) {
+        self.from = from
+        self.before = before
+    }
+}
+
 extension QueryBuilder {
+    /// `from <= column < before` on an instant column.
+    func filterSpan(_ column: String, _ span: InstantRange?) -> Self {
+        guard let span else { return self }
+        var query = self
+        if let from = span.from { query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .greaterThanOrEqual, .bind(from)) }
+        if let before = span.before { query = query.filter(.path([.string(column)], schema: Model.schemaOrAlias), .lessThan, .bind(before)) }
+        return query
+    }
+
     /// `column BETWEEN from AND to` on ISO `YYYY-MM-DD` text columns (text order is date order).
     func filterDates(_ column: String, _ range: DateRange?) -> Self {
         guard let range else { return self }

@@ -100,7 +100,9 @@ public struct EpisodeRepository: Sendable {
     }
 
     /// Episodes the actor may see, optionally of one patient, newest first; audited as a list.
-    public func list(_ actor: ActingUser, patient patientID: UUID? = nil, _ page: PageRequest = PageRequest()) async throws -> Page<EpisodeRecord> {
+    /// - Parameter updated: only episodes last changed in this span (FHIR `_lastUpdated`).
+    public func list(_ actor: ActingUser, patient patientID: UUID? = nil, _ page: PageRequest = PageRequest(),
+                     updated: InstantRange? = nil) async throws -> Page<EpisodeRecord> {
         let scope = try await Access.require(actor, .list, .episode, recordID: patientID?.lowerString, database: database)
         let page = try page.validated()
         return try await database.transaction { db in
@@ -109,6 +111,7 @@ public struct EpisodeRepository: Sendable {
                 return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
             }
             if let patientID { query = query.filter(\.$patient.$id == patientID) }
+            query = query.filterSpan("updated_at", updated)
             let result = try await query.sort(\.$createdAt, .descending).sort(\.$id).page(page, map: EpisodeRecord.init)
             // "No such patient" rather than "no episodes" for a patient the actor may not see.
             if result.total == 0 { try await Self.requirePatient(patientID, actor, on: db) }

@@ -46,9 +46,12 @@ public struct ImagingFilter: Sendable, Hashable {
     public var timing: ImagingTiming?
     public var modality: ImagingModality?
     public var studied: DateRange?
+    /// When the study was recorded (FHIR `_lastUpdated`).
+    public var updated: InstantRange?
 
     public init(episodeID: UUID? = nil, patientID: UUID? = nil, timing: ImagingTiming? = nil, modality: ImagingModality? = nil,
-                studied: DateRange? = nil) {
+                studied: DateRange? = nil, updated: InstantRange? = nil) {
+        self.updated = updated
         self.episodeID = episodeID
         self.patientID = patientID
         self.timing = timing
@@ -143,7 +146,7 @@ public struct ImagingRepository: Sendable {
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let timing = filter.timing { query = query.filter(\.$timing == timing.rawValue) }
             if let modality = filter.modality { query = query.filter(\.$modality == modality.rawValue) }
-            query = query.filterPatient(filter.patientID).filterDates("study_date", studied)
+            query = query.filterPatient(filter.patientID).filterDates("study_date", studied).filterSpan("created_at", filter.updated)
             let total = try await query.copy().count()
             let models = try await query.sort(\.$studyDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
             let findings = try await Self.findings(of: try models.map { try $0.requireID() }, on: db)

@@ -125,7 +125,9 @@ public struct PatientRepository: Sendable {
     }
 
     /// Lists (and searches by name) the patients the actor may see, by family then given name; audited as a list.
-    public func list(_ actor: ActingUser, _ page: PageRequest = PageRequest(), site: UUID? = nil) async throws -> Page<PatientRecord> {
+    /// - Parameter updated: only patients last changed in this span (FHIR `_lastUpdated`).
+    public func list(_ actor: ActingUser, _ page: PageRequest = PageRequest(), site: UUID? = nil,
+                     updated: InstantRange? = nil) async throws -> Page<PatientRecord> {
         let scope = try await Access.require(actor, .list, .patient, database: database)
         let page = try page.validated()
         return try await database.transaction { db in
@@ -133,6 +135,7 @@ public struct PatientRepository: Sendable {
                 return Page(items: [], total: 0, limit: page.limit, offset: page.offset)
             }
             if let site { query = query.filter(\.$site.$id == site) }
+            query = query.filterSpan("updated_at", updated)
             let result = try await query.filterLike("name_search", page.likePattern)
                 .sort(\.$familyName).sort(\.$givenName).sort(\.$id)
                 .page(page, map: PatientRecord.init)

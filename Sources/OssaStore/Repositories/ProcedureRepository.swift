@@ -28,8 +28,12 @@ public struct ProcedureFilter: Sendable, Hashable {
     public var kind: ProcedureKind?
     public var performed: DateRange?
     public var signed: Bool?
+    /// When the record was written (FHIR `_lastUpdated`).
+    public var updated: InstantRange?
 
-    public init(episodeID: UUID? = nil, patientID: UUID? = nil, kind: ProcedureKind? = nil, performed: DateRange? = nil, signed: Bool? = nil) {
+    public init(episodeID: UUID? = nil, patientID: UUID? = nil, kind: ProcedureKind? = nil, performed: DateRange? = nil, signed: Bool? = nil,
+                updated: InstantRange? = nil) {
+        self.updated = updated
         self.episodeID = episodeID
         self.patientID = patientID
         self.kind = kind
@@ -138,7 +142,7 @@ public struct ProcedureRepository: Sendable {
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let kind = filter.kind { query = query.filter(\.$kind == kind.rawValue) }
             if let signed = filter.signed { query = signed ? query.filter(\.$signedBy.$id != nil) : query.filter(\.$signedBy.$id == nil) }
-            query = query.filterPatient(filter.patientID).filterDates("procedure_date", performed)
+            query = query.filterPatient(filter.patientID).filterDates("procedure_date", performed).filterSpan("created_at", filter.updated)
             let total = try await query.copy().count()
             let models = try await query.sort(\.$procedureDate).sort(\.$id).range(page.offset..<(page.offset + page.limit)).all()
             let injections = try await Self.injections(of: try models.map { try $0.requireID() }, on: db)

@@ -39,9 +39,12 @@ public struct QuestionnaireFilter: Sendable, Hashable {
     public var timepointID: UUID?
     /// On the completion instant's UTC day.
     public var completed: DateRange?
+    /// When the response was stored (FHIR `_lastUpdated`).
+    public var updated: InstantRange?
 
     public init(episodeID: UUID? = nil, patientID: UUID? = nil, instrumentID: String? = nil, timepointID: UUID? = nil,
-                completed: DateRange? = nil) {
+                completed: DateRange? = nil, updated: InstantRange? = nil) {
+        self.updated = updated
         self.episodeID = episodeID
         self.patientID = patientID
         self.instrumentID = instrumentID
@@ -254,7 +257,7 @@ public struct QuestionnaireRepository: Sendable {
             if let episodeID = filter.episodeID { query = query.filter(\.$episode.$id == episodeID) }
             if let instrumentID = filter.instrumentID { query = query.filter(\.$instrumentID == instrumentID) }
             if let timepointID = filter.timepointID { query = query.filter(\.$timepoint.$id == timepointID) }
-            query = query.filterPatient(filter.patientID).filterInstants("completed_at", completed)
+            query = query.filterPatient(filter.patientID).filterInstants("completed_at", completed).filterSpan("created_at", filter.updated)
             let result = try await query.sort(\.$completedAt).sort(\.$id).page(page, map: QuestionnaireResponseRecord.init)
             try await ClinicalScope.requireEpisode(filter.episodeID, ifEmpty: result.total == 0, actor, on: db)
             try await Access.audit(actor, .list, .questionnaireResponse, filter.episodeID, on: db)

@@ -142,9 +142,12 @@ struct FHIRRoutes: Sendable {
         } catch StoreError.notFound(_, _) {
             all = []
         }
+        // A consent is never changed: it was last updated when it was recorded.
         let standing = ConsentRecord.current(all)
-        let page = all.reversed().dropFirst(query.offset).prefix(query.count)
-        return try FHIRIO.response(query.bundle(total: all.count, offset: query.offset, count: query.count, base: baseURL,
+        let updated = try query.lastUpdated()
+        let matching = all.filter { c in updated.map { ($0.from.map { c.recordedAt >= $0 } ?? true) && ($0.before.map { c.recordedAt < $0 } ?? true) } ?? true }
+        let page = matching.reversed().dropFirst(query.offset).prefix(query.count)
+        return try FHIRIO.response(query.bundle(total: matching.count, offset: query.offset, count: query.count, base: baseURL,
                                                 entries: page.map { .consent(FHIRMapping.consent($0, active: standing[$0.kind]?.id == $0.id)) }))
     }
 
@@ -156,7 +159,7 @@ struct FHIRRoutes: Sendable {
         let performed = try query.string("date").map { try FHIRSearch.dayRange($0, parameter: "date") }
         let found: (total: Int, items: [StoredProcedure])
         do {
-            let page = try await store.procedures.list(actor, ProcedureFilter(patientID: patientID, performed: performed),
+            let page = try await store.procedures.list(actor, ProcedureFilter(patientID: patientID, performed: performed, updated: try query.lastUpdated()),
                                                        PageRequest(limit: query.count, offset: query.offset))
             found = (page.total, page.items)
         } catch StoreError.notFound(_, _) {
@@ -186,7 +189,7 @@ struct FHIRRoutes: Sendable {
             return try FHIRIO.response(query.bundle(total: matches.count, offset: 0, count: matches.count, base: baseURL,
                                                     entries: matches.map { .patient(FHIRMapping.patient($0, site: names[$0.siteID])) }))
         }
-        let page = try await store.patients.list(actor, PageRequest(limit: query.count, offset: query.offset, search: name))
+        let page = try await store.patients.list(actor, PageRequest(limit: query.count, offset: query.offset, search: name), updated: try query.lastUpdated())
         return try FHIRIO.response(query.bundle(total: page.total, offset: page.offset, count: query.count, base: baseURL,
                                                 entries: page.items.map { .patient(FHIRMapping.patient($0, site: names[$0.siteID])) }))
     }
@@ -205,15 +208,16 @@ struct FHIRRoutes: Sendable {
             guard patientID != nil else { throw Problem.badParameter("code", "is searched within one patient's Conditions: give patient too") }
             wanted = token
         }
+        let updated = try query.lastUpdated()
         var found: (total: Int, items: [FHIRCondition])
         do {
             if let wanted {
-                let all = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: PageRequest.maximumLimit)).items
+                let all = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: PageRequest.maximumLimit), updated: updated).items
                     .map(FHIRMapping.condition)
                     .filter { $0.code.coding?.contains { $0.code == wanted.code && (wanted.system == nil || $0.system == wanted.system) } ?? false }
                 found = (all.count, Array(all.dropFirst(query.offset).prefix(query.count)))
             } else {
-                let page = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: query.count, offset: query.offset))
+                let page = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: query.count, offset: query.offset), updated: updated)
                 found = (page.total, page.items.map(FHIRMapping.condition))
             }
         } catch StoreError.notFound(_, _) {
@@ -259,7 +263,8 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "QuestionnaireResponse")
         let patientID = try query.requiredPatient()
-        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("authored").map { try FHIRSearch.dayRange($0, parameter: "authored") })
+        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("authored").map { try FHIRSearch.dayRange($0, parameter: "authored") },
+                                         updated: try query.lastUpdated())
         var version: String?
         if let questionnaire = try query.string("questionnaire") {
             let parts = questionnaire.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -313,7 +318,8 @@ struct FHIRRoutes: Sendable {
         let actor = try context.requireUser()
         let query = try FHIRSearch(request, type: "Observation")
         let patientID = try query.requiredPatient()
-        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("date").map { try FHIRSearch.dayRange($0, parameter: "date") })
+        var filter = QuestionnaireFilter(patientID: patientID, completed: try query.string("date").map { try FHIRSearch.dayRange($0, parameter: "date") },
+                                         updated: try query.lastUpdated())
         var surveys = true, imaging = true
         if let category = try query.string("category") {
             let (system, code) = FHIRSearch.token(category)
@@ -344,7 +350,7 @@ struct FHIRRoutes: Sendable {
             }
         }
         if imaging, filter.instrumentID == nil {
-            let studies = try await allStudies(actor, ImagingFilter(patientID: patientID, studied: filter.completed))
+            let studies = try await allStudies(actor, ImagingFilter(patientID: patientID, studied: filter.completed, updated: filter.updated))
             if !studies.isEmpty {
                 // The side of each study's episode (a patient's episodes: a handful, one read).
                 let episodes = try await store.episodes.list(actor, patient: patientID, PageRequest(limit: PageRequest.maximumLimit))
@@ -582,6 +588,31 @@ struct FHIRSearch {
         let parts = value.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { return (nil, value) }
         return (parts[0].isEmpty ? nil : parts[0], parts[1])
+    }
+
+    /// `_lastUpdated`: when the record last changed, a day (`YYYY-MM-DD`, UTC) or an instant
+    /// (`2026-11-01T09:30:00Z`), after at most one prefix `eq` `ge` `gt` `le` `lt`.
+    func lastUpdated() throws -> InstantRange? {
+        guard let value = try string("_lastUpdated") else { return nil }
+        let prefixes = ["eq", "ge", "gt", "le", "lt"]
+        let prefix = prefixes.first { value.hasPrefix($0) }
+        let text = prefix.map { String(value.dropFirst($0.count)) } ?? value
+        let start: Date, end: Date
+        if let day = try? CalendarDate(iso: text) {
+            (start, end) = (day.startOfDayUTC, day.adding(days: 1).startOfDayUTC)
+        } else if let instant = FHIRIO.parseInstant(text) {
+            // An instant names its millisecond (versions and lastUpdated are written to the millisecond).
+            (start, end) = (instant, instant.addingTimeInterval(0.001))
+        } else {
+            throw Problem.badParameter("_lastUpdated", "\"\(value)\" is not a day (YYYY-MM-DD) or an instant (2026-11-01T09:30:00Z), optionally after eq, ge, gt, le or lt")
+        }
+        switch prefix {
+        case "ge": return InstantRange(from: start)
+        case "gt": return InstantRange(from: end)
+        case "le": return InstantRange(before: end)
+        case "lt": return InstantRange(before: start)
+        default: return InstantRange(from: start, before: end)
+        }
     }
 
     /// A date parameter on a day: `YYYY-MM-DD` (that day) or one prefix, `eq` `ge` `gt` `le` `lt`.
