@@ -13,6 +13,7 @@ public struct FHIRBundleInput: Sendable {
         case condition(FHIRConditionInput)
         case procedure(FHIRProcedureInput)
         case questionnaireResponse(FHIRQuestionnaireResponseInput)
+        case consent(FHIRConsentInput)
 
         /// The resource type the entry creates.
         public var resourceType: String {
@@ -21,6 +22,7 @@ public struct FHIRBundleInput: Sendable {
             case .condition: "Condition"
             case .procedure: "Procedure"
             case .questionnaireResponse: "QuestionnaireResponse"
+            case .consent: "Consent"
             }
         }
     }
@@ -48,7 +50,7 @@ public struct FHIRBundleInput: Sendable {
     }
 
     /// The types an entry may create, with the interaction each takes.
-    public static let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"]
+    public static let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Consent"]
     static var creatableList: String { creatable.dropLast().joined(separator: ", ") + " and " + creatable.last! }
 
     static let bundleElements: Set<String> = ["resourceType", "id", "meta", "implicitRules", "language", "identifier", "type", "timestamp",
@@ -137,6 +139,7 @@ public struct FHIRBundleInput: Sendable {
             case "Patient": item = .patient(try FHIRPatientInput.parse(resource, at: resourcePath), ifNoneExist: ifNoneExist)
             case "Condition": item = .condition(try FHIRConditionInput.parse(resource, at: resourcePath))
             case "Procedure": item = .procedure(try FHIRProcedureInput.parse(resource, at: resourcePath))
+            case "Consent": item = .consent(try FHIRConsentInput.parse(resource, at: resourcePath))
             default: item = .questionnaireResponse(try FHIRQuestionnaireResponseInput.parse(resource, at: resourcePath))
             }
             return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .success(item))

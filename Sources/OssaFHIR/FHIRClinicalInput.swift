@@ -352,3 +352,65 @@ public struct FHIRQuestionnaireResponseInput: Sendable, Equatable {
                                               completedAt: completedAt, source: source)
     }
 }
+
+/// A Consent as a client sends it: one consent decision of a patient, read as Ossa writes it (FHIRMapping.consent):
+/// the kind from Ossa's `consent-kind` category (else the `scope`: treatment, research, patient-privacy for registry
+/// follow-up), the decision from `provision.type`, the day from `dateTime`, where the signed form is kept from
+/// `sourceAttachment.title`. `status` `active` marks the standing decision of its kind, `inactive` a superseded one.
+public struct FHIRConsentInput: Sendable, Equatable {
+    public var patient: String
+    public var consent: NewConsent
+    public var active: Bool
+
+    static let elements: Set<String> = [
+        "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension", "modifierExtension",
+        "identifier", "status", "scope", "category", "patient", "dateTime", "performer", "organization", "sourceAttachment",
+        "sourceReference", "policy", "policyRule", "verification", "provision",
+    ]
+
+    public static func parse(_ object: [String: Any], at path: String = "Consent") throws(FHIRInputError) -> FHIRConsentInput {
+        var r = FHIRReader()
+        r.only(object, elements, at: path)
+        var active = true
+        switch r.string(object, "status", at: path) {
+        case "active"?: active = true
+        case "inactive"?: active = false
+        case let other?: r.refused("\(path).status", "is \(other); Ossa records decisions taken (active, or inactive once superseded)")
+        case nil: if object["status"] == nil { r.invalid("\(path).status", "is required") }
+        }
+        let patient = referenceText(&r, object, "patient", at: path, required: "is required (the patient)")
+        var kind: ConsentKind?
+        for (_, category) in r.objects(object, "category", at: path) {
+            for (system, code) in FHIRConditionInput.codings(category) where system == FHIRSystems.ossaConsentKind {
+                kind = ConsentKind(rawValue: code)
+                if kind == nil { r.refused("\(path).category", "\"\(code)\" is not one of \(ConsentKind.allCases.map(\.rawValue).joined(separator: ", "))") }
+            }
+        }
+        if kind == nil, let scope = r.object(object, "scope", at: path) {
+            for (system, code) in FHIRConditionInput.codings(scope) where system == FHIRSystems.consentScope {
+                kind = ["treatment": .treatment, "research": .research, "patient-privacy": .registry][code]
+            }
+        }
+        if kind == nil, !r.issues.contains(where: { $0.expression == "\(path).category" }) {
+            r.refused("\(path).scope", "no consent Ossa records: treatment, research or patient-privacy (\(FHIRSystems.consentScope)), or Ossa's kind (\(FHIRSystems.ossaConsentKind))")
+        }
+        var decision: ConsentDecision?
+        if let provision = r.object(object, "provision", at: path), let type = r.string(provision, "type", at: "\(path).provision") {
+            decision = ConsentDecision(rawValue: type)
+            if decision == nil { r.invalid("\(path).provision.type", "is \(type); permit or deny") }
+        } else if object["provision"] == nil {
+            r.refused("\(path).provision", "is required: provision.type permit or deny (the decision)")
+        }
+        let date: CalendarDate?
+        if object["dateTime"] != nil {
+            date = dayOfDateTime(&r, object, "dateTime", at: path)
+        } else {
+            date = nil
+            r.refused("\(path).dateTime", "is required (the day of the decision)")
+        }
+        var form: String?
+        if let attachment = r.object(object, "sourceAttachment", at: path) { form = r.string(attachment, "title", at: "\(path).sourceAttachment") }
+        guard r.issues.isEmpty, let patient, let kind, let decision, let date else { throw FHIRInputError(issues: r.issues) }
+        return FHIRConsentInput(patient: patient, consent: NewConsent(kind: kind, decision: decision, date: date, formReference: form), active: active)
+    }
+}

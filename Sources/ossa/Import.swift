@@ -36,7 +36,6 @@ struct Import: AsyncParsableCommand {
     /// NDJSON types that a folder may hold but an import does not take, and why.
     static let skippedTypes = [
         "Observation": "scores are computed again from the responses; imaging findings are not imported yet",
-        "Consent": "consents are not imported yet",
         "Questionnaire": "Ossa's instruments are built in",
     ]
 
@@ -91,7 +90,7 @@ struct Import: AsyncParsableCommand {
             }
         }
         var summary = "\(created["Patient"] ?? 0) patients and \(created["Condition"] ?? 0) episodes created, \(matched) patients matched"
-        summary += ", \(created["Procedure"] ?? 0) procedures and \(created["QuestionnaireResponse"] ?? 0) questionnaire responses"
+        summary += ", \(created["Procedure"] ?? 0) procedures, \(created["QuestionnaireResponse"] ?? 0) questionnaire responses and \(created["Consent"] ?? 0) consents"
         print(dryRun ? "Check passed, nothing written: \(summary) on import." : "Imported \(label): \(summary).")
     }
 

@@ -610,6 +610,31 @@ struct FHIRTests {
             #expect(issues(otherSite).first?["expression"] as? [String] == ["QuestionnaireResponse.extension.valueReference.reference"], "\(otherSite.text)")
             #expect(try await rowCount(f.store, "procedures") == procedures + 2)
             #expect(try await rowCount(f.store, "questionnaire_responses") == responses + 2)
+
+            // Consents of a Bundle's Patient: the superseded one first, so the active one stands; a bad decision is named.
+            let consents = try await rowCount(f.store, "consents")
+            func consent(_ decision: String, _ status: String) -> String {
+                #"{"resourceType": "Consent", "status": "\#(status)", "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}]}, "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}], "patient": {"reference": "urn:uuid:7a000000-0000-4000-8000-000000000001"}, "dateTime": "2026-05-01", "provision": {"type": "\#(decision)"}}"#
+            }
+            let withConsents = try await post(#"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": \#(consent("deny", "active")), "request": {"method": "POST", "url": "Consent"}},
+                  {"resource": \#(consent("permit", "inactive")), "request": {"method": "POST", "url": "Consent"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000001", "resource": \#(patient.replacingOccurrences(of: "Quintero", with: "Quiroga")), "request": {"method": "POST", "url": "Patient"}}]}
+                """#)
+            #expect(withConsents.status == .ok, "\(withConsents.text)")
+            let patientRef = try #require(((withConsents.json["entry"] as? [[String: Any]])?.last?["response"] as? [String: Any])?["location"] as? String)
+            let standing = try await clinician.get("/fhir/Consent?patient=\(patientRef)")
+            let decisions = (standing.json["entry"] as? [[String: Any]] ?? []).compactMap { $0["resource"] as? [String: Any] }
+                .map { "\(($0["provision"] as? [String: Any])?["type"] as? String ?? "") \($0["status"] as? String ?? "")" }
+            #expect(Set(decisions) == ["deny active", "permit inactive"], "\(decisions)")
+            let badConsent = try await post(#"""
+                {"resourceType": "Bundle", "type": "transaction", "entry": [
+                  {"resource": \#(consent("maybe", "active")), "request": {"method": "POST", "url": "Consent"}},
+                  {"fullUrl": "urn:uuid:7a000000-0000-4000-8000-000000000001", "resource": \#(patient), "request": {"method": "POST", "url": "Patient"}}]}
+                """#)
+            #expect(badConsent.status == .badRequest && issues(badConsent).first?["expression"] as? [String] == ["Bundle.entry[0].resource.provision.type"], "\(badConsent.text)")
+            #expect(try await rowCount(f.store, "consents") == consents + 2)
         }
     }
 

@@ -152,6 +152,8 @@ struct ImportCommandTests {
         var episode: String
         var procedures: [String]
         var responses: [String]
+        /// The patient's consent decisions, and the standing one of each kind.
+        var consents: [String]
         var description: String { "\(patient) \(episode): \(procedures.count) procedures, \(responses.count) responses" }
     }
 
@@ -163,7 +165,6 @@ struct ImportCommandTests {
             let store = OssaStore(database: db)
             let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: email)).userID, from: "test")
             let charts = try await store.export.charts(actor, after: nil, since: nil, limit: 100_000).charts
-            await db.shutdown()
             var out: [String: ChartFace] = [:]
             for c in charts {
                 let p = c.patient
@@ -180,8 +181,14 @@ struct ImportCommandTests {
                     let millis = Int((r.completedAt.timeIntervalSince1970 * 1000).rounded())
                     return "\(millis) \(r.instrumentID) \(r.instrumentVersion) \(r.source.rawValue) [\(answers)] [\(scores)]"
                 }.sorted()
-                out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses)
+                let all = try await store.consents.list(actor, patientID: p.id)
+                let standing = ConsentRecord.current(all)
+                let consents = all.map { c in
+                    "\(c.kind.rawValue) \(c.decision.rawValue) \(c.date.iso) \(c.formReference ?? "-")\(standing[c.kind]?.id == c.id ? " standing" : "")"
+                }.sorted()
+                out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses, consents: consents)
             }
+            await db.shutdown()
             return out
         } catch {
             await db.shutdown()
@@ -196,6 +203,25 @@ struct ImportCommandTests {
         let demo = try CLI.run(["demo", "--database", source, "--patients", "40"])
         try #require(demo.status == 0, "\(demo.stderr)")
         let lisClinician = "demo.clinician1.lis@example.org"
+        // Consents (the demo records none): a history for two patients, the later decision of a kind standing.
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let sourceDB = try await OssaDatabase.open(.sqlite(path: source), logger: logger)
+        do {
+            let store = OssaStore(database: sourceDB)
+            let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: lisClinician)).userID, from: "test")
+            let patients = try await store.patients.list(actor, PageRequest(limit: 2)).items
+            try #require(patients.count == 2)
+            let day = try CalendarDate(iso: "2025-03-04")
+            _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .treatment, decision: .permit, date: day, formReference: "scan 17"))
+            _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .permit, date: day))
+            _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .deny, date: day))
+            _ = try await store.consents.create(actor, patientID: patients[1].id, NewConsent(kind: .registry, decision: .deny, date: day.adding(days: 3)))
+            await sourceDB.shutdown()
+        } catch {
+            await sourceDB.shutdown()
+            throw error
+        }
         let exported = directory.appendingPathComponent("export").path
         let export = try CLI.run(["export", "fhir", "--database", source, "--output", exported, "--as", lisClinician])
         try #require(export.status == 0, "\(export.stderr)")
@@ -223,11 +249,13 @@ struct ImportCommandTests {
         let after = try await Self.faces(database, as: Self.clinician)
         #expect(before.count > 10, "the clinician's site has charts: \(before.count)")
         #expect(before.values.contains { !$0.procedures.isEmpty } && before.values.contains { !$0.responses.isEmpty })
+        #expect(before.values.contains { $0.consents.contains("research-use deny 2025-03-04 - standing") }, "the later decision stands")
         #expect(Set(after.keys) == Set(before.keys), "the same patients and episodes")
         for (key, chart) in before {
             guard let copy = after[key] else { continue }
             #expect(copy.procedures == chart.procedures, "\(key): \(zip(copy.procedures, chart.procedures).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
             #expect(copy.responses == chart.responses, "\(key): \(zip(copy.responses, chart.responses).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
+            #expect(copy.consents == chart.consents, "\(key)")
         }
         #expect(imported.stdout.contains("\(Set(before.values.map(\.patient)).count) patients and \(before.count) episodes created"), "\(imported.stdout)")
     }

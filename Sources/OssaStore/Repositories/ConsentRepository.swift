@@ -16,10 +16,23 @@ public struct ConsentRepository: Sendable {
 
     public func create(_ actor: ActingUser, patientID: UUID, _ new: NewConsent, now: Date = Date()) async throws -> ConsentRecord {
         let scope = try await Access.require(actor, .create, .consent, recordID: patientID.lowerString, database: database)
-        let reference = try optionalText(new.formReference, field: "formReference", max: 500)
-        let today = CalendarDate(utc: now)
-        guard new.date <= today.adding(days: 1) else { throw StoreError.invalid(field: "date", message: "\(new.date) is in the future") }
+        try Self.check(new, now: now)
         return try await database.transaction { db in
+            try await Self.insert(actor, patientID: patientID, new, now: now, scope: scope, on: db)
+        }
+    }
+
+    /// The checks that need no database.
+    static func check(_ new: NewConsent, now: Date) throws {
+        _ = try optionalText(new.formReference, field: "formReference", max: 500)
+        guard new.date <= CalendarDate(utc: now).adding(days: 1) else { throw StoreError.invalid(field: "date", message: "\(new.date) is in the future") }
+    }
+
+    /// Writes a checked consent inside `db`'s transaction: the patient under the actor's scope, the row and its audit entry.
+    static func insert(_ actor: ActingUser, patientID: UUID, _ new: NewConsent, now: Date, scope: AccessPolicy.Scope,
+                       on db: any Database) async throws -> ConsentRecord {
+        let reference = try optionalText(new.formReference, field: "formReference", max: 500)
+        do {
             guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?.filter(\.$id == patientID).first() else {
                 throw StoreError.notFound(recordType: "patient", id: patientID.lowerString)
             }

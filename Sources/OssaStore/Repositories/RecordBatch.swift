@@ -38,6 +38,9 @@ public struct RecordBatchRepository: Sendable {
         case createProcedure(episode: EpisodeReference, kind: ProcedureKind, record: ProcedureRecord)
         /// A completed questionnaire response of the episode, scored again by the instrument's rule.
         case createResponse(episode: EpisodeReference, instrumentID: String, answers: [String: Int?], completedAt: Date, source: ResponseSource)
+        /// A consent decision of the patient, recorded by the importing user; consents of one batch are recorded a
+        /// millisecond apart in the batch's order, so a later one of the same kind and day stands.
+        case createConsent(patient: PatientReference, NewConsent)
     }
 
     public enum Outcome: Sendable, Hashable {
@@ -77,7 +80,8 @@ public struct RecordBatchRepository: Sendable {
                       library: InstrumentLibrary? = nil) async throws -> [Outcome] {
         // Role and site checks and the checks that need no database, before the transaction opens.
         var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
-        var procedureScope: AccessPolicy.Scope?, responseScope: AccessPolicy.Scope?
+        var procedureScope: AccessPolicy.Scope?, responseScope: AccessPolicy.Scope?, consentScope: AccessPolicy.Scope?
+        let start = Date()
         var scored: [Int: (InstrumentDefinition, ScoreResult)] = [:]
         var checked = operations
         func requireEpisode(_ episode: EpisodeReference, _ index: Int) throws {
@@ -119,12 +123,20 @@ public struct RecordBatchRepository: Sendable {
                         throw StoreError.invalid(field: "instrumentID", message: "unknown instrument \"\(instrumentID)\" (available: \(instruments.ids.joined(separator: ", ")))")
                     }
                     scored[index] = (instrument, try QuestionnaireRepository.score(instrument, answers))
+                case .createConsent(let patient, let new):
+                    if consentScope == nil { consentScope = try await Access.require(actor, .create, .consent, database: database) }
+                    if case .operation(let earlier) = patient {
+                        guard earlier < index, case .createPatient = operations[earlier] else {
+                            throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
+                        }
+                    }
+                    try ConsentRepository.check(new, now: start)
                 }
             } catch {
                 throw Failure(index: index, error: error)
             }
         }
-        let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope)
+        let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope, consent: consentScope, start: start)
         let (ready, scores) = (checked, scored)
         do {
             return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun)
@@ -135,7 +147,8 @@ public struct RecordBatchRepository: Sendable {
 
     /// The actor's scopes for the batch's kinds of write, found before the transaction.
     private struct Scopes: Sendable {
-        var read, episode, procedure, response: AccessPolicy.Scope?
+        var read, episode, procedure, response, consent: AccessPolicy.Scope?
+        var start: Date
     }
 
     private func write(_ actor: ActingUser, _ ready: [Operation], scopes: Scopes, scores: [Int: (InstrumentDefinition, ScoreResult)],
@@ -182,6 +195,15 @@ public struct RecordBatchRepository: Sendable {
                                                                           answers: answers, scores: result, completedAt: completedAt, source: source,
                                                                           scope: scopes.response ?? .denied, on: db)
                         outcomes.append(.created(id))
+                    case .createConsent(let patient, let new):
+                        let patientID: UUID
+                        switch patient {
+                        case .existing(let id): patientID = id
+                        case .operation(let earlier): patientID = outcomes[earlier].id
+                        }
+                        let record = try await ConsentRepository.insert(actor, patientID: patientID, new, now: scopes.start.addingTimeInterval(Double(index) / 1000),
+                                                                        scope: scopes.consent ?? .denied, on: db)
+                        outcomes.append(.created(record.id))
                     }
                 } catch {
                     throw Failure(index: index, error: error)

@@ -189,8 +189,12 @@ public struct FHIRImport: Sendable {
         if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
         // Patients first, then episodes, then what is filed under them, so that an entry may name any Patient or
         // Condition of the input, wherever it stands.
-        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse"]
-        let ordered = order.flatMap { type in items.filter { $0.1.resourceType == type } }
+        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Consent"]
+        var ordered = order.flatMap { type in items.filter { $0.1.resourceType == type } }
+        // Superseded consents before standing ones, so that the standing one of a kind is recorded last.
+        func superseded(_ item: FHIRBundleInput.Item) -> Bool { if case .consent(let c) = item { !c.active } else { false } }
+        ordered = ordered.filter { $0.1.resourceType != "Consent" } + ordered.filter { superseded($0.1) }
+            + ordered.filter { $0.1.resourceType == "Consent" && !superseded($0.1) }
         // A Patient or Condition is named by its fullUrl (`urn:uuid:…`) or, as another system's export names it,
         // `Patient/<its id>`.
         var names = InputNames()
@@ -271,6 +275,13 @@ public struct FHIRImport: Sendable {
             let episode = try episodeReference(input.condition, subject: input.subject, names: names,
                                                at: "\(entry.resourcePath).reasonReference[0].reference")
             return .createProcedure(episode: episode, kind: input.kind, record: input.record)
+        case .consent(let input):
+            let at = "\(entry.resourcePath).patient.reference"
+            if let patients, let index = patients[input.patient] { return .createConsent(patient: .operation(index), input.consent) }
+            if input.patient.hasPrefix("Patient/"), let id = UUID(uuidString: String(input.patient.dropFirst("Patient/".count))) {
+                return .createConsent(patient: .existing(id), input.consent)
+            }
+            throw Problem.validation([FieldProblem(field: at, message: "\"\(input.patient)\" is not a patient (Patient/<id>, or a Patient of this input)")])
         case .questionnaireResponse(let input):
             let episode = try episodeReference(input.condition, subject: input.subject, names: names,
                                                at: "\(entry.resourcePath).extension.valueReference.reference")
