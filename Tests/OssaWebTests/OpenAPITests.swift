@@ -58,4 +58,41 @@ struct OpenAPITests {
             }
         }
     }
+
+    /// The FHIR document (`Resources/fhir-openapi.json`), as the schemathesis suite reads it.
+    func fhirDocument() throws -> (text: String, json: [String: Any]) {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/OssaWeb/Resources/fhir-openapi.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return (text, try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]))
+    }
+
+    @Test("every /fhir route is in fhir-openapi.json with its method, every documented FHIR operation is routed, and its references resolve")
+    func fhirCoverage() async throws {
+        try await withServer { server, _ in
+            let (text, document) = try fhirDocument()
+            #expect(document["openapi"] as? String == "3.1.0")
+            let router = try await buildRouter(configuration: server.configuration, store: server.fixture.store,
+                                               environment: server.environment)
+            let routed = Set(router.routes.compactMap { route -> String? in
+                let path = route.path.description
+                guard path == "/fhir" || path.hasPrefix("/fhir/") else { return nil }
+                let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
+                    component.hasPrefix(":") ? "{\(component.dropFirst())}" : String(component)
+                }.joined(separator: "/")
+                return "\(route.method.rawValue) \(openAPIPath)"
+            })
+            let described = try documented(document)
+            #expect(routed.subtracting(described).sorted() == [], "FHIR routes missing from fhir-openapi.json")
+            #expect(described.subtracting(routed).sorted() == [], "documented FHIR operations with no route")
+            #expect(routed.count >= 40)
+            let components = try #require(document["components"] as? [String: [String: Any]])
+            let regex = try Regex(##""\$ref": "#/components/(\w+)/(\w+)""##)
+            for match in text.matches(of: regex) {
+                let kind = String(match.output[1].substring ?? "")
+                let name = String(match.output[2].substring ?? "")
+                #expect(components[kind]?[name] != nil, "dangling $ref \(kind)/\(name)")
+            }
+        }
+    }
 }

@@ -30,7 +30,7 @@ struct SchemathesisTests {
         throw CLI.HarnessError(message: "OSSA_TEST_SCHEMATHESIS=1 but no schemathesis on PATH (pip install 'schemathesis==4.32.5')")
     }
 
-    @Test("schemathesis --checks all against a demo server finds 0 failures and 0 server errors")
+    @Test("schemathesis --checks all against a demo server finds 0 failures and 0 server errors, on the JSON API and on FHIR")
     func conformance() async throws {
         guard let setting = Self.setting else {
             print("schemathesis suite not run: set OSSA_TEST_SCHEMATHESIS to the schemathesis executable (or 1 for PATH); .ci/run does")
@@ -51,26 +51,29 @@ struct SchemathesisTests {
 
         let server = try await ServerHarness.start(database: database, directory: dir)
         defer { server.kill() }
-        let output = dir.appendingPathComponent("schemathesis.txt")
         let bearerToken = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let pid = try CLI.spawn(["/usr/bin/env", "-C", CLI.packageRoot.path, tool.path,
-            "--config-file", "Tests/schemathesis/schemathesis.toml",
-            "run", "Sources/OssaWeb/Resources/openapi.json", "--url", server.baseURL.absoluteString,
-            "--checks", "all", "-H", "Authorization: Bearer \(bearerToken)",
-            "--max-examples", "25", "--seed", "1", "--workers", "1", "--generation-database", "none", "--no-color",
-        ], stdout: output, stderr: output)
-        // Bounded: a run still going after 10 minutes is killed and fails the test.
-        let deadline = Date().addingTimeInterval(600)
-        var status: Int32 = 0
-        var finished = false
-        while !finished {
-            if !CLI.isRunning(pid, status: &status) { finished = true; break }
-            if Date() > deadline { kill(pid, SIGKILL); _ = waitpid(pid, &status, 0); break }
-            try await Task.sleep(for: .milliseconds(200))
+        // The JSON API, then the FHIR endpoints, each with its own document and settings.
+        for (document, config) in [("openapi.json", "schemathesis.toml"), ("fhir-openapi.json", "fhir.toml")] {
+            let output = dir.appendingPathComponent("schemathesis-\(document).txt")
+            let pid = try CLI.spawn(["/usr/bin/env", "-C", CLI.packageRoot.path, tool.path,
+                "--config-file", "Tests/schemathesis/\(config)",
+                "run", "Sources/OssaWeb/Resources/\(document)", "--url", server.baseURL.absoluteString,
+                "--checks", "all", "-H", "Authorization: Bearer \(bearerToken)",
+                "--max-examples", "25", "--seed", "1", "--workers", "1", "--generation-database", "none", "--no-color",
+            ], stdout: output, stderr: output)
+            // Bounded: a run still going after 10 minutes is killed and fails the test.
+            let deadline = Date().addingTimeInterval(600)
+            var status: Int32 = 0
+            var finished = false
+            while !finished {
+                if !CLI.isRunning(pid, status: &status) { finished = true; break }
+                if Date() > deadline { kill(pid, SIGKILL); _ = waitpid(pid, &status, 0); break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            #expect(finished && exitCode == 0, "schemathesis found problems in \(document):\n\(text.suffix(6000))")
+            #expect(text.contains("passed"), "no summary from schemathesis for \(document):\n\(text.suffix(2000))")
         }
-        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        #expect(finished && exitCode == 0, "schemathesis found problems:\n\(text.suffix(6000))")
-        #expect(text.contains("passed"), "no summary from schemathesis:\n\(text.suffix(2000))")
     }
 }

@@ -311,7 +311,8 @@ extension FHIRRoutes {
             let value = String(value)
             switch String(name) {
             case "_type":
-                let asked = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let asked = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                if asked.contains("") { throw Problem.badParameter("_type", "names an empty type; give resource types separated by commas") }
                 if let unknown = asked.first(where: { !BulkExportJobs.types.contains($0) }) {
                     throw Problem.badParameter("_type", "\(unknown) is not exported; these are: \(BulkExportJobs.types.joined(separator: ", "))")
                 }

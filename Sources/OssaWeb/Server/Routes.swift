@@ -165,6 +165,8 @@ enum Paths {
         FHIR.observations, FHIR.observation, FHIR.questionnaires, FHIR.questionnaire, FHIR.questionnaireResponses, FHIR.questionnaireResponse,
         FHIR.auditEvents, FHIR.auditEvent, FHIR.system,
         FHIR.exportSystem, FHIR.exportPatients, FHIR.exportGroup, FHIR.exportStatus, FHIR.exportFile,
+        FHIR.patientVersion, FHIR.conditionVersion, FHIR.procedureVersion, FHIR.observationVersion, FHIR.questionnaireResponseVersion,
+        FHIR.consentVersion,
     ]
 
     /// FHIR R4 (`FHIRRoutes`): resource types and ids as the FHIR RESTful API writes them.
