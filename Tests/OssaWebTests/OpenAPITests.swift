@@ -18,6 +18,19 @@ struct OpenAPITests {
         return operations
     }
 
+    /// `METHOD /path/{param}` for every route whose path `includes` says (Hummingbird writes parameters as `:name`,
+    /// OpenAPI as `{name}`).
+    func routedOperations(_ router: Router<OssaRequestContext>, _ includes: (String) -> Bool) -> Set<String> {
+        Set(router.routes.compactMap { route -> String? in
+            let path = route.path.description
+            guard includes(path) else { return nil }
+            let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
+                component.hasPrefix(":") ? "{\(component.dropFirst())}" : String(component)
+            }.joined(separator: "/")
+            return "\(route.method.rawValue) \(openAPIPath)"
+        })
+    }
+
     @Test("every /api/v1 route is documented with its method, and every documented operation is routed")
     func coverage() async throws {
         try await withServer { server, client in
@@ -28,15 +41,7 @@ struct OpenAPITests {
 
             let router = try await buildRouter(configuration: server.configuration, store: server.fixture.store,
                                                environment: server.environment)
-            let routed = Set(router.routes.compactMap { route -> String? in
-                let path = route.path.description
-                guard path.hasPrefix("/api/v1/") else { return nil }
-                // Hummingbird writes parameters as `:name`, OpenAPI as `{name}`.
-                let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
-                    component.hasPrefix(":") ? "{\(component.dropFirst())}" : String(component)
-                }.joined(separator: "/")
-                return "\(route.method.rawValue) \(openAPIPath)"
-            })
+            let routed = routedOperations(router) { $0.hasPrefix("/api/v1/") }
             let described = try documented(document)
             #expect(routed.subtracting(described).sorted() == [], "routes missing from openapi.json")
             #expect(described.subtracting(routed).sorted() == [], "documented operations with no route")
@@ -74,14 +79,7 @@ struct OpenAPITests {
             #expect(document["openapi"] as? String == "3.1.0")
             let router = try await buildRouter(configuration: server.configuration, store: server.fixture.store,
                                                environment: server.environment)
-            let routed = Set(router.routes.compactMap { route -> String? in
-                let path = route.path.description
-                guard path == "/fhir" || path.hasPrefix("/fhir/") else { return nil }
-                let openAPIPath = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
-                    component.hasPrefix(":") ? "{\(component.dropFirst())}" : String(component)
-                }.joined(separator: "/")
-                return "\(route.method.rawValue) \(openAPIPath)"
-            })
+            let routed = routedOperations(router) { $0 == "/fhir" || $0.hasPrefix("/fhir/") }
             let described = try documented(document)
             #expect(routed.subtracting(described).sorted() == [], "FHIR routes missing from fhir-openapi.json")
             #expect(described.subtracting(routed).sorted() == [], "documented FHIR operations with no route")

@@ -32,9 +32,13 @@ struct ImportCommandTests {
     }
 
     func withDatabase<T>(_ body: (OssaStore) async throws -> T) async throws -> T {
+        try await Self.withDatabase(at: database, body)
+    }
+
+    static func withDatabase<T>(at path: String, _ body: (OssaStore) async throws -> T) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let db = try await OssaDatabase.open(.sqlite(path: database), logger: logger)
+        let db = try await OssaDatabase.open(.sqlite(path: path), logger: logger)
         do {
             let result = try await body(OssaStore(database: db))
             await db.shutdown()
@@ -158,11 +162,7 @@ struct ImportCommandTests {
     }
 
     static func faces(_ path: String, as email: String) async throws -> [String: ChartFace] {
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let db = try await OssaDatabase.open(.sqlite(path: path), logger: logger)
-        do {
-            let store = OssaStore(database: db)
+        try await withDatabase(at: path) { store in
             let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: email)).userID, from: "test")
             let charts = try await store.export.charts(actor, after: nil, since: nil, limit: 100_000).charts
             var out: [String: ChartFace] = [:]
@@ -188,11 +188,7 @@ struct ImportCommandTests {
                 }.sorted()
                 out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses, consents: consents)
             }
-            await db.shutdown()
             return out
-        } catch {
-            await db.shutdown()
-            throw error
         }
     }
 
@@ -204,11 +200,7 @@ struct ImportCommandTests {
         try #require(demo.status == 0, "\(demo.stderr)")
         let lisClinician = "demo.clinician1.lis@example.org"
         // Consents (the demo records none): a history for two patients, the later decision of a kind standing.
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let sourceDB = try await OssaDatabase.open(.sqlite(path: source), logger: logger)
-        do {
-            let store = OssaStore(database: sourceDB)
+        try await Self.withDatabase(at: source) { store in
             let actor = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: lisClinician)).userID, from: "test")
             let patients = try await store.patients.list(actor, PageRequest(limit: 2)).items
             try #require(patients.count == 2)
@@ -217,10 +209,6 @@ struct ImportCommandTests {
             _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .permit, date: day))
             _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .deny, date: day))
             _ = try await store.consents.create(actor, patientID: patients[1].id, NewConsent(kind: .registry, decision: .deny, date: day.adding(days: 3)))
-            await sourceDB.shutdown()
-        } catch {
-            await sourceDB.shutdown()
-            throw error
         }
         let exported = directory.appendingPathComponent("export").path
         let export = try CLI.run(["export", "fhir", "--database", source, "--output", exported, "--as", lisClinician])
