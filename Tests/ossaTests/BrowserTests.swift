@@ -77,7 +77,8 @@ struct BrowserTests {
         }
         let driverURL = URL(string: "http://127.0.0.1:\(port)")!
         var ready = false
-        for _ in 0..<200 {
+        // Up to about 30 s: under the full parallel suite on two cores chromedriver once took longer than 10 s to answer.
+        for _ in 0..<600 {
             if let answer = try? await LoopbackHTTP.exchange(method: "GET", url: driverURL.appendingPathComponent("status"), body: nil, timeout: 2),
                answer.status == 200 { ready = true; break }
             try await Task.sleep(for: .milliseconds(50))
