@@ -84,6 +84,13 @@ public struct RecordBatchRepository: Sendable {
         let start = Date()
         var scored: [Int: (InstrumentDefinition, ScoreResult)] = [:]
         var checked = operations
+        func requirePatient(_ patient: PatientReference, _ index: Int) throws {
+            if case .operation(let earlier) = patient {
+                guard earlier < index, case .createPatient = operations[earlier] else {
+                    throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
+                }
+            }
+        }
         func requireEpisode(_ episode: EpisodeReference, _ index: Int) throws {
             if case .operation(let earlier) = episode {
                 guard earlier < index, case .createEpisode = operations[earlier] else {
@@ -106,11 +113,7 @@ public struct RecordBatchRepository: Sendable {
                 case .createEpisode(let patient, let joint, _, let diagnosis):
                     if episodeScope == nil { episodeScope = try await Access.require(actor, .create, .episode, database: database) }
                     try EpisodeRepository.validate(diagnosis, joint: joint)
-                    if case .operation(let earlier) = patient {
-                        guard earlier < index, case .createPatient = operations[earlier] else {
-                            throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
-                        }
-                    }
+                    try requirePatient(patient, index)
                 case .createProcedure(let episode, let kind, let record):
                     if procedureScope == nil { procedureScope = try await Access.require(actor, .create, .procedure, database: database) }
                     try requireEpisode(episode, index)
@@ -125,11 +128,7 @@ public struct RecordBatchRepository: Sendable {
                     scored[index] = (instrument, try QuestionnaireRepository.score(instrument, answers))
                 case .createConsent(let patient, let new):
                     if consentScope == nil { consentScope = try await Access.require(actor, .create, .consent, database: database) }
-                    if case .operation(let earlier) = patient {
-                        guard earlier < index, case .createPatient = operations[earlier] else {
-                            throw StoreError.invalid(field: "patient", message: "names operation \(earlier + 1), which does not create a patient before this one")
-                        }
-                    }
+                    try requirePatient(patient, index)
                     try ConsentRepository.check(new, now: start)
                 }
             } catch {
