@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
+import OssaCore
 import OssaFHIR
 import OssaStore
 import OssaWeb
 
 /// `ossa import FILE... --as EMAIL [--check]` (issue #12): FHIR transaction Bundles, NDJSON files, or the folder
 /// `ossa export fhir` (or a Bulk Data client) wrote, imported together all or nothing for the user given with `--as`
-/// (their sites; every create audited).
+/// (their sites; every create audited); or Ossa's wide CSV (`WideCSVImport`).
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import FHIR transaction Bundles, NDJSON files or an export folder, all or nothing.",
+        abstract: "Import FHIR transaction Bundles, NDJSON files, an export folder or Ossa's wide CSV, all or nothing.",
         discussion: """
             Each FILE is a FHIR R4 transaction Bundle (JSON; entries POST Patient, Condition, Procedure or \
             QuestionnaireResponse, urn:uuid: references between them), an NDJSON file (one resource per line), or a \
@@ -19,11 +20,13 @@ struct Import: AsyncParsableCommand {
             folder, Observation files are skipped (scores are computed again from the responses) and so are the \
             types Ossa does not import (the summary names them). Every problem is listed with its file, entry or \
             line and element, and then nothing is written; otherwise everything is. --check does all of it, the \
-            writes included, and rolls them back. Ossa's wide CSV is not imported yet.
+            writes included, and rolls them back.
+
+            A FILE ending in .csv is Ossa's wide CSV (as `ossa export csv-wide` writes it, or a REDCap project             set up from its data dictionary exports it as raw data), imported on its own: patients (matched by             record number at their site), episodes, follow-up timepoints, completed questionnaires (scored again; a             score in the file must agree) and outcome events. Problems are listed by row and column.
             """)
 
     @OptionGroup var databaseOptions: DatabaseOptions
-    @Argument(help: ArgumentHelp("Transaction Bundles (.json), NDJSON files (.ndjson) or export folders.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Transaction Bundles (.json), NDJSON files (.ndjson), export folders, or one wide CSV (.csv).", valueName: "file"))
     var files: [String]
     @Option(name: .customLong("as"), help: ArgumentHelp("E-mail of the clinician or coordinator importing (their sites; audited).", valueName: "email"))
     var user: String
@@ -40,6 +43,10 @@ struct Import: AsyncParsableCommand {
     ]
 
     func run() async throws {
+        if let csv = files.first(where: { $0.lowercased().hasSuffix(".csv") }) {
+            guard files.count == 1 else { throw CommandLineError(message: "\(csv): a wide CSV is imported on its own; give it as the only FILE") }
+            return try await importWide(csv)
+        }
         var entries: [FHIRBundleInput.Entry] = []
         var skipped: [String] = []
         for file in files {
@@ -119,7 +126,32 @@ struct Import: AsyncParsableCommand {
         } else if first == UInt8(ascii: "{") {
             return FHIRBundleInput.ndjson(data, source: files.count > 1 ? file : nil)
         }
-        throw CommandLineError(message: "\(file): not a FHIR transaction Bundle or NDJSON (Ossa's wide CSV is not imported yet)")
+        throw CommandLineError(message: "\(file): not a FHIR transaction Bundle or NDJSON (a wide CSV's name ends in .csv)")
+    }
+
+    /// Ossa's wide CSV, all or nothing.
+    private func importWide(_ file: String) async throws {
+        let data = try readInput(file, option: "FILE")
+        progress("read \(file): \(data.count) bytes")
+        let email = user, dryRun = check
+        let summary = try await withStore(databaseOptions, logger: try makeLogger(level: .warning)) { store -> WideCSVImport.Summary in
+            guard let credentials = try await store.sessions.credentials(email: email) else {
+                throw CommandLineError(message: "--as \(email): no such user")
+            }
+            let actor = try await store.users.actingUser(credentials.userID, from: "cli")
+            progress(dryRun ? "checking (the writes are rolled back)" : "writing in one transaction")
+            do {
+                return try await WideCSVImport(store: store, library: try InstrumentLibrary.builtIn(), protocol: try FollowUpProtocol.bundledDefault())
+                    .importing(data, actor: actor, dryRun: dryRun)
+            } catch let failure as FHIRImportFailure {
+                throw CommandLineError(message: "\(file): \(failure.problems.count) problem\(failure.problems.count == 1 ? "" : "s"), nothing written:\n"
+                                       + failure.problems.map { "  \($0)" }.joined(separator: "\n"))
+            }
+        }
+        if !summary.ignoredColumns.isEmpty { progress("not imported: \(summary.ignoredColumns.joined(separator: ", "))") }
+        let text = "\(summary.rows) rows: \(summary.patientsCreated) patients created, \(summary.patientsMatched) matched, \(summary.episodes) episodes, "
+            + "\(summary.timepoints) timepoints, \(summary.responses) questionnaire responses and \(summary.outcomes) outcome events"
+        print(dryRun ? "Check passed, nothing written: \(text) on import." : "Imported \(file): \(text).")
     }
 
     private func progress(_ text: String) {

@@ -88,6 +88,18 @@ public struct FollowUpProtocol: Sendable, Hashable, Codable {
         }
     }
 
+    /// The window of the timepoint `code` (a timepoint's id, or `<id>-dN` of a daily series) when it is due on `due`,
+    /// as `schedule` would give it; nil for a code this protocol does not have (an import's own due dates keep their
+    /// windows).
+    public func window(code: String, due: CalendarDate) -> (open: CalendarDate, close: CalendarDate)? {
+        for tp in timepoints {
+            if tp.repeatDaily == nil ? code == tp.id : code.hasPrefix("\(tp.id)-d") && Int(code.dropFirst(tp.id.count + 2)).map({ (1...(tp.repeatDaily ?? 0)).contains($0) }) == true {
+                return (tp.windowBefore.apply(to: due, sign: -1), tp.windowAfter.apply(to: due))
+            }
+        }
+        return nil
+    }
+
     /// The schedule for an episode whose first IO procedure is on `indexDate`.
     public func schedule(indexDate: CalendarDate, joint: Joint) -> FollowUpSchedule {
         var out: [ScheduledTimepoint] = []

@@ -66,7 +66,9 @@ public struct EpisodeRepository: Sendable {
 
     /// Inserts an episode inside the caller's transaction with `create`'s checks (the diagnosis fits the joint, the
     /// patient is visible to the actor under `scope`, their create-episode scope) and audits it there.
-    static func insert(_ actor: ActingUser, _ new: NewEpisode, scope: AccessPolicy.Scope, on db: any Database) async throws -> EpisodeRecord {
+    /// `status` and `lastContact`: an import's, as the other system had them (a new episode is open).
+    static func insert(_ actor: ActingUser, _ new: NewEpisode, status: EpisodeStatus = .open, lastContact: CalendarDate? = nil,
+                       scope: AccessPolicy.Scope, on db: any Database) async throws -> EpisodeRecord {
         try validate(new.diagnosis, joint: new.joint)
         let diagnosisJSON = try json(new.diagnosis)
         // The patient must be visible to the actor; the episode inherits its site.
@@ -81,7 +83,8 @@ public struct EpisodeRepository: Sendable {
         model.side = new.side.rawValue
         model.diagnosisType = new.diagnosis.kind.rawValue
         model.diagnosisJSON = diagnosisJSON
-        model.status = EpisodeStatus.open.rawValue
+        model.status = status.rawValue
+        model.lastContactDate = lastContact?.iso
         try await model.create(on: db)
         try await Access.audit(actor, .create, .episode, model.id, on: db)
         return try EpisodeRecord(model)

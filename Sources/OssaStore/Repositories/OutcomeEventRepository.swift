@@ -60,6 +60,14 @@ public struct OutcomeEventRepository: Sendable {
     public func create(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent,
                        relatedness: AdverseEventRelatedness? = nil) async throws -> OutcomeEventRecord {
         let scope = try await Access.require(actor, .create, .outcomeEvent, recordID: episodeID.lowerString, database: database)
+        _ = try Self.checked(event, relatedness: relatedness)
+        return try await database.transaction { db in
+            try await Self.insert(actor, episodeID: episodeID, event, relatedness: relatedness, scope: scope, on: db)
+        }
+    }
+
+    /// The checks that need no database; the stored replacement kind, severity and description.
+    static func checked(_ event: OutcomeEvent, relatedness: AdverseEventRelatedness?) throws -> (replacement: String?, severity: String?, description: String?) {
         let replacement: String?, severity: String?, description: String?
         switch event {
         case .jointReplacement(let kind, _): (replacement, severity, description) = (kind.rawValue, nil, nil)
@@ -71,44 +79,50 @@ public struct OutcomeEventRepository: Sendable {
         if relatedness != nil, case .adverseEvent = event {} else if relatedness != nil {
             throw StoreError.invalid(field: "relatedness", message: "is recorded for adverse events only")
         }
-        return try await database.transaction { db in
-            let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
-            if let first = try await ProcedureModel.query(on: db).filter(\.$episode.$id == episodeID)
-                .filter(\.$kind == ProcedureKind.io.rawValue).sort(\.$procedureDate).first(),
-               event.date.iso < first.procedureDate {
-                throw StoreError.conflictingField(field: "date", message: "\(event.date) is before the first IO procedure on \(first.procedureDate)")
-            }
-            if let death = try await OutcomeEventModel.query(on: db).filter(\.$episode.$id == episodeID)
-                .filter(\.$kind == OutcomeKind.death.rawValue).first() {
-                if case .death = event { throw StoreError.conflict("a death is already recorded for episode \(episodeID.lowerString)") }
-                if event.date.iso > death.eventDate {
-                    throw StoreError.conflictingField(field: "date", message: "\(event.date) is after death on \(death.eventDate)")
-                }
-            }
-            let model = OutcomeEventModel()
-            model.$episode.id = episodeID
-            model.$site.id = episode.$site.id
-            model.kind = OutcomeKind(event).rawValue
-            model.eventDate = event.date.iso
-            model.replacementKind = replacement
-            model.severity = severity
-            model.eventDescription = description
-            model.relatedness = relatedness?.rawValue
-            try await model.create(on: db)
-            // No more questionnaires for the dead (any of their episodes) or for an episode withdrawn from follow-up:
-            // every queued message is cancelled now, and the planner invites none of them again.
-            if model.kind == OutcomeKind.death.rawValue || model.kind == OutcomeKind.withdrawal.rawValue {
-                let sql = try db.sqlDatabase()
-                let episodes = model.kind == OutcomeKind.death.rawValue
-                    ? try await EpisodeModel.query(on: db).filter(\.$patient.$id == episode.$patient.id).all().map { try $0.requireID() }
-                    : [episodeID]
-                for row in try await sql.select().column("id").from("follow_up_timepoints").where("episode_id", .in, SQLBind.group(episodes)).all() {
-                    try await TimepointRepository.cancelReminders(timepoint: try row.decode(column: "id", as: UUID.self), on: sql)
-                }
-            }
-            try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
-            return try OutcomeEventRecord(model)
+        return (replacement, severity, description)
+    }
+
+    /// One event inside `db`'s transaction (`create`, an import): the episode under the actor's scope, the checks
+    /// against its procedures and a recorded death, the row, the cancelled reminders and the audit entry.
+    static func insert(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent, relatedness: AdverseEventRelatedness?,
+                       scope: AccessPolicy.Scope, on db: any Database) async throws -> OutcomeEventRecord {
+        let (replacement, severity, description) = try checked(event, relatedness: relatedness)
+        let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+        if let first = try await ProcedureModel.query(on: db).filter(\.$episode.$id == episodeID)
+            .filter(\.$kind == ProcedureKind.io.rawValue).sort(\.$procedureDate).first(),
+           event.date.iso < first.procedureDate {
+            throw StoreError.conflictingField(field: "date", message: "\(event.date) is before the first IO procedure on \(first.procedureDate)")
         }
+        if let death = try await OutcomeEventModel.query(on: db).filter(\.$episode.$id == episodeID)
+            .filter(\.$kind == OutcomeKind.death.rawValue).first() {
+            if case .death = event { throw StoreError.conflict("a death is already recorded for episode \(episodeID.lowerString)") }
+            if event.date.iso > death.eventDate {
+                throw StoreError.conflictingField(field: "date", message: "\(event.date) is after death on \(death.eventDate)")
+            }
+        }
+        let model = OutcomeEventModel()
+        model.$episode.id = episodeID
+        model.$site.id = episode.$site.id
+        model.kind = OutcomeKind(event).rawValue
+        model.eventDate = event.date.iso
+        model.replacementKind = replacement
+        model.severity = severity
+        model.eventDescription = description
+        model.relatedness = relatedness?.rawValue
+        try await model.create(on: db)
+        // No more questionnaires for the dead (any of their episodes) or for an episode withdrawn from follow-up:
+        // every queued message is cancelled now, and the planner invites none of them again.
+        if model.kind == OutcomeKind.death.rawValue || model.kind == OutcomeKind.withdrawal.rawValue {
+            let sql = try db.sqlDatabase()
+            let episodes = model.kind == OutcomeKind.death.rawValue
+                ? try await EpisodeModel.query(on: db).filter(\.$patient.$id == episode.$patient.id).all().map { try $0.requireID() }
+                : [episodeID]
+            for row in try await sql.select().column("id").from("follow_up_timepoints").where("episode_id", .in, SQLBind.group(episodes)).all() {
+                try await TimepointRepository.cancelReminders(timepoint: try row.decode(column: "id", as: UUID.self), on: sql)
+            }
+        }
+        try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
+        return try OutcomeEventRecord(model)
     }
 
     public func get(_ actor: ActingUser, _ id: UUID) async throws -> OutcomeEventRecord {

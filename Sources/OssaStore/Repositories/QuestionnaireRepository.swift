@@ -188,12 +188,23 @@ public struct QuestionnaireRepository: Sendable {
     }
 
     /// One response inside `db`'s transaction (an import): the episode under the actor's scope, the row and its audit
-    /// entry. `scores` were computed by the instrument's rule (`score`); no timepoint is completed.
+    /// entry. `scores` were computed by the instrument's rule (`score`). `timepointID` (an import's timepoint of the
+    /// episode) keeps its status; when that is `completed`, it takes `completedAt` as its completion.
     static func insert(_ actor: ActingUser, episodeID: UUID, instrument: InstrumentDefinition, answers: [String: Int?], scores: ScoreResult,
-                       completedAt: Date, source: ResponseSource, scope: AccessPolicy.Scope, on db: any Database) async throws -> UUID {
+                       completedAt: Date, source: ResponseSource, timepointID: UUID? = nil, scope: AccessPolicy.Scope,
+                       on db: any Database) async throws -> UUID {
         let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
         let id = UUID()
-        let row: [any Encodable & Sendable] = [id, episodeID, episode.$site.id, UUID?.none, instrument.id, instrument.scoring.version,
+        if let timepointID {
+            let sql = try db.sqlDatabase()
+            guard try await sql.select().column("id").from("follow_up_timepoints").where("id", .equal, SQLBind(timepointID))
+                .where("episode_id", .equal, SQLBind(episodeID)).first() != nil else {
+                throw StoreError.invalid(field: "timepointID", message: "\(timepointID.lowerString) is not a timepoint of episode \(episodeID.lowerString)")
+            }
+            try await sql.update("follow_up_timepoints").set("completed_at", to: SQLBind(completedAt))
+                .where("id", .equal, SQLBind(timepointID)).where("status", .equal, SQLBind(TimepointStatus.completed.rawValue)).run()
+        }
+        let row: [any Encodable & Sendable] = [id, episodeID, episode.$site.id, timepointID, instrument.id, instrument.scoring.version,
                                                StoredJSON.answers(answers), StoredJSON.scores(scores), instrument.scoring.version,
                                                source.rawValue, completedAt, Date()]
         try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: [row], on: try db.sqlDatabase())

@@ -33,11 +33,22 @@ public struct RecordBatchRepository: Sendable {
 
     public enum Operation: Sendable, Hashable {
         case createPatient(NewPatient, ifNoneExist: MRNCondition?)
-        case createEpisode(patient: PatientReference, joint: Joint, side: Side, diagnosis: Diagnosis)
+        /// An episode of the patient; an import may give its status and last contact (a new one is open, without).
+        case createEpisode(patient: PatientReference, joint: Joint, side: Side, diagnosis: Diagnosis, status: EpisodeStatus = .open,
+                           lastContact: CalendarDate? = nil)
+        /// A follow-up timepoint of the episode as another system kept it (an import): its code, due day, window and
+        /// status. A response of the batch may name it (`createResponse`'s `timepoint`).
+        case createTimepoint(episode: EpisodeReference, NewTimepoint)
         /// A procedure of the episode (unsigned; the importing user is its recorder, the operator's name as given).
         case createProcedure(episode: EpisodeReference, kind: ProcedureKind, record: ProcedureRecord)
         /// A completed questionnaire response of the episode, scored again by the instrument's rule.
-        case createResponse(episode: EpisodeReference, instrumentID: String, answers: [String: Int?], completedAt: Date, source: ResponseSource)
+        /// `timepoint`: the operation that creates its timepoint; a completed timepoint takes the response's time as
+        /// its completion.
+        case createResponse(episode: EpisodeReference, instrumentID: String, answers: [String: Int?], completedAt: Date, source: ResponseSource,
+                            timepoint: Int? = nil)
+        /// An outcome event of the episode (joint replacement, death, withdrawal, lost to follow-up…), with the
+        /// checks of `OutcomeEventRepository.create`.
+        case createOutcome(episode: EpisodeReference, OutcomeEvent)
         /// A consent decision of the patient, recorded by the importing user; consents of one batch are recorded a
         /// millisecond apart in the batch's order, so a later one of the same kind and day stands.
         case createConsent(patient: PatientReference, NewConsent)
@@ -81,6 +92,7 @@ public struct RecordBatchRepository: Sendable {
         // Role and site checks and the checks that need no database, before the transaction opens.
         var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
         var procedureScope: AccessPolicy.Scope?, responseScope: AccessPolicy.Scope?, consentScope: AccessPolicy.Scope?
+        var timepointScope: AccessPolicy.Scope?, outcomeScope: AccessPolicy.Scope?
         let start = Date()
         var scored: [Int: (InstrumentDefinition, ScoreResult)] = [:]
         var checked = operations
@@ -110,17 +122,30 @@ public struct RecordBatchRepository: Sendable {
                     try await Access.requireSite(actor, new.siteID, scope: scope, .create, .patient, database: database)
                     if condition != nil, listScope == nil { listScope = try await Access.require(actor, .list, .patient, database: database) }
                     checked[index] = .createPatient(try PatientRepository.checked(new), ifNoneExist: condition)
-                case .createEpisode(let patient, let joint, _, let diagnosis):
+                case .createEpisode(let patient, let joint, _, let diagnosis, _, _):
                     if episodeScope == nil { episodeScope = try await Access.require(actor, .create, .episode, database: database) }
                     try EpisodeRepository.validate(diagnosis, joint: joint)
                     try requirePatient(patient, index)
+                case .createTimepoint(let episode, let new):
+                    if timepointScope == nil { timepointScope = try await Access.require(actor, .create, .timepoint, database: database) }
+                    try requireEpisode(episode, index)
+                    try TimepointRepository.check(new)
+                case .createOutcome(let episode, let event):
+                    if outcomeScope == nil { outcomeScope = try await Access.require(actor, .create, .outcomeEvent, database: database) }
+                    try requireEpisode(episode, index)
+                    _ = try OutcomeEventRepository.checked(event, relatedness: nil)
                 case .createProcedure(let episode, let kind, let record):
                     if procedureScope == nil { procedureScope = try await Access.require(actor, .create, .procedure, database: database) }
                     try requireEpisode(episode, index)
                     try ProcedureRepository.check(NewProcedure(episodeID: UUID(), kind: kind, record: record))
-                case .createResponse(let episode, let instrumentID, let answers, _, _):
+                case .createResponse(let episode, let instrumentID, let answers, _, _, let timepoint):
                     if responseScope == nil { responseScope = try await Access.require(actor, .create, .questionnaireResponse, database: database) }
                     try requireEpisode(episode, index)
+                    if let timepoint {
+                        guard timepoint < index, case .createTimepoint(let owner, _) = operations[timepoint], owner == episode else {
+                            throw StoreError.invalid(field: "timepoint", message: "names operation \(timepoint + 1), which does not create a timepoint of this episode before this one")
+                        }
+                    }
                     let instruments = try library ?? InstrumentLibrary.builtIn()
                     guard let instrument = instruments.instrument(id: instrumentID) else {
                         throw StoreError.invalid(field: "instrumentID", message: "unknown instrument \"\(instrumentID)\" (available: \(instruments.ids.joined(separator: ", ")))")
@@ -135,7 +160,8 @@ public struct RecordBatchRepository: Sendable {
                 throw Failure(index: index, error: error)
             }
         }
-        let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope, consent: consentScope, start: start)
+        let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope, consent: consentScope,
+                            timepoint: timepointScope, outcome: outcomeScope, start: start)
         let (ready, scores) = (checked, scored)
         do {
             return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun)
@@ -146,7 +172,7 @@ public struct RecordBatchRepository: Sendable {
 
     /// The actor's scopes for the batch's kinds of write, found before the transaction.
     private struct Scopes: Sendable {
-        var read, episode, procedure, response, consent: AccessPolicy.Scope?
+        var read, episode, procedure, response, consent, timepoint, outcome: AccessPolicy.Scope?
         var start: Date
     }
 
@@ -175,23 +201,32 @@ public struct RecordBatchRepository: Sendable {
                             try await PatientRepository.insert(actor, new, on: db)
                         }
                         outcomes.append(.created(record.id))
-                    case .createEpisode(let patient, let joint, let side, let diagnosis):
+                    case .createEpisode(let patient, let joint, let side, let diagnosis, let status, let lastContact):
                         let patientID: UUID
                         switch patient {
                         case .existing(let id): patientID = id
                         case .operation(let earlier): patientID = outcomes[earlier].id
                         }
                         let record = try await EpisodeRepository.insert(actor, NewEpisode(patientID: patientID, joint: joint, side: side, diagnosis: diagnosis),
-                                                                        scope: createEpisode ?? .denied, on: db)
+                                                                        status: status, lastContact: lastContact, scope: createEpisode ?? .denied, on: db)
+                        outcomes.append(.created(record.id))
+                    case .createTimepoint(let episode, let new):
+                        let id = try await TimepointRepository.insert(actor, episodeID: episodeID(episode, outcomes), new,
+                                                                      scope: scopes.timepoint ?? .denied, on: db)
+                        outcomes.append(.created(id))
+                    case .createOutcome(let episode, let event):
+                        let record = try await OutcomeEventRepository.insert(actor, episodeID: episodeID(episode, outcomes), event, relatedness: nil,
+                                                                             scope: scopes.outcome ?? .denied, on: db)
                         outcomes.append(.created(record.id))
                     case .createProcedure(let episode, let kind, let record):
                         let stored = try await ProcedureRepository.insert(actor, NewProcedure(episodeID: episodeID(episode, outcomes), kind: kind, record: record),
                                                                           scope: scopes.procedure ?? .denied, on: db)
                         outcomes.append(.created(stored.id))
-                    case .createResponse(let episode, _, let answers, let completedAt, let source):
+                    case .createResponse(let episode, _, let answers, let completedAt, let source, let timepoint):
                         guard let (instrument, result) = scores[index] else { throw StoreError.invalid(field: "instrumentID", message: "not scored") }
                         let id = try await QuestionnaireRepository.insert(actor, episodeID: episodeID(episode, outcomes), instrument: instrument,
                                                                           answers: answers, scores: result, completedAt: completedAt, source: source,
+                                                                          timepointID: timepoint.map { outcomes[$0].id },
                                                                           scope: scopes.response ?? .denied, on: db)
                         outcomes.append(.created(id))
                     case .createConsent(let patient, let new):

@@ -37,6 +37,21 @@ public struct TimepointFilter: Sendable, Hashable {
     }
 }
 
+/// A timepoint as another system kept it (an import): code, protocol, due day, window and status.
+public struct NewTimepoint: Sendable, Hashable {
+    public var code: String
+    public var protocolID: String
+    public var dueDate: CalendarDate
+    public var windowStart: CalendarDate
+    public var windowEnd: CalendarDate
+    public var status: TimepointStatus
+
+    public init(code: String, protocolID: String, dueDate: CalendarDate, windowStart: CalendarDate, windowEnd: CalendarDate,
+                status: TimepointStatus) {
+        (self.code, self.protocolID, self.dueDate, self.windowStart, self.windowEnd, self.status) = (code, protocolID, dueDate, windowStart, windowEnd, status)
+    }
+}
+
 /// Follow-up timepoints: generated from a protocol on the index procedure date, worked through worklists,
 /// completed by questionnaire submissions or marked missed.
 public struct TimepointRepository: Sendable {
@@ -86,6 +101,34 @@ public struct TimepointRepository: Sendable {
             try await Access.audit(actor, .create, .timepoint, episodeID, on: db)
             return try models.map(TimepointRecord.init)
         }
+    }
+
+    /// The checks of an imported timepoint that need no database.
+    static func check(_ new: NewTimepoint) throws {
+        if new.code.isEmpty || new.code.count > 64 { throw StoreError.invalid(field: "code", message: "must be 1–64 characters") }
+        guard new.windowStart <= new.dueDate, new.dueDate <= new.windowEnd else {
+            throw StoreError.invalid(field: "dueDate", message: "\(new.dueDate) is outside its window \(new.windowStart)–\(new.windowEnd)")
+        }
+        let years = CalendarDate.plausibleYears
+        guard years.contains(new.windowStart.year), years.contains(new.windowEnd.year) else {
+            throw StoreError.invalid(field: "dueDate", message: "the window \(new.windowStart.iso)–\(new.windowEnd.iso) is outside \(years.lowerBound)–\(years.upperBound)")
+        }
+    }
+
+    /// One imported timepoint inside `db`'s transaction: the episode under the actor's scope, the row (a second one
+    /// of the same code for the episode is a conflict) and its audit entry.
+    static func insert(_ actor: ActingUser, episodeID: UUID, _ new: NewTimepoint, scope: AccessPolicy.Scope, on db: any Database) async throws -> UUID {
+        try check(new)
+        let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
+        guard try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id == episodeID).filter(\.$code == new.code).count() == 0 else {
+            throw StoreError.conflict("episode \(episodeID.lowerString) already has the timepoint \(new.code)")
+        }
+        let id = UUID(), now = Date()
+        let row: [any Encodable & Sendable] = [id, episodeID, episode.$site.id, new.code, new.protocolID, new.dueDate.iso, new.windowStart.iso,
+                                               new.windowEnd.iso, new.status.rawValue, Date?.none, now, now]
+        try await BulkInsert.insertRows(into: "follow_up_timepoints", columns: columns, rows: [row], on: db.sqlDatabase())
+        try await Access.audit(actor, .create, .timepoint, id, on: db)
+        return id
     }
 
     static let columns = ["id", "episode_id", "site_id", "code", "protocol_id", "due_date", "window_start", "window_end", "status",

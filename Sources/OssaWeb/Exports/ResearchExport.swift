@@ -430,6 +430,8 @@ struct ChartValues {
             "io_procedures": String(io.count),
             "joint_replacement": first(.jointReplacement) == nil ? "0" : "1",
             dated("joint_replacement_date"): date(first(.jointReplacement)),
+            "joint_replacement_kind": chart.outcomes.filter { $0.kind == .jointReplacement }.min { $0.date < $1.date }
+                .flatMap { if case .jointReplacement(let kind, _) = $0.event { ResearchForms.code(kind.rawValue) } else { nil } } ?? "",
             dated("death_date"): date(first(.death)),
             dated("withdrawal_date"): date(first(.withdrawal)),
             dated("lost_to_follow_up_date"): date(first(.lostToFollowUp)),

@@ -95,6 +95,7 @@ struct ResearchForms: Sendable {
             ResearchField(name: "joint_replacement", form: "episode", kind: .radio, label: "Joint replaced",
                           choices: [("1", "Yes"), ("0", "No")]),
             dated("joint_replacement_date", "episode", "Date of the joint replacement"),
+            radio("joint_replacement_kind", "episode", "Kind of the joint replacement", ReplacementKind.allCases.map(\.rawValue)),
             dated("death_date", "episode", "Date of death"),
             dated("withdrawal_date", "episode", "Date of withdrawal from follow-up"),
             dated("lost_to_follow_up_date", "episode", "Date lost to follow-up"),

@@ -62,7 +62,7 @@ extension FHIRRoutes {
         let operation = try FHIRImport.operation(entry, item, sites: [:], names: nil)
         let episodeID: UUID
         switch operation {
-        case .createProcedure(.existing(let id), _, _), .createResponse(.existing(let id), _, _, _, _): episodeID = id
+        case .createProcedure(.existing(let id), _, _), .createResponse(.existing(let id), _, _, _, _, _): episodeID = id
         default: throw Problem.validation([FieldProblem(field: "\(type).\(reference)", message: "names no episode (Condition/<id>)")])
         }
         // The subject must be the episode's patient: a response or procedure filed under another patient's episode
