@@ -14,6 +14,10 @@ public struct FHIRBundleInput: Sendable {
         case procedure(FHIRProcedureInput)
         case questionnaireResponse(FHIRQuestionnaireResponseInput)
         case consent(FHIRConsentInput)
+        /// An imaging finding: with the input's other findings of its study, one imaging study.
+        case imaging(FHIRImagingInput)
+        /// An Observation that is not an imaging finding (a score: computed again from its response, never imported).
+        case derivedObservation
 
         /// The resource type the entry creates.
         public var resourceType: String {
@@ -23,6 +27,7 @@ public struct FHIRBundleInput: Sendable {
             case .procedure: "Procedure"
             case .questionnaireResponse: "QuestionnaireResponse"
             case .consent: "Consent"
+            case .imaging, .derivedObservation: "Observation"
             }
         }
     }
@@ -50,7 +55,7 @@ public struct FHIRBundleInput: Sendable {
     }
 
     /// The types an entry may create, with the interaction each takes.
-    public static let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Consent"]
+    public static let creatable = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation", "Consent"]
     static var creatableList: String { creatable.dropLast().joined(separator: ", ") + " and " + creatable.last! }
 
     static let bundleElements: Set<String> = ["resourceType", "id", "meta", "implicitRules", "language", "identifier", "type", "timestamp",
@@ -140,6 +145,11 @@ public struct FHIRBundleInput: Sendable {
             case "Condition": item = .condition(try FHIRConditionInput.parse(resource, at: resourcePath))
             case "Procedure": item = .procedure(try FHIRProcedureInput.parse(resource, at: resourcePath))
             case "Consent": item = .consent(try FHIRConsentInput.parse(resource, at: resourcePath))
+            case "Observation":
+                switch try FHIRObservationInput.parse(resource, at: resourcePath) {
+                case .imaging(let input): item = .imaging(input)
+                case .derived: item = .derivedObservation
+                }
             default: item = .questionnaireResponse(try FHIRQuestionnaireResponseInput.parse(resource, at: resourcePath))
             }
             return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: sourceID, item: .success(item))

@@ -338,7 +338,7 @@ public struct FHIRQuestionnaireResponseInput: Sendable, Equatable {
                 }
                 answers[linkId] = value
             } else if let number = answer["valueInteger"] {
-                guard let value = (number as? NSNumber).flatMap({ $0 is Bool ? nil : $0 }), value.doubleValue == value.doubleValue.rounded() else {
+                guard let value = jsonNumber(number), value.doubleValue == value.doubleValue.rounded() else {
                     r.invalid("\(answerPath).valueInteger", "must be an integer")
                     continue
                 }

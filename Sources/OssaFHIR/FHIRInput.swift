@@ -372,7 +372,7 @@ public struct FHIRConditionInput: Sendable, Equatable {
         let onset = object["onsetDateTime"] != nil ? dayOfDateTime(&r, object, "onsetDateTime", at: path) : nil
         var months: Int?
         for (extPath, ext) in r.objects(object, "extension", at: path) where ext["url"] as? String == FHIRSystems.monthsSinceInjuryExtension {
-            guard let n = ext["valueInteger"] as? NSNumber, !(n is Bool), n.doubleValue == n.doubleValue.rounded() else {
+            guard let n = jsonNumber(ext["valueInteger"]), n.doubleValue == n.doubleValue.rounded() else {
                 r.invalid("\(extPath).valueInteger", "must be an integer")
                 continue
             }

@@ -26,6 +26,8 @@ public enum FHIRSystems {
     /// The `episode` extension of a QuestionnaireResponse: the episode's Condition the answers belong to (a patient may
     /// have a knee and a hip episode at once).
     public static let episodeExtension = "https://ossa-registry.org/fhir/StructureDefinition/episode"
+    /// An imaging Observation's study timing: `baseline` or `follow-up` (valueCode).
+    public static let imagingTimingExtension = "https://ossa-registry.org/fhir/StructureDefinition/imaging-timing"
     /// A bone bruise's months since the injury (when its day is not known), on the Condition.
     public static let monthsSinceInjuryExtension = "https://ossa-registry.org/fhir/StructureDefinition/months-since-injury"
     /// A site's medical record numbers: `<base>/site/<site id>/mrn` (one identifier system per site, as MRNs are).

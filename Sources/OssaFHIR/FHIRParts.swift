@@ -28,7 +28,7 @@ enum FHIRParts {
             if fields[name] != nil { reader.refused("\(partPath).url", "\(name) is given twice") }
             if let text = part["valueString"] as? String {
                 fields[name] = jsonString(text)
-            } else if let number = (part["valueDecimal"] ?? part["valueInteger"]) as? NSNumber, !(number is Bool), exactDouble(number).isFinite {
+            } else if let number = jsonNumber(part["valueDecimal"] ?? part["valueInteger"]), exactDouble(number).isFinite {
                 fields[name] = "\(exactDouble(number))"
             } else {
                 reader.invalid(partPath, "\(name) needs a valueString or valueDecimal")
@@ -60,4 +60,17 @@ func jsonString(_ text: String) -> String {
 /// nearest double (57.300000000000004 came back as 57.3); its text is.
 func exactDouble(_ number: NSNumber) -> Double {
     Double(number.stringValue) ?? number.doubleValue
+}
+
+/// A JSON number that is not a boolean. (On Linux, Foundation reads `true` as an NSNumber and `0` and `1` as
+/// NSNumbers that also cast to Bool, so `is Bool` cannot tell them apart; a JSON boolean's type code is `c`.)
+func jsonNumber(_ value: Any?) -> NSNumber? {
+    guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+    return number
+}
+
+/// A JSON boolean (`true`, `false`), not a number.
+func jsonBoolean(_ value: Any?) -> Bool? {
+    guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else { return nil }
+    return number.boolValue
 }

@@ -328,6 +328,8 @@ public struct FHIRObservation: Codable, Sendable, Equatable {
     public var resourceType = "Observation"
     public var id: String
     public var meta: FHIRMeta?
+    /// Ossa's on an imaging finding: the episode (a Condition) and the study's timing.
+    public var `extension`: [FHIRExtension]?
     public var status: String
     public var category: [FHIRCodeableConcept]
     public var code: FHIRCodeableConcept

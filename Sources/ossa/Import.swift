@@ -13,12 +13,12 @@ struct Import: AsyncParsableCommand {
         commandName: "import",
         abstract: "Import FHIR transaction Bundles, NDJSON files, an export folder or Ossa's wide CSV, all or nothing.",
         discussion: """
-            Each FILE is a FHIR R4 transaction Bundle (JSON; entries POST Patient, Condition, Procedure or \
-            QuestionnaireResponse, urn:uuid: references between them), an NDJSON file (one resource per line), or a \
-            folder of NDJSON files such as `ossa export fhir` writes. All of them are one transaction: a reference \
-            Patient/<id> or Condition/<id> names the resource of the input with that id, else an existing one. In a \
-            folder, Observation files are skipped (scores are computed again from the responses) and so are the \
-            types Ossa does not import (the summary names them). Every problem is listed with its file, entry or \
+            Each FILE is a FHIR R4 transaction Bundle (JSON; entries POST Patient, Condition, Procedure, \
+            QuestionnaireResponse, imaging Observation or Consent, urn:uuid: references between them), an NDJSON file \
+            (one resource per line), or a folder of NDJSON files such as `ossa export fhir` writes. All of them are one \
+            transaction: a reference Patient/<id> or Condition/<id> names the resource of the input with that id, else \
+            an existing one. Imaging Observations make imaging studies; score Observations are skipped (scores are \
+            computed again from the responses) and so are the types Ossa does not import (the summary names them). Every problem is listed with its file, entry or \
             line and element, and then nothing is written; otherwise everything is. --check does all of it, the \
             writes included, and rolls them back.
 
@@ -38,7 +38,6 @@ struct Import: AsyncParsableCommand {
 
     /// NDJSON types that a folder may hold but an import does not take, and why.
     static let skippedTypes = [
-        "Observation": "scores are computed again from the responses; imaging findings are not imported yet",
         "Questionnaire": "Ossa's instruments are built in",
     ]
 
@@ -83,21 +82,25 @@ struct Import: AsyncParsableCommand {
             let actor = try await store.users.actingUser(credentials.userID, from: "cli")
             progress(dryRun ? "checking (the writes are rolled back)" : "writing in one transaction")
             do {
-                return try await FHIRImport(store: store).importing(bundle, actor: actor, dryRun: dryRun)
+                return try await FHIRImport(store: store).importing(bundle, actor: actor, dryRun: dryRun, skipDerived: true)
             } catch let failure as FHIRImportFailure {
                 throw CommandLineError(message: "\(label): \(failure.problems.count) problem\(failure.problems.count == 1 ? "" : "s"), nothing written:\n"
                                        + failure.problems.map { "  \($0)" }.joined(separator: "\n"))
             }
         }
         var created: [String: Int] = [:], matched = 0
-        for (_, item, outcome) in done {
+        var studies: Set<UUID> = []
+        for (_, item, outcome, _) in done {
             switch outcome {
             case .matched: matched += 1
+            case .created where item.resourceType == "Observation": studies.insert(outcome.id)
             case .created: created[item.resourceType, default: 0] += 1
             }
         }
+        let derived = bundle.entries.filter { if case .success(.derivedObservation) = $0.item { true } else { false } }.count
+        if derived > 0 { progress("skipped \(derived) score Observations (scores are computed again from the responses)") }
         var summary = "\(created["Patient"] ?? 0) patients and \(created["Condition"] ?? 0) episodes created, \(matched) patients matched"
-        summary += ", \(created["Procedure"] ?? 0) procedures, \(created["QuestionnaireResponse"] ?? 0) questionnaire responses and \(created["Consent"] ?? 0) consents"
+        summary += ", \(created["Procedure"] ?? 0) procedures, \(created["QuestionnaireResponse"] ?? 0) questionnaire responses, \(studies.count) imaging studies and \(created["Consent"] ?? 0) consents"
         print(dryRun ? "Check passed, nothing written: \(summary) on import." : "Imported \(label): \(summary).")
     }
 

@@ -96,8 +96,8 @@ struct BulkExportTests {
                 counts[type, default: 0] += resources.count
                 lines += resources
             }
-            // Site A's: two patients, one episode, one procedure, two responses, 2 × 1 scores + 2 findings.
-            #expect(counts == ["Patient": 2, "Condition": 1, "Procedure": 1, "QuestionnaireResponse": 2, "Observation": 4], "\(counts)")
+            // Site A's: two patients, one episode, one procedure, two responses, 2 × 1 scores + 2 BML findings + the MRI's reading.
+            #expect(counts == ["Patient": 2, "Condition": 1, "Procedure": 1, "QuestionnaireResponse": 2, "Observation": 5], "\(counts)")
             #expect(output.filter { $0["type"] as? String == "Observation" }.count > 1, "a type larger than the limit is split into several files")
             let everything = lines.joined(separator: "\n")
             #expect(!everything.contains("Rossi") && !everything.contains(f.patientB.id.lowercasedID), "another site's records are never exported")

@@ -278,7 +278,11 @@ struct FHIRTests {
             // In time order: the x-ray (2026-09-20), then the MRI's two subregions (2026-10-01).
             let ids = observations.compactMap { $0["id"] as? String }
             #expect(ids.first == "\(xrayID)-xray")
-            #expect(Set(ids.dropFirst()) == ["\(mriID)-bml.tibia-central-medial", "\(mriID)-bml.femur-central-medial"])
+            #expect(Set(ids.dropFirst()) == ["\(mriID)-bml.tibia-central-medial", "\(mriID)-bml.femur-central-medial", "\(mriID)-mri"])
+            let mri = try #require(observations.first { $0["id"] as? String == "\(mriID)-mri" })
+            #expect(mri["component"] == nil, "a reading with no other finding: written, with nothing in it")
+            let extensions = (mri["extension"] as? [[String: Any]] ?? []).compactMap { $0["url"] as? String }
+            #expect(extensions == ["https://ossa-registry.org/fhir/StructureDefinition/episode", "https://ossa-registry.org/fhir/StructureDefinition/imaging-timing"])
             let tibia = try #require(observations.first { $0["id"] as? String == "\(mriID)-bml.tibia-central-medial" })
             #expect(tibia["valueInteger"] as? Int == 2)
             #expect(tibia["effectiveDateTime"] as? String == "2026-10-01")
@@ -511,6 +515,73 @@ struct FHIRTests {
         }
     }
 
+    @Test("a transaction Bundle's imaging Observations make imaging studies: grouped by study, checked against the joint, located; refused in a batch",
+          arguments: Engine.available)
+    func imagingEntries(engine: Engine) async throws {
+        try await withServer(engine) { server, client in
+            let f = server.fixture
+            let clinician = try await caller(client, f, .clinician)
+            func post(_ json: String) async throws -> TestResponse {
+                try await clinician.send(.post, "/fhir", json, contentType: "application/fhir+json")
+            }
+            let patient = #"{"resourceType": "Patient", "name": [{"family": "Ortega", "given": ["Lia"]}], "birthDate": "1961-04-02"}"#
+            let condition = #"{"resourceType": "Condition", "subject": {"reference": "urn:uuid:7b000000-0000-4000-8000-000000000001"}, "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/diagnosis", "code": "osteoarthritis"}]}, "bodySite": [{"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "knee-left"}]}]}"#
+            let filed = #""subject": {"reference": "urn:uuid:7b000000-0000-4000-8000-000000000001"}, "extension": [{"url": "https://ossa-registry.org/fhir/StructureDefinition/episode", "valueReference": {"reference": "urn:uuid:7b000000-0000-4000-8000-000000000002"}}, {"url": "https://ossa-registry.org/fhir/StructureDefinition/imaging-timing", "valueCode": "baseline"}], "status": "final", "effectiveDateTime": "2026-03-02""#
+            func finding(_ code: String, _ rest: String) -> String {
+                #"{"resourceType": "Observation", \#(filed), "code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/finding", "code": "\#(code)"}]}\#(rest)}"#
+            }
+            func site(_ region: String) -> String { #", "bodySite": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/body-site", "code": "\#(region)"}]}"# }
+            func part(_ code: String, _ value: String) -> String {
+                #"{"code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/finding", "code": "\#(code)"}]}, \#(value)}"#
+            }
+            // Another system's findings (no Ossa ids): one MRI by episode, day and timing, and an x-ray.
+            let bml = finding("bml-size", #", "valueInteger": 2"# + site("tibia-central-medial") + #", "component": [\#(part("bml-percent", #""valueInteger": 1"#)), \#(part("bml-count", #""valueInteger": 1"#))]"#)
+            let reading = finding("mri-reading", #", "component": [\#(part("insufficiency-fracture", #""valueBoolean": true"#)), \#(part("insufficiency-fracture-length", #""valueQuantity": {"value": 6.5, "unit": "mm", "system": "http://unitsofmeasure.org", "code": "mm"}"#)), \#(part("suspected-tumour-or-infection", #""valueBoolean": false"#))]"#)
+            let lesion = finding("focal-cartilage-lesion", site("femur-central-medial") + #", "component": [\#(part("cartilage-lesion-depth", #""valueCodeableConcept": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/finding", "code": "depth:full-thickness"}]}"#))]"#)
+            let xray = finding("xray-grades", #", "component": [{"code": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/finding", "code": "kellgren-lawrence"}]}, "valueCodeableConcept": {"coding": [{"system": "https://ossa-registry.org/fhir/CodeSystem/grade", "code": "kellgren-lawrence:3"}]}}]"#)
+            func bundle(_ observations: [String], kind: String = "transaction") -> String {
+                let entries = observations.map { #"{"resource": \#($0), "request": {"method": "POST", "url": "Observation"}}"# }
+                return #"{"resourceType": "Bundle", "type": "\#(kind)", "entry": [\#((entries + [#"{"fullUrl": "urn:uuid:7b000000-0000-4000-8000-000000000002", "resource": \#(condition), "request": {"method": "POST", "url": "Condition"}}"#, #"{"fullUrl": "urn:uuid:7b000000-0000-4000-8000-000000000001", "resource": \#(patient), "request": {"method": "POST", "url": "Patient"}}"#]).joined(separator: ", "))]}"#
+            }
+            let studies = try await rowCount(f.store, "imaging_studies")
+            let done = try await post(bundle([bml, reading, lesion, xray]))
+            #expect(done.status == .ok, "\(done.text)")
+            let locations = (done.json["entry"] as? [[String: Any]] ?? []).compactMap { ($0["response"] as? [String: Any])?["location"] as? String }
+            try #require(locations.count == 6)
+            #expect(locations[0].hasSuffix("-bml.tibia-central-medial") && locations[1].hasSuffix("-mri") && locations[2].hasSuffix("-cartilage.1") && locations[3].hasSuffix("-xray"), "\(locations)")
+            #expect(locations[0].prefix(48) == locations[1].prefix(48) && locations[0].prefix(48) != locations[3].prefix(48), "one MRI, one x-ray")
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+            let read = try await clinician.get("/fhir/\(locations[1])")
+            #expect(read.status == .ok, "\(read.text)")
+            #expect(read.text.contains("insufficiency-fracture-length") && read.text.contains("6.5"), "\(read.text)")
+            let episodeID = try #require(UUID(uuidString: String(locations[4].dropFirst("Condition/".count))))
+            let actor = try await f.store.users.actingUser(try #require(f.userIDs[.clinician]), from: "test")
+            let stored = try await f.store.imaging.list(actor, ImagingFilter(episodeID: episodeID)).items
+            let mri = try #require(stored.first { $0.modality == .mri }?.mri)
+            #expect(mri.bml == [BMLFinding(subregion: .tibiaCentralMedial, size: .medium, bmlPercent: .under33, count: 1)])
+            #expect(mri.insufficiencyFracture == InsufficiencyFractureLine(lengthMm: 6.5) && mri.suspectedTumourOrInfection == false)
+            #expect(mri.focalCartilageLesions == [FocalCartilageLesion(subregion: .femurCentralMedial, depth: .fullThickness)])
+            #expect(stored.first { $0.modality == .xray }?.xray?.kellgrenLawrence == .grade3)
+
+            // A hip subregion on the knee, an Observation without its episode, a score: each named, nothing written.
+            let hip = bml.replacingOccurrences(of: "tibia-central-medial", with: "femoral-head-superior")
+            let wrong = try await post(bundle([hip, reading]))
+            #expect(wrong.status.code >= 400 && wrong.status.code < 500 && wrong.text.contains("femoral-head-superior"), "\(wrong.text)")
+            #expect(issues(wrong).first?["expression"] as? [String] == ["Bundle.entry[0]"], "\(wrong.text)")
+            let orphan = reading.replacingOccurrences(of: #"{"url": "https://ossa-registry.org/fhir/StructureDefinition/episode", "valueReference": {"reference": "urn:uuid:7b000000-0000-4000-8000-000000000002"}}, "#, with: "")
+            let score = #"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "72095-7"}]}, "subject": {"reference": "urn:uuid:7b000000-0000-4000-8000-000000000001"}}"#
+            let refused = try await post(bundle([orphan, score]))
+            #expect(refused.status == .unprocessableContent, "\(refused.text)")
+            let located = Set(issues(refused).flatMap { $0["expression"] as? [String] ?? [] })
+            #expect(located.contains("Bundle.entry[0].resource.extension") && located.contains("Bundle.entry[1].resource"), "\(located)")
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+            let batch = try await post(bundle([bml], kind: "batch"))
+            #expect(batch.status == .ok)
+            #expect(batch.text.contains("send the study's Observations together in a transaction"), "\(batch.text)")
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+        }
+    }
+
     @Test("a transaction Bundle files a Procedure and a QuestionnaireResponse under its Condition: scores computed again, every bad element named, nothing half-written",
           arguments: Engine.available)
     func clinicalEntries(engine: Engine) async throws {
@@ -684,7 +755,7 @@ struct FHIRTests {
                   {"fullUrl": "urn:uuid:5e1c0b4e-0000-4000-8000-000000000002", "resource": {"resourceType": "Patient", "name": [{"family": "X", "given": ["Y"]}], "birthDate": "1956-13-45"}, "request": {"method": "POST", "url": "Patient"}},
                   {"resource": \#(patient), "request": {"method": "POST", "url": "Patient"}},
                   {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/\#(f.patientA.id.lowercasedID)"}, "code": {"coding": [{"system": "http://snomed.info/sct", "code": "64859006"}]}}, "request": {"method": "POST", "url": "Condition"}},
-                  {"resource": {"resourceType": "Observation", "status": "final"}, "request": {"method": "POST", "url": "Observation"}},
+                  {"resource": {"resourceType": "Encounter", "status": "finished"}, "request": {"method": "POST", "url": "Encounter"}},
                   {"resource": \#(patient), "request": {"method": "DELETE", "url": "Patient"}}]}
                 """#
             let refused = try await post(bad)
@@ -940,8 +1011,20 @@ struct FHIRTests {
             let admin = try await caller(client, f, .admin)
             let (koosID, _) = try await postScoredResponses(coordinator, f)
             let (mriID, xrayID) = try await postImaging(coordinator, f)
+            // An MRI with every other finding: fracture line, osteonecrosis, cartilage lesions, the suspicion.
+            let full = try await coordinator.post("/api/v1/episodes/\(f.episodeA.id.lowercasedID)/imaging-studies", #"""
+                {"timing": "follow-up", "modality": "mri", "date": "2026-11-01",
+                 "mri": {"bml": [{"subregion": "tibia-central-medial", "size": 1}],
+                         "insufficiencyFracture": {"subregion": "tibia-central-medial", "lengthMm": 8.5},
+                         "avn": {"subregion": "femur-central-medial", "collapse": false, "depressionMm": 0.5},
+                         "focalCartilageLesions": [{"subregion": "femur-central-medial", "areaCm2": 1.2, "depth": "full-thickness"}, {"depth": "partial-thickness"}],
+                         "suspectedTumourOrInfection": false}}
+                """#)
+            #expect(full.status == .created, "\(full.text)")
+            let fullID = try #require(full.json["id"] as? String)
             let patientA = "patient=Patient/\(f.patientA.id.lowercasedID)"
-            let uris = ["/fhir/Questionnaire/koos", "/fhir/Questionnaire?_count=100", "/fhir/QuestionnaireResponse/\(koosID)",
+            let uris = ["/fhir/Observation/\(fullID)-mri", "/fhir/Observation/\(fullID)-cartilage.1", "/fhir/Observation/\(fullID)-cartilage.2",
+                        "/fhir/Observation/\(mriID)-mri","/fhir/Questionnaire/koos", "/fhir/Questionnaire?_count=100", "/fhir/QuestionnaireResponse/\(koosID)",
                         "/fhir/QuestionnaireResponse?\(patientA)", "/fhir/Observation?\(patientA)", "/fhir/Observation/\(koosID)-pain",
                         "/fhir/Observation/\(mriID)-bml.tibia-central-medial", "/fhir/Observation/\(xrayID)-xray",
                         "/fhir/AuditEvent?_count=100",
@@ -951,6 +1034,7 @@ struct FHIRTests {
             for (n, uri) in uris.enumerated() {
                 let response = uri == "/fhir/metadata" ? try await client.execute(uri: uri, method: .get)
                     : uri.hasPrefix("/fhir/AuditEvent") ? try await admin.get(uri) : try await clinician.get(uri)
+                if uri.hasPrefix("/fhir/Observation/") { #expect(response.status == .ok, "\(uri): \(response.text.prefix(300))") }
                 let file = directory.appendingPathComponent("\(n).json")
                 try Data(response.text.utf8).write(to: file)
                 files.append(file.path)

@@ -139,10 +139,10 @@ struct ImportCommandTests {
         try await prepare()
         let patient = Self.patient.replacingOccurrences(of: #""resourceType": "Patient","#, with: #""resourceType": "Patient", "id": "old-42","#)
         let condition = Self.condition.replacingOccurrences(of: "urn:uuid:0e7a0000-0000-4000-8000-000000000001", with: "Patient/old-42")
-        let broken = try file("broken.ndjson", [condition, "", patient, #"{"resourceType": "Observation", "status": "final"}"#, "not json"].joined(separator: "\n") + "\n")
+        let broken = try file("broken.ndjson", [condition, "", patient, #"{"resourceType": "Encounter", "status": "finished"}"#, "not json"].joined(separator: "\n") + "\n")
         let refused = try run([broken])
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("line 4: is a Observation") && refused.stderr.contains("line 5: is not a JSON object"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("line 4: is a Encounter") && refused.stderr.contains("line 5: is not a JSON object"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("line 1") && !refused.stderr.contains("line 3"), "the good lines have no problem: \(refused.stderr)")
         #expect(try await counts() == [0, 0])
         let good = try file("good.ndjson", [condition, patient].joined(separator: "\n") + "\n")
@@ -160,6 +160,8 @@ struct ImportCommandTests {
         var responses: [String]
         /// The patient's consent decisions, and the standing one of each kind.
         var consents: [String]
+        /// The episode's imaging studies: timing, modality, day, the whole MRI reading or the x-ray's grades.
+        var imaging: [String]
         var description: String { "\(patient) \(episode): \(procedures.count) procedures, \(responses.count) responses" }
     }
 
@@ -188,7 +190,11 @@ struct ImportCommandTests {
                 let consents = all.map { c in
                     "\(c.kind.rawValue) \(c.decision.rawValue) \(c.date.iso) \(c.formReference ?? "-")\(standing[c.kind]?.id == c.id ? " standing" : "")"
                 }.sorted()
-                out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses, consents: consents)
+                let imaging = try await store.imaging.list(actor, ImagingFilter(episodeID: c.episode.id), PageRequest(limit: 500)).items.map { study in
+                    "\(study.timing.rawValue) \(study.modality.rawValue) \(study.date.iso) \(study.mri.map { "\($0)" } ?? "-") \(study.xray.map { "\($0)" } ?? "-")"
+                }.sorted()
+                out["\(patient) | \(episode)"] = ChartFace(patient: patient, episode: episode, procedures: procedures, responses: responses, consents: consents,
+                                                           imaging: imaging)
             }
             return out
         }
@@ -211,6 +217,17 @@ struct ImportCommandTests {
             _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .permit, date: day))
             _ = try await store.consents.create(actor, patientID: patients[0].id, NewConsent(kind: .research, decision: .deny, date: day))
             _ = try await store.consents.create(actor, patientID: patients[1].id, NewConsent(kind: .registry, decision: .deny, date: day.adding(days: 3)))
+            // Imaging the demo does not have: an x-ray, and an MRI with every finding besides the BML grid.
+            let episode = try #require(try await store.episodes.list(actor, patient: patients[0].id).items.first)
+            let regions = BMLSubregion.subregions(of: episode.joint)
+            let knee = episode.joint == .knee
+            _ = try await store.imaging.create(actor, NewImagingStudy(episodeID: episode.id, timing: .followUp, xrayOn: day, grades: XRayGrades(
+                kellgrenLawrence: .grade3, ahlback: knee ? .II : nil, tonnis: knee ? nil : .grade2)))
+            _ = try await store.imaging.create(actor, NewImagingStudy(episodeID: episode.id, timing: .followUp, mri: MRIStudy(
+                date: day.adding(days: 1), bml: [BMLFinding(subregion: regions[1], size: .medium, bmlPercent: .over66, count: 2), BMLFinding(subregion: regions[2], size: .none)],
+                insufficiencyFracture: InsufficiencyFractureLine(subregion: regions[1], lengthMm: 7.25), avn: AVNLesion(subregion: regions[0], collapse: false, depressionMm: 0.5),
+                focalCartilageLesions: [FocalCartilageLesion(subregion: regions[1], areaCm2: 1.3, depth: .fullThickness), FocalCartilageLesion(depth: .partialThickness)],
+                suspectedTumourOrInfection: false)))
         }
         let exported = directory.appendingPathComponent("export").path
         let export = try CLI.run(["export", "fhir", "--database", source, "--output", exported, "--as", lisClinician])
@@ -233,19 +250,22 @@ struct ImportCommandTests {
         #expect(try await counts() == [0, 0], "--check writes nothing")
         let imported = try CLI.run(["import", exported, "--database", database, "--as", Self.clinician])
         try #require(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stderr.contains("skipped Observation"), "derived scores are not imported: \(imported.stderr)")
+        #expect(imported.stderr.contains("score Observations (scores are computed again"), "derived scores are not imported: \(imported.stderr)")
 
         let before = try await Self.faces(source, as: lisClinician)
         let after = try await Self.faces(database, as: Self.clinician)
         #expect(before.count > 10, "the clinician's site has charts: \(before.count)")
         #expect(before.values.contains { !$0.procedures.isEmpty } && before.values.contains { !$0.responses.isEmpty })
         #expect(before.values.contains { $0.consents.contains("research-use deny 2025-03-04 - standing") }, "the later decision stands")
+        #expect(before.values.contains { $0.imaging.contains { $0.hasPrefix("baseline mri") } } && before.values.contains { $0.imaging.contains { $0.contains(" xray ") } },
+                "the demo has MRI and x-ray studies")
         #expect(Set(after.keys) == Set(before.keys), "the same patients and episodes")
         for (key, chart) in before {
             guard let copy = after[key] else { continue }
             #expect(copy.procedures == chart.procedures, "\(key): \(zip(copy.procedures, chart.procedures).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
             #expect(copy.responses == chart.responses, "\(key): \(zip(copy.responses, chart.responses).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts")")
             #expect(copy.consents == chart.consents, "\(key)")
+            #expect(copy.imaging == chart.imaging, "\(key): \(zip(copy.imaging, chart.imaging).first { $0 != $1 }.map { "\($0)\n≠ \($1)" } ?? "counts \(copy.imaging.count) ≠ \(chart.imaging.count)")")
         }
         #expect(imported.stdout.contains("\(Set(before.values.map(\.patient)).count) patients and \(before.count) episodes created"), "\(imported.stdout)")
     }

@@ -66,6 +66,14 @@ public struct ImagingRepository: Sendable {
 
     public func create(_ actor: ActingUser, _ new: NewImagingStudy) async throws -> ImagingStudyRecord {
         let scope = try await Access.require(actor, .create, .imagingStudy, recordID: new.episodeID.lowerString, database: database)
+        try Self.check(new)
+        return try await database.transaction { db in
+            try await Self.insert(actor, new, scope: scope, on: db)
+        }
+    }
+
+    /// The checks of a new study that need no database.
+    static func check(_ new: NewImagingStudy) throws {
         switch new.modality {
         case .mri:
             guard let mri = new.mri else { throw StoreError.invalid(field: "mri", message: "an MRI study needs its reading") }
@@ -75,51 +83,55 @@ public struct ImagingRepository: Sendable {
             guard new.mri == nil else { throw StoreError.invalid(field: "mri", message: "an x-ray study has no MRI reading") }
             guard new.xray != nil else { throw StoreError.invalid(field: "xray", message: "an x-ray study needs its grades") }
         }
+    }
+
+    /// One study inside `db`'s transaction (`create`, an import): the episode under the actor's scope, the checks
+    /// against its joint, the rows and the audit entry.
+    static func insert(_ actor: ActingUser, _ new: NewImagingStudy, scope: AccessPolicy.Scope, on db: any Database) async throws -> ImagingStudyRecord {
+        try check(new)
         let other = try new.mri.map {
             try StoredJSON.encode(OtherMRIFindings(insufficiencyFracture: $0.insufficiencyFracture, avn: $0.avn,
                                                    focalCartilageLesions: $0.focalCartilageLesions,
                                                    suspectedTumourOrInfection: $0.suspectedTumourOrInfection))
         }
-        return try await database.transaction { db in
-            let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
-            guard let joint = Joint(rawValue: episode.joint) else {
-                throw StoreError.unreadable(field: "joint", value: episode.joint)
-            }
-            // What depends on the episode's joint conflicts with the stored episode (409); the rest is the body's own (422).
-            if let mri = new.mri {
-                for (i, finding) in mri.bml.enumerated() where finding.subregion.joint != joint {
-                    throw StoreError.conflictingField(field: "mri.bml[\(i)].subregion",
-                                                      message: "\"\(finding.subregion.rawValue)\" is a \(finding.subregion.joint.rawValue) subregion, but the episode's joint is the \(joint.rawValue)")
-                }
-                try validating(under: "mri") { try mri.validate(joint: joint, at: "") }
-            }
-            if let xray = new.xray {
-                if joint == .hip, xray.ahlback != nil {
-                    throw StoreError.conflictingField(field: "xray.ahlback", message: "the Ahlbäck grade is for the knee; this episode is a hip")
-                }
-                if joint == .knee, xray.tonnis != nil {
-                    throw StoreError.conflictingField(field: "xray.tonnis", message: "the Tönnis grade is for the hip; this episode is a knee")
-                }
-            }
-            let model = ImagingStudyModel()
-            model.$episode.id = new.episodeID
-            model.$site.id = episode.$site.id
-            model.modality = new.modality.rawValue
-            model.timing = new.timing.rawValue
-            model.studyDate = new.date.iso
-            model.kellgrenLawrence = new.xray?.kellgrenLawrence?.rawValue
-            model.ahlback = new.xray?.ahlback.map { String($0.rawValue) }
-            model.tonnis = new.xray?.tonnis?.rawValue
-            model.otherFindingsJSON = other
-            try await model.create(on: db)
-            let studyID = try model.requireID()
-            if let findings = new.mri?.bml, !findings.isEmpty {
-                try await BulkInsert.insertRows(into: "subregion_findings", columns: Self.findingColumns,
-                                                rows: findings.map { Self.findingRow($0, study: studyID) }, on: db.sqlDatabase())
-            }
-            try await Access.audit(actor, .create, .imagingStudy, studyID, on: db)
-            return try Self.record(model, findings: (new.mri?.bml ?? []).sorted { $0.subregion < $1.subregion })
+        let episode = try await ClinicalScope.episode(new.episodeID, actor, scope, on: db)
+        guard let joint = Joint(rawValue: episode.joint) else {
+            throw StoreError.unreadable(field: "joint", value: episode.joint)
         }
+        // What depends on the episode's joint conflicts with the stored episode (409); the rest is the body's own (422).
+        if let mri = new.mri {
+            for (i, finding) in mri.bml.enumerated() where finding.subregion.joint != joint {
+                throw StoreError.conflictingField(field: "mri.bml[\(i)].subregion",
+                                                  message: "\"\(finding.subregion.rawValue)\" is a \(finding.subregion.joint.rawValue) subregion, but the episode's joint is the \(joint.rawValue)")
+            }
+            try validating(under: "mri") { try mri.validate(joint: joint, at: "") }
+        }
+        if let xray = new.xray {
+            if joint == .hip, xray.ahlback != nil {
+                throw StoreError.conflictingField(field: "xray.ahlback", message: "the Ahlbäck grade is for the knee; this episode is a hip")
+            }
+            if joint == .knee, xray.tonnis != nil {
+                throw StoreError.conflictingField(field: "xray.tonnis", message: "the Tönnis grade is for the hip; this episode is a knee")
+            }
+        }
+        let model = ImagingStudyModel()
+        model.$episode.id = new.episodeID
+        model.$site.id = episode.$site.id
+        model.modality = new.modality.rawValue
+        model.timing = new.timing.rawValue
+        model.studyDate = new.date.iso
+        model.kellgrenLawrence = new.xray?.kellgrenLawrence?.rawValue
+        model.ahlback = new.xray?.ahlback.map { String($0.rawValue) }
+        model.tonnis = new.xray?.tonnis?.rawValue
+        model.otherFindingsJSON = other
+        try await model.create(on: db)
+        let studyID = try model.requireID()
+        if let findings = new.mri?.bml, !findings.isEmpty {
+            try await BulkInsert.insertRows(into: "subregion_findings", columns: Self.findingColumns,
+                                            rows: findings.map { Self.findingRow($0, study: studyID) }, on: db.sqlDatabase())
+        }
+        try await Access.audit(actor, .create, .imagingStudy, studyID, on: db)
+        return try Self.record(model, findings: (new.mri?.bml ?? []).sorted { $0.subregion < $1.subregion })
     }
 
     /// One study with its findings; audited as a chart read.

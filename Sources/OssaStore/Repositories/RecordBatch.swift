@@ -49,6 +49,9 @@ public struct RecordBatchRepository: Sendable {
         /// An outcome event of the episode (joint replacement, death, withdrawal, lost to follow-up…), with the
         /// checks of `OutcomeEventRepository.create`.
         case createOutcome(episode: EpisodeReference, OutcomeEvent)
+        /// An imaging study of the episode (its `episodeID` is replaced by the episode's), with the checks of
+        /// `ImagingRepository.create`.
+        case createImaging(episode: EpisodeReference, NewImagingStudy)
         /// A consent decision of the patient, recorded by the importing user; consents of one batch are recorded a
         /// millisecond apart in the batch's order, so a later one of the same kind and day stands.
         case createConsent(patient: PatientReference, NewConsent)
@@ -92,7 +95,7 @@ public struct RecordBatchRepository: Sendable {
         // Role and site checks and the checks that need no database, before the transaction opens.
         var patientScope: AccessPolicy.Scope?, listScope: AccessPolicy.Scope?, episodeScope: AccessPolicy.Scope?
         var procedureScope: AccessPolicy.Scope?, responseScope: AccessPolicy.Scope?, consentScope: AccessPolicy.Scope?
-        var timepointScope: AccessPolicy.Scope?, outcomeScope: AccessPolicy.Scope?
+        var timepointScope: AccessPolicy.Scope?, outcomeScope: AccessPolicy.Scope?, imagingScope: AccessPolicy.Scope?
         let start = Date()
         var scored: [Int: (InstrumentDefinition, ScoreResult)] = [:]
         var checked = operations
@@ -134,6 +137,10 @@ public struct RecordBatchRepository: Sendable {
                     if outcomeScope == nil { outcomeScope = try await Access.require(actor, .create, .outcomeEvent, database: database) }
                     try requireEpisode(episode, index)
                     _ = try OutcomeEventRepository.checked(event, relatedness: nil)
+                case .createImaging(let episode, let new):
+                    if imagingScope == nil { imagingScope = try await Access.require(actor, .create, .imagingStudy, database: database) }
+                    try requireEpisode(episode, index)
+                    try ImagingRepository.check(new)
                 case .createProcedure(let episode, let kind, let record):
                     if procedureScope == nil { procedureScope = try await Access.require(actor, .create, .procedure, database: database) }
                     try requireEpisode(episode, index)
@@ -161,7 +168,7 @@ public struct RecordBatchRepository: Sendable {
             }
         }
         let scopes = Scopes(read: listScope, episode: episodeScope, procedure: procedureScope, response: responseScope, consent: consentScope,
-                            timepoint: timepointScope, outcome: outcomeScope, start: start)
+                            timepoint: timepointScope, outcome: outcomeScope, imaging: imagingScope, start: start)
         let (ready, scores) = (checked, scored)
         do {
             return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun)
@@ -172,7 +179,7 @@ public struct RecordBatchRepository: Sendable {
 
     /// The actor's scopes for the batch's kinds of write, found before the transaction.
     private struct Scopes: Sendable {
-        var read, episode, procedure, response, consent, timepoint, outcome: AccessPolicy.Scope?
+        var read, episode, procedure, response, consent, timepoint, outcome, imaging: AccessPolicy.Scope?
         var start: Date
     }
 
@@ -217,6 +224,10 @@ public struct RecordBatchRepository: Sendable {
                     case .createOutcome(let episode, let event):
                         let record = try await OutcomeEventRepository.insert(actor, episodeID: episodeID(episode, outcomes), event, relatedness: nil,
                                                                              scope: scopes.outcome ?? .denied, on: db)
+                        outcomes.append(.created(record.id))
+                    case .createImaging(let episode, var new):
+                        new.episodeID = episodeID(episode, outcomes)
+                        let record = try await ImagingRepository.insert(actor, new, scope: scopes.imaging ?? .denied, on: db)
                         outcomes.append(.created(record.id))
                     case .createProcedure(let episode, let kind, let record):
                         let stored = try await ProcedureRepository.insert(actor, NewProcedure(episodeID: episodeID(episode, outcomes), kind: kind, record: record),

@@ -119,8 +119,8 @@ extension FHIRRoutes {
     private func transaction(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord]) async throws -> Response {
         let done = try await FHIRImport(store: store).run(bundle, actor: actor, sites: sites)
         var responses: [Int: FHIRBundle.Entry] = [:]
-        for (entry, item, outcome) in done {
-            responses[entry.index] = Self.entryResponse(item, outcome)
+        for (entry, item, outcome, id) in done {
+            responses[entry.index] = Self.entryResponse(item, outcome, id: id)
         }
         return try FHIRIO.response(FHIRBundle(type: "transaction-response", entry: bundle.entries.compactMap { responses[$0.index] }))
     }
@@ -151,14 +151,14 @@ extension FHIRRoutes {
         return try FHIRIO.response(FHIRBundle(type: "batch-response", entry: answers))
     }
 
-    static func entryResponse(_ item: FHIRBundleInput.Item, _ outcome: RecordBatchRepository.Outcome) -> FHIRBundle.Entry {
+    static func entryResponse(_ item: FHIRBundleInput.Item, _ outcome: RecordBatchRepository.Outcome, id: String? = nil) -> FHIRBundle.Entry {
         let type = item.resourceType
         let status: String
         switch outcome {
         case .created: status = "201 Created"
         case .matched: status = "200 OK"
         }
-        return FHIRBundle.Entry(response: FHIRBundle.EntryResponse(status: status, location: "\(type)/\(outcome.id.uuidString.lowercased())"))
+        return FHIRBundle.Entry(response: FHIRBundle.EntryResponse(status: status, location: "\(type)/\(id ?? outcome.id.uuidString.lowercased())"))
     }
 }
 
@@ -171,25 +171,33 @@ public struct FHIRImport: Sendable {
         self.store = store
     }
 
-    /// What was done, entry by entry (in the order written: Patients first).
-    public typealias Done = [(entry: FHIRBundleInput.Entry, item: FHIRBundleInput.Item, outcome: RecordBatchRepository.Outcome)]
+    /// What was done, entry by entry (in the order written: Patients first), with the id of the resource the entry
+    /// became (an imaging finding: its study's Observation id, `<study>-bml.<subregion>`). Skipped score
+    /// Observations are not in it.
+    public typealias Done = [(entry: FHIRBundleInput.Entry, item: FHIRBundleInput.Item, outcome: RecordBatchRepository.Outcome, resourceID: String)]
 
     /// Every entry's problems at once, before anything is written; then the creates in one database transaction
     /// (`dryRun`: rolled back, so nothing is written, as `ossa import --check` wants). Throws a `Problem` whose
     /// errors name each entry and element.
-    public func run(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord], dryRun: Bool = false) async throws -> Done {
+    /// `skipDerived`: score Observations are left out (an export folder's, whose scores are computed again from the
+    /// responses); otherwise they are refused.
+    public func run(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord], dryRun: Bool = false,
+                    skipDerived: Bool = false) async throws -> Done {
         var issues: [FHIRInputIssue] = []
         var items: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)] = []
         for entry in bundle.entries {
             switch entry.item {
             case .failure(let error): issues += error.issues
+            case .success(.derivedObservation) where skipDerived: continue
+            case .success(.derivedObservation):
+                issues.append(FHIRInputIssue(expression: entry.resourcePath, message: "is not an imaging finding of Ossa's: scores are computed again from their QuestionnaireResponse, so leave score Observations out", structural: false))
             case .success(let item): items.append((entry, item))
             }
         }
         if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
         // Patients first, then episodes, then what is filed under them, so that an entry may name any Patient or
         // Condition of the input, wherever it stands.
-        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Consent"]
+        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation", "Consent"]
         var ordered = order.flatMap { type in items.filter { $0.1.resourceType == type } }
         // Superseded consents before standing ones, so that the standing one of a kind is recorded last.
         func superseded(_ item: FHIRBundleInput.Item) -> Bool { if case .consent(let c) = item { !c.active } else { false } }
@@ -212,24 +220,109 @@ public struct FHIRImport: Sendable {
             if case .condition(let condition) = item { names.conditionSubjects[index] = condition.subject }
         }
         var operations: [RecordBatchRepository.Operation] = []
-        for (entry, item) in ordered {
+        // Each entry's operation; the findings of one imaging study share theirs, made when its last one is read.
+        var operationOf: [Int] = []
+        var resourceSuffix: [Int: String] = [:]
+        var studies: [String: (entries: [Int], findings: [FHIRImagingInput])] = [:], studyOrder: [String] = []
+        for (index, (entry, item)) in ordered.enumerated() {
+            if case .imaging(let finding) = item {
+                if studies[finding.studyKey] == nil { studyOrder.append(finding.studyKey) }
+                studies[finding.studyKey, default: ([], [])].entries.append(index)
+                studies[finding.studyKey]!.findings.append(finding)
+                operationOf.append(-1)
+                continue
+            }
             do {
+                operationOf.append(operations.count)
                 operations.append(try Self.operation(entry, item, sites: sites, names: names))
             } catch let problem as Problem {
                 problems += problem.errors.isEmpty ? [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)] : problem.errors
             }
         }
+        // Studies after everything else but consents, which come last; an operation may only name earlier ones, and
+        // a study names its episode only.
+        var studyOperations: [RecordBatchRepository.Operation] = []
+        for key in studyOrder {
+            let study = studies[key]!
+            let first = ordered[study.entries[0]].0
+            do {
+                let (operation, suffixes) = try Self.imagingStudy(study.findings, entries: study.entries.map { ordered[$0].0 }, names: names)
+                for (n, index) in study.entries.enumerated() {
+                    operationOf[index] = -2 - studyOperations.count
+                    resourceSuffix[index] = suffixes[n]
+                }
+                studyOperations.append(operation)
+            } catch let problem as Problem {
+                problems += problem.errors.isEmpty ? [FieldProblem(field: first.path, message: problem.detail ?? problem.title)] : problem.errors
+            }
+        }
         if !problems.isEmpty { throw Problem.validation(problems) }
+        // Consents stay last: studies go before them.
+        let consentStart = operations.firstIndex { if case .createConsent = $0 { true } else { false } } ?? operations.count
+        for index in operationOf.indices {
+            if operationOf[index] >= consentStart { operationOf[index] += studyOperations.count }
+            else if operationOf[index] <= -2 { operationOf[index] = consentStart + (-2 - operationOf[index]) }
+        }
+        operations.insert(contentsOf: studyOperations, at: consentStart)
         let outcomes: [RecordBatchRepository.Outcome]
         do {
             outcomes = try await store.batch.apply(actor, operations, dryRun: dryRun)
         } catch let failure as RecordBatchRepository.Failure {
-            let entry = ordered[failure.index].0
+            let entry = ordered[operationOf.firstIndex(of: failure.index) ?? 0].0
             let problem = Problem(failure.error)
             throw Problem(problem.status, type: problem.type, title: problem.title, detail: "\(entry.path): \(problem.detail ?? problem.title)",
                           errors: [FieldProblem(field: entry.path, message: problem.detail ?? problem.title)])
         }
-        return zip(ordered, outcomes).map { ($0.0.0, $0.0.1, $0.1) }
+        return ordered.enumerated().map { index, pair in
+            let outcome = outcomes[operationOf[index]]
+            let id = outcome.id.uuidString.lowercased()
+            return (pair.0, pair.1, outcome, resourceSuffix[index].map { "\(id)-\($0)" } ?? id)
+        }
+    }
+
+    /// The findings of one study as its create, and each finding's Observation id after the study's id (`bml.<subregion>`).
+    static func imagingStudy(_ findings: [FHIRImagingInput], entries: [FHIRBundleInput.Entry],
+                             names: InputNames?) throws -> (RecordBatchRepository.Operation, [String]) {
+        let first = findings[0]
+        var problems: [FieldProblem] = []
+        for (finding, entry) in zip(findings, entries).dropFirst() {
+            if finding.condition != first.condition || finding.subject != first.subject || finding.date != first.date || finding.timing != first.timing
+                || finding.finding.modality != first.finding.modality {
+                problems.append(FieldProblem(field: entry.resourcePath, message: "is a finding of the study of \(entries[0].path), but its episode, patient, day, timing or modality differs"))
+            }
+        }
+        let episode = try episodeReference(first.condition, subject: first.subject, names: names,
+                                           at: "\(entries[0].resourcePath).extension.valueReference.reference")
+        var bml: [BMLFinding] = [], cartilage: [FocalCartilageLesion] = [], suffixes: [String] = []
+        var reading: (InsufficiencyFractureLine?, AVNLesion?, Bool?)?, grades: XRayGrades?
+        for (finding, entry) in zip(findings, entries) {
+            switch finding.finding {
+            case .bml(let b):
+                bml.append(b)
+                suffixes.append("bml.\(b.subregion.rawValue)")
+            case .mriReading(let fracture, let avn, let suspected):
+                if reading != nil { problems.append(FieldProblem(field: entry.resourcePath, message: "is a second mri-reading of its study")) }
+                reading = (fracture, avn, suspected)
+                suffixes.append("mri")
+            case .cartilage(let lesion):
+                cartilage.append(lesion)
+                suffixes.append("cartilage.\(cartilage.count)")
+            case .xray(let g):
+                if grades != nil { problems.append(FieldProblem(field: entry.resourcePath, message: "is a second xray-grades of its study")) }
+                grades = g
+                suffixes.append("xray")
+            }
+        }
+        if !problems.isEmpty { throw Problem.validation(problems) }
+        let new: NewImagingStudy
+        if first.finding.modality == .xray {
+            new = NewImagingStudy(episodeID: UUID(), timing: first.timing, xrayOn: first.date, grades: grades ?? XRayGrades())
+        } else {
+            new = NewImagingStudy(episodeID: UUID(), timing: first.timing, mri: MRIStudy(
+                date: first.date, bml: bml, insufficiencyFracture: reading?.0, avn: reading?.1,
+                focalCartilageLesions: cartilage.isEmpty ? nil : cartilage, suspectedTumourOrInfection: reading?.2))
+        }
+        return (.createImaging(episode: episode, new), suffixes)
     }
 
     /// The names of an input's Patients and Conditions (fullUrl, `Type/<source id>`) and the operation each becomes.
@@ -287,6 +380,13 @@ public struct FHIRImport: Sendable {
                                                at: "\(entry.resourcePath).extension.valueReference.reference")
             return .createResponse(episode: episode, instrumentID: input.instrumentID, answers: input.answers,
                                    completedAt: input.completedAt, source: input.source)
+        case .imaging(let input):
+            guard names != nil else {
+                throw Problem.validation([FieldProblem(field: entry.resourcePath, message: "an imaging finding is one of its study's: send the study's Observations together in a transaction")])
+            }
+            return try imagingStudy([input], entries: [entry], names: names).0
+        case .derivedObservation:
+            throw Problem.validation([FieldProblem(field: entry.resourcePath, message: "is not an imaging finding of Ossa's: scores are computed again from their QuestionnaireResponse")])
         }
     }
 
@@ -321,11 +421,11 @@ public struct FHIRImportFailure: Error, Sendable, CustomStringConvertible {
 
 extension FHIRImport {
     /// `run` for the command line: the caller's sites looked up, and a refusal as `FHIRImportFailure`.
-    public func importing(_ bundle: FHIRBundleInput, actor: ActingUser, dryRun: Bool) async throws -> Done {
+    public func importing(_ bundle: FHIRBundleInput, actor: ActingUser, dryRun: Bool, skipDerived: Bool = false) async throws -> Done {
         let sites = Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
                                uniquingKeysWith: { a, _ in a })
         do {
-            return try await run(bundle, actor: actor, sites: sites, dryRun: dryRun)
+            return try await run(bundle, actor: actor, sites: sites, dryRun: dryRun, skipDerived: skipDerived)
         } catch let problem as Problem {
             throw FHIRImportFailure(problems: problem.errors.isEmpty ? [problem.detail ?? problem.title] : problem.errors.map { "\($0.field): \($0.message)" })
         } catch let denied as AccessDenied {
