@@ -575,10 +575,24 @@ struct FHIRTests {
             let located = Set(issues(refused).flatMap { $0["expression"] as? [String] ?? [] })
             #expect(located.contains("Bundle.entry[0].resource.extension") && located.contains("Bundle.entry[1].resource"), "\(located)")
             #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+            // Under an episode that exists: only with that episode's patient as the subject.
+            func under(_ patient: PatientRecord) -> String {
+                let observation = bml.replacingOccurrences(of: "urn:uuid:7b000000-0000-4000-8000-000000000002", with: "Condition/\(f.episodeA.id.lowercasedID)")
+                    .replacingOccurrences(of: "urn:uuid:7b000000-0000-4000-8000-000000000001", with: "Patient/\(patient.id.lowercasedID)")
+                return #"{"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": \#(observation), "request": {"method": "POST", "url": "Observation"}}]}"#
+            }
+            let elsewhere = try await post(under(f.patientA2))
+            #expect(elsewhere.status == .unprocessableContent && elsewhere.text.contains("is an episode of Patient/\(f.patientA.id.lowercasedID), not of Patient/\(f.patientA2.id.lowercasedID)"),
+                    "\(elsewhere.text)")
+            #expect(issues(elsewhere).first?["expression"] as? [String] == ["Bundle.entry[0].resource.extension.valueReference.reference"], "\(elsewhere.text)")
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+            let own = try await post(under(f.patientA))
+            #expect(own.status == .ok, "\(own.text)")
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 3)
             let batch = try await post(bundle([bml], kind: "batch"))
             #expect(batch.status == .ok)
             #expect(batch.text.contains("send the study's Observations together in a transaction"), "\(batch.text)")
-            #expect(try await rowCount(f.store, "imaging_studies") == studies + 2)
+            #expect(try await rowCount(f.store, "imaging_studies") == studies + 3)
         }
     }
 

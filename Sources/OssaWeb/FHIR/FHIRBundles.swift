@@ -256,6 +256,7 @@ public struct FHIRImport: Sendable {
                 problems += problem.errors.isEmpty ? [FieldProblem(field: first.path, message: problem.detail ?? problem.title)] : problem.errors
             }
         }
+        problems += try await patientsOfExistingEpisodes(ordered, names: names, actor: actor)
         if !problems.isEmpty { throw Problem.validation(problems) }
         // Consents stay last: studies go before them.
         let consentStart = operations.firstIndex { if case .createConsent = $0 { true } else { false } } ?? operations.count
@@ -278,6 +279,44 @@ public struct FHIRImport: Sendable {
             let id = outcome.id.uuidString.lowercased()
             return (pair.0, pair.1, outcome, resourceSuffix[index].map { "\(id)-\($0)" } ?? id)
         }
+    }
+
+    /// A record filed under an episode that exists already must be of that episode's patient, as the single creates
+    /// check: another patient's episode would put it in the wrong chart. One read per episode named.
+    private func patientsOfExistingEpisodes(_ ordered: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)], names: InputNames,
+                                            actor: ActingUser) async throws -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        var patientOf: [UUID: UUID?] = [:]
+        for (entry, item) in ordered {
+            let subject: String, condition: String, field: String
+            switch item {
+            case .procedure(let input): (subject, condition, field) = (input.subject, input.condition, "reasonReference[0].reference")
+            case .questionnaireResponse(let input): (subject, condition, field) = (input.subject, input.condition, "extension.valueReference.reference")
+            case .imaging(let input): (subject, condition, field) = (input.subject, input.condition, "extension.valueReference.reference")
+            default: continue
+            }
+            guard names.operation(condition, type: "Condition") == nil, condition.hasPrefix("Condition/"),
+                  let episode = UUID(uuidString: String(condition.dropFirst("Condition/".count))) else { continue }
+            if patientOf[episode] == nil {
+                do {
+                    patientOf[episode] = .some(try await store.episodes.get(actor, episode).patientID)
+                } catch is StoreError {
+                    patientOf[episode] = .some(nil)
+                } catch is AccessDenied {
+                    patientOf[episode] = .some(nil)
+                }
+            }
+            let at = "\(entry.resourcePath).\(field)"
+            guard let patient = patientOf[episode] ?? nil else {
+                problems.append(FieldProblem(field: at, message: "no episode \(episode.uuidString.lowercased()) among yours"))
+                continue
+            }
+            let owner = "Patient/\(patient.uuidString.lowercased())"
+            if subject != owner {
+                problems.append(FieldProblem(field: at, message: "\(condition) is an episode of \(owner), not of \(subject)"))
+            }
+        }
+        return problems
     }
 
     /// The findings of one study as its create, and each finding's Observation id after the study's id (`bml.<subregion>`).
