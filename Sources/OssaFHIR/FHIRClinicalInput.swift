@@ -298,11 +298,7 @@ public struct FHIRQuestionnaireResponseInput: Sendable, Equatable {
         for (extPath, ext) in r.objects(object, "extension", at: path) {
             switch ext["url"] as? String {
             case FHIRSystems.episodeExtension?:
-                if let reference = r.object(ext, "valueReference", at: extPath) {
-                    condition = r.string(reference, "reference", at: "\(extPath).valueReference")
-                } else {
-                    r.invalid("\(extPath).valueReference", "is required")
-                }
+                condition = episodeExtension(&r, ext, at: extPath)
             case FHIRSystems.responseSourceExtension?:
                 if let code = r.string(ext, "valueCode", at: extPath) {
                     if let known = ResponseSource(rawValue: code) { source = known } else {
@@ -413,4 +409,13 @@ public struct FHIRConsentInput: Sendable, Equatable {
         guard r.issues.isEmpty, let patient, let kind, let decision, let date else { throw FHIRInputError(issues: r.issues) }
         return FHIRConsentInput(patient: patient, consent: NewConsent(kind: kind, decision: decision, date: date, formReference: form), active: active)
     }
+}
+
+/// The episode an `episode` extension names (`valueReference.reference`, a Condition).
+func episodeExtension(_ r: inout FHIRReader, _ ext: [String: Any], at extPath: String) -> String? {
+    guard let reference = r.object(ext, "valueReference", at: extPath) else {
+        r.invalid("\(extPath).valueReference", "is required")
+        return nil
+    }
+    return r.string(reference, "reference", at: "\(extPath).valueReference")
 }

@@ -175,11 +175,7 @@ public enum FHIRObservationInput: Sendable, Equatable {
         for (extPath, ext) in r.objects(object, "extension", at: path) {
             switch ext["url"] as? String {
             case FHIRSystems.episodeExtension?:
-                if let reference = r.object(ext, "valueReference", at: extPath) {
-                    condition = r.string(reference, "reference", at: "\(extPath).valueReference")
-                } else {
-                    r.invalid("\(extPath).valueReference", "is required")
-                }
+                condition = episodeExtension(&r, ext, at: extPath)
             case FHIRSystems.imagingTimingExtension?:
                 if let text = r.string(ext, "valueCode", at: extPath) {
                     timing = ImagingTiming(rawValue: text)
