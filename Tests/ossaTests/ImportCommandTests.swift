@@ -18,15 +18,20 @@ struct ImportCommandTests {
 
     /// A database with one site and a clinician granted it.
     func prepare() async throws {
-        let migrate = try CLI.run(["migrate", "--database", database])
+        try await Self.prepare(at: database, site: "IMP")
+    }
+
+    /// An empty installation at `path`: migrated, an admin, one site `code` and `clinician` granted it.
+    static func prepare(at path: String, site code: String) async throws {
+        let migrate = try CLI.run(["migrate", "--database", path])
         try #require(migrate.status == 0, "\(migrate.stderr)")
-        let add = try CLI.run(["user", "add", "--database", database, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
+        let add = try CLI.run(["user", "add", "--database", path, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
         try #require(add.status == 0, "\(add.stderr)")
-        try await withDatabase { store in
+        try await withDatabase(at: path) { store in
             let adminID = try #require(try await store.sessions.credentials(email: "admin@example.org")).userID
             let admin = try await store.users.actingUser(adminID, from: "test")
-            let site = try await store.sites.create(admin, code: "IMP", name: "Import Clinic")
-            let user = try await store.users.create(admin, NewUser(email: Self.clinician, displayName: "Importer", role: .clinician))
+            let site = try await store.sites.create(admin, code: code, name: "Import Clinic")
+            let user = try await store.users.create(admin, NewUser(email: clinician, displayName: "Importer", role: .clinician))
             try await store.users.grantSite(admin, user: user.id, site: site.id)
         }
     }
@@ -234,16 +239,7 @@ struct ImportCommandTests {
         try #require(export.status == 0, "\(export.stderr)")
 
         // The empty installation: one site with the same code, and a clinician granted it.
-        let migrate = try CLI.run(["migrate", "--database", database])
-        try #require(migrate.status == 0, "\(migrate.stderr)")
-        let add = try CLI.run(["user", "add", "--database", database, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
-        try #require(add.status == 0, "\(add.stderr)")
-        try await withDatabase { store in
-            let admin = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: "admin@example.org")).userID, from: "test")
-            let site = try await store.sites.create(admin, code: "lis", name: "Lisbon")
-            let user = try await store.users.create(admin, NewUser(email: Self.clinician, displayName: "Importer", role: .clinician))
-            try await store.users.grantSite(admin, user: user.id, site: site.id)
-        }
+        try await Self.prepare(at: database, site: "lis")
 
         let checked = try CLI.run(["import", exported, "--database", database, "--as", Self.clinician, "--check"])
         #expect(checked.status == 0, "\(checked.stderr)")

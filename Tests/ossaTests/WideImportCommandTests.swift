@@ -9,7 +9,7 @@ import Testing
 struct WideImportCommandTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-wide-import-\(UUID().uuidString)")
     var database: String { directory.appendingPathComponent("ossa.sqlite").path }
-    static let clinician = "importer@example.org"
+    static let clinician = ImportCommandTests.clinician
 
     init() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -17,16 +17,7 @@ struct WideImportCommandTests {
 
     /// An empty installation with one site `code` and a clinician granted it.
     func prepare(site code: String) async throws {
-        let migrate = try CLI.run(["migrate", "--database", database])
-        try #require(migrate.status == 0, "\(migrate.stderr)")
-        let add = try CLI.run(["user", "add", "--database", database, "--email", "admin@example.org", "--name", "Admin", "--role", "admin"])
-        try #require(add.status == 0, "\(add.stderr)")
-        try await ImportCommandTests.withDatabase(at: database) { store in
-            let admin = try await store.users.actingUser(try #require(try await store.sessions.credentials(email: "admin@example.org")).userID, from: "test")
-            let site = try await store.sites.create(admin, code: code, name: "Imported Clinic")
-            let user = try await store.users.create(admin, NewUser(email: Self.clinician, displayName: "Importer", role: .clinician))
-            try await store.users.grantSite(admin, user: user.id, site: site.id)
-        }
+        try await ImportCommandTests.prepare(at: database, site: code)
     }
 
     /// Patients, episodes, timepoints and responses in the database (all of them).
