@@ -298,6 +298,9 @@ extension BrowserTests {
             logger.logLevel = .warning
             let db = try await OssaDatabase.open(.sqlite(path: rig.database), logger: logger)
             do {
+                // This connection writes beside the server's own: it waits for the server's write to finish instead
+                // of failing at once with SQLITE_BUSY (which failed CI once).
+                try await db.sql().raw("PRAGMA busy_timeout=10000").run()
                 let store = OssaStore(database: db)
                 func acting(_ role: String) async throws -> ActingUser {
                     let email = try #require(rig.logins[role], "no demo login for \(role)")
