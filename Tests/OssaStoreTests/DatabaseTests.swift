@@ -137,6 +137,38 @@ struct DatabaseTests {
         }
     }
 
+    /// Two processes on one file (`ossa import` beside `ossa serve`): a write while the other holds the write lock
+    /// waits for its commit instead of failing with "database is locked".
+    @Test func aSecondConnectionWaitsForTheWriteLock() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-busy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ossa.sqlite").path
+        let first = try await OssaDatabase.open(.sqlite(path: path))
+        let second = try await OssaDatabase.open(.sqlite(path: path))
+        do {
+            try await first.sql().raw("CREATE TABLE busy_probe (n INTEGER)").run()
+            let holding = AsyncStream<Void>.makeStream()
+            async let held: Void = first.transaction { db in
+                let sql = try OssaDatabase.sql(db)
+                try await sql.raw("INSERT INTO busy_probe (n) VALUES (1)").run()
+                holding.continuation.yield()
+                try await Task.sleep(for: .milliseconds(700))
+            }
+            for await _ in holding.stream { break }
+            // The first connection now holds the write lock for 0.7 s more.
+            try await second.transaction { db in
+                try await OssaDatabase.sql(db).raw("INSERT INTO busy_probe (n) VALUES (2)").run()
+            }
+            try await held
+            let rows = try await second.sql().raw("SELECT n FROM busy_probe ORDER BY n").all()
+            #expect(try rows.map { try $0.decode(column: "n", as: Int.self) } == [1, 2])
+        } catch {
+            await first.shutdown(); await second.shutdown()
+            throw error
+        }
+        await first.shutdown(); await second.shutdown()
+    }
+
     @Test(arguments: Engine.available)
     func migrationsAreNumberedAndIdempotent(engine: Engine) async throws {
         try await withStore(engine) { store in

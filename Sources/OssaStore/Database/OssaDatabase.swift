@@ -230,6 +230,11 @@ public final class OssaDatabase: Sendable {
         let sql = try sql()
         switch engine {
         case .sqlite:
+            // Another process on the same file (`ossa import` or `ossa export` beside `ossa serve`) may hold the write
+            // lock: a statement then waits for it, up to `sqliteBusyTimeout`, instead of failing at once with
+            // "database is locked" (SQLite's default is not to wait). Set first: the pragmas below may need a lock.
+            let busy = "PRAGMA busy_timeout=\(Self.sqliteBusyTimeoutMilliseconds)"
+            try await sql.raw(SQLQueryString(busy)).run()
             // journal_mode=WAL is stored in the file; synchronous is per connection (and FULL is also the
             // compiled-in default of the bundled SQLite, so a reconnected connection keeps it).
             try await sql.raw("PRAGMA journal_mode=WAL").run()
@@ -243,6 +248,7 @@ public final class OssaDatabase: Sendable {
             try await sql.raw("PRAGMA mmap_size=1073741824").run()
             // The readers may only read, whatever a caller sends them.
             for reader in try reader?.each(logger: logger) ?? [] {
+                try await reader.raw(SQLQueryString(busy)).run()
                 try await reader.raw("PRAGMA mmap_size=1073741824").run()
                 try await reader.raw("PRAGMA query_only=ON").run()
             }
@@ -250,6 +256,7 @@ public final class OssaDatabase: Sendable {
             // their own connection and thread, so that a commit never waits for one; the writer still checkpoints
             // by itself should the WAL ever pass 10,000 pages (about 40 MB), so it cannot grow without bound.
             try await sql.raw("PRAGMA wal_autocheckpoint=10000").run()
+            try await checkpointer?.sql(logger: logger).raw(SQLQueryString(busy)).run()
             startCheckpoints()
             let pragmas = try await sqlitePragmas()
             guard pragmas.journalMode == "wal", pragmas.synchronous == 2, pragmas.foreignKeys else {
@@ -357,6 +364,11 @@ extension OssaDatabase {
     /// database file delays the writer's own fsync of the WAL on the same disk: measured under the submission
     /// benchmark, p99 latency was 41–49 ms checkpointing every 100 ms, 52–56 ms every second and 58–67 ms every
     /// 5 s. A checkpoint with nothing to copy costs next to nothing.
+    /// How long an SQLite statement waits for another connection's or process's write lock before it fails with
+    /// SQLITE_BUSY. Long enough for another process's import of a large file to commit; a page or API write that
+    /// waits longer fails with a clear error rather than hanging.
+    public static let sqliteBusyTimeoutMilliseconds = 30_000
+
     public static let defaultCheckpointInterval: Duration = .milliseconds(100)
 
     /// A PASSIVE checkpoint every `checkpointInterval`: it copies what no reader still needs and never blocks the
