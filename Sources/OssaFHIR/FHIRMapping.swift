@@ -75,10 +75,42 @@ public enum FHIRMapping {
     /// FHIR `instant`: UTC with milliseconds.
     public static func instant(_ date: Date?) -> String? {
         guard let date else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        // Computed rather than formatted: an ISO8601DateFormatter costs an ICU formatter set-up per use, which was a
+        // third of a bulk export's time. Same output: UTC, to the millisecond rounded as the formatter rounds.
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        let (seconds, millisecond) = floorDivision(milliseconds, 1000)
+        let (days, secondOfDay) = floorDivision(seconds, 86_400)
+        let (year, month, day) = civil(days: days)
+        var text = ""
+        text.reserveCapacity(24)
+        func digits(_ value: Int64, _ width: Int) {
+            let string = String(value)
+            if string.count < width { text += String(repeating: "0", count: width - string.count) }
+            text += string
+        }
+        digits(year, 4); text += "-"; digits(month, 2); text += "-"; digits(day, 2); text += "T"
+        digits(secondOfDay / 3600, 2); text += ":"; digits(secondOfDay / 60 % 60, 2); text += ":"; digits(secondOfDay % 60, 2)
+        text += "."; digits(millisecond, 3); text += "Z"
+        return text
+    }
+
+    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let remainder = value % divisor
+        return remainder < 0 ? (value / divisor - 1, remainder + divisor) : (value / divisor, remainder)
+    }
+
+    /// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01 (H. Hinnant's `civil_from_days`,
+    /// https://howardhinnant.github.io/date_algorithms.html).
+    private static func civil(days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     public static func patient(_ p: PatientRecord, site: SiteRecord?) -> FHIRPatient {

@@ -123,49 +123,72 @@ struct BulkExportWriter: Sendable {
     func run(types: [String], progress: @Sendable (String) async -> Void) async throws -> [BulkExportJobs.FileEntry] {
         let sites = Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
                                uniquingKeysWith: { a, _ in a })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = FHIRJSONWriter()
         var files: [BulkExportJobs.FileEntry] = []
+        // The score Observations are made from the responses: when both types are exported (responses first), one
+        // read of the responses writes both, and the Observation files stay open for the imaging findings after.
+        var observations: NDJSONOutput?
+        let scoresWithResponses = types.firstIndex(of: "QuestionnaireResponse").map { responses in
+            types.firstIndex(of: "Observation").map { $0 > responses } ?? false
+        } ?? false
+        let (store, actor, since, pageSize, patients, siteFilter, library) = (store, actor, since, pageSize, patients, siteFilter, library)
         for type in types {
             var output = NDJSONOutput(directory: directory, type: type, limit: fileBytes)
-            func write<T: Encodable>(_ resources: [T]) throws {
-                for resource in resources { try output.append(try encoder.encode(resource)) }
-            }
             switch type {
             case "Patient":
                 try await pages({ try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
-                    try write($0.map { FHIRMapping.patient($0, site: sites[$0.siteID]) })
+                    for patient in $0 { try output.append(FHIRMapping.patient(patient, site: sites[patient.siteID]), with: json) }
                     await progress("Patient: \(output.total) resources")
                 }
             case "Condition":
                 try await pages({ try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
-                    try write($0.map(FHIRMapping.condition))
+                    for episode in $0 { try output.append(FHIRMapping.condition(episode), with: json) }
                     await progress("Condition: \(output.total) resources")
                 }
             case "Procedure":
                 try await pages({ try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
-                    try write($0.map { FHIRMapping.procedure($0.0, patientID: $0.patientID) })
+                    for (procedure, patientID) in $0 { try output.append(FHIRMapping.procedure(procedure, patientID: patientID), with: json) }
                     await progress("Procedure: \(output.total) resources")
                 }
             case "QuestionnaireResponse":
+                var scores = scoresWithResponses ? NDJSONOutput(directory: directory, type: "Observation", limit: fileBytes) : nil
                 try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
-                    try write($0.map { FHIRMapping.questionnaireResponse($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
-                    await progress("QuestionnaireResponse: \(output.total) resources")
+                    for (response, patientID) in $0 {
+                        let definition = library.instrument(id: response.instrumentID)
+                        try output.append(FHIRMapping.questionnaireResponse(response, patientID: patientID, definition: definition), with: json)
+                        if scores != nil {
+                            for observation in FHIRMapping.scoreObservations(response, patientID: patientID, definition: definition) {
+                                try scores?.append(observation, with: json)
+                            }
+                        }
+                    }
+                    await progress("QuestionnaireResponse: \(output.total) resources" + (scores.map { ", Observation: \($0.total)" } ?? ""))
                 }
+                observations = scores
             case "Consent":
                 try await pages({ try await store.export.consents(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) },
                                 id: \.0.id) {
-                    try write($0.map { FHIRMapping.consent($0.0, active: $0.active) })
+                    for (consent, active) in $0 { try output.append(FHIRMapping.consent(consent, active: active), with: json) }
                     await progress("Consent: \(output.total) resources")
                 }
             default:
-                // Observations: the scores of the responses, then the imaging findings.
-                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
-                    try write($0.flatMap { FHIRMapping.scoreObservations($0.0, patientID: $0.patientID, definition: library.instrument(id: $0.0.instrumentID)) })
-                    await progress("Observation: \(output.total) resources")
+                // Observations: the scores of the responses (unless written beside them), then the imaging findings.
+                if let observations {
+                    output = observations
+                } else {
+                    try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
+                        for (response, patientID) in $0 {
+                            for observation in FHIRMapping.scoreObservations(response, patientID: patientID, definition: library.instrument(id: response.instrumentID)) {
+                                try output.append(observation, with: json)
+                            }
+                        }
+                        await progress("Observation: \(output.total) resources")
+                    }
                 }
                 try await pages({ try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
-                    try write($0.flatMap { FHIRMapping.imagingObservations($0.0, patientID: $0.patientID, side: $0.side) })
+                    for (study, patientID, side) in $0 {
+                        for observation in FHIRMapping.imagingObservations(study, patientID: patientID, side: side) { try output.append(observation, with: json) }
+                    }
                     await progress("Observation: \(output.total) resources")
                 }
             }
@@ -174,15 +197,23 @@ struct BulkExportWriter: Sendable {
         return files
     }
 
-    /// Reads pages after the last id until one comes back short, handing each to `body`.
-    private func pages<T>(_ read: (UUID?) async throws -> [T], id: (T) -> UUID, _ body: ([T]) async throws -> Void) async throws {
-        var after: UUID?
-        while true {
+    /// Reads page after page (keyset: each after the last id of the one before) and hands each to `body`. The next
+    /// page is read while `body` writes this one: the read runs on the database's thread, the writing here, so the
+    /// two cores work at once.
+    private func pages<T: Sendable>(_ read: @escaping @Sendable (UUID?) async throws -> [T], id: (T) -> UUID,
+                                    _ body: ([T]) async throws -> Void) async throws {
+        var pending: Task<[T], any Error>? = Task { try await read(nil) }
+        defer { pending?.cancel() }
+        while let reading = pending {
             try Task.checkCancellation()
-            let page = try await read(after)
+            let page = try await reading.value
+            if page.count == pageSize, let last = page.last {
+                let after = id(last)
+                pending = Task { try await read(after) }
+            } else {
+                pending = nil
+            }
             if !page.isEmpty { try await body(page) }
-            guard page.count == pageSize, let last = page.last else { return }
-            after = id(last)
         }
     }
 }
@@ -229,7 +260,9 @@ struct NDJSONOutput {
     let limit: Int
     private var handle: FileHandle?
     private var bytes = 0
-    private var buffer = Data()
+    private var buffer: [UInt8] = []
+    /// The line being written, reused.
+    private var line: [UInt8] = []
     private var files: [BulkExportJobs.FileEntry] = []
     private(set) var total = 0
 
@@ -239,9 +272,12 @@ struct NDJSONOutput {
         self.limit = limit
     }
 
-    mutating func append(_ line: Data) throws {
+    /// Appends `resource` as one line; starts the next file first when this one would pass `limit` bytes.
+    mutating func append<T: Encodable>(_ resource: T, with json: FHIRJSONWriter) throws {
+        line.removeAll(keepingCapacity: true)
+        try json.append(resource, to: &line)
         if handle == nil || (bytes > 0 && bytes + line.count + 1 > limit) { try next() }
-        buffer.append(line)
+        buffer.append(contentsOf: line)
         buffer.append(UInt8(ascii: "\n"))
         bytes += line.count + 1
         files[files.count - 1].count += 1
@@ -266,7 +302,6 @@ struct NDJSONOutput {
         bytes = 0
     }
 
-    /// The files written (none when the type had no resources).
     mutating func close() throws -> [BulkExportJobs.FileEntry] {
         try flush()
         try handle?.close()
@@ -275,7 +310,6 @@ struct NDJSONOutput {
     }
 }
 
-/// The `$export` routes.
 extension FHIRRoutes {
     /// GET /fhir/$export, /fhir/Patient/$export, /fhir/Group/{id}/$export: the kick-off. `Prefer: respond-async`
     /// is required; `_type` (comma-separated), `_since` (an instant) and `_outputFormat` (NDJSON) are taken, any other

@@ -1,0 +1,70 @@
+import Foundation
+import OssaFHIR
+import Testing
+
+// The bulk export's streaming JSON writer against Foundation's JSONEncoder (the reference): the same JSON values for
+// every resource shape Ossa writes, and exact bytes where the format is a promise (key order, escapes, numbers).
+@Suite("FHIR JSON writer")
+struct FHIRJSONWriterTests {
+    /// Resources as another system would send them, with what the writer must get right: nested extensions, empty
+    /// strings, decimals and whole numbers, 0 and 1 (never booleans), booleans, escapes and non-ASCII text.
+    static let resources = [
+        #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1764720000123","lastUpdated":"2026-12-03T10:00:00.123Z"},"identifier":[{"system":"urn:oid:2.999.1","value":"A-1"}],"name":[{"family":"Müller \"Mü\" \\ O'Brien","given":["Anna","Zoë"]}],"telecom":[{"system":"email","value":"a/b@example.org"}],"gender":"female","birthDate":"1950-01-02"}"#,
+        #"{"resourceType":"Observation","id":"o1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"survey"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}],"text":"Pain\tline\nnext\u0001"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-01","valueQuantity":{"value":50,"unit":"{score}","system":"http://unitsofmeasure.org","code":"{score}"},"component":[{"code":{"text":"a"},"valueInteger":0},{"code":{"text":"b"},"valueInteger":1},{"code":{"text":"c"},"valueBoolean":false},{"code":{"text":"d"},"valueQuantity":{"value":12.5,"unit":"mL"}},{"code":{"text":"e"},"valueQuantity":{"value":-0.000125,"unit":"s"}},{"code":{"text":"f"},"valueQuantity":{"value":123456789012,"unit":"s"}}]}"#,
+        #"{"resourceType":"QuestionnaireResponse","id":"q1","extension":[{"url":"https://example.org/a","extension":[{"url":"b","valueString":""},{"url":"c","valueDecimal":0.1},{"url":"d","valueInteger":-42}]}],"questionnaire":"https://example.org/Q|1","status":"completed","subject":{"reference":"Patient/p1"},"authored":"2026-01-01T00:00:00Z","item":[{"linkId":"P1","answer":[{"valueCoding":{"code":"2","display":"Moderate"}}]},{"linkId":"P2"}]}"#,
+    ]
+
+    @Test func sameJSONAsJSONEncoder() throws {
+        for text in Self.resources {
+            let resource = try JSONDecoder().decode(FHIRResource.self, from: Data(text.utf8))
+            let written = try FHIRJSONWriter().encode(resource)
+            let reference = try JSONEncoder().encode(resource)
+            let ours = try #require(try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary)
+            let theirs = try #require(try JSONSerialization.jsonObject(with: reference) as? NSDictionary)
+            #expect(ours == theirs, "\(String(decoding: written, as: UTF8.self))")
+            // And what it wrote reads back as the same resource.
+            #expect(try JSONDecoder().decode(FHIRResource.self, from: Data(written)) == resource)
+        }
+    }
+
+    @Test func bundlesAndArraysOfResources() throws {
+        let resources = try Self.resources.map { try JSONDecoder().decode(FHIRResource.self, from: Data($0.utf8)) }
+        let bundle = FHIRBundle.searchset(total: 3, entries: resources, base: "https://x.example/fhir", selfURL: "https://x.example/fhir/Patient",
+                                          nextURL: nil, previousURL: nil)
+        let written = try FHIRJSONWriter().encode(bundle)
+        #expect(try JSONDecoder().decode(FHIRBundle.self, from: Data(written)) == bundle)
+        let ours = try #require(try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary)
+        let theirs = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(bundle)) as? NSDictionary)
+        #expect(ours == theirs)
+    }
+
+    @Test func exactBytes() throws {
+        let text = Self.resources[0]
+        let patient = try JSONDecoder().decode(FHIRResource.self, from: Data(text.utf8))
+        let written = String(decoding: try FHIRJSONWriter().encode(patient), as: UTF8.self)
+        // Declaration order (resourceType first), compact, slashes and non-ASCII as they are, quotes and backslashes
+        // escaped.
+        #expect(written == text)
+        struct Numbers: Encodable { var a = 50.0; var b = 12.5; var c = -3; var d = 0.0; var e: Double? = nil; var f = [1, 0] }
+        #expect(String(decoding: try FHIRJSONWriter().encode(Numbers()), as: UTF8.self) == #"{"a":50,"b":12.5,"c":-3,"d":0,"f":[1,0]}"#)
+        struct Controls: Encodable { var s = "a\u{1}b\u{1f}\r\u{8}\u{c}" }
+        #expect(String(decoding: try FHIRJSONWriter().encode(Controls()), as: UTF8.self) == #"{"s":"a\u0001b\u001f\r\b\f"}"#)
+        struct Bad: Encodable { var x = Double.nan }
+        #expect(throws: EncodingError.self) { try FHIRJSONWriter().encode(Bad()) }
+    }
+
+    /// FHIR instants are computed, not formatted: the same text as Foundation's ISO 8601 formatter (UTC, milliseconds)
+    /// for instants across four centuries, at millisecond boundaries and before 1970.
+    @Test func instantsAsTheISOFormatterWritesThem() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var generator = SystemRandomNumberGenerator()
+        var instants: [Double] = [0, -1.5, -0.0004, 0.9995, 951_782_400, 951_868_799.9999, 1_764_756_000.1236, 1_764_756_000.00049, 4_107_542_399.999]
+        for _ in 0..<2000 { instants.append(Double.random(in: -2_208_988_800...10_413_792_000, using: &generator)) }
+        for t in instants {
+            let date = Date(timeIntervalSince1970: t)
+            #expect(FHIRMapping.instant(date) == formatter.string(from: date), "\(t)")
+        }
+    }
+}
