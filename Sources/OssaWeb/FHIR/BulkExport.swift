@@ -203,17 +203,26 @@ struct BulkExportWriter: Sendable {
     private func pages<T: Sendable>(_ read: @escaping @Sendable (UUID?) async throws -> [T], id: (T) -> UUID,
                                     _ body: ([T]) async throws -> Void) async throws {
         var pending: Task<[T], any Error>? = Task { try await read(nil) }
-        defer { pending?.cancel() }
-        while let reading = pending {
-            try Task.checkCancellation()
-            let page = try await reading.value
-            if page.count == pageSize, let last = page.last {
-                let after = id(last)
-                pending = Task { try await read(after) }
-            } else {
-                pending = nil
+        do {
+            while let reading = pending {
+                try Task.checkCancellation()
+                let page = try await reading.value
+                if page.count == pageSize, let last = page.last {
+                    let after = id(last)
+                    pending = Task { try await read(after) }
+                } else {
+                    pending = nil
+                }
+                if !page.isEmpty { try await body(page) }
             }
-            if !page.isEmpty { try await body(page) }
+        } catch {
+            // A read still running when this returns could outlive the database: the caller may shut it down next
+            // (a cancelled job, a failed write), and SQLite would then read freed memory.
+            if let pending {
+                pending.cancel()
+                _ = try? await pending.value
+            }
+            throw error
         }
     }
 }
