@@ -177,6 +177,68 @@ enum StoredJSON {
         out += "\""
     }
 
+    /// Stored answers back, read directly when they are in the form `answers(_:)` writes (plain keys, integers and
+    /// nulls) and by JSONDecoder otherwise: exports read every response, and JSONDecoder was a tenth of their time.
+    static func decodeAnswers(_ text: String) throws -> [String: Int?] {
+        if let answers = parseAnswers(text) { return answers }
+        return try decode([String: Int?].self, text, field: "answers")
+    }
+
+    /// Computed scores back (`scores(_:)`'s form), read directly like the answers, else by JSONDecoder.
+    static func decodeScoreValues(_ text: String) throws -> [String: Double?] {
+        if let scores = parseScores(text) { return scores }
+        struct Stored: Decodable { var scores: [String: Double?] }
+        return try decode(Stored.self, text, field: "scores").scores
+    }
+
+    /// `{"K":1,"L":null}` → the dictionary; nil for anything else (escapes, spaces, other values), left to JSONDecoder.
+    static func parseAnswers(_ text: String) -> [String: Int?]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String: Int?]? in
+            var reader = FlatJSONReader(bytes: bytes)
+            guard reader.take(UInt8(ascii: "{")) else { return nil }
+            var answers: [String: Int?] = [:]
+            if reader.take(UInt8(ascii: "}")) { return reader.atEnd ? answers : nil }
+            repeat {
+                guard let key = reader.plainString(), reader.take(UInt8(ascii: ":")) else { return nil }
+                if reader.takeNull() {
+                    answers[key] = .some(nil)
+                } else {
+                    guard let token = reader.numberToken(), let value = Int(token) else { return nil }
+                    answers[key] = value
+                }
+            } while reader.take(UInt8(ascii: ","))
+            return reader.take(UInt8(ascii: "}")) && reader.atEnd ? answers : nil
+        }
+    }
+
+    /// `{"instrument":"…","version":"…","scores":{"id":75,"other":null}}` → the scores; nil for anything else.
+    static func parseScores(_ text: String) -> [String: Double?]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String: Double?]? in
+            var reader = FlatJSONReader(bytes: bytes)
+            guard reader.take(UInt8(ascii: "{")), reader.plainString() == "instrument", reader.take(UInt8(ascii: ":")),
+                  reader.plainString() != nil, reader.take(UInt8(ascii: ",")),
+                  reader.plainString() == "version", reader.take(UInt8(ascii: ":")), reader.plainString() != nil,
+                  reader.take(UInt8(ascii: ",")), reader.plainString() == "scores", reader.take(UInt8(ascii: ":")),
+                  reader.take(UInt8(ascii: "{")) else { return nil }
+            var scores: [String: Double?] = [:]
+            if !reader.take(UInt8(ascii: "}")) {
+                repeat {
+                    guard let key = reader.plainString(), reader.take(UInt8(ascii: ":")) else { return nil }
+                    if reader.takeNull() {
+                        scores[key] = .some(nil)
+                    } else {
+                        guard let token = reader.numberToken(), let value = Double(token), value.isFinite else { return nil }
+                        scores[key] = value
+                    }
+                } while reader.take(UInt8(ascii: ","))
+                guard reader.take(UInt8(ascii: "}")) else { return nil }
+            }
+            return reader.take(UInt8(ascii: "}")) && reader.atEnd ? scores : nil
+        }
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, _ text: String, field: String) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
@@ -252,5 +314,60 @@ enum SQLScope {
     private static func sites(_ table: String, _ actor: ActingUser) -> SQLQueryString? {
         guard !actor.siteIDs.isEmpty else { return nil }
         return "\(ident: table).\(ident: "site_id") IN (\(binds: actor.siteIDList))"
+    }
+}
+
+/// Reads the flat JSON the store writes itself, without whitespace; any surprise makes its caller give up (nil).
+private struct FlatJSONReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    var atEnd: Bool { index == bytes.count }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func takeNull() -> Bool {
+        guard index + 4 <= bytes.count, bytes[index] == UInt8(ascii: "n"), bytes[index + 1] == UInt8(ascii: "u"),
+              bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l") else { return false }
+        index += 4
+        return true
+    }
+
+    /// A string without escapes (a backslash or a control character gives up).
+    mutating func plainString() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                index += 1
+                return value
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The characters of a JSON number, for Int or Double to parse.
+    mutating func numberToken() -> Substring? {
+        let start = index
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+                 UInt8(ascii: "e"), UInt8(ascii: "E"):
+                index += 1
+            default:
+                return index > start ? Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) : nil
+            }
+        }
+        return index > start ? Substring(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) : nil
     }
 }

@@ -77,16 +77,31 @@ public struct ExportRepository: Sendable {
         }
     }
 
-    /// Questionnaire responses with their episode's patient.
+    /// Questionnaire responses with their episode's patient: one SQLKit statement a page (the largest type of an
+    /// export, so read without Fluent models).
     public func responses(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(QuestionnaireResponseRecord, patientID: UUID)] {
         let scope = try await scope(actor)
+        let granted: [UUID]?
+        switch scope {
+        case .all: granted = nil
+        case .grantedSites:
+            guard !actor.siteIDs.isEmpty else { return [] }
+            granted = actor.siteIDList
+        case .ownRecord, .denied: return []
+        }
         return try await database.transaction { db in
-            guard var query = ClinicalScope.apply(QuestionnaireResponseModel.query(on: db), actor, scope)?
-                .join(EpisodeModel.self, on: \QuestionnaireResponseModel.$episode.$id == \EpisodeModel.$id) else { return [] }
-            if let after { query = query.filter(\.$id > after) }
-            if let only { query = query.filter(EpisodeModel.self, \.$patient.$id ~~ Array(only)) }
-            return try await Self.changed(Self.sited(query, sites), since: since, updated: false).sort(\.$id).limit(limit).all().map { model in
-                (try QuestionnaireResponseRecord(model), try model.joined(EpisodeModel.self).$patient.id)
+            var query = try db.sqlDatabase().select()
+                .columns(QuestionnaireRepository.columns.map { SQLColumn($0, table: "r") })
+                .column(SQLColumn("patient_id", table: "e"))
+                .from(SQLAlias(SQLIdentifier("questionnaire_responses"), as: SQLIdentifier("r")))
+                .join(SQLAlias(SQLIdentifier("episodes"), as: SQLIdentifier("e")), on: SQLColumn("id", table: "e"), .equal, SQLColumn("episode_id", table: "r"))
+            if let granted { query = query.where(SQLColumn("site_id", table: "r"), .in, SQLBind.group(granted)) }
+            if let sites { query = query.where(SQLColumn("site_id", table: "r"), .in, SQLBind.group(Array(sites))) }
+            if let only { query = query.where(SQLColumn("patient_id", table: "e"), .in, SQLBind.group(Array(only))) }
+            if let after { query = query.where(SQLColumn("id", table: "r"), .greaterThan, SQLBind(after)) }
+            if let since { query = query.where(SQLColumn("created_at", table: "r"), .greaterThanOrEqual, SQLBind(since)) }
+            return try await query.orderBy(SQLColumn("id", table: "r")).limit(limit).all().map { row in
+                (try QuestionnaireResponseRecord(row: row), try row.decode(column: "patient_id", as: UUID.self))
             }
         }
     }

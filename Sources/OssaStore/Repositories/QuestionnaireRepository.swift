@@ -8,10 +8,24 @@ extension QuestionnaireResponseRecord {
     init(_ model: QuestionnaireResponseModel) throws {
         self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, timepointID: model.$timepoint.id,
                   instrumentID: model.instrumentID, instrumentVersion: model.instrumentVersion,
-                  answers: try StoredJSON.decode([String: Int?].self, model.answersJSON, field: "answers"),
+                  answers: try StoredJSON.decodeAnswers(model.answersJSON),
                   scores: try QuestionnaireRepository.decodeScores(model.scoresJSON, instrument: model.instrumentID),
                   scoringVersion: model.scoringVersion, source: try storedValue(ResponseSource.self, model.source, field: "source"),
                   completedAt: model.completedAt, createdAt: model.createdAt)
+    }
+
+    /// A row of `QuestionnaireRepository.columns` (read through SQLKit: without a Fluent model's reflection, which
+    /// was a quarter of a bulk export's time).
+    init(row: any SQLRow) throws {
+        let instrumentID = try row.decode(column: "instrument_id", as: String.self)
+        self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                  siteID: try row.decode(column: "site_id", as: UUID.self), timepointID: try row.decode(column: "timepoint_id", as: UUID?.self),
+                  instrumentID: instrumentID, instrumentVersion: try row.decode(column: "instrument_version", as: String.self),
+                  answers: try StoredJSON.decodeAnswers(try row.decode(column: "answers_json", as: String.self)),
+                  scores: try QuestionnaireRepository.decodeScores(try row.decode(column: "scores_json", as: String.self), instrument: instrumentID),
+                  scoringVersion: try row.decode(column: "scoring_version", as: String.self),
+                  source: try storedValue(ResponseSource.self, try row.decode(column: "source", as: String.self), field: "source"),
+                  completedAt: try row.decode(column: "completed_at", as: Date.self), createdAt: try row.decode(column: "created_at", as: Date?.self))
     }
 }
 
@@ -237,12 +251,11 @@ public struct QuestionnaireRepository: Sendable {
 
     /// Reads the stored score JSON (`{"instrument": …, "version": …, "scores": {…}}`), in the instrument's order.
     static func decodeScores(_ text: String, instrument: String) throws -> [ResponseScore] {
-        struct Stored: Decodable { var scores: [String: Double?] }
-        let stored = try StoredJSON.decode(Stored.self, text, field: "scores")
+        let scores = try StoredJSON.decodeScoreValues(text)
         let order = (try? InstrumentLibrary.builtIn().instrument(id: instrument)?.scores.map(\.id)) ?? nil
-        let ids = order.map { ids in ids.filter { stored.scores.keys.contains($0) } + stored.scores.keys.filter { !ids.contains($0) }.sorted() }
-            ?? stored.scores.keys.sorted()
-        return ids.map { ResponseScore(id: $0, value: stored.scores[$0] ?? nil) }
+        let ids = order.map { ids in ids.filter { scores.keys.contains($0) } + scores.keys.filter { !ids.contains($0) }.sorted() }
+            ?? scores.keys.sorted()
+        return ids.map { ResponseScore(id: $0, value: scores[$0] ?? nil) }
     }
 
     /// One response; audited as a chart read.
