@@ -30,7 +30,7 @@ public struct ConsentRepository: Sendable {
 
     /// Writes a checked consent inside `db`'s transaction: the patient under the actor's scope, the row and its audit entry.
     static func insert(_ actor: ActingUser, patientID: UUID, _ new: NewConsent, now: Date, scope: AccessPolicy.Scope,
-                       on db: any Database) async throws -> ConsentRecord {
+                       audits: AuditBuffer? = nil, on db: any Database) async throws -> ConsentRecord {
         let reference = try optionalText(new.formReference, field: "formReference", max: 500)
         do {
             guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?.filter(\.$id == patientID).first() else {
@@ -46,7 +46,8 @@ public struct ConsentRepository: Sendable {
                 .values(SQLBind(record.id), SQLBind(patientID), SQLBind(record.siteID), SQLBind(new.kind.rawValue), SQLBind(new.decision.rawValue),
                         SQLBind(new.date.iso), SQLBind(actor.userID), SQLBind(now), SQLBind(reference))
                 .run()
-            try await AuditLog.append(AuditEvent(actor: actor, action: .create, recordType: .consent, recordID: record.id.lowerString), on: db)
+            let event = AuditEvent(actor: actor, action: .create, recordType: .consent, recordID: record.id.lowerString)
+            if let audits { audits.add(event) } else { try await AuditLog.append(event, on: db) }
             return record
         }
     }

@@ -67,18 +67,25 @@ public struct EpisodeRepository: Sendable {
     /// Inserts an episode inside the caller's transaction with `create`'s checks (the diagnosis fits the joint, the
     /// patient is visible to the actor under `scope`, their create-episode scope) and audits it there.
     /// `status` and `lastContact`: an import's, as the other system had them (a new episode is open).
+    /// `patientSite`: the patient's site when the caller wrote the patient in this transaction (no read then).
     static func insert(_ actor: ActingUser, _ new: NewEpisode, status: EpisodeStatus = .open, lastContact: CalendarDate? = nil,
-                       scope: AccessPolicy.Scope, on db: any Database) async throws -> EpisodeRecord {
+                       scope: AccessPolicy.Scope, patientSite: UUID? = nil, audits: AuditBuffer? = nil,
+                       on db: any Database) async throws -> EpisodeRecord {
         try validate(new.diagnosis, joint: new.joint)
         let diagnosisJSON = try json(new.diagnosis)
         // The patient must be visible to the actor; the episode inherits its site.
-        guard let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?
-            .filter(\.$id == new.patientID).first() else {
+        let siteID: UUID
+        if let patientSite, PatientRepository.visible(patient: new.patientID, site: patientSite, actor, scope) {
+            siteID = patientSite
+        } else if patientSite == nil, let patient = try await PatientRepository.scoped(PatientModel.query(on: db), actor, scope)?
+            .filter(\.$id == new.patientID).first() {
+            siteID = patient.$site.id
+        } else {
             throw StoreError.notFound(recordType: "patient", id: new.patientID.lowerString)
         }
         let model = EpisodeModel()
         model.$patient.id = new.patientID
-        model.$site.id = patient.$site.id
+        model.$site.id = siteID
         model.joint = new.joint.rawValue
         model.side = new.side.rawValue
         model.diagnosisType = new.diagnosis.kind.rawValue
@@ -86,7 +93,7 @@ public struct EpisodeRepository: Sendable {
         model.status = status.rawValue
         model.lastContactDate = lastContact?.iso
         try await model.create(on: db)
-        try await Access.audit(actor, .create, .episode, model.id, on: db)
+        try await Access.audit(actor, .create, .episode, model.id, on: db, into: audits)
         return try EpisodeRecord(model)
     }
 

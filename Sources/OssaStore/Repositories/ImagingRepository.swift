@@ -87,7 +87,8 @@ public struct ImagingRepository: Sendable {
 
     /// One study inside `db`'s transaction (`create`, an import): the episode under the actor's scope, the checks
     /// against its joint, the rows and the audit entry.
-    static func insert(_ actor: ActingUser, _ new: NewImagingStudy, scope: AccessPolicy.Scope, on db: any Database) async throws -> ImagingStudyRecord {
+    static func insert(_ actor: ActingUser, _ new: NewImagingStudy, scope: AccessPolicy.Scope, audits: AuditBuffer? = nil,
+                       on db: any Database) async throws -> ImagingStudyRecord {
         try check(new)
         let other = try new.mri.map {
             try StoredJSON.encode(OtherMRIFindings(insufficiencyFracture: $0.insufficiencyFracture, avn: $0.avn,
@@ -130,7 +131,7 @@ public struct ImagingRepository: Sendable {
             try await BulkInsert.insertRows(into: "subregion_findings", columns: Self.findingColumns,
                                             rows: findings.map { Self.findingRow($0, study: studyID) }, on: db.sqlDatabase())
         }
-        try await Access.audit(actor, .create, .imagingStudy, studyID, on: db)
+        try await Access.audit(actor, .create, .imagingStudy, studyID, on: db, into: audits)
         return try Self.record(model, findings: (new.mri?.bml ?? []).sorted { $0.subregion < $1.subregion })
     }
 

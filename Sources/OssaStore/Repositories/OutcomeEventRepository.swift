@@ -85,7 +85,7 @@ public struct OutcomeEventRepository: Sendable {
     /// One event inside `db`'s transaction (`create`, an import): the episode under the actor's scope, the checks
     /// against its procedures and a recorded death, the row, the cancelled reminders and the audit entry.
     static func insert(_ actor: ActingUser, episodeID: UUID, _ event: OutcomeEvent, relatedness: AdverseEventRelatedness?,
-                       scope: AccessPolicy.Scope, on db: any Database) async throws -> OutcomeEventRecord {
+                       scope: AccessPolicy.Scope, audits: AuditBuffer? = nil, on db: any Database) async throws -> OutcomeEventRecord {
         let (replacement, severity, description) = try checked(event, relatedness: relatedness)
         let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
         if let first = try await ProcedureModel.query(on: db).filter(\.$episode.$id == episodeID)
@@ -121,7 +121,7 @@ public struct OutcomeEventRepository: Sendable {
                 try await TimepointRepository.cancelReminders(timepoint: try row.decode(column: "id", as: UUID.self), on: sql)
             }
         }
-        try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db)
+        try await Access.audit(actor, .create, .outcomeEvent, model.id, on: db, into: audits)
         return try OutcomeEventRecord(model)
     }
 

@@ -92,8 +92,10 @@ public struct PatientRepository: Sendable {
 
     /// Inserts a `checked` patient inside the caller's transaction and audits the creation there. The caller has
     /// checked the actor's right to create patients at the site (`create`, or a consult request's conversion).
-    static func insert(_ actor: ActingUser, _ new: NewPatient, on db: any Database) async throws -> PatientRecord {
-        guard try await SiteModel.find(new.siteID, on: db) != nil else {
+    /// `siteChecked`: the caller has seen the site exist in this transaction. `audits`: audit into that buffer.
+    static func insert(_ actor: ActingUser, _ new: NewPatient, siteChecked: Bool = false, audits: AuditBuffer? = nil,
+                       on db: any Database) async throws -> PatientRecord {
+        if !siteChecked, try await SiteModel.find(new.siteID, on: db) == nil {
             throw StoreError.notFound(recordType: "site", id: new.siteID.lowerString)
         }
         let model = PatientModel()
@@ -108,7 +110,7 @@ public struct PatientRepository: Sendable {
         model.email = new.email
         model.phone = new.phone
         try await model.create(on: db)
-        try await Access.audit(actor, .create, .patient, model.id, on: db)
+        try await Access.audit(actor, .create, .patient, model.id, on: db, into: audits)
         return try PatientRecord(model)
     }
 
@@ -184,6 +186,16 @@ public struct PatientRepository: Sendable {
     }
 
     /// The query restricted to what the actor may see, or nil when that is nothing.
+    /// What `scoped` lets through, for a patient whose site is known.
+    static func visible(patient: UUID, site: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> Bool {
+        switch scope {
+        case .all: true
+        case .grantedSites: actor.siteIDs.contains(site)
+        case .ownRecord: actor.patientID == patient
+        case .denied: false
+        }
+    }
+
     static func scoped(_ query: QueryBuilder<PatientModel>, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> QueryBuilder<PatientModel>? {
         switch scope {
         case .all: query

@@ -65,7 +65,8 @@ public struct ProcedureRepository: Sendable {
     /// Writes a checked procedure inside `db`'s transaction: the episode under the actor's scope, the targets against
     /// the episode's joint, the procedure, its injections and the audit entry. Unsigned whatever `new` says: a
     /// signature is given by signing.
-    static func insert(_ actor: ActingUser, _ new: NewProcedure, scope: AccessPolicy.Scope, on db: any Database) async throws -> StoredProcedure {
+    static func insert(_ actor: ActingUser, _ new: NewProcedure, scope: AccessPolicy.Scope, audits: AuditBuffer? = nil,
+                       on db: any Database) async throws -> StoredProcedure {
         var unsigned = new.record
         unsigned.signature = nil
         let record = unsigned
@@ -115,7 +116,7 @@ public struct ProcedureRepository: Sendable {
             try await BulkInsert.insertRows(into: "injections", columns: Self.injectionColumns,
                                             rows: record.injections.enumerated().map { Self.injectionRow($1, ordinal: $0 + 1, procedure: id) },
                                             on: db.sqlDatabase())
-            try await Access.audit(actor, .create, .procedure, id, on: db)
+            try await Access.audit(actor, .create, .procedure, id, on: db, into: audits)
             return try Self.stored(model, injections: record.injections)
         }
     }

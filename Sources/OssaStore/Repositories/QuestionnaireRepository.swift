@@ -206,7 +206,7 @@ public struct QuestionnaireRepository: Sendable {
     /// episode) keeps its status; when that is `completed`, it takes `completedAt` as its completion.
     static func insert(_ actor: ActingUser, episodeID: UUID, instrument: InstrumentDefinition, answers: [String: Int?], scores: ScoreResult,
                        completedAt: Date, source: ResponseSource, timepointID: UUID? = nil, scope: AccessPolicy.Scope,
-                       on db: any Database) async throws -> UUID {
+                       audits: AuditBuffer? = nil, on db: any Database) async throws -> UUID {
         let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
         let id = UUID()
         if let timepointID {
@@ -222,7 +222,7 @@ public struct QuestionnaireRepository: Sendable {
                                                StoredJSON.answers(answers), StoredJSON.scores(scores), instrument.scoring.version,
                                                source.rawValue, completedAt, Date()]
         try await BulkInsert.insertRows(into: "questionnaire_responses", columns: columns, rows: [row], on: try db.sqlDatabase())
-        try await Access.audit(actor, .create, .questionnaireResponse, id, on: db)
+        try await Access.audit(actor, .create, .questionnaireResponse, id, on: db, into: audits)
         return id
     }
 

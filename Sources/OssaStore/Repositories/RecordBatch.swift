@@ -188,6 +188,11 @@ public struct RecordBatchRepository: Sendable {
         let readScope = scopes.read, createEpisode = scopes.episode
         return try await database.transaction { db in
             var outcomes: [Outcome] = []
+            // One audit append for the whole batch; the sites seen to exist; the site of each patient written or
+            // matched here (its episodes and consents need no read of it).
+            let audits = AuditBuffer()
+            var sitesSeen: Set<UUID> = []
+            var patientSites: [Int: UUID] = [:]
             for (index, operation) in ready.enumerated() {
                 do {
                     switch operation {
@@ -201,44 +206,48 @@ public struct RecordBatchRepository: Sendable {
                             }
                             if let match = matches.first {
                                 outcomes.append(.matched(try match.requireID()))
+                                patientSites[index] = match.$site.id
                                 continue
                             }
                         }
                         let record = try await mapConstraint(PatientRepository.duplicateMRN(new)) {
-                            try await PatientRepository.insert(actor, new, on: db)
+                            try await PatientRepository.insert(actor, new, siteChecked: sitesSeen.contains(new.siteID), audits: audits, on: db)
                         }
+                        sitesSeen.insert(new.siteID)
+                        patientSites[index] = new.siteID
                         outcomes.append(.created(record.id))
                     case .createEpisode(let patient, let joint, let side, let diagnosis, let status, let lastContact):
-                        let patientID: UUID
+                        let patientID: UUID, patientSite: UUID?
                         switch patient {
-                        case .existing(let id): patientID = id
-                        case .operation(let earlier): patientID = outcomes[earlier].id
+                        case .existing(let id): (patientID, patientSite) = (id, nil)
+                        case .operation(let earlier): (patientID, patientSite) = (outcomes[earlier].id, patientSites[earlier])
                         }
                         let record = try await EpisodeRepository.insert(actor, NewEpisode(patientID: patientID, joint: joint, side: side, diagnosis: diagnosis),
-                                                                        status: status, lastContact: lastContact, scope: createEpisode ?? .denied, on: db)
+                                                                        status: status, lastContact: lastContact, scope: createEpisode ?? .denied,
+                                                                        patientSite: patientSite, audits: audits, on: db)
                         outcomes.append(.created(record.id))
                     case .createTimepoint(let episode, let new):
                         let id = try await TimepointRepository.insert(actor, episodeID: episodeID(episode, outcomes), new,
-                                                                      scope: scopes.timepoint ?? .denied, on: db)
+                                                                      scope: scopes.timepoint ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(id))
                     case .createOutcome(let episode, let event):
                         let record = try await OutcomeEventRepository.insert(actor, episodeID: episodeID(episode, outcomes), event, relatedness: nil,
-                                                                             scope: scopes.outcome ?? .denied, on: db)
+                                                                             scope: scopes.outcome ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(record.id))
                     case .createImaging(let episode, var new):
                         new.episodeID = episodeID(episode, outcomes)
-                        let record = try await ImagingRepository.insert(actor, new, scope: scopes.imaging ?? .denied, on: db)
+                        let record = try await ImagingRepository.insert(actor, new, scope: scopes.imaging ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(record.id))
                     case .createProcedure(let episode, let kind, let record):
                         let stored = try await ProcedureRepository.insert(actor, NewProcedure(episodeID: episodeID(episode, outcomes), kind: kind, record: record),
-                                                                          scope: scopes.procedure ?? .denied, on: db)
+                                                                          scope: scopes.procedure ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(stored.id))
                     case .createResponse(let episode, _, let answers, let completedAt, let source, let timepoint):
                         guard let (instrument, result) = scores[index] else { throw StoreError.invalid(field: "instrumentID", message: "not scored") }
                         let id = try await QuestionnaireRepository.insert(actor, episodeID: episodeID(episode, outcomes), instrument: instrument,
                                                                           answers: answers, scores: result, completedAt: completedAt, source: source,
                                                                           timepointID: timepoint.map { outcomes[$0].id },
-                                                                          scope: scopes.response ?? .denied, on: db)
+                                                                          scope: scopes.response ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(id))
                     case .createConsent(let patient, let new):
                         let patientID: UUID
@@ -247,13 +256,14 @@ public struct RecordBatchRepository: Sendable {
                         case .operation(let earlier): patientID = outcomes[earlier].id
                         }
                         let record = try await ConsentRepository.insert(actor, patientID: patientID, new, now: scopes.start.addingTimeInterval(Double(index) / 1000),
-                                                                        scope: scopes.consent ?? .denied, on: db)
+                                                                        scope: scopes.consent ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(record.id))
                     }
                 } catch {
                     throw Failure(index: index, error: error)
                 }
             }
+            try await audits.flush(on: db)
             if dryRun { throw DryRun(outcomes: outcomes) }
             return outcomes
         }

@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import SQLKit
+import NIOConcurrencyHelpers
 
 /// Paging and search for list calls.
 public struct PageRequest: Sendable, Hashable {
@@ -127,9 +128,9 @@ enum Access {
     }
 
     static func audit(_ actor: ActingUser, _ action: AuditAction, _ recordType: RecordType, _ recordID: UUID?,
-                      on db: any Database) async throws {
-        try await AuditLog.append(AuditEvent(actor: actor, action: action, recordType: recordType,
-                                             recordID: recordID.map { $0.uuidString.lowercased() }), on: db)
+                      on db: any Database, into buffer: AuditBuffer? = nil) async throws {
+        let event = AuditEvent(actor: actor, action: action, recordType: recordType, recordID: recordID.map { $0.uuidString.lowercased() })
+        if let buffer { buffer.add(event) } else { try await AuditLog.append(event, on: db) }
     }
 }
 
@@ -172,4 +173,23 @@ func optionalText(_ value: String?, field: String, max: Int = 200) throws -> Str
 
 extension UUID {
     var lowerString: String { uuidString.lowercased() }
+}
+
+/// The audit events of a batch write (an import), appended together by `flush` before its transaction commits: one
+/// read of the chain's head and one INSERT for the whole batch, instead of three statements for every record.
+final class AuditBuffer: Sendable {
+    private let events = NIOLockedValueBox<[AuditEvent]>([])
+
+    func add(_ event: AuditEvent) {
+        events.withLockedValue { $0.append(event) }
+    }
+
+    /// Appends what was added, in order, inside the caller's transaction on `db`.
+    func flush(on db: any Database) async throws {
+        let pending = events.withLockedValue { events in
+            defer { events = [] }
+            return events
+        }
+        try await AuditLog.appendBatch(pending, on: db)
+    }
 }

@@ -117,7 +117,8 @@ public struct TimepointRepository: Sendable {
 
     /// One imported timepoint inside `db`'s transaction: the episode under the actor's scope, the row (a second one
     /// of the same code for the episode is a conflict) and its audit entry.
-    static func insert(_ actor: ActingUser, episodeID: UUID, _ new: NewTimepoint, scope: AccessPolicy.Scope, on db: any Database) async throws -> UUID {
+    static func insert(_ actor: ActingUser, episodeID: UUID, _ new: NewTimepoint, scope: AccessPolicy.Scope, audits: AuditBuffer? = nil,
+                       on db: any Database) async throws -> UUID {
         try check(new)
         let episode = try await ClinicalScope.episode(episodeID, actor, scope, on: db)
         guard try await FollowUpTimepointModel.query(on: db).filter(\.$episode.$id == episodeID).filter(\.$code == new.code).count() == 0 else {
@@ -127,7 +128,7 @@ public struct TimepointRepository: Sendable {
         let row: [any Encodable & Sendable] = [id, episodeID, episode.$site.id, new.code, new.protocolID, new.dueDate.iso, new.windowStart.iso,
                                                new.windowEnd.iso, new.status.rawValue, Date?.none, now, now]
         try await BulkInsert.insertRows(into: "follow_up_timepoints", columns: columns, rows: [row], on: db.sqlDatabase())
-        try await Access.audit(actor, .create, .timepoint, id, on: db)
+        try await Access.audit(actor, .create, .timepoint, id, on: db, into: audits)
         return id
     }
 

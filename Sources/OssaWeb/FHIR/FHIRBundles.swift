@@ -216,6 +216,7 @@ public struct FHIRImport: Sendable {
                 }
                 names.operations[name] = index
                 names.types[name] = type
+                names.patients[name] = type == "Patient" ? index : nil
             }
             if case .condition(let condition) = item { names.conditionSubjects[index] = condition.subject }
         }
@@ -368,6 +369,8 @@ public struct FHIRImport: Sendable {
     struct InputNames {
         var operations: [String: Int] = [:]
         var types: [String: String] = [:]
+        /// The names of Patients only (made once: each Condition looks its subject up in it).
+        var patients: [String: Int] = [:]
         /// Each Condition operation's `subject` as written.
         var conditionSubjects: [Int: String] = [:]
 
@@ -380,7 +383,7 @@ public struct FHIRImport: Sendable {
     /// entries are independent).
     static func operation(_ entry: FHIRBundleInput.Entry, _ item: FHIRBundleInput.Item, sites: [UUID: SiteRecord],
                           names: InputNames?) throws -> RecordBatchRepository.Operation {
-        let patients = names.map { n in n.operations.filter { n.types[$0.key] == "Patient" } }
+        let patients = names?.patients
         switch item {
         case .patient(let input, let condition):
             let site = try FHIRRoutes.site(of: input, among: sites, at: entry.resourcePath)
