@@ -67,6 +67,9 @@ public struct EpisodeRepository: Sendable {
     /// Inserts an episode inside the caller's transaction with `create`'s checks (the diagnosis fits the joint, the
     /// patient is visible to the actor under `scope`, their create-episode scope) and audits it there.
     /// `status` and `lastContact`: an import's, as the other system had them (a new episode is open).
+    static let columns = ["id", "patient_id", "site_id", "joint", "side", "diagnosis_type", "diagnosis_json", "status", "last_contact_date",
+                          "created_at", "updated_at"]
+
     /// `patientSite`: the patient's site when the caller wrote the patient in this transaction (no read then).
     static func insert(_ actor: ActingUser, _ new: NewEpisode, status: EpisodeStatus = .open, lastContact: CalendarDate? = nil,
                        scope: AccessPolicy.Scope, patientSite: UUID? = nil, audits: AuditBuffer? = nil,
@@ -92,7 +95,13 @@ public struct EpisodeRepository: Sendable {
         model.diagnosisJSON = diagnosisJSON
         model.status = status.rawValue
         model.lastContactDate = lastContact?.iso
-        try await model.create(on: db)
+        // Written through SQLKit, as patients are (Fluent's create reflects over the model).
+        let now = Date()
+        (model.id, model.createdAt, model.updatedAt) = (UUID(), now, now)
+        try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: Self.columns, rows: [[
+            model.id, new.patientID, siteID, model.joint, model.side, model.diagnosisType, model.diagnosisJSON, model.status,
+            model.lastContactDate, now, now,
+        ]], on: db.sqlDatabase())
         try await Access.audit(actor, .create, .episode, model.id, on: db, into: audits)
         return try EpisodeRecord(model)
     }

@@ -109,7 +109,13 @@ public struct PatientRepository: Sendable {
         model.sex = new.sex?.rawValue
         model.email = new.email
         model.phone = new.phone
-        try await model.create(on: db)
+        // Written through SQLKit: Fluent's create reflects over the model's properties, half of an import's time.
+        let now = Date()
+        (model.id, model.createdAt, model.updatedAt) = (UUID(), now, now)
+        try await BulkInsert.insertRows(into: PatientModel.schema, columns: Self.columns, rows: [[
+            model.id, new.siteID, model.mrn, model.familyName, model.givenName, model.nameSearch, model.birthDate, model.sex, model.email,
+            model.phone, now, now, model.mrnSearch,
+        ]], on: db.sqlDatabase())
         try await Access.audit(actor, .create, .patient, model.id, on: db, into: audits)
         return try PatientRecord(model)
     }
@@ -186,6 +192,9 @@ public struct PatientRepository: Sendable {
     }
 
     /// The query restricted to what the actor may see, or nil when that is nothing.
+    static let columns = ["id", "site_id", "mrn", "family_name", "given_name", "name_search", "birth_date", "sex", "email", "phone",
+                          "created_at", "updated_at", "mrn_search"]
+
     /// What `scoped` lets through, for a patient whose site is known.
     static func visible(patient: UUID, site: UUID, _ actor: ActingUser, _ scope: AccessPolicy.Scope) -> Bool {
         switch scope {
