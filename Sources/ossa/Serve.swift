@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
         configuration.analyticsMaxStaleness = TimeInterval(try settings.int("ossa.analytics.max.staleness", default: 300, in: 0...86_400))
         configuration.exportFileBytes = try settings.int("ossa.export.file.bytes", default: configuration.exportFileBytes, in: 4096...(1 << 32))
         configuration.exportDirectory = settings.string("ossa.export.dir")
+        configuration.pageCacheEntries = try settings.int("ossa.page.cache.entries", default: configuration.pageCacheEntries, in: 0...1_000_000)
         configuration.literature = try settings.literatureFile()
         // Checked before anything is opened: a malformed delivery setting stops the server at start, naming it.
         let messaging: MessagingConfiguration
@@ -67,7 +68,7 @@ struct Serve: AsyncParsableCommand {
         let lease = try settings.int("ossa.delivery.lease.seconds", default: 300, in: 5...3600)
         let email = try messaging.smtp.map { try SMTPClient(server: $0, heloName: messaging.publicURL?.host) }
 
-        let store = try await openStore(database, create: true, logger: logger)
+        let store = try await openStore(database, create: true, pageCacheEntries: configuration.pageCacheEntries, logger: logger)
         var logins: [DemoSetup.Login] = []
         do {
             if demo {

@@ -111,11 +111,12 @@ func logLevel(_ text: String?) throws -> Logger.Level? {
 ///
 /// `create`: only `serve`, `migrate` and `demo` make a new database. Every other command refuses a path that holds
 /// no Ossa database, naming it and what to run, and creates nothing there (no empty file, no directory).
-func openStore(_ options: DatabaseOptions, migrate: Bool = true, create: Bool = false, logger: Logger) async throws -> OssaStore {
+func openStore(_ options: DatabaseOptions, migrate: Bool = true, create: Bool = false,
+               pageCacheEntries: Int = OssaDatabase.defaultReadModelCacheEntries, logger: Logger) async throws -> OssaStore {
     let location = try Settings(flags: ["ossa.database.url": options.database]).databaseLocation()
     let database: OssaDatabase
     do {
-        database = try await OssaDatabase.open(location, logger: logger, mustExist: !create)
+        database = try await OssaDatabase.open(location, logger: logger, readModelCacheEntries: pageCacheEntries, mustExist: !create)
     } catch let error as OssaDatabaseError {
         throw CommandLineError(message: "\(error)")
     }

@@ -50,6 +50,10 @@ public final class OssaDatabase: Sendable {
     let credentials: CredentialCache
     /// Registry analytics' in-memory extract (see `AnalyticsRepository`).
     let analyticsCache = AnalyticsCache()
+    /// Page read models at the newest write revision (see `cachedAuditedRead`).
+    let readModelCache: RevisionedCache<ReadModelKey, CachedReadModel>
+    /// How many page read models are kept by default (`OSSA_PAGE_CACHE_ENTRIES` overrides it in `ossa serve`).
+    public static let defaultReadModelCacheEntries = 2_000
 
     private enum State { case open, shutDown }
 
@@ -60,6 +64,8 @@ public final class OssaDatabase: Sendable {
     ///   looked up again, bounding how late another process's change to it is seen (`CredentialCache`); zero
     ///   turns the cache off.
     /// - Parameter checkpointInterval: SQLite: how often the WAL is checkpointed in the background.
+    /// - Parameter readModelCacheEntries: how many page read models are kept between views (`cachedAuditedRead`);
+    ///   zero turns the cache off.
     /// - Parameter mustExist: refuse (with `OssaDatabaseError.noDatabase` or `.notOssa`) a location that holds no
     ///   Ossa database instead of creating one; nothing is created or changed at the location then.
     public static func open(
@@ -69,6 +75,7 @@ public final class OssaDatabase: Sendable {
         postgresConnections: Int = 4,
         credentialCacheLifetime: Duration = .seconds(1),
         checkpointInterval: Duration = OssaDatabase.defaultCheckpointInterval,
+        readModelCacheEntries: Int = OssaDatabase.defaultReadModelCacheEntries,
         mustExist: Bool = false
     ) async throws -> OssaDatabase {
         if mustExist, case .sqlite(let path) = location {
@@ -79,7 +86,7 @@ public final class OssaDatabase: Sendable {
         }
         let database = try OssaDatabase(location: location, logger: logger, postgresSearchPath: postgresSearchPath,
                                         postgresConnections: postgresConnections, credentialCacheLifetime: credentialCacheLifetime,
-                                        checkpointInterval: checkpointInterval)
+                                        checkpointInterval: checkpointInterval, readModelCacheEntries: readModelCacheEntries)
         do {
             // Checked before the connection is prepared: preparing sets WAL mode, which would change a foreign file.
             if mustExist, !(await database.holdsOssaSchema()) {
@@ -94,8 +101,9 @@ public final class OssaDatabase: Sendable {
     }
 
     private init(location: DatabaseLocation, logger: Logger, postgresSearchPath: [String]?, postgresConnections: Int,
-                 credentialCacheLifetime: Duration, checkpointInterval: Duration) throws {
+                 credentialCacheLifetime: Duration, checkpointInterval: Duration, readModelCacheEntries: Int) throws {
         self.checkpointInterval = checkpointInterval
+        readModelCache = RevisionedCache(capacity: readModelCacheEntries)
         self.location = location
         credentials = CredentialCache(lifetime: credentialCacheLifetime)
         self.logger = logger

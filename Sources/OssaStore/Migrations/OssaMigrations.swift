@@ -42,6 +42,7 @@ public enum OssaMigrations {
         M0033_AddAnalytics(),
         M0034_CreateInstallationSecrets(),
         M0035_CreateConsents(),
+        M0036_AddWriteRevisionIndex(),
     ]
 }
 

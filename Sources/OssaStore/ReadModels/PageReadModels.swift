@@ -37,6 +37,8 @@ public struct ReadModels: Sendable {
         public var patients: Page<PatientRecord>
         /// Each listed patient's episodes, newest first.
         public var episodes: [UUID: [EpisodeRecord]]
+        /// The store's write revision this was read at (`OssaDatabase.writeRevision`).
+        public var revision: Int64 = 0
     }
 
     /// The patient list's filters beyond the search: patients with at least one episode matching all that are given.
@@ -60,7 +62,11 @@ public struct ReadModels: Sendable {
         let episodeScope = try await Access.require(actor, .list, .episode, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .list, .site)
         let page = try page.validated()
-        return try await database.auditedRead { db in
+        let key = ReadModelKey(page: "patients", actor: actor, parameters: [
+            String(page.limit), String(page.offset), page.search ?? "\u{0}", site?.lowerString ?? "",
+            filter.joint?.rawValue ?? "", filter.diagnosis?.rawValue ?? "", filter.status?.rawValue ?? "",
+        ])
+        var (list, revision) = try await database.cachedAuditedRead(key, actor: actor) { db in
             let viewer = try await Self.viewer(actor, on: db)
             var sites: [SiteRecord] = []
             if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
@@ -111,6 +117,8 @@ public struct ReadModels: Sendable {
             let value = PatientList(viewer: viewer, sites: sites, patients: patients, episodes: episodes)
             return (value, audit)
         }
+        list.revision = revision
+        return list
     }
 
     /// GET /episodes/:episodeID.
@@ -136,6 +144,8 @@ public struct ReadModels: Sendable {
         public var addenda: [UUID: [ProcedureAddendum]]
         /// The episode's red flags (recovery diary, locked links), open ones first, newest first; staff only.
         public var redFlags: [RedFlagRecord] = []
+        /// The store's write revision this was read at (`OssaDatabase.writeRevision`).
+        public var revision: Int64 = 0
 
         public init(viewer: Viewer, episode: EpisodeRecord, patient: PatientRecord, site: SiteRecord?, otherEpisodes: [EpisodeRecord],
                     screeningDecisions: [ScreeningDecisionRecord], imagingStudies: [ImagingStudyRecord], procedures: [StoredProcedure],
@@ -154,7 +164,10 @@ public struct ReadModels: Sendable {
         let episodeScope = try await Access.require(actor, .read, .episode, recordID: episodeID.lowerString, database: database)
         let patientScope = try await Access.require(actor, .read, .patient, database: database)
         let siteScope = AccessPolicy.scope(actor.role, .read, .site)
-        return try await database.auditedRead { db in
+        let key = ReadModelKey(page: "episode", actor: actor, parameters: [
+            episodeID.lowerString, focus.map { "\($0.0.rawValue) \($0.1.lowerString)" } ?? "",
+        ])
+        var (page, revision) = try await database.cachedAuditedRead(key, actor: actor) { db in
             let viewer = try await Self.viewer(actor, on: db)
             guard let episodeModel = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
                 .filter(\.$id == episodeID).first() else {
@@ -240,6 +253,8 @@ public struct ReadModels: Sendable {
             value.redFlags = flags
             return (value, audit)
         }
+        page.revision = revision
+        return page
     }
 
     /// The signed-in user's name and role for the layout (any role may read its own account).

@@ -55,6 +55,8 @@ public struct Worklist: Sendable {
     public var consultRequests = ConsultRequestList(total: 0, items: [])
     /// Red flags, failed deliveries and patients to call (the patient side; `worklistAttention`).
     public var attention = WorklistAttention.empty
+    /// The store's write revision this was read at (`OssaDatabase.writeRevision`): the same revision, the same page.
+    public var revision: Int64 = 0
 
     public init(viewer: ReadModels.Viewer, today: CalendarDate, proceduresPlannedThisWeek: Section = Section(total: 0, items: []),
                 decisionsAwaitingSignature: Section, proceduresAwaitingSignature: Section,
@@ -133,7 +135,8 @@ extension ReadModels {
         let episodeJoin = SQLScope.episode("e", actor, episodeScope) ?? "1 = 0"
         let patientJoin = SQLScope.patient("p", actor, patientScope) ?? "1 = 0"
         let rows = Self.worklistRows
-        return try await database.auditedRead { db in
+        let key = ReadModelKey(page: "worklist", actor: actor, parameters: [day])
+        var (worklist, revision) = try await database.cachedAuditedRead(key, actor: actor) { db in
             let sql = try db.sqlDatabase()
             let viewer = try await Self.viewer(actor, on: sql)
             var totals: [String: Int] = [:]
@@ -224,5 +227,7 @@ extension ReadModels {
             value.attention = attention
             return (value, audit)
         }
+        worklist.revision = revision
+        return worklist
     }
 }

@@ -87,7 +87,7 @@ public struct LinkRepository: Sendable {
     public static let sessionLifetime: TimeInterval = 14 * 86_400
 
     /// Resolves a link; records its first opening on the invitation and the timepoint. Audited (read of the
-    /// invitation, by the patient). An unknown token is `StoreError.notFound`.
+    /// invitation, by the patient; its first opening an update too). An unknown token is `StoreError.notFound`.
     public func open(token: String, session: String?, now: Date = Date(), address: String? = nil) async throws -> LinkView {
         let tokenHash = InvitationRepository.hash(token)
         let sessionHash = session.map(InvitationRepository.hash)
@@ -98,6 +98,9 @@ public struct LinkRepository: Sendable {
                 try await sql.update("invitations").set("opened_at", to: SQLBind(now)).where("id", .equal, SQLBind(link.invitationID)).run()
                 try await sql.update("follow_up_timepoints").set("opened_at", to: SQLBind(now))
                     .where("id", .equal, SQLBind(link.timepointID)).where("opened_at", .is, SQLLiteral.null).run()
+                // The first opening is a write (the follow-up page shows it), audited as one: that moves the store's
+                // write revision, so no page read before it is answered again.
+                try await AuditLog.append(Self.event(link, .update, address: address), on: db)
             }
             var view = link.view
             if [.open, .completed].contains(view.status), let sessionHash,

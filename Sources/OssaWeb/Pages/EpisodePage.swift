@@ -43,11 +43,6 @@ struct EpisodePage: Page {
 
     /// One read model: the user bar, the episode, its patient and site, the patient's other episodes and all the
     /// episode's records.
-    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, episodeID: UUID, today: CalendarDate) async throws -> EpisodePage {
-        let view = try await store.readModels.episodePage(actor, episodeID: episodeID)
-        return EpisodePage(view, user: UserBar(view.viewer, csrfToken: csrfToken), role: actor.role, today: today)
-    }
-
     init(_ view: ReadModels.EpisodePage, user: UserBar, role: Role, today: CalendarDate) {
         let (patient, site) = (view.patient, view.site)
         let episode = EpisodeView(view.episode)

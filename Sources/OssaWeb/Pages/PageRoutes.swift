@@ -43,9 +43,14 @@ struct PageRoutes: Sendable {
     @Sendable func home(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
             if AccessPolicy.allows(actor.role, .list, .screeningDecision) {
-                let worklist = try await store.readModels.worklist(actor, today: CalendarDate(utc: now()))
-                return try pages.html(WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: context.auth?.csrfToken ?? ""),
-                                                   deliveryConfigured: deliveryConfigured))
+                let today = CalendarDate(utc: now())
+                let worklist = try await store.readModels.worklist(actor, today: today)
+                let csrfToken = context.auth?.csrfToken ?? ""
+                let key = RenderedPageKey(page: "worklist", actor: actor, csrfToken: csrfToken, today: today,
+                                          parameters: [String(deliveryConfigured)])
+                return try pages.html(cachedAs: key, revision: worklist.revision) {
+                    WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: csrfToken), deliveryConfigured: deliveryConfigured)
+                }
             }
             // A patient starts on their own progress page.
             if actor.role == .patient { return Response(status: .seeOther, headers: [.location: Paths.myProgress.template]) }
@@ -72,18 +77,28 @@ struct PageRoutes: Sendable {
             }
             let filter = ReadModels.PatientFilter(joint: try choice("joint", Joint.self), diagnosis: try choice("diagnosis", Diagnosis.Kind.self),
                                                   status: try choice("status", EpisodeStatus.self))
-            let model = try await PatientListPage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "",
-                                                       query: search, site: site, offset: offset, filter: filter)
-            return try pages.html(model)
+            let view = try await PatientListPage.read(store: store, actor: actor, query: search, site: site, offset: offset, filter: filter)
+            let csrfToken = context.auth?.csrfToken ?? ""
+            let key = RenderedPageKey(page: "patients", actor: actor, csrfToken: csrfToken, today: CalendarDate(utc: now()), parameters: [
+                search ?? "\u{0}", site?.uuidString ?? "", String(offset), filter.joint?.rawValue ?? "",
+                filter.diagnosis?.rawValue ?? "", filter.status?.rawValue ?? "",
+            ])
+            return try pages.html(cachedAs: key, revision: view.revision) {
+                PatientListPage(view, actor: actor, csrfToken: csrfToken, query: search, site: site, offset: offset, filter: filter)
+            }
         }
     }
 
     @Sendable func episode(_ request: Request, context: OssaRequestContext) async throws -> Response {
         try await page(context) { actor in
             let id = try context.uuidParameter("episodeID")
-            let model = try await EpisodePage.load(store: store, actor: actor, csrfToken: context.auth?.csrfToken ?? "", episodeID: id,
-                                                   today: CalendarDate(utc: now()))
-            return try pages.html(model)
+            let today = CalendarDate(utc: now())
+            let view = try await store.readModels.episodePage(actor, episodeID: id)
+            let csrfToken = context.auth?.csrfToken ?? ""
+            let key = RenderedPageKey(page: "episode", actor: actor, csrfToken: csrfToken, today: today, parameters: [id.uuidString])
+            return try pages.html(cachedAs: key, revision: view.revision) {
+                EpisodePage(view, user: UserBar(view.viewer, csrfToken: csrfToken), role: actor.role, today: today)
+            }
         }
     }
 

@@ -26,10 +26,18 @@ struct PatientListPage: Page {
     static let pageSize = 25
 
     /// One read model: the user bar, sites, the page of patients and all their episodes in one transaction.
-    static func load(store: OssaStore, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int,
-                     filter: ReadModels.PatientFilter = ReadModels.PatientFilter()) async throws -> PatientListPage {
-        let view = try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site,
-                                                          filter: filter)
+    static func read(store: OssaStore, actor: ActingUser, query: String?, site: UUID?, offset: Int,
+                     filter: ReadModels.PatientFilter) async throws -> ReadModels.PatientList {
+        try await store.readModels.patientList(actor, PageRequest(limit: pageSize, offset: offset, search: query), site: site, filter: filter)
+    }
+
+}
+
+extension PatientListPage {
+    /// The page for one read of the list (the memberwise initialiser stays: this one is in an extension).
+    init(_ view: ReadModels.PatientList, actor: ActingUser, csrfToken: String, query: String?, site: UUID?, offset: Int,
+         filter: ReadModels.PatientFilter) {
+        let pageSize = Self.pageSize
         let codes = Dictionary(uniqueKeysWithValues: view.sites.map { ($0.id, $0.code) })
         let page = view.patients
         let rows = page.items.map { patient in
@@ -61,7 +69,7 @@ struct PatientListPage: Page {
         values.set("diagnosis", filter.diagnosis?.rawValue)
         values.set("status", filter.status?.rawValue)
         let none = FormErrors()
-        var model = PatientListPage(
+        self.init(
             title: actor.role == .patient ? "My record" : "Patients",
             user: UserBar(view.viewer, csrfToken: csrfToken), query: query ?? "",
             sites: view.sites.map { SiteOption(id: $0.id.lowercasedID, code: $0.code, name: $0.name, selected: $0.id == site) },
@@ -70,13 +78,12 @@ struct PatientListPage: Page {
             pagination: Pagination(previousURL: offset > 0 ? url(max(0, offset - pageSize)) : nil,
                                    nextURL: last < page.total ? url(offset + pageSize) : nil, summary: summary))
         if actor.role != .patient {
-            model.filters = [
+            filters = [
                 FormField.select("joint", "Joint", values, none, options: Joint.allCases.map { ($0.rawValue, $0.rawValue.capitalizedFirst) }, blank: "Any"),
                 FormField.select("diagnosis", "Diagnosis", values, none, options: Diagnosis.Kind.allCases.map { ($0.rawValue, DiagnosisFields.label($0)) }, blank: "Any"),
                 FormField.select("status", "Episode status", values, none, options: EpisodeStatus.allCases.map { ($0.rawValue, $0.rawValue.capitalizedFirst) }, blank: "Any"),
             ]
-            model.canCreate = AccessPolicy.allows(actor.role, .create, .patient)
+            canCreate = AccessPolicy.allows(actor.role, .create, .patient)
         }
-        return model
     }
 }

@@ -28,7 +28,7 @@ public func buildApplication(configuration: ServerConfiguration, store: OssaStor
 /// The route table. Middleware runs in the order added, outermost first, and applies to routes added after it.
 func buildRouter(configuration: ServerConfiguration, store: OssaStore,
                  environment: WebEnvironment) async throws -> Router<OssaRequestContext> {
-    let pages = try await PageRenderer.load()
+    let pages = try await PageRenderer.load(renderedPageEntries: configuration.pageCacheEntries)
     let auth = Auth(store: store, configuration: configuration, environment: environment)
     let openAPI = try PageRenderer.resource("openapi.json")
 

@@ -45,6 +45,9 @@ public struct ServerConfiguration: Sendable {
     public var exportFileBytes = 64 << 20
     /// Where `$export` writes its files (`OSSA_EXPORT_DIR`; default the system's temporary directory).
     public var exportDirectory: String?
+    /// How many staff pages (worklist, patient list, episode page) are kept, as read models in the store and as
+    /// HTML, for the views that come before the next write (`OSSA_PAGE_CACHE_ENTRIES`, default 2,000; 0 = none).
+    public var pageCacheEntries = OssaDatabase.defaultReadModelCacheEntries
 
     /// The start of every link in a message.
     public var linkBase: String {
