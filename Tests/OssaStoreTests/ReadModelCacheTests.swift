@@ -9,7 +9,7 @@ import Testing
 struct ReadModelCacheTests {
     @Test("a page read again before any write costs one statement and is audited again, from the new address")
     func repeatedViewsAreAudited() async throws {
-        try await ReadModelTests().withCountedStore { store, counter in
+        try await ReadModelTests().withCountedStore(cacheEntries: 100) { store, counter in
             let f = try await Fixture.make(store)
             let clinician = try #require(f.actors[.clinician])
             let first = try await counter.statements { _ = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id) }
@@ -25,6 +25,14 @@ struct ReadModelCacheTests {
             #expect(entries.first?.recordType == "episode" && entries.first?.action == "read")
             #expect(entries.first?.recordID == f.episodeA.id.lowerString)
             #expect(entries.count >= 2 && entries.allSatisfy { $0.actorUserID == clinician.userID.lowerString && $0.fromAddress == "10.9.9.9" })
+            // After a write the kept page fails the append's revision check and is read afresh: the new status, and
+            // the view audited once, not twice.
+            _ = try await store.episodes.update(f.seeder, f.episodeA.id, EpisodeChanges(status: .closed))
+            let beforeFresh = try await auditEntries(store).count
+            #expect(try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id).episode.status == .closed)
+            let fresh = try await auditEntries(store).dropFirst(beforeFresh)
+            #expect(fresh.filter { $0.recordType == "episode" && $0.action == "read" }.count == 1)
+            #expect(fresh.filter { $0.recordType == "patient" && $0.action == "read" }.count == 1)
         }
     }
 

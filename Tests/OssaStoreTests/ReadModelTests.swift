@@ -48,12 +48,14 @@ final class StatementCounter: Sendable {
 
 @Suite("Read models: one transaction, a fixed number of statements, one audit batch")
 struct ReadModelTests {
-    /// A SQLite store whose every statement is counted.
-    func withCountedStore(_ body: @Sendable (OssaStore, StatementCounter) async throws -> Void) async throws {
+    /// A SQLite store whose every statement is counted. The statement counts here are the read models' own, so
+    /// pages are not kept between views unless `cacheEntries` says so (`ReadModelCacheTests`).
+    func withCountedStore(cacheEntries: Int = 0, _ body: @Sendable (OssaStore, StatementCounter) async throws -> Void) async throws {
         let counter = StatementCounter()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ossa-readmodel-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let database = try await OssaDatabase.open(.sqlite(path: dir.appendingPathComponent("ossa.sqlite").path), logger: counter.logger)
+        let database = try await OssaDatabase.open(.sqlite(path: dir.appendingPathComponent("ossa.sqlite").path), logger: counter.logger,
+                                                   readModelCacheEntries: cacheEntries)
         do {
             try await database.migrate()
             try await body(OssaStore(database: database), counter)

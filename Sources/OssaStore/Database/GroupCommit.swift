@@ -74,23 +74,44 @@ extension OssaDatabase {
             }
         }
         if !events.isEmpty {
-            let database = self
-            try await auditCommits.submit(events) { batch in await database.appendAudits(batch) }
+            _ = try await appendAudit(AuditAppend(events: events, ifRevision: nil))
         }
         return value
     }
 
+    /// Appends a page's audit events in the next group commit; false if `ifRevision` was given and the write
+    /// revision is no longer it (then nothing of this page is appended).
+    func appendAudit(_ append: AuditAppend) async throws -> Bool {
+        let database = self
+        return try await auditCommits.submit(append) { batch in await database.appendAudits(batch) }
+    }
+
     /// One transaction on the writer for the audit events of a batch of pages: all of them are written, or none.
-    private func appendAudits(_ batch: [[AuditEvent]]) async -> [Result<Void, any Error>] {
+    /// A page kept in `readModelCache` is appended only if the revision it was read at is still the newest, read
+    /// once for the batch under the write lock (`BEGIN IMMEDIATE`), so no write can come between the check and
+    /// the commit of the audit entries.
+    private func appendAudits(_ batch: [AuditAppend]) async -> [Result<Bool, any Error>] {
         do {
-            _ = try await sqlTransaction { session in
-                try await AuditLog.appendBatch(batch.flatMap { $0 }, inTransactionOn: session.sql)
+            let conditional = batch.contains { $0.ifRevision != nil }
+            let taken = try await sqlTransaction(immediate: conditional) { session in
+                let revision = conditional ? try await Self.writeRevision(on: session.sql) : nil
+                let taken = batch.map { $0.ifRevision == nil || $0.ifRevision == revision }
+                let events = zip(batch, taken).flatMap { $1 ? $0.events : [] }
+                if !events.isEmpty { try await AuditLog.appendBatch(events, inTransactionOn: session.sql) }
+                return taken
             }
-            return batch.map { _ in .success(()) }
+            return taken.map { .success($0) }
         } catch {
             return batch.map { _ in .failure(error) }
         }
     }
+}
+
+/// The audit events of one page view, for the group commit (`appendAudit`).
+struct AuditAppend: Sendable {
+    var events: [AuditEvent]
+    /// Append only while the store's write revision is this one (a kept read model's); nil: always.
+    var ifRevision: Int64?
 }
 
 /// Who reads which page read model with which parameters: a cached model is handed only to the same user with the
@@ -134,15 +155,25 @@ extension OssaDatabase {
     func cachedAuditedRead<T: Sendable>(_ key: ReadModelKey, actor: ActingUser,
                                         _ body: @escaping @Sendable (any Database) async throws -> (T, [AuditEvent])) async throws -> (T, revision: Int64) {
         let cache = readModelCache
+        @Sendable func addressed(_ events: [AuditEvent]) -> [AuditEvent] {
+            events.map { event in
+                var event = event
+                event.fromAddress = actor.address
+                return event
+            }
+        }
+        // SQLite: a kept model is checked by the audit append itself (one revision probe for the whole batch, on the
+        // writer), so a repeated view reads nothing on a reader connection: after any commit those start with an
+        // empty page cache. The revision it was read at is the one checked, so a model read before the newest write
+        // is never the answer.
+        if hasReaders, let kept = cache.entry(key), let value = kept.value.value as? T,
+           try await appendAudit(AuditAppend(events: addressed(kept.value.events), ifRevision: kept.revision)) {
+            return (value, kept.revision)
+        }
         return try await auditedRead { db in
             let revision = try await Self.writeRevision(on: db.sqlDatabase())
             if let hit = cache.value(key, revision: revision), let value = hit.value as? T {
-                let events = hit.events.map { event in
-                    var event = event
-                    event.fromAddress = actor.address
-                    return event
-                }
-                return ((value, revision), events)
+                return ((value, revision), addressed(hit.events))
             }
             let (value, events) = try await body(db)
             cache.store(key, revision: revision, CachedReadModel(value: value, events: events))

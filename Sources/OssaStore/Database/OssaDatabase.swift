@@ -36,6 +36,8 @@ public final class OssaDatabase: Sendable {
     private let databases: Databases
     /// SQLite only: the read-only connection behind `readSQL()`, and the one that checkpoints the WAL.
     private let reader: SideConnection?
+    /// SQLite: pages read on the read-only connections (`readTransaction`).
+    var hasReaders: Bool { reader != nil }
     private let checkpointer: SideConnection?
     private let checkpoints = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let checkpointInterval: Duration
@@ -43,7 +45,7 @@ public final class OssaDatabase: Sendable {
     /// Group commit for questionnaire submissions (see `GroupCommit`).
     let submissionCommits: GroupCommit<SubmissionRequest, QuestionnaireResponseRecord>
     /// The audit entries of page reads, committed in batches (`auditedRead`).
-    let auditCommits: GroupCommit<[AuditEvent], Void>
+    let auditCommits: GroupCommit<AuditAppend, Bool>
     /// SQLite: runs tasks on the connection's event loop (see `transaction(_:)`); nil on PostgreSQL.
     let writerExecutor: EventLoopExecutor?
     /// Recently authenticated API tokens and sessions (see `CredentialCache`).
@@ -208,7 +210,11 @@ public final class OssaDatabase: Sendable {
     /// leases the connection without a task of its own and runs BEGIN, the body and COMMIT as one task on the
     /// database's event loop: Fluent's `transaction` would start a task on the server's loops, which are busy
     /// with HTTP, and hop back to them for BEGIN and COMMIT. On PostgreSQL it is `transaction(_:)`.
-    func sqlTransaction<T: Sendable>(_ body: @escaping @Sendable (SQLWriteSession) async throws -> T) async throws -> T {
+    ///
+    /// `immediate`: SQLite takes the write lock at BEGIN (`BEGIN IMMEDIATE`), so that what the body reads is the
+    /// newest state and stays so until COMMIT, whatever another process does; otherwise a read followed by a write
+    /// could fail with SQLITE_BUSY_SNAPSHOT.
+    func sqlTransaction<T: Sendable>(immediate: Bool = false, _ body: @escaping @Sendable (SQLWriteSession) async throws -> T) async throws -> T {
         guard let executor = writerExecutor, let sqlite = try fluent() as? any SQLiteDatabase else {
             return try await transaction { db in try await body(SQLWriteSession(sql: try db.sqlDatabase(), sqlite: nil)) }
         }
@@ -217,7 +223,7 @@ public final class OssaDatabase: Sendable {
             Task(executorPreference: executor) {
                 let sql = connection.sql(queryLogLevel: .trace)
                 do {
-                    try await sql.raw("BEGIN TRANSACTION").run()
+                    try await sql.raw(immediate ? "BEGIN IMMEDIATE TRANSACTION" : "BEGIN TRANSACTION").run()
                     do {
                         let result = try await body(SQLWriteSession(sql: sql, sqlite: connection))
                         try await sql.raw("COMMIT TRANSACTION").run()

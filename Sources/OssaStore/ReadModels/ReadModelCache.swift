@@ -45,6 +45,18 @@ public final class RevisionedCache<Key: Hashable & Sendable, Value: Sendable>: S
         }
     }
 
+    /// The value stored for `key` and the revision it was read at, whatever that is (the caller checks it).
+    public func entry(_ key: Key) -> (revision: Int64, value: Value)? {
+        guard capacity > 0 else { return nil }
+        return state.withLock { state in
+            guard var entry = state.entries[key] else { return nil }
+            state.clock += 1
+            entry.lastUse = state.clock
+            state.entries[key] = entry
+            return (entry.revision, entry.value)
+        }
+    }
+
     public func store(_ key: Key, revision: Int64, _ value: Value) {
         guard capacity > 0 else { return }
         state.withLock { state in
