@@ -244,7 +244,15 @@ def sign_in(base, email):
 
 
 def page_views(ossa, database, logins, duration, connections):
-    """wrk against the three staff pages a clinician opens all day, signed in with a session cookie."""
+    """wrk against the three staff pages a clinician opens all day, signed in with a session cookie: first on a
+    server just started (the figure the targets are checked on), then the same load again on the warm server, then
+    again while a coordinator's API client submits one questionnaire a second (each write makes every kept page
+    read afresh at its next view)."""
+    token = None
+    if "coordinator" in logins and "admin" in logins:
+        token = subprocess.run([ossa, "token", "create", "--database", database, "--user", logins["coordinator"],
+                                "--name", "page-benchmark-writes", "--as", logins["admin"]],
+                               check=True, capture_output=True, text=True).stdout.strip()
     server, base = start_server(ossa, database)
     try:
         cookie, opener = sign_in(base, logins["clinician"])
@@ -273,10 +281,56 @@ request = function()
   return wrk.format("GET", path, {["Cookie"] = cookie})
 end
 """)
+        with open(lua) as f:
+            script = f.read()
         result = run_wrk(lua, base, connections, duration)
-        return {**result, "pages_per_s": result["ok_per_s"], "episodes": len(episodes)}
+        out = {**result, "pages_per_s": result["ok_per_s"], "episodes": len(episodes)}
+        for name in ("warm", "writes"):
+            if name == "writes" and not token:
+                continue
+            again = os.path.join(work, f"pages-{name}.lua")
+            with open(again, "w") as f:
+                f.write(script.replace(WRK_DONE, ""))
+            writer = PeriodicWriter(base, token, interval=1.0) if name == "writes" else None
+            try:
+                second = run_wrk(again, base, connections, duration)
+            finally:
+                writes = writer.stop() if writer else 0
+            out[name] = {**second, "pages_per_s": second["ok_per_s"], **({"writes": writes} if writer else {})}
+        return out
     finally:
         stop_server(server)
+
+
+class PeriodicWriter:
+    """Submits one questionnaire response every `interval` seconds through the API, on a thread of its own."""
+
+    def __init__(self, base, token, interval):
+        import threading
+        self.base, self.token, self.interval = base, token, interval
+        self.done = threading.Event()
+        self.count = 0
+        patients = http_json(base + "/api/v1/patients?limit=5", token)["items"]
+        self.episodes = [e["id"] for p in patients for e in http_json(f"{base}/api/v1/patients/{p['id']}/episodes", token)["items"]]
+        if not self.episodes:
+            raise RuntimeError("the coordinator sees no episodes to write to")
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done.wait(self.interval):
+            episode = self.episodes[self.count % len(self.episodes)]
+            body = json.dumps({"instrument": "nrs-pain", "answers": {"pain": self.count % 11}}).encode()
+            request = urllib.request.Request(f"{self.base}/api/v1/episodes/{episode}/questionnaire-responses", data=body, method="POST",
+                                             headers={"Content-Type": "application/json", "Authorization": "Bearer " + self.token})
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                if answer.status == 201:
+                    self.count += 1
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=60)
+        return self.count
 
 
 def five_years_ago():
@@ -582,6 +636,12 @@ def print_pages(results, args):
             print(f"page views on {engine} ({patients} patients; worklist, patient search, episode page, each audited): "
                   f"{s['pages_per_s']:,.0f} pages/s over {s['seconds']:.0f} s ({s['requests']} requests, {s['errors']} errors), "
                   f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
+            for name, label in (("warm", "the same again, server warm"), ("writes", "again, with one questionnaire submitted a second")):
+                w = s.get(name)
+                if w:
+                    extra = f", {w['writes']} writes" if "writes" in w else ""
+                    print(f"  {label}: {w['pages_per_s']:,.0f} pages/s ({w['requests']} requests, {w['errors']} errors{extra}), "
+                          f"p50 {w['p50_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms, max {w['max_ms']:.1f} ms")
 
 
 def report_pages(results, args):
