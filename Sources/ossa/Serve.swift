@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         configuration.analyticsMaxStaleness = TimeInterval(try settings.int("ossa.analytics.max.staleness", default: 300, in: 0...86_400))
         configuration.exportFileBytes = try settings.int("ossa.export.file.bytes", default: configuration.exportFileBytes, in: 4096...(1 << 32))
         configuration.exportDirectory = settings.string("ossa.export.dir")
-        configuration.pageCacheEntries = try settings.int("ossa.page.cache.entries", default: configuration.pageCacheEntries, in: 0...1_000_000)
+        configuration.pageCacheEntries = try settings.int("ossa.page.cache.entries", default: configuration.pageCacheEntries, in: 0...100_000)
         configuration.literature = try settings.literatureFile()
         // Checked before anything is opened: a malformed delivery setting stops the server at start, naming it.
         let messaging: MessagingConfiguration

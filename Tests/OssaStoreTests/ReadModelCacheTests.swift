@@ -118,6 +118,28 @@ struct ReadModelCacheTests {
         }
     }
 
+    @Test("the write revision moves with every write carried out, not with reads or refused writes", arguments: Engine.available)
+    func revisionMoves(engine: Engine) async throws {
+        try await withStore(engine) { store in
+            let f = try await Fixture.make(store)
+            func revision() async throws -> Int64 {
+                try await store.database.transaction { db in try await OssaDatabase.writeRevision(on: db.sqlDatabase()) }
+            }
+            let start = try await revision()
+            #expect(start > 0)
+            let clinician = try #require(f.actors[.clinician])
+            _ = try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id)
+            let researcher = try #require(f.actors[.researcher])
+            await #expect(throws: AccessDenied.self) {
+                _ = try await store.patients.create(researcher, NewPatient(siteID: f.siteA.id, mrn: "R-1", familyName: "No",
+                                                                           givenName: "One", birthDate: date("1960-01-01")))
+            }
+            #expect(try await revision() == start, "a read and a refused write change nothing")
+            _ = try await store.episodes.update(f.seeder, f.episodeA.id, EpisodeChanges(status: .closed))
+            #expect(try await revision() > start)
+        }
+    }
+
     @Test("the cache keeps at most its capacity, hands out only the newest revision and drops older ones")
     func bounded() {
         let cache = RevisionedCache<Int, String>(capacity: 8)
@@ -130,6 +152,8 @@ struct ReadModelCacheTests {
         cache.store(2, revision: 5, "late")
         #expect(cache.value(2, revision: 5) == nil, "a read older than the newest revision is not kept")
         #expect(cache.value(1, revision: 6) == "new")
+        cache.observe(7)
+        #expect(cache.count == 0 && cache.newest == 7, "a newer revision seen elsewhere drops what is kept")
         let off = RevisionedCache<Int, String>(capacity: 0)
         off.store(1, revision: 1, "x")
         #expect(off.value(1, revision: 1) == nil)

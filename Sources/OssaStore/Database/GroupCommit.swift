@@ -95,6 +95,8 @@ extension OssaDatabase {
             let conditional = batch.contains { $0.ifRevision != nil }
             let taken = try await sqlTransaction(immediate: conditional) { session in
                 let revision = conditional ? try await Self.writeRevision(on: session.sql) : nil
+                // Every kept page read before it is stale now: dropped at once, not at each one's next failed check.
+                if let revision { self.readModelCache.observe(revision) }
                 let taken = batch.map { $0.ifRevision == nil || $0.ifRevision == revision }
                 let events = zip(batch, taken).flatMap { $1 ? $0.events : [] }
                 if !events.isEmpty { try await AuditLog.appendBatch(events, inTransactionOn: session.sql) }
@@ -140,7 +142,8 @@ extension OssaDatabase {
     /// change a read model could show.
     static func writeRevision(on sql: any SQLDatabase) async throws -> Int64 {
         let hint = sql.dialect.name == "sqlite" ? " INDEXED BY ix_audit_log_writes" : ""
-        let row = try await sql.raw(SQLQueryString("SELECT MAX(seq) AS seq FROM audit_log\(hint) WHERE \(M0036_AddWriteRevisionIndex.writes)")).first()
+        let statement = "SELECT MAX(seq) AS seq FROM audit_log" + hint + " WHERE " + M0036_AddWriteRevisionIndex.writes
+        let row = try await sql.raw(SQLQueryString(statement)).first()
         guard let row, try !row.decodeNil(column: "seq") else { return 0 }
         return try row.decode(column: "seq", as: Int64.self)
     }
@@ -166,7 +169,7 @@ extension OssaDatabase {
         // writer), so a repeated view reads nothing on a reader connection: after any commit those start with an
         // empty page cache. The revision it was read at is the one checked, so a model read before the newest write
         // is never the answer.
-        if hasReaders, let kept = cache.entry(key), let value = kept.value.value as? T,
+        if hasReaders, let kept = cache.entry(key), kept.revision >= cache.newest, let value = kept.value.value as? T,
            try await appendAudit(AuditAppend(events: addressed(kept.value.events), ifRevision: kept.revision)) {
             return (value, kept.revision)
         }

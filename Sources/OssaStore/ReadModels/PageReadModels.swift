@@ -63,7 +63,7 @@ public struct ReadModels: Sendable {
         let siteScope = AccessPolicy.scope(actor.role, .list, .site)
         let page = try page.validated()
         let key = ReadModelKey(page: "patients", actor: actor, parameters: [
-            String(page.limit), String(page.offset), page.search ?? "\u{0}", site?.lowerString ?? "",
+            String(page.limit), String(page.offset), page.search.map { "q=" + $0 } ?? "no search", site?.lowerString ?? "",
             filter.joint?.rawValue ?? "", filter.diagnosis?.rawValue ?? "", filter.status?.rawValue ?? "",
         ])
         var (list, revision) = try await database.cachedAuditedRead(key, actor: actor) { db in

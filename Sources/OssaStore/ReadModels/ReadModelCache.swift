@@ -57,6 +57,20 @@ public final class RevisionedCache<Key: Hashable & Sendable, Value: Sendable>: S
         }
     }
 
+    /// The newest revision seen (stored or observed); `.min` before any.
+    public var newest: Int64 { state.withLock { $0.newest } }
+
+    /// Learns that the store has reached `revision` (read by someone else): older entries are dropped at once.
+    public func observe(_ revision: Int64) {
+        guard capacity > 0 else { return }
+        state.withLock { state in
+            if revision > state.newest {
+                state.newest = revision
+                state.entries = state.entries.filter { $0.value.revision >= revision }
+            }
+        }
+    }
+
     public func store(_ key: Key, revision: Int64, _ value: Value) {
         guard capacity > 0 else { return }
         state.withLock { state in

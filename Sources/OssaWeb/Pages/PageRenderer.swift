@@ -127,18 +127,25 @@ struct PageRenderer: Sendable {
     ///
     /// Only after the store has answered the read (its access rules applied, the view audited) with that
     /// revision: the cache saves rendering, never the read. The key holds everything else the page shows (the
-    /// user, their role and sites, the CSRF token, the day).
-    func html<P: Page>(cachedAs key: RenderedPageKey, revision: Int64, _ build: () throws -> P) throws -> Response {
-        let html: String
+    /// user, their role and sites, the day). The session's CSRF token is not in it: `build` gets a placeholder,
+    /// which each answer replaces with its own session's token, so one user's sessions share one copy.
+    func html<P: Page>(cachedAs key: RenderedPageKey, revision: Int64, csrfToken: String,
+                       _ build: (_ csrfToken: String) throws -> P) throws -> Response {
+        let template: String
         if let cached = renderedPages.value(key, revision: revision) {
-            html = cached
+            template = cached
         } else {
-            html = try render(try build())
-            renderedPages.store(key, revision: revision, html)
+            template = try render(try build(Self.csrfPlaceholder))
+            renderedPages.store(key, revision: revision, template)
         }
+        // Session tokens are base64url (`WebEnvironment.randomToken`), which HTML-escaping leaves as it is.
+        let html = template.replacingOccurrences(of: Self.csrfPlaceholder, with: csrfToken)
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: html)))
     }
+
+    /// Stands for the session's CSRF token in a kept page's HTML (`html(cachedAs:revision:csrfToken:_:)`).
+    static let csrfPlaceholder = "ossa-csrf-token-of-this-session-3f9b27c1"
 
     /// The error page; if even that cannot be rendered, a minimal document (this is the last resort of
     /// `ProblemMiddleware`, so it must not throw).
@@ -221,13 +228,12 @@ struct ErrorPage: Page {
 struct RenderedPageKey: Hashable, Sendable {
     var page: String
     var actor: ActingUser
-    var csrfToken: String
     var today: String
     var parameters: [String]
 
-    init(page: String, actor: ActingUser, csrfToken: String, today: CalendarDate, parameters: [String] = []) {
+    init(page: String, actor: ActingUser, today: CalendarDate, parameters: [String] = []) {
         var actor = actor
         actor.address = nil
-        (self.page, self.actor, self.csrfToken, self.today, self.parameters) = (page, actor, csrfToken, today.iso, parameters)
+        (self.page, self.actor, self.today, self.parameters) = (page, actor, today.iso, parameters)
     }
 }

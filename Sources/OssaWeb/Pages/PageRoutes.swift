@@ -46,10 +46,9 @@ struct PageRoutes: Sendable {
                 let today = CalendarDate(utc: now())
                 let worklist = try await store.readModels.worklist(actor, today: today)
                 let csrfToken = context.auth?.csrfToken ?? ""
-                let key = RenderedPageKey(page: "worklist", actor: actor, csrfToken: csrfToken, today: today,
-                                          parameters: [String(deliveryConfigured)])
-                return try pages.html(cachedAs: key, revision: worklist.revision) {
-                    WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: csrfToken), deliveryConfigured: deliveryConfigured)
+                let key = RenderedPageKey(page: "worklist", actor: actor, today: today, parameters: [String(deliveryConfigured)])
+                return try pages.html(cachedAs: key, revision: worklist.revision, csrfToken: csrfToken) { token in
+                    WorklistPage(worklist, user: UserBar(worklist.viewer, csrfToken: token), deliveryConfigured: deliveryConfigured)
                 }
             }
             // A patient starts on their own progress page.
@@ -79,12 +78,12 @@ struct PageRoutes: Sendable {
                                                   status: try choice("status", EpisodeStatus.self))
             let view = try await PatientListPage.read(store: store, actor: actor, query: search, site: site, offset: offset, filter: filter)
             let csrfToken = context.auth?.csrfToken ?? ""
-            let key = RenderedPageKey(page: "patients", actor: actor, csrfToken: csrfToken, today: CalendarDate(utc: now()), parameters: [
-                search ?? "\u{0}", site?.uuidString ?? "", String(offset), filter.joint?.rawValue ?? "",
+            let key = RenderedPageKey(page: "patients", actor: actor, today: CalendarDate(utc: now()), parameters: [
+                search.map { "q=" + $0 } ?? "no search", site?.uuidString ?? "", String(offset), filter.joint?.rawValue ?? "",
                 filter.diagnosis?.rawValue ?? "", filter.status?.rawValue ?? "",
             ])
-            return try pages.html(cachedAs: key, revision: view.revision) {
-                PatientListPage(view, actor: actor, csrfToken: csrfToken, query: search, site: site, offset: offset, filter: filter)
+            return try pages.html(cachedAs: key, revision: view.revision, csrfToken: csrfToken) { token in
+                PatientListPage(view, actor: actor, csrfToken: token, query: search, site: site, offset: offset, filter: filter)
             }
         }
     }
@@ -95,9 +94,9 @@ struct PageRoutes: Sendable {
             let today = CalendarDate(utc: now())
             let view = try await store.readModels.episodePage(actor, episodeID: id)
             let csrfToken = context.auth?.csrfToken ?? ""
-            let key = RenderedPageKey(page: "episode", actor: actor, csrfToken: csrfToken, today: today, parameters: [id.uuidString])
-            return try pages.html(cachedAs: key, revision: view.revision) {
-                EpisodePage(view, user: UserBar(view.viewer, csrfToken: csrfToken), role: actor.role, today: today)
+            let key = RenderedPageKey(page: "episode", actor: actor, today: today, parameters: [id.uuidString])
+            return try pages.html(cachedAs: key, revision: view.revision, csrfToken: csrfToken) { token in
+                EpisodePage(view, user: UserBar(view.viewer, csrfToken: token), role: actor.role, today: today)
             }
         }
     }
