@@ -44,6 +44,15 @@ struct PageCacheTests {
         }
     }
 
+    @Test("a kept page's CSRF placeholders are each filled with the session's token, the rest byte for byte")
+    func placeholders() {
+        let p = PageRenderer.csrfPlaceholder
+        for html in ["<p>\(p)</p><form>\(p)</form>", "\(p)é", "no token here", "", "\(p)"] {
+            let filled = KeptHTML(html, placeholder: p).filled(with: "tok-EN_1")
+            #expect(String(buffer: filled) == html.replacingOccurrences(of: p, with: "tok-EN_1"), "\(html)")
+        }
+    }
+
     @Test("a change saved through a form shows on the episode page, the patient list and the worklist at once")
     func writesShow() async throws {
         try await withServer { server, client in
