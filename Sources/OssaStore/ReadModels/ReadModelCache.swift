@@ -1,4 +1,6 @@
+import FluentKit
 import Foundation
+import SQLKit
 import Synchronization
 
 /// A bounded map from a key to a value read at one write revision of the store (`OssaDatabase.writeRevision`): a
@@ -91,4 +93,73 @@ public final class RevisionedCache<Key: Hashable & Sendable, Value: Sendable>: S
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
+}
+
+/// Who reads which page read model with which parameters: a cached model is handed only to the same user with the
+/// same role and site grants (which decided what it holds); the address is not part of it.
+struct ReadModelKey: Hashable, Sendable {
+    var page: String
+    var actor: ActingUser
+    var parameters: [String]
+
+    init(page: String, actor: ActingUser, parameters: [String]) {
+        var actor = actor
+        actor.address = nil
+        (self.page, self.actor, self.parameters) = (page, actor, parameters)
+    }
+}
+
+/// A page read model and the audit events its read appended, appended again at every view it answers.
+struct CachedReadModel: Sendable {
+    var value: any Sendable
+    var events: [AuditEvent]
+}
+
+extension OssaDatabase {
+    /// The store's write revision: the sequence number of the newest audited write (M0036's partial index), 0 on a
+    /// new database. Every write appends its audit entry in its own transaction, so the revision moves with every
+    /// change a read model could show.
+    static func writeRevision(on sql: any SQLDatabase) async throws -> Int64 {
+        let hint = sql.dialect.name == "sqlite" ? " INDEXED BY ix_audit_log_writes" : ""
+        let statement = "SELECT MAX(seq) AS seq FROM audit_log" + hint + " WHERE " + M0036_AddWriteRevisionIndex.writes
+        let row = try await sql.raw(SQLQueryString(statement)).first()
+        guard let row, try !row.decodeNil(column: "seq") else { return 0 }
+        return try row.decode(column: "seq", as: Int64.self)
+    }
+
+    /// `auditedRead` for a page read model that may answer from `readModelCache`: the revision is read first, in
+    /// the page's own transaction, and a model read at that same revision for the same key is the answer (its
+    /// audit events appended again, from this request's address); otherwise `body` reads it and it is kept.
+    ///
+    /// Reading the revision before the data means a kept model is never older than its revision (on PostgreSQL a
+    /// write committed in between makes it newer, and the next view reads again). Access is decided in the store
+    /// as before: the key holds the actor's role and sites, and a change to a record's site is a write.
+    func cachedAuditedRead<T: Sendable>(_ key: ReadModelKey, actor: ActingUser,
+                                        _ body: @escaping @Sendable (any Database) async throws -> (T, [AuditEvent])) async throws -> (T, revision: Int64) {
+        let cache = readModelCache
+        @Sendable func addressed(_ events: [AuditEvent]) -> [AuditEvent] {
+            events.map { event in
+                var event = event
+                event.fromAddress = actor.address
+                return event
+            }
+        }
+        // SQLite: a kept model is checked by the audit append itself (one revision probe for the whole batch, on the
+        // writer), so a repeated view reads nothing on a reader connection: after any commit those start with an
+        // empty page cache. The revision it was read at is the one checked, so a model read before the newest write
+        // is never the answer.
+        if hasReaders, let kept = cache.entry(key), kept.revision >= cache.newest, let value = kept.value.value as? T,
+           try await appendAudit(AuditAppend(events: addressed(kept.value.events), ifRevision: kept.revision)) {
+            return (value, kept.revision)
+        }
+        return try await auditedRead { db in
+            let revision = try await Self.writeRevision(on: db.sqlDatabase())
+            if let hit = cache.value(key, revision: revision), let value = hit.value as? T {
+                return ((value, revision), addressed(hit.events))
+            }
+            let (value, events) = try await body(db)
+            cache.store(key, revision: revision, CachedReadModel(value: value, events: events))
+            return ((value, revision), events)
+        }
+    }
 }
