@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OssaCore
 @testable import OssaStore
 import Testing
@@ -157,5 +158,60 @@ struct ReadModelCacheTests {
         let off = RevisionedCache<Int, String>(capacity: 0)
         off.store(1, revision: 1, "x")
         #expect(off.value(1, revision: 1) == nil)
+    }
+
+    @Test("views of one page that is not kept, all at once, read it once; each view is answered and audited")
+    func concurrentMissesReadOnce() async throws {
+        try await ReadModelTests().withCountedStore(cacheEntries: 100) { store, counter in
+            let f = try await Fixture.make(store)
+            let clinician = try #require(f.actors[.clinician])
+            let before = try await auditEntries(store).count
+            let views = 12
+            let ids = try await withThrowingTaskGroup(of: UUID.self) { group in
+                for _ in 0..<views {
+                    group.addTask { try await store.readModels.episodePage(clinician, episodeID: f.episodeA.id).episode.id }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(ids.count == views && ids.allSatisfy { $0 == f.episodeA.id })
+            let reads = try await auditEntries(store).dropFirst(before).filter { $0.recordType == "episode" && $0.action == "read" }
+            #expect(reads.count == views, "every view is audited, whether it read the page or was handed it")
+            #expect(store.database.readFlights.count == 0)
+        }
+    }
+
+    @Test("one read per key at a time: the others wait for it and are handed nil, also when it fails")
+    func flights() async throws {
+        let flights = ReadFlights<Int>()
+        final class Calls: Sendable { let count = Mutex(0) }
+        let calls = Calls()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let results = try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                try await flights.lead(1) {
+                    calls.count.withLock { $0 += 1 }
+                    for await _ in gate { break }
+                    return 42
+                }
+            }
+            // The first read is under way before the others ask.
+            while calls.count.withLock({ $0 }) == 0 { await Task.yield() }
+            for _ in 0..<5 {
+                group.addTask { try await flights.lead(1) { calls.count.withLock { $0 += 1 }; return 7 } }
+            }
+            while flights.waiters(1) < 5 { await Task.yield() }
+            // Another key is not held up.
+            #expect(try await flights.lead(2) { 3 } == 3)
+            open.yield()
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(calls.count.withLock { $0 } == 1)
+        #expect(results.compactMap { $0 } == [42] && results.count == 6)
+        #expect(flights.count == 0)
+        struct Failed: Error {}
+        await #expect(throws: Failed.self) { _ = try await flights.lead(1) { () async throws -> Int in throw Failed() } }
+        #expect(flights.count == 0)
+        let after = try await flights.lead(1) { 5 }
+        #expect(after == 5, "a failed read leaves the key free")
     }
 }

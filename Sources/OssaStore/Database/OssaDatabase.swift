@@ -54,6 +54,8 @@ public final class OssaDatabase: Sendable {
     let analyticsCache = AnalyticsCache()
     /// Page read models at the newest write revision (see `cachedAuditedRead`).
     let readModelCache: RevisionedCache<ReadModelKey, CachedReadModel>
+    /// The page read models being read afresh now, one read per key (see `ReadFlights`).
+    let readFlights = ReadFlights<ReadModelKey>()
     /// How many page read models are kept by default (`OSSA_PAGE_CACHE_ENTRIES` overrides it in `ossa serve`).
     public static let defaultReadModelCacheEntries = 2_000
 

@@ -95,6 +95,45 @@ public final class RevisionedCache<Key: Hashable & Sendable, Value: Sendable>: S
     public var count: Int { state.withLock { $0.entries.count } }
 }
 
+/// One fresh read per key at a time. Requests for a page that is not kept (a server just started, or the first
+/// views after a write) would otherwise each read it afresh at once: at 64 connections the worklist alone was read
+/// about twenty times over in the same instant. The first one reads; the others wait for it to end and are then
+/// answered from what it kept.
+final class ReadFlights<Key: Hashable & Sendable>: Sendable {
+    private let waiting = Mutex<[Key: [CheckedContinuation<Void, Never>]]>([:])
+
+    /// Runs `body` and returns its result if no read of `key` is under way; otherwise waits until that read ends
+    /// (however it ends) and returns nil, so the caller looks at what it kept.
+    func lead<T: Sendable>(_ key: Key, _ body: @Sendable () async throws -> T) async throws -> T? {
+        let leads = waiting.withLock { waiting -> Bool in
+            guard waiting[key] == nil else { return false }
+            waiting[key] = []
+            return true
+        }
+        guard leads else {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ended = waiting.withLock { waiting -> Bool in
+                    guard waiting[key] != nil else { return true }
+                    waiting[key]!.append(continuation)
+                    return false
+                }
+                if ended { continuation.resume() }
+            }
+            return nil
+        }
+        defer {
+            for waiter in waiting.withLock({ $0.removeValue(forKey: key) ?? [] }) { waiter.resume() }
+        }
+        return try await body()
+    }
+
+    /// How many keys are being read now (tests).
+    var count: Int { waiting.withLock { $0.count } }
+
+    /// How many requests wait for the read of `key` (tests).
+    func waiters(_ key: Key) -> Int { waiting.withLock { $0[key]?.count ?? 0 } }
+}
+
 /// Who reads which page read model with which parameters: a cached model is handed only to the same user with the
 /// same role and site grants (which decided what it holds); the address is not part of it.
 struct ReadModelKey: Hashable, Sendable {
@@ -148,18 +187,27 @@ extension OssaDatabase {
         // writer), so a repeated view reads nothing on a reader connection: after any commit those start with an
         // empty page cache. The revision it was read at is the one checked, so a model read before the newest write
         // is never the answer.
-        if hasReaders, let kept = cache.entry(key), kept.revision >= cache.newest, let value = kept.value.value as? T,
-           try await appendAudit(AuditAppend(events: addressed(kept.value.events), ifRevision: kept.revision)) {
+        @Sendable func kept() async throws -> (T, revision: Int64)? {
+            guard hasReaders, let kept = cache.entry(key), kept.revision >= cache.newest, let value = kept.value.value as? T,
+                  try await appendAudit(AuditAppend(events: addressed(kept.value.events), ifRevision: kept.revision)) else { return nil }
             return (value, kept.revision)
         }
-        return try await auditedRead { db in
-            let revision = try await Self.writeRevision(on: db.sqlDatabase())
-            if let hit = cache.value(key, revision: revision), let value = hit.value as? T {
-                return ((value, revision), addressed(hit.events))
+        if let answer = try await kept() { return answer }
+        @Sendable func fresh() async throws -> (T, revision: Int64) {
+            try await auditedRead { db in
+                let revision = try await Self.writeRevision(on: db.sqlDatabase())
+                if let hit = cache.value(key, revision: revision), let value = hit.value as? T {
+                    return ((value, revision), addressed(hit.events))
+                }
+                let (value, events) = try await body(db)
+                cache.store(key, revision: revision, CachedReadModel(value: value, events: events))
+                return ((value, revision), events)
             }
-            let (value, events) = try await body(db)
-            cache.store(key, revision: revision, CachedReadModel(value: value, events: events))
-            return ((value, revision), events)
         }
+        if let answer = try await readFlights.lead(key, fresh) { return answer }
+        // Another request has just read this page: its kept model is the answer (on PostgreSQL found inside the
+        // page's own transaction), unless a write came in between.
+        if let answer = try await kept() { return answer }
+        return try await fresh()
     }
 }
