@@ -72,42 +72,50 @@ public struct ReadModels: Sendable {
             if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
                 sites = try await query.sort(\.$code).limit(PageRequest.maximumLimit).all().map(SiteRecord.init)
             }
+            // Patients and their episodes through SQLKit rows (a Fluent model's reflection was most of this page's
+            // time), under the same rules as `PatientRepository.scoped` and `EpisodeRepository.scoped`.
+            let sql = try db.sqlDatabase()
             var patients = Page<PatientRecord>(items: [], total: 0, limit: page.limit, offset: page.offset)
-            if var query = PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope) {
-                if let site { query = query.filter(\.$site.$id == site) }
+            if let scope = SQLScope.patient("p", actor, patientScope) {
+                var conditions: [SQLQueryString] = [scope]
+                if let site { conditions.append("p.site_id = \(bind: site)") }
                 if let term = page.search?.trimmingCharacters(in: .whitespaces), !term.isEmpty {
                     if let day = try? CalendarDate(iso: term) {
-                        query = query.filter(\.$birthDate == day.iso)
+                        conditions.append("p.birth_date = \(bind: day.iso)")
                     } else {
-                        let pattern = page.likePattern
                         // Folded as `mrn_search` is written (`foldMRN`).
                         let mrn = "%" + (foldMRN(term) ?? "").replacingOccurrences(of: "\\", with: "\\\\")
                             .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-                        query = query.group(.or) { group in
-                            _ = group.filterLike("name_search", pattern)
-                            group.filter(.sql(embed: "\(ident: "mrn_search") LIKE \(bind: mrn) ESCAPE '\\'"))
-                        }
+                        let byMRN: SQLQueryString = "p.mrn_search LIKE \(bind: mrn) ESCAPE '\\'"
+                        conditions.append(page.likePattern.map { "(p.name_search LIKE \(bind: $0) ESCAPE '\\' OR \(byMRN))" } ?? byMRN)
                     }
                 }
                 if !filter.isEmpty {
-                    var conditions: [SQLQueryString] = []
-                    if let joint = filter.joint { conditions.append("\(ident: "joint") = \(bind: joint.rawValue)") }
-                    if let kind = filter.diagnosis { conditions.append("\(ident: "diagnosis_type") = \(bind: kind.rawValue)") }
-                    if let status = filter.status { conditions.append("\(ident: "status") = \(bind: status.rawValue)") }
-                    let clause = conditions.dropFirst().reduce(conditions[0]) { "\($0) AND \($1)" }
-                    query = query.filter(.sql(embed: "\(ident: "patients").\(ident: "id") IN (SELECT \(ident: "patient_id") FROM \(ident: "episodes") WHERE \(clause))"))
+                    var episodeConditions: [SQLQueryString] = []
+                    if let joint = filter.joint { episodeConditions.append("\(ident: "joint") = \(bind: joint.rawValue)") }
+                    if let kind = filter.diagnosis { episodeConditions.append("\(ident: "diagnosis_type") = \(bind: kind.rawValue)") }
+                    if let status = filter.status { episodeConditions.append("\(ident: "status") = \(bind: status.rawValue)") }
+                    conditions.append("p.id IN (SELECT \(ident: "patient_id") FROM \(ident: "episodes") WHERE \(episodeConditions.joined(separator: " AND ")))")
                 }
+                let condition = conditions.joined(separator: " AND ")
                 // Counted on `site_id` (in the search index) rather than the UUID id, so the count reads the index only.
-                let total = try await query.copy().count(\.$site.$id)
-                let models = try await query.sort(\.$familyName).sort(\.$givenName).sort(\.$id)
-                    .range(page.offset..<(page.offset + page.limit)).all()
-                patients = Page(items: try models.map(PatientRecord.init), total: total, limit: page.limit, offset: page.offset)
+                let total = try await sql.raw("SELECT COUNT(p.site_id) AS total FROM patients p WHERE \(condition)").first()?
+                    .decode(column: "total", as: Int.self) ?? 0
+                let items = try await sql.raw("""
+                    SELECT \(PatientRecord.selectList("p")) FROM patients p WHERE \(condition)
+                    ORDER BY p.family_name, p.given_name, p.id LIMIT \(literal: page.limit) OFFSET \(literal: page.offset)
+                    """).all().map(PatientRecord.init(row:))
+                patients = Page(items: items, total: total, limit: page.limit, offset: page.offset)
             }
             var episodes: [UUID: [EpisodeRecord]] = [:]
             let ids = patients.items.map(\.id)
-            if !ids.isEmpty, let query = EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope) {
-                for model in try await query.filter(\.$patient.$id ~~ ids).sort(\.$createdAt, .descending).sort(\.$id).all() {
-                    episodes[model.$patient.id, default: []].append(try EpisodeRecord(model))
+            if !ids.isEmpty, let scope = SQLScope.episode("e", actor, episodeScope) {
+                for row in try await sql.raw("""
+                    SELECT \(EpisodeRecord.selectList("e")) FROM episodes e WHERE e.patient_id IN (\(binds: ids)) AND \(scope)
+                    ORDER BY e.created_at DESC, e.id
+                    """).all() {
+                    let episode = try EpisodeRecord(row: row)
+                    episodes[episode.patientID, default: []].append(episode)
                 }
             }
             let audit: [AuditEvent] = [
@@ -169,23 +177,30 @@ public struct ReadModels: Sendable {
         ])
         var (page, revision) = try await database.cachedAuditedRead(key, actor: actor) { db in
             let viewer = try await Self.viewer(actor, on: db)
-            guard let episodeModel = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
-                .filter(\.$id == episodeID).first() else {
-                throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
-            }
-            let patientID = episodeModel.$patient.id
-            guard let patientModel = try await PatientRepository.scoped(PatientModel.query(on: db), actor, patientScope)?
-                .filter(\.$id == patientID).first() else {
-                throw StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
-            }
-            let patient = try PatientRecord(patientModel)
+            let sql = try db.sqlDatabase()
+            // The episode, its patient and the patient's other episodes through SQLKit rows, under the same rules as
+            // `EpisodeRepository.scoped` and `PatientRepository.scoped`.
+            let notFound = StoreError.notFound(recordType: "episode", id: episodeID.lowerString)
+            guard let episodeCondition = SQLScope.episode("e", actor, episodeScope),
+                  let episodeRow = try await sql.raw("""
+                      SELECT \(EpisodeRecord.selectList("e")) FROM episodes e WHERE e.id = \(bind: episodeID) AND \(episodeCondition)
+                      """).first() else { throw notFound }
+            let episode = try EpisodeRecord(row: episodeRow)
+            let patientID = episode.patientID
+            guard let patientCondition = SQLScope.patient("p", actor, patientScope),
+                  let patientRow = try await sql.raw("""
+                      SELECT \(PatientRecord.selectList("p")) FROM patients p WHERE p.id = \(bind: patientID) AND \(patientCondition)
+                      """).first() else { throw notFound }
+            let patient = try PatientRecord(row: patientRow)
             var site: SiteRecord?
             if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
                 site = try await query.filter(\.$id == patient.siteID).first().map(SiteRecord.init)
             }
-            let others = try await EpisodeRepository.scoped(EpisodeModel.query(on: db), actor, episodeScope)?
-                .filter(\.$patient.$id == patientID).filter(\.$id != episodeID)
-                .sort(\.$createdAt, .descending).sort(\.$id).limit(50).all().map(EpisodeRecord.init) ?? []
+            let others = try await sql.raw("""
+                SELECT \(EpisodeRecord.selectList("e")) FROM episodes e
+                WHERE e.patient_id = \(bind: patientID) AND e.id <> \(bind: episodeID) AND \(episodeCondition)
+                ORDER BY e.created_at DESC, e.id LIMIT 50
+                """).all().map(EpisodeRecord.init(row:))
             // The episode's records, each list under its own rule (a coordinator reads procedures but cannot sign them;
             // a role without a rule for a type sees an empty list, never another site's rows).
             func scoped<M: Model>(_ type: M.Type, _ recordType: RecordType) -> QueryBuilder<M>? {
@@ -201,10 +216,20 @@ public struct ReadModels: Sendable {
             let procedureModels = try await scoped(ProcedureModel.self, .procedure)?.sort(\.$procedureDate).sort(\.$id).limit(200).all() ?? []
             let injections = try await ProcedureRepository.injections(of: try procedureModels.map { try $0.requireID() }, on: db)
             let procedures = try procedureModels.map { try ProcedureRepository.stored($0, injections: injections[try $0.requireID()] ?? []) }
-            let timepoints = try await scoped(FollowUpTimepointModel.self, .timepoint)?.sort(\.$dueDate).sort(\.$code).limit(500).all()
-                .map(TimepointRecord.init) ?? []
-            let responses = try await scoped(QuestionnaireResponseModel.self, .questionnaireResponse)?.sort(\.$completedAt).sort(\.$id)
-                .limit(2000).all().map(QuestionnaireResponseRecord.init) ?? []
+            // The two longest lists (a timepoint per protocol visit, a response per instrument at each) as SQLKit rows.
+            func rows(_ table: String, _ recordType: RecordType, _ columns: SQLQueryString, order: SQLQueryString,
+                      limit: Int) async throws -> [any SQLRow] {
+                guard let condition = SQLScope.record("x", actor, AccessPolicy.scope(actor.role, .list, recordType)) else { return [] }
+                return try await sql.raw("""
+                    SELECT \(columns) FROM \(ident: table) x WHERE x.episode_id = \(bind: episodeID) AND \(condition)
+                    ORDER BY \(order) LIMIT \(literal: limit)
+                    """).all()
+            }
+            let timepoints = try await rows(FollowUpTimepointModel.schema, .timepoint, TimepointRecord.selectList("x"),
+                                            order: "x.due_date, x.code", limit: 500).map(TimepointRecord.init(row:))
+            let responses = try await rows(QuestionnaireResponseModel.schema, .questionnaireResponse,
+                                           QuestionnaireResponseRecord.selectList("x"), order: "x.completed_at, x.id", limit: 2000)
+                .map(QuestionnaireResponseRecord.init(row:))
             let events = try await scoped(OutcomeEventModel.self, .outcomeEvent)?.sort(\.$eventDate).sort(\.$id).limit(200).all()
                 .map(OutcomeEventRecord.init) ?? []
             let plan = try await scoped(ProcedurePlanModel.self, .procedurePlan)?.first().map(StoredPlan.init)
@@ -239,14 +264,14 @@ public struct ReadModels: Sendable {
             ] + listed.map { AuditEvent(actor: actor, action: .list, recordType: $0, recordID: episodeID.lowerString) }
               + (focus.map { [AuditEvent(actor: actor, action: .read, recordType: $0.0, recordID: $0.1.lowerString)] } ?? [])
             var flags: [RedFlagRecord] = []
-            if AccessPolicy.scope(actor.role, .list, .redFlag) == .grantedSites, actor.siteIDs.contains(episodeModel.$site.id) {
+            if AccessPolicy.scope(actor.role, .list, .redFlag) == .grantedSites, actor.siteIDs.contains(episode.siteID) {
                 flags = try await db.sqlDatabase().select()
                     .columns("id", "episode_id", "site_id", "timepoint_id", "source", "rule_id", "severity", "message", "raised_at", "resolved_at", "resolution")
                     .from("red_flags").where("episode_id", .equal, SQLBind(episodeID))
                     .orderBy(SQLQueryString("CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END")).orderBy("raised_at", .descending).limit(100).all()
                     .map(RedFlagRepository.record)
             }
-            var value = EpisodePage(viewer: viewer, episode: try EpisodeRecord(episodeModel), patient: patient, site: site,
+            var value = EpisodePage(viewer: viewer, episode: episode, patient: patient, site: site,
                                otherEpisodes: others, screeningDecisions: decisions, imagingStudies: studies, procedures: procedures,
                                timepoints: timepoints, responses: responses, outcomeEvents: events, userNames: names,
                                plan: plan, adjuncts: adjuncts, addenda: addenda)

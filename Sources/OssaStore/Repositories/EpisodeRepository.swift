@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 
 extension EpisodeRecord {
@@ -8,6 +9,23 @@ extension EpisodeRecord {
         try self.init(id: try model.requireID(), patientID: model.$patient.id, siteID: model.$site.id, joint: model.joint, side: model.side,
                       diagnosisJSON: model.diagnosisJSON, status: model.status, lastContactDate: model.lastContactDate,
                       createdAt: model.createdAt, updatedAt: model.updatedAt)
+    }
+
+    /// A row of `EpisodeRecord.selectList` (read through SQLKit: a Fluent model's reflection was the largest part of
+    /// a page read afresh).
+    init(row: any SQLRow) throws {
+        try self.init(id: try row.decode(column: "id", as: UUID.self), patientID: try row.decode(column: "patient_id", as: UUID.self),
+                      siteID: try row.decode(column: "site_id", as: UUID.self), joint: try row.decode(column: "joint", as: String.self),
+                      side: try row.decode(column: "side", as: String.self), diagnosisJSON: try row.decode(column: "diagnosis_json", as: String.self),
+                      status: try row.decode(column: "status", as: String.self),
+                      lastContactDate: try row.decode(column: "last_contact_date", as: String?.self),
+                      createdAt: try row.decode(column: "created_at", as: Date?.self), updatedAt: try row.decode(column: "updated_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "patient_id", "site_id", "joint", "side", "diagnosis_json", "status", "last_contact_date",
+                                 "created_at", "updated_at"])
     }
 
     /// From the stored columns (a model's, or a read model's SQL row).

@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 
 extension PatientRecord {
@@ -14,6 +15,29 @@ extension PatientRecord {
         self.init(id: try model.requireID(), siteID: model.$site.id, mrn: model.mrn, familyName: model.familyName,
                   givenName: model.givenName, birthDate: birthDate, sex: try storedValue(PatientSex.self, model.sex, field: "sex"),
                   email: model.email, phone: model.phone, createdAt: model.createdAt, updatedAt: model.updatedAt)
+    }
+
+    /// A row of `PatientRecord.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        let stored = try row.decode(column: "birth_date", as: String.self)
+        let birthDate: CalendarDate
+        do {
+            birthDate = try CalendarDate(iso: stored)
+        } catch {
+            throw StoreError.unreadable(field: "birthDate", value: stored)
+        }
+        self.init(id: try row.decode(column: "id", as: UUID.self), siteID: try row.decode(column: "site_id", as: UUID.self),
+                  mrn: try row.decode(column: "mrn", as: String?.self), familyName: try row.decode(column: "family_name", as: String.self),
+                  givenName: try row.decode(column: "given_name", as: String.self), birthDate: birthDate,
+                  sex: try storedValue(PatientSex.self, try row.decode(column: "sex", as: String?.self), field: "sex"),
+                  email: try row.decode(column: "email", as: String?.self), phone: try row.decode(column: "phone", as: String?.self),
+                  createdAt: try row.decode(column: "created_at", as: Date?.self), updatedAt: try row.decode(column: "updated_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "site_id", "mrn", "family_name", "given_name", "birth_date", "sex", "email", "phone",
+                                 "created_at", "updated_at"])
     }
 }
 

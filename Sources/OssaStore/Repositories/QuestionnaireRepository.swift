@@ -27,6 +27,9 @@ extension QuestionnaireResponseRecord {
                   source: try storedValue(ResponseSource.self, try row.decode(column: "source", as: String.self), field: "source"),
                   completedAt: try row.decode(column: "completed_at", as: Date.self), createdAt: try row.decode(column: "created_at", as: Date?.self))
     }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString { qualifiedColumns(alias, QuestionnaireRepository.columns) }
 }
 
 /// One scored submission waiting for its group commit.

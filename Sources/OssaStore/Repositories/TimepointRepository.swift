@@ -13,6 +13,27 @@ extension TimepointRecord {
                   status: try storedValue(TimepointStatus.self, model.status, field: "status"), completedAt: model.completedAt,
                   statusReason: model.statusReason, invitedAt: model.invitedAt, openedAt: model.openedAt, startedAt: model.startedAt)
     }
+
+    /// A row of `TimepointRecord.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                  siteID: try row.decode(column: "site_id", as: UUID.self), code: try row.decode(column: "code", as: String.self),
+                  protocolID: try row.decode(column: "protocol_id", as: String.self),
+                  dueDate: try parseStoredDate(try row.decode(column: "due_date", as: String.self), field: "dueDate"),
+                  windowStart: try parseStoredDate(try row.decode(column: "window_start", as: String.self), field: "windowStart"),
+                  windowEnd: try parseStoredDate(try row.decode(column: "window_end", as: String.self), field: "windowEnd"),
+                  status: try storedValue(TimepointStatus.self, try row.decode(column: "status", as: String.self), field: "status"),
+                  completedAt: try row.decode(column: "completed_at", as: Date?.self),
+                  statusReason: try row.decode(column: "status_reason", as: String?.self),
+                  invitedAt: try row.decode(column: "invited_at", as: Date?.self), openedAt: try row.decode(column: "opened_at", as: Date?.self),
+                  startedAt: try row.decode(column: "started_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "code", "protocol_id", "due_date", "window_start", "window_end", "status",
+                                 "completed_at", "status_reason", "invited_at", "opened_at", "started_at"])
+    }
 }
 
 
