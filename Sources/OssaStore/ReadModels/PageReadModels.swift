@@ -193,8 +193,15 @@ public struct ReadModels: Sendable {
                       """).first() else { throw notFound }
             let patient = try PatientRecord(row: patientRow)
             var site: SiteRecord?
-            if siteScope != .denied, let query = SiteRepository.scoped(SiteModel.query(on: db), actor, siteScope) {
-                site = try await query.filter(\.$id == patient.siteID).first().map(SiteRecord.init)
+            if siteScope == .all || (siteScope == .grantedSites && actor.siteIDs.contains(patient.siteID)) {
+                // `SiteRepository.scoped`'s rule, checked on the one site read.
+                site = try await sql.raw("""
+                    SELECT id, code, name, created_at, updated_at FROM sites WHERE id = \(bind: patient.siteID)
+                    """).first().map { row in
+                    SiteRecord(id: try row.decode(column: "id", as: UUID.self), code: try row.decode(column: "code", as: String.self),
+                               name: try row.decode(column: "name", as: String.self), createdAt: try row.decode(column: "created_at", as: Date?.self),
+                               updatedAt: try row.decode(column: "updated_at", as: Date?.self))
+                }
             }
             let others = try await sql.raw("""
                 SELECT \(EpisodeRecord.selectList("e")) FROM episodes e
@@ -207,16 +214,7 @@ public struct ReadModels: Sendable {
                 ClinicalScope.apply(M.query(on: db), actor, AccessPolicy.scope(actor.role, .list, recordType))?
                     .filter(.path([.string("episode_id")], schema: M.schemaOrAlias), .equal, .bind(episodeID))
             }
-            let decisions = try await scoped(ScreeningDecisionModel.self, .screeningDecision)?
-                .sort(\.$evaluationDate, .descending).sort(\.$createdAt, .descending).sort(\.$id).limit(200).all()
-                .map(ScreeningDecisionRecord.init) ?? []
-            let studyModels = try await scoped(ImagingStudyModel.self, .imagingStudy)?.sort(\.$studyDate).sort(\.$id).limit(200).all() ?? []
-            let findings = try await ImagingRepository.findings(of: try studyModels.map { try $0.requireID() }, on: db)
-            let studies = try studyModels.map { try ImagingRepository.record($0, findings: findings[try $0.requireID()] ?? []) }
-            let procedureModels = try await scoped(ProcedureModel.self, .procedure)?.sort(\.$procedureDate).sort(\.$id).limit(200).all() ?? []
-            let injections = try await ProcedureRepository.injections(of: try procedureModels.map { try $0.requireID() }, on: db)
-            let procedures = try procedureModels.map { try ProcedureRepository.stored($0, injections: injections[try $0.requireID()] ?? []) }
-            // The two longest lists (a timepoint per protocol visit, a response per instrument at each) as SQLKit rows.
+            // The lists the demo's episodes fill as SQLKit rows (`SQLScope.record` is `ClinicalScope.apply`'s rule).
             func rows(_ table: String, _ recordType: RecordType, _ columns: SQLQueryString, order: SQLQueryString,
                       limit: Int) async throws -> [any SQLRow] {
                 guard let condition = SQLScope.record("x", actor, AccessPolicy.scope(actor.role, .list, recordType)) else { return [] }
@@ -225,13 +223,25 @@ public struct ReadModels: Sendable {
                     ORDER BY \(order) LIMIT \(literal: limit)
                     """).all()
             }
+            let decisions = try await rows(ScreeningDecisionModel.schema, .screeningDecision, ScreeningDecisionRecord.selectList("x"),
+                                           order: "x.evaluation_date DESC, x.created_at DESC, x.id", limit: 200)
+                .map(ScreeningDecisionRecord.init(row:))
+            let studyRows = try await rows(ImagingStudyModel.schema, .imagingStudy, ImagingRepository.studySelectList("x"),
+                                           order: "x.study_date, x.id", limit: 200)
+            let findings = try await ImagingRepository.findings(of: try studyRows.map { try $0.decode(column: "id", as: UUID.self) }, on: sql)
+            let studies = try studyRows.map { try ImagingRepository.record(row: $0, findings: findings) }
+            let procedureRows = try await rows(ProcedureModel.schema, .procedure, ProcedureRepository.selectList("x"),
+                                               order: "x.procedure_date, x.id", limit: 200)
+            let injections = try await ProcedureRepository.injections(of: try procedureRows.map { try $0.decode(column: "id", as: UUID.self) },
+                                                                      on: sql)
+            let procedures = try procedureRows.map { try ProcedureRepository.stored(row: $0, injections: injections) }
             let timepoints = try await rows(FollowUpTimepointModel.schema, .timepoint, TimepointRecord.selectList("x"),
                                             order: "x.due_date, x.code", limit: 500).map(TimepointRecord.init(row:))
             let responses = try await rows(QuestionnaireResponseModel.schema, .questionnaireResponse,
                                            QuestionnaireResponseRecord.selectList("x"), order: "x.completed_at, x.id", limit: 2000)
                 .map(QuestionnaireResponseRecord.init(row:))
-            let events = try await scoped(OutcomeEventModel.self, .outcomeEvent)?.sort(\.$eventDate).sort(\.$id).limit(200).all()
-                .map(OutcomeEventRecord.init) ?? []
+            let events = try await rows(OutcomeEventModel.schema, .outcomeEvent, OutcomeEventRecord.selectList("x"),
+                                        order: "x.event_date, x.id", limit: 200).map(OutcomeEventRecord.init(row:))
             let plan = try await scoped(ProcedurePlanModel.self, .procedurePlan)?.first().map(StoredPlan.init)
             let adjuncts = try await scoped(AdjunctSessionModel.self, .adjunctSession)?.sort(\.$sessionDate).sort(\.$id).limit(200).all()
                 .map(StoredAdjunct.init) ?? []
@@ -250,8 +260,8 @@ public struct ReadModels: Sendable {
             for list in addenda.values { signerIDs.formUnion(list.map(\.authorID)) }
             var names: [UUID: String] = [:]
             if !signerIDs.isEmpty {
-                for user in try await UserModel.query(on: db).filter(\.$id ~~ Array(signerIDs)).field(\.$id).field(\.$displayName).all() {
-                    names[try user.requireID()] = user.displayName
+                for row in try await sql.raw("SELECT id, display_name FROM users WHERE id IN (\(binds: Array(signerIDs)))").all() {
+                    names[try row.decode(column: "id", as: UUID.self)] = try row.decode(column: "display_name", as: String.self)
                 }
             }
             // One batch: the chart read, and each list of the episode's records that was shown.

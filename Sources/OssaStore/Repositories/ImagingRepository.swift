@@ -200,38 +200,72 @@ public struct ImagingRepository: Sendable {
     }
 
     static func findings(of studies: [UUID], on db: any Database) async throws -> [UUID: [BMLFinding]] {
+        try await findings(of: studies, on: db.sqlDatabase())
+    }
+
+    /// The studies' findings by study, each list in subregion order (SQLKit rows: no Fluent model's reflection).
+    static func findings(of studies: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [BMLFinding]] {
         guard !studies.isEmpty else { return [:] }
-        let models = try await SubregionFindingModel.query(on: db).filter(\.$study.$id ~~ studies).all()
         var out: [UUID: [BMLFinding]] = [:]
-        for model in models {
-            guard let subregion = BMLSubregion(rawValue: model.subregion), let size = BMLSizeGrade(rawValue: model.bmlSizeGrade) else {
-                throw StoreError.invalid(field: "subregion", message: "stored finding \(model.subregion)/\(model.bmlSizeGrade) is unreadable")
+        for row in try await sql.raw("""
+            SELECT \(qualifiedColumns("f", findingColumns)) FROM subregion_findings f WHERE f.study_id IN (\(binds: studies))
+            """).all() {
+            let stored = try row.decode(column: "subregion", as: String.self), sizeGrade = try row.decode(column: "bml_size_grade", as: Int.self)
+            guard let subregion = BMLSubregion(rawValue: stored), let size = BMLSizeGrade(rawValue: sizeGrade) else {
+                throw StoreError.invalid(field: "subregion", message: "stored finding \(stored)/\(sizeGrade) is unreadable")
             }
-            let percent = try model.bmlPercentGrade.map {
+            let percent = try row.decode(column: "bml_percent_grade", as: Int?.self).map {
                 guard let grade = BMLPercentGrade(rawValue: $0) else {
                     throw StoreError.invalid(field: "bmlPercent", message: "stored grade \($0) is unknown")
                 }
                 return grade
             }
-            out[model.$study.id, default: []].append(BMLFinding(subregion: subregion, size: size, bmlPercent: percent, count: model.lesionCount))
+            out[try row.decode(column: "study_id", as: UUID.self), default: []].append(
+                BMLFinding(subregion: subregion, size: size, bmlPercent: percent, count: try row.decode(column: "lesion_count", as: Int?.self)))
         }
         for key in out.keys { out[key]?.sort { $0.subregion < $1.subregion } }
         return out
     }
 
     static func record(_ model: ImagingStudyModel, findings: [BMLFinding]) throws -> ImagingStudyRecord {
-        let id = try model.requireID()
-        guard let modality = ImagingModality(rawValue: model.modality) else {
-            throw StoreError.unreadable(field: "modality", value: model.modality)
+        try record(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, modality: model.modality,
+                   timing: model.timing, studyDate: model.studyDate, otherFindingsJSON: model.otherFindingsJSON,
+                   kellgrenLawrence: model.kellgrenLawrence, ahlback: model.ahlback, tonnis: model.tonnis, createdAt: model.createdAt,
+                   findings: findings)
+    }
+
+    /// The columns `record(row:findings:)` reads, of the table named `alias`.
+    static func studySelectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "modality", "timing", "study_date", "other_findings_json",
+                                 "kellgren_lawrence", "ahlback", "tonnis", "created_at"])
+    }
+
+    /// A row of `studySelectList` (SQLKit, without a Fluent model's reflection).
+    static func record(row: any SQLRow, findings: [UUID: [BMLFinding]]) throws -> ImagingStudyRecord {
+        let id = try row.decode(column: "id", as: UUID.self)
+        return try record(id: id, episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                          siteID: try row.decode(column: "site_id", as: UUID.self), modality: try row.decode(column: "modality", as: String.self),
+                          timing: try row.decode(column: "timing", as: String?.self), studyDate: try row.decode(column: "study_date", as: String.self),
+                          otherFindingsJSON: try row.decode(column: "other_findings_json", as: String?.self),
+                          kellgrenLawrence: try row.decode(column: "kellgren_lawrence", as: Int?.self),
+                          ahlback: try row.decode(column: "ahlback", as: String?.self), tonnis: try row.decode(column: "tonnis", as: Int?.self),
+                          createdAt: try row.decode(column: "created_at", as: Date?.self), findings: findings[id] ?? [])
+    }
+
+    private static func record(id: UUID, episodeID: UUID, siteID: UUID, modality storedModality: String, timing storedTiming: String?,
+                               studyDate: String, otherFindingsJSON: String?, kellgrenLawrence: Int?, ahlback storedAhlback: String?,
+                               tonnis: Int?, createdAt: Date?, findings: [BMLFinding]) throws -> ImagingStudyRecord {
+        guard let modality = ImagingModality(rawValue: storedModality) else {
+            throw StoreError.unreadable(field: "modality", value: storedModality)
         }
         // Studies stored before M0015 added the column have no timing; they were all baselines.
-        let timing = try storedValue(ImagingTiming.self, model.timing, field: "timing") ?? .baseline
-        let date = try parseStoredDate(model.studyDate, field: "date")
+        let timing = try storedValue(ImagingTiming.self, storedTiming, field: "timing") ?? .baseline
+        let date = try parseStoredDate(studyDate, field: "date")
         var mri: MRIStudy?
         var xray: XRayGrades?
         switch modality {
         case .mri:
-            let other = try model.otherFindingsJSON.map { try StoredJSON.decode(OtherMRIFindings.self, $0, field: "otherFindings") }
+            let other = try otherFindingsJSON.map { try StoredJSON.decode(OtherMRIFindings.self, $0, field: "otherFindings") }
             mri = MRIStudy(date: date, bml: findings, insufficiencyFracture: other?.insufficiencyFracture, avn: other?.avn,
                            focalCartilageLesions: other?.focalCartilageLesions, suspectedTumourOrInfection: other?.suspectedTumourOrInfection)
         case .xray:
@@ -241,15 +275,15 @@ public struct ImagingRepository: Sendable {
                 guard let grade = G(rawValue: stored) else { throw StoreError.unreadable(field: field, value: String(stored)) }
                 return grade
             }
-            let ahlback = try model.ahlback.map { text -> Int in
+            let ahlback = try storedAhlback.map { text -> Int in
                 guard let number = Int(text) else { throw StoreError.unreadable(field: "xray.ahlback", value: text) }
                 return number
             }
-            xray = XRayGrades(kellgrenLawrence: try grade(model.kellgrenLawrence, KellgrenLawrenceGrade.self, field: "xray.kellgrenLawrence"),
+            xray = XRayGrades(kellgrenLawrence: try grade(kellgrenLawrence, KellgrenLawrenceGrade.self, field: "xray.kellgrenLawrence"),
                               ahlback: try grade(ahlback, AhlbackGrade.self, field: "xray.ahlback"),
-                              tonnis: try grade(model.tonnis, TonnisGrade.self, field: "xray.tonnis"))
+                              tonnis: try grade(tonnis, TonnisGrade.self, field: "xray.tonnis"))
         }
-        return ImagingStudyRecord(id: id, episodeID: model.$episode.id, siteID: model.$site.id, timing: timing, modality: modality,
-                                  date: date, mri: mri, xray: xray, createdAt: model.createdAt)
+        return ImagingStudyRecord(id: id, episodeID: episodeID, siteID: siteID, timing: timing, modality: modality,
+                                  date: date, mri: mri, xray: xray, createdAt: createdAt)
     }
 }

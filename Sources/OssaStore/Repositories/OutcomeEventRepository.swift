@@ -6,24 +6,47 @@ import SQLKit
 
 extension OutcomeEventRecord {
     init(_ model: OutcomeEventModel) throws {
-        let date = try parseStoredDate(model.eventDate, field: "date")
+        try self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, kind: model.kind,
+                      eventDate: model.eventDate, replacementKind: model.replacementKind, severity: model.severity,
+                      description: model.eventDescription, relatedness: model.relatedness, createdAt: model.createdAt)
+    }
+
+    /// A row of `OutcomeEventRecord.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        try self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                      siteID: try row.decode(column: "site_id", as: UUID.self), kind: try row.decode(column: "kind", as: String.self),
+                      eventDate: try row.decode(column: "event_date", as: String.self),
+                      replacementKind: try row.decode(column: "replacement_kind", as: String?.self),
+                      severity: try row.decode(column: "severity", as: String?.self), description: try row.decode(column: "description", as: String?.self),
+                      relatedness: try row.decode(column: "relatedness", as: String?.self), createdAt: try row.decode(column: "created_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "kind", "event_date", "replacement_kind", "severity", "description",
+                                 "relatedness", "created_at"])
+    }
+
+    private init(id: UUID, episodeID: UUID, siteID: UUID, kind: String, eventDate: String, replacementKind: String?, severity: String?,
+                 description: String?, relatedness: String?, createdAt: Date?) throws {
+        let date = try parseStoredDate(eventDate, field: "date")
         let event: OutcomeEvent
-        switch try storedValue(OutcomeKind.self, model.kind, field: "kind") {
+        switch try storedValue(OutcomeKind.self, kind, field: "kind") {
         case .jointReplacement:
-            guard let replacement = try storedValue(ReplacementKind.self, model.replacementKind, field: "replacementKind") else {
+            guard let replacement = try storedValue(ReplacementKind.self, replacementKind, field: "replacementKind") else {
                 throw StoreError.unreadable(field: "replacementKind", value: "NULL")
             }
             event = .jointReplacement(kind: replacement, date: date)
-        case .otherSurgery: event = .otherSurgery(description: model.eventDescription ?? "", date: date)
+        case .otherSurgery: event = .otherSurgery(description: description ?? "", date: date)
         case .repeatIO: event = .repeatIO(date: date)
         case .adverseEvent:
-            event = .adverseEvent(description: model.eventDescription ?? "", severity: try Self.severity(model.severity), date: date)
+            event = .adverseEvent(description: description ?? "", severity: try Self.severity(severity), date: date)
         case .death: event = .death(date: date)
         case .withdrawal: event = .withdrawal(date: date)
         case .lostToFollowUp: event = .lostToFollowUp(lastContact: date)
         }
-        self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, event: event,
-                  relatedness: try storedValue(AdverseEventRelatedness.self, model.relatedness, field: "relatedness"), createdAt: model.createdAt)
+        self.init(id: id, episodeID: episodeID, siteID: siteID, event: event,
+                  relatedness: try storedValue(AdverseEventRelatedness.self, relatedness, field: "relatedness"), createdAt: createdAt)
     }
 
     /// An adverse event's severity is required: a missing or unknown one is an error, never read as "mild".

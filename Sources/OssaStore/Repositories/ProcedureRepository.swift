@@ -189,29 +189,80 @@ public struct ProcedureRepository: Sendable {
     }
 
     static func injections(of procedures: [UUID], on db: any Database) async throws -> [UUID: [Injection]] {
+        try await injections(of: procedures, on: db.sqlDatabase())
+    }
+
+    /// The procedures' injections by procedure, each list in order (SQLKit rows: no Fluent model's reflection).
+    static func injections(of procedures: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [Injection]] {
         guard !procedures.isEmpty else { return [:] }
-        let models = try await InjectionModel.query(on: db).filter(\.$procedure.$id ~~ procedures).sort(\.$ordinal).all()
         var out: [UUID: [Injection]] = [:]
-        for model in models {
+        for row in try await sql.raw("""
+            SELECT \(qualifiedColumns("i", injectionColumns)) FROM injections i WHERE i.procedure_id IN (\(binds: procedures))
+            ORDER BY i.ordinal
+            """).all() {
             let target: InjectionTarget
-            if model.targetKind == "intra-articular" {
+            if try row.decode(column: "target_kind", as: String.self) == "intra-articular" {
                 target = .intraArticular
             } else {
-                guard let bone = model.boneTarget.flatMap(BoneTarget.init(rawValue:)) else {
+                guard let bone = try row.decode(column: "bone_target", as: String?.self).flatMap(BoneTarget.init(rawValue:)) else {
                     throw StoreError.invalid(field: "injections.target", message: "stored bone target is unreadable")
                 }
-                target = .bone(bone, subregion: model.subregion.flatMap(BMLSubregion.init(rawValue:)))
+                target = .bone(bone, subregion: try row.decode(column: "subregion", as: String?.self).flatMap(BMLSubregion.init(rawValue:)))
             }
-            guard let product = InjectedProduct(rawValue: model.product) else {
-                throw StoreError.unreadable(field: "injections.product", value: model.product)
+            let storedProduct = try row.decode(column: "product", as: String.self)
+            guard let product = InjectedProduct(rawValue: storedProduct) else {
+                throw StoreError.unreadable(field: "injections.product", value: storedProduct)
             }
-            out[model.$procedure.id, default: []].append(Injection(target: target, product: product, approach: model.approach,
-                                                                   gauge: model.needleGauge, volumeMl: model.volumeMl))
+            out[try row.decode(column: "procedure_id", as: UUID.self), default: []].append(
+                Injection(target: target, product: product, approach: try row.decode(column: "approach", as: String?.self),
+                          gauge: try row.decode(column: "needle_gauge", as: Int?.self), volumeMl: try row.decode(column: "volume_ml", as: Double.self)))
         }
         return out
     }
 
     static func stored(_ model: ProcedureModel, injections: [Injection]) throws -> StoredProcedure {
+        try stored(StoredColumns(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, kind: model.kind,
+                                 procedureDate: model.procedureDate, setting: model.setting, anaesthesia: model.anaesthesia,
+                                 guidance: model.guidance, fluoroscopySeconds: model.fluoroscopySeconds, dapMGyCm2: model.dapMGyCm2,
+                                 prpJSON: model.prpJSON, bmcJSON: model.bmcJSON, complications: model.complications,
+                                 dischargeInstructions: model.dischargeInstructions, operatorName: model.operatorName,
+                                 operatorID: model.$operator.id, signedBy: model.$signedBy.id, signedAt: model.signedAt,
+                                 createdAt: model.createdAt), injections: injections)
+    }
+
+    /// The columns `stored(row:injections:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "kind", "procedure_date", "setting", "anaesthesia", "guidance",
+                                 "fluoroscopy_seconds", "dap_mgy_cm2", "prp_json", "bmc_json", "complications", "discharge_instructions",
+                                 "operator_name", "operator_id", "signed_by", "signed_at", "created_at"])
+    }
+
+    /// A row of `selectList` (SQLKit, without a Fluent model's reflection).
+    static func stored(row: any SQLRow, injections: [UUID: [Injection]]) throws -> StoredProcedure {
+        let id = try row.decode(column: "id", as: UUID.self)
+        return try stored(StoredColumns(
+            id: id, episodeID: try row.decode(column: "episode_id", as: UUID.self), siteID: try row.decode(column: "site_id", as: UUID.self),
+            kind: try row.decode(column: "kind", as: String.self), procedureDate: try row.decode(column: "procedure_date", as: String.self),
+            setting: try row.decode(column: "setting", as: String?.self), anaesthesia: try row.decode(column: "anaesthesia", as: String?.self),
+            guidance: try row.decode(column: "guidance", as: String?.self),
+            fluoroscopySeconds: try row.decode(column: "fluoroscopy_seconds", as: Double?.self),
+            dapMGyCm2: try row.decode(column: "dap_mgy_cm2", as: Double?.self), prpJSON: try row.decode(column: "prp_json", as: String?.self),
+            bmcJSON: try row.decode(column: "bmc_json", as: String?.self), complications: try row.decode(column: "complications", as: String?.self),
+            dischargeInstructions: try row.decode(column: "discharge_instructions", as: String?.self),
+            operatorName: try row.decode(column: "operator_name", as: String?.self), operatorID: try row.decode(column: "operator_id", as: UUID?.self),
+            signedBy: try row.decode(column: "signed_by", as: UUID?.self), signedAt: try row.decode(column: "signed_at", as: Date?.self),
+            createdAt: try row.decode(column: "created_at", as: Date?.self)), injections: injections[id] ?? [])
+    }
+
+    /// A procedure row's stored values, from a Fluent model or an SQLKit row.
+    private struct StoredColumns {
+        var id: UUID, episodeID: UUID, siteID: UUID, kind: String, procedureDate: String
+        var setting: String?, anaesthesia: String?, guidance: String?, fluoroscopySeconds: Double?, dapMGyCm2: Double?
+        var prpJSON: String?, bmcJSON: String?, complications: String?, dischargeInstructions: String?, operatorName: String?
+        var operatorID: UUID?, signedBy: UUID?, signedAt: Date?, createdAt: Date?
+    }
+
+    private static func stored(_ model: StoredColumns, injections: [Injection]) throws -> StoredProcedure {
         let kind = try storedValue(ProcedureKind.self, model.kind, field: "kind")
         guard let setting = try storedValue(ProcedureSetting.self, model.setting, field: "setting") else {
             throw StoreError.unreadable(field: "setting", value: "NULL")
@@ -228,7 +279,7 @@ public struct ProcedureRepository: Sendable {
             injections: injections,
             complications: try model.complications.map { try StoredJSON.decode([Complication].self, $0, field: "complications") } ?? [],
             dischargeInstructions: model.dischargeInstructions, operator_: model.operatorName ?? "")
-        return StoredProcedure(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, kind: kind, record: record,
-                               operatorID: model.$operator.id, signedBy: model.$signedBy.id, signedAt: model.signedAt, createdAt: model.createdAt)
+        return StoredProcedure(id: model.id, episodeID: model.episodeID, siteID: model.siteID, kind: kind, record: record,
+                               operatorID: model.operatorID, signedBy: model.signedBy, signedAt: model.signedAt, createdAt: model.createdAt)
     }
 }

@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 extension ScreeningDecisionRecord {
     init(_ model: ScreeningDecisionModel) throws {
@@ -12,6 +13,31 @@ extension ScreeningDecisionRecord {
                   overrideCategory: try storedValue(ScreeningCategory.self, model.overrideCategory, field: "overrideCategory"),
                   overrideReason: model.overrideReason, overriddenBy: model.overriddenBy, overriddenAt: model.overriddenAt,
                   createdAt: model.createdAt)
+    }
+
+    /// A row of `ScreeningDecisionRecord.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID?.self),
+                  siteID: try row.decode(column: "site_id", as: UUID.self), rulesetID: try row.decode(column: "ruleset_id", as: String.self),
+                  rulesetVersion: try row.decode(column: "ruleset_version", as: String.self),
+                  category: try storedValue(ScreeningCategory.self, try row.decode(column: "category", as: String.self), field: "category"),
+                  excluded: try row.decode(column: "excluded", as: Bool.self),
+                  evaluationDate: try parseStoredDate(try row.decode(column: "evaluation_date", as: String.self), field: "evaluationDate"),
+                  decision: try StoredJSON.decode(ScreeningDecision.self, try row.decode(column: "decision_json", as: String.self), field: "decision"),
+                  decidedBy: try row.decode(column: "decided_by", as: UUID?.self), signedBy: try row.decode(column: "signed_by", as: UUID?.self),
+                  signedAt: try row.decode(column: "signed_at", as: Date?.self),
+                  overrideCategory: try storedValue(ScreeningCategory.self, try row.decode(column: "override_category", as: String?.self),
+                                                    field: "overrideCategory"),
+                  overrideReason: try row.decode(column: "override_reason", as: String?.self),
+                  overriddenBy: try row.decode(column: "overridden_by", as: UUID?.self),
+                  overriddenAt: try row.decode(column: "overridden_at", as: Date?.self), createdAt: try row.decode(column: "created_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "ruleset_id", "ruleset_version", "category", "excluded", "evaluation_date",
+                                 "decision_json", "decided_by", "signed_by", "signed_at", "override_category", "override_reason",
+                                 "overridden_by", "overridden_at", "created_at"])
     }
 }
 
