@@ -210,11 +210,8 @@ public struct ReadModels: Sendable {
                 """).all().map(EpisodeRecord.init(row:))
             // The episode's records, each list under its own rule (a coordinator reads procedures but cannot sign them;
             // a role without a rule for a type sees an empty list, never another site's rows).
-            func scoped<M: Model>(_ type: M.Type, _ recordType: RecordType) -> QueryBuilder<M>? {
-                ClinicalScope.apply(M.query(on: db), actor, AccessPolicy.scope(actor.role, .list, recordType))?
-                    .filter(.path([.string("episode_id")], schema: M.schemaOrAlias), .equal, .bind(episodeID))
-            }
-            // The lists the demo's episodes fill as SQLKit rows (`SQLScope.record` is `ClinicalScope.apply`'s rule).
+            // As SQLKit rows: `SQLScope.record` is `ClinicalScope.apply`'s rule (a Fluent model's reflection and
+            // generated column lists were a quarter of a fresh episode page).
             func rows(_ table: String, _ recordType: RecordType, _ columns: SQLQueryString, order: SQLQueryString,
                       limit: Int) async throws -> [any SQLRow] {
                 guard let condition = SQLScope.record("x", actor, AccessPolicy.scope(actor.role, .list, recordType)) else { return [] }
@@ -242,14 +239,18 @@ public struct ReadModels: Sendable {
                 .map(QuestionnaireResponseRecord.init(row:))
             let events = try await rows(OutcomeEventModel.schema, .outcomeEvent, OutcomeEventRecord.selectList("x"),
                                         order: "x.event_date, x.id", limit: 200).map(OutcomeEventRecord.init(row:))
-            let plan = try await scoped(ProcedurePlanModel.self, .procedurePlan)?.first().map(StoredPlan.init)
-            let adjuncts = try await scoped(AdjunctSessionModel.self, .adjunctSession)?.sort(\.$sessionDate).sort(\.$id).limit(200).all()
-                .map(StoredAdjunct.init) ?? []
+            let plan = try await rows(ProcedurePlanModel.schema, .procedurePlan, StoredPlan.selectList("x"), order: "x.id", limit: 1)
+                .first.map(StoredPlan.init(row:))
+            let adjuncts = try await rows(AdjunctSessionModel.schema, .adjunctSession, StoredAdjunct.selectList("x"),
+                                          order: "x.session_date, x.id", limit: 200).map(StoredAdjunct.init(row:))
             var addenda: [UUID: [ProcedureAddendum]] = [:]
             if !procedures.isEmpty, AccessPolicy.scope(actor.role, .list, .procedureAddendum) != .denied {
-                for model in try await ProcedureAddendumModel.query(on: db).filter(\.$procedure.$id ~~ procedures.map(\.id))
-                    .sort(\.$createdAt).sort(\.$id).all() {
-                    addenda[model.$procedure.id, default: []].append(try ProcedureAddendum(model))
+                for row in try await sql.raw("""
+                    SELECT \(ProcedureAddendum.selectList("a")) FROM procedure_addenda a WHERE a.procedure_id IN (\(binds: procedures.map(\.id)))
+                    ORDER BY a.created_at, a.id
+                    """).all() {
+                    let addendum = try ProcedureAddendum(row: row)
+                    addenda[addendum.procedureID, default: []].append(addendum)
                 }
             }
             var signerIDs = Set<UUID>()

@@ -1,12 +1,27 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 extension StoredPlan {
     init(_ model: ProcedurePlanModel) throws {
         self.init(id: try model.requireID(), episodeID: model.$episode.id, siteID: model.$site.id, decisionID: model.decisionID,
                   plan: try StoredJSON.decode(InjectionPlan.self, model.planJSON, field: "plan_json"),
                   updatedBy: model.updatedBy, updatedAt: model.updatedAt ?? model.createdAt)
+    }
+
+    /// A row of `StoredPlan.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                  siteID: try row.decode(column: "site_id", as: UUID.self), decisionID: try row.decode(column: "decision_id", as: UUID?.self),
+                  plan: try StoredJSON.decode(InjectionPlan.self, try row.decode(column: "plan_json", as: String.self), field: "plan_json"),
+                  updatedBy: try row.decode(column: "updated_by", as: UUID.self),
+                  updatedAt: try row.decode(column: "updated_at", as: Date?.self) ?? row.decode(column: "created_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "decision_id", "plan_json", "updated_by", "updated_at", "created_at"])
     }
 }
 
@@ -16,12 +31,37 @@ extension StoredAdjunct {
                   session: try StoredJSON.decode(AdjunctSession.self, model.sessionJSON, field: "session_json"),
                   createdBy: model.createdBy, createdAt: model.createdAt)
     }
+
+    /// A row of `StoredAdjunct.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), episodeID: try row.decode(column: "episode_id", as: UUID.self),
+                  siteID: try row.decode(column: "site_id", as: UUID.self),
+                  session: try StoredJSON.decode(AdjunctSession.self, try row.decode(column: "session_json", as: String.self), field: "session_json"),
+                  createdBy: try row.decode(column: "created_by", as: UUID.self), createdAt: try row.decode(column: "created_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "episode_id", "site_id", "session_json", "created_by", "created_at"])
+    }
 }
 
 extension ProcedureAddendum {
     init(_ model: ProcedureAddendumModel) throws {
         self.init(id: try model.requireID(), procedureID: model.$procedure.id, text: model.text, reason: model.reason,
                   authorID: model.authorID, createdAt: model.createdAt)
+    }
+
+    /// A row of `ProcedureAddendum.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), procedureID: try row.decode(column: "procedure_id", as: UUID.self),
+                  text: try row.decode(column: "text", as: String.self), reason: try row.decode(column: "reason", as: String.self),
+                  authorID: try row.decode(column: "author_id", as: UUID.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "procedure_id", "text", "reason", "author_id", "created_at"])
     }
 }
 
