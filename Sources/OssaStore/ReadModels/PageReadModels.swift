@@ -193,15 +193,9 @@ public struct ReadModels: Sendable {
                       """).first() else { throw notFound }
             let patient = try PatientRecord(row: patientRow)
             var site: SiteRecord?
-            if siteScope == .all || (siteScope == .grantedSites && actor.siteIDs.contains(patient.siteID)) {
-                // `SiteRepository.scoped`'s rule, checked on the one site read.
-                site = try await sql.raw("""
-                    SELECT id, code, name, created_at, updated_at FROM sites WHERE id = \(bind: patient.siteID)
-                    """).first().map { row in
-                    SiteRecord(id: try row.decode(column: "id", as: UUID.self), code: try row.decode(column: "code", as: String.self),
-                               name: try row.decode(column: "name", as: String.self), createdAt: try row.decode(column: "created_at", as: Date?.self),
-                               updatedAt: try row.decode(column: "updated_at", as: Date?.self))
-                }
+            if SiteRepository.allows(actor, siteScope, site: patient.siteID) {
+                site = try await sql.raw("SELECT \(SiteRecord.selectList("s")) FROM sites s WHERE s.id = \(bind: patient.siteID)").first()
+                    .map(SiteRecord.init(row:))
             }
             let others = try await sql.raw("""
                 SELECT \(EpisodeRecord.selectList("e")) FROM episodes e

@@ -1,10 +1,23 @@
 import FluentKit
 import Foundation
 import OssaCore
+import SQLKit
 
 extension SiteRecord {
     init(_ model: SiteModel) throws {
         self.init(id: try model.requireID(), code: model.code, name: model.name, createdAt: model.createdAt, updatedAt: model.updatedAt)
+    }
+
+    /// A row of `SiteRecord.selectList` (SQLKit, without a Fluent model's reflection).
+    init(row: any SQLRow) throws {
+        self.init(id: try row.decode(column: "id", as: UUID.self), code: try row.decode(column: "code", as: String.self),
+                  name: try row.decode(column: "name", as: String.self), createdAt: try row.decode(column: "created_at", as: Date?.self),
+                  updatedAt: try row.decode(column: "updated_at", as: Date?.self))
+    }
+
+    /// The columns `init(row:)` reads, of the table named `alias`.
+    static func selectList(_ alias: String) -> SQLQueryString {
+        qualifiedColumns(alias, ["id", "code", "name", "created_at", "updated_at"])
     }
 }
 
@@ -70,6 +83,15 @@ public struct SiteRepository: Sendable {
         case .all: query
         case .grantedSites: actor.siteIDs.isEmpty ? nil : query.filter(\.$id ~~ actor.siteIDList)
         case .ownRecord, .denied: nil
+        }
+    }
+
+    /// `scoped`'s rule for one site.
+    static func allows(_ actor: ActingUser, _ scope: AccessPolicy.Scope, site: UUID) -> Bool {
+        switch scope {
+        case .all: true
+        case .grantedSites: actor.siteIDs.contains(site)
+        case .ownRecord, .denied: false
         }
     }
 }
