@@ -43,6 +43,7 @@ public enum OssaMigrations {
         M0034_CreateInstallationSecrets(),
         M0035_CreateConsents(),
         M0036_AddWriteRevisionIndex(),
+        M0037_AddExportIndexes(),
     ]
 }
 

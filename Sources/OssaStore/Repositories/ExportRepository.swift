@@ -41,6 +41,22 @@ public struct ExportRepository: Sendable {
         }
     }
 
+    /// The ids of the sites an export by `actor` reads, in id order: every site under an administrator's scope, else
+    /// the actor's granted sites; only the `sites` ones among them when given. An export reads one site at a time.
+    public func siteIDs(_ actor: ActingUser, sites: Set<UUID>? = nil, deidentified: Bool = false) async throws -> [UUID] {
+        let scope = try await scope(actor, deidentified: deidentified)
+        let ids: [UUID]
+        switch scope {
+        case .all:
+            ids = try await database.transaction { db in
+                try await db.sqlDatabase().select().column("id").from("sites").all().map { try $0.decode(column: "id", as: UUID.self) }
+            }
+        case .grantedSites: ids = Array(actor.siteIDs)
+        case .ownRecord, .denied: ids = []
+        }
+        return ids.filter { sites?.contains($0) ?? true }.sorted { $0.uuidString < $1.uuidString }
+    }
+
     public func patients(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [PatientRecord] {
         let scope = try await scope(actor)
         return try await database.transaction { db in

@@ -123,6 +123,7 @@ struct BulkExportWriter: Sendable {
     func run(types: [String], progress: @Sendable (String) async -> Void) async throws -> [BulkExportJobs.FileEntry] {
         let sites = Dictionary(try await store.sites.list(actor, PageRequest(limit: PageRequest.maximumLimit)).items.map { ($0.id, $0) },
                                uniquingKeysWith: { a, _ in a })
+        let siteIDs = try await store.export.siteIDs(actor, sites: siteFilter)
         let json = FHIRJSONWriter()
         var files: [BulkExportJobs.FileEntry] = []
         // The score Observations are made from the responses: when both types are exported (responses first), one
@@ -131,28 +132,28 @@ struct BulkExportWriter: Sendable {
         let scoresWithResponses = types.firstIndex(of: "QuestionnaireResponse").map { responses in
             types.firstIndex(of: "Observation").map { $0 > responses } ?? false
         } ?? false
-        let (store, actor, since, pageSize, patients, siteFilter, library) = (store, actor, since, pageSize, patients, siteFilter, library)
+        let (store, actor, since, pageSize, patients, library) = (store, actor, since, pageSize, patients, library)
         for type in types {
             var output = NDJSONOutput(directory: directory, type: type, limit: fileBytes)
             switch type {
             case "Patient":
-                try await pages({ try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
+                try await pages(siteIDs, { try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.id) {
                     for patient in $0 { try output.append(FHIRMapping.patient(patient, site: sites[patient.siteID]), with: json) }
                     await progress("Patient: \(output.total) resources")
                 }
             case "Condition":
-                try await pages({ try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.id) {
+                try await pages(siteIDs, { try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.id) {
                     for episode in $0 { try output.append(FHIRMapping.condition(episode), with: json) }
                     await progress("Condition: \(output.total) resources")
                 }
             case "Procedure":
-                try await pages({ try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
+                try await pages(siteIDs, { try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
                     for (procedure, patientID) in $0 { try output.append(FHIRMapping.procedure(procedure, patientID: patientID), with: json) }
                     await progress("Procedure: \(output.total) resources")
                 }
             case "QuestionnaireResponse":
                 var scores = scoresWithResponses ? NDJSONOutput(directory: directory, type: "Observation", limit: fileBytes) : nil
-                try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
+                try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
                     for (response, patientID) in $0 {
                         let definition = library.instrument(id: response.instrumentID)
                         try output.append(FHIRMapping.questionnaireResponse(response, patientID: patientID, definition: definition), with: json)
@@ -166,7 +167,7 @@ struct BulkExportWriter: Sendable {
                 }
                 observations = scores
             case "Consent":
-                try await pages({ try await store.export.consents(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) },
+                try await pages(siteIDs, { try await store.export.consents(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) },
                                 id: \.0.id) {
                     for (consent, active) in $0 { try output.append(FHIRMapping.consent(consent, active: active), with: json) }
                     await progress("Consent: \(output.total) resources")
@@ -176,7 +177,7 @@ struct BulkExportWriter: Sendable {
                 if let observations {
                     output = observations
                 } else {
-                    try await pages({ try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
+                    try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
                         for (response, patientID) in $0 {
                             for observation in FHIRMapping.scoreObservations(response, patientID: patientID, definition: library.instrument(id: response.instrumentID)) {
                                 try output.append(observation, with: json)
@@ -185,7 +186,7 @@ struct BulkExportWriter: Sendable {
                         await progress("Observation: \(output.total) resources")
                     }
                 }
-                try await pages({ try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: siteFilter) }, id: \.0.id) {
+                try await pages(siteIDs, { try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
                     for (study, patientID, side) in $0 {
                         for observation in FHIRMapping.imagingObservations(study, patientID: patientID, side: side) { try output.append(observation, with: json) }
                     }
@@ -200,16 +201,24 @@ struct BulkExportWriter: Sendable {
     /// Reads page after page (keyset: each after the last id of the one before) and hands each to `body`. The next
     /// page is read while `body` writes this one: the read runs on the database's thread, the writing here, so the
     /// two cores work at once.
-    private func pages<T: Sendable>(_ read: @escaping @Sendable (UUID?) async throws -> [T], id: (T) -> UUID,
+    ///
+    /// One site at a time (`siteIDs`, each read with `sites: [site]`): each page is then one range of the
+    /// `(site_id, id)` index (M0037), where pages of several sites at once in id order would be sorted every time.
+    private func pages<T: Sendable>(_ siteIDs: [UUID], _ read: @escaping @Sendable (UUID?, UUID) async throws -> [T], id: (T) -> UUID,
                                     _ body: ([T]) async throws -> Void) async throws {
-        var pending: Task<[T], any Error>? = Task { try await read(nil) }
+        var remaining = siteIDs[...]
+        guard var site = remaining.popFirst() else { return }
+        var pending: Task<[T], any Error>? = Task { [site] in try await read(nil, site) }
         do {
             while let reading = pending {
                 try Task.checkCancellation()
                 let page = try await reading.value
                 if page.count == pageSize, let last = page.last {
                     let after = id(last)
-                    pending = Task { try await read(after) }
+                    pending = Task { [site] in try await read(after, site) }
+                } else if let next = remaining.popFirst() {
+                    site = next
+                    pending = Task { [site] in try await read(nil, site) }
                 } else {
                     pending = nil
                 }
