@@ -39,6 +39,8 @@ public final class OssaDatabase: Sendable {
     /// SQLite: pages read on the read-only connections (`readTransaction`).
     var hasReaders: Bool { reader != nil }
     private let checkpointer: SideConnection?
+    /// SQLite only: the read-only connection of exports (`bulkReadTransaction`).
+    private let bulkReader: SideConnection?
     private let checkpoints = NIOLockedValueBox<Task<Void, Never>?>(nil)
     private let checkpointInterval: Duration
     private let state = NIOLockedValueBox(State.open)
@@ -154,6 +156,7 @@ public final class OssaDatabase: Sendable {
         // Two read-only connections (one per loop and thread): page reads run on them in parallel, beside the writer.
         reader = readerConfiguration.map { SideConnection($0, name: "sqlite-reader", connections: Self.sqliteReaders) }
         checkpointer = readerConfiguration.map { SideConnection($0, name: "sqlite-checkpointer") }
+        bulkReader = readerConfiguration.map { SideConnection($0, name: "sqlite-bulk-reader") }
     }
 
     /// A Fluent database handle; cheap, make one per unit of work.
@@ -187,6 +190,20 @@ public final class OssaDatabase: Sendable {
         guard let reader else { return nil }
         guard state.withLockedValue({ $0 }) == .open else { throw OssaDatabaseError.shutDown }
         let (database, executor) = try reader.next(logger: logger)
+        return try await withTaskExecutorPreference(executor) {
+            try await database.transaction { db in try await body(db) }
+        }
+    }
+
+    /// Runs `body` in one read transaction for an export's page: on SQLite on a read-only connection of its own, beside
+    /// the writer and the page readers, that reads the file with read(2) into a 16 MiB page cache rather than through
+    /// the memory map. An export reads the whole registry once, and through the map every page of it would stay
+    /// resident in the process (measured: 550 MB for the 20,000-patient demo registry against 21 MB of heap). On
+    /// PostgreSQL it is `transaction(_:)`.
+    func bulkReadTransaction<T: Sendable>(_ body: @escaping @Sendable (any Database) async throws -> T) async throws -> T {
+        guard let bulkReader else { return try await transaction(body) }
+        guard state.withLockedValue({ $0 }) == .open else { throw OssaDatabaseError.shutDown }
+        let (database, executor) = try bulkReader.next(logger: logger)
         return try await withTaskExecutorPreference(executor) {
             try await database.transaction { db in try await body(db) }
         }
@@ -267,6 +284,12 @@ public final class OssaDatabase: Sendable {
                 try await reader.raw(SQLQueryString(busy)).run()
                 try await reader.raw("PRAGMA mmap_size=1073741824").run()
                 try await reader.raw("PRAGMA query_only=ON").run()
+            }
+            if let bulk = try bulkReader?.sql(logger: logger) {
+                try await bulk.raw(SQLQueryString(busy)).run()
+                try await bulk.raw("PRAGMA mmap_size=0").run()
+                try await bulk.raw("PRAGMA cache_size=-16384").run()
+                try await bulk.raw("PRAGMA query_only=ON").run()
             }
             // Checkpoints (copying committed pages from the WAL into the database file, and its fsync) run on
             // their own connection and thread, so that a commit never waits for one; the writer still checkpoints
@@ -369,6 +392,7 @@ public final class OssaDatabase: Sendable {
         }
         await reader?.shutdown()
         await checkpointer?.shutdown()
+        await bulkReader?.shutdown()
         await databases.shutdownAsync()
         try? await threadPool.shutdownGracefully()
         try? await eventLoopGroup.shutdownGracefully()

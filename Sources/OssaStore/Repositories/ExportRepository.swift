@@ -59,7 +59,7 @@ public struct ExportRepository: Sendable {
 
     public func patients(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [PatientRecord] {
         let scope = try await scope(actor)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(PatientModel.query(on: db), actor, scope) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(\.$id ~~ Array(only)) }
@@ -69,7 +69,7 @@ public struct ExportRepository: Sendable {
 
     public func episodes(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [EpisodeRecord] {
         let scope = try await scope(actor)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return [] }
             if let after { query = query.filter(\.$id > after) }
             if let only { query = query.filter(\.$patient.$id ~~ Array(only)) }
@@ -80,7 +80,7 @@ public struct ExportRepository: Sendable {
     /// Procedures with their episode's patient.
     public func procedures(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(StoredProcedure, patientID: UUID)] {
         let scope = try await scope(actor)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(ProcedureModel.query(on: db), actor, scope)?
                 .join(EpisodeModel.self, on: \ProcedureModel.$episode.$id == \EpisodeModel.$id) else { return [] }
             if let after { query = query.filter(\.$id > after) }
@@ -105,7 +105,7 @@ public struct ExportRepository: Sendable {
             granted = actor.siteIDList
         case .ownRecord, .denied: return []
         }
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             var query = try db.sqlDatabase().select()
                 .columns(QuestionnaireRepository.columns.map { SQLColumn($0, table: "r") })
                 .column(SQLColumn("patient_id", table: "e"))
@@ -125,7 +125,7 @@ public struct ExportRepository: Sendable {
     /// Imaging studies with their episode's patient and side.
     public func imaging(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, patients only: Set<UUID>? = nil, sites: Set<UUID>? = nil) async throws -> [(ImagingStudyRecord, patientID: UUID, side: Side)] {
         let scope = try await scope(actor)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(ImagingStudyModel.query(on: db), actor, scope)?
                 .join(EpisodeModel.self, on: \ImagingStudyModel.$episode.$id == \EpisodeModel.$id) else { return [] }
             if let after { query = query.filter(\.$id > after) }
@@ -146,7 +146,7 @@ public struct ExportRepository: Sendable {
                          sites: Set<UUID>? = nil) async throws -> [(ConsentRecord, active: Bool)] {
         let scope = try await scope(actor)
         guard scope != .denied, scope == .all || !actor.siteIDs.isEmpty else { return [] }
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             let sql = try db.sqlDatabase()
             var query = ConsentRepository.select(sql)
             if scope == .grantedSites { query = query.where(SQLColumn("site_id", table: "c"), .in, SQLBind.group(actor.siteIDList)) }
@@ -164,7 +164,7 @@ public struct ExportRepository: Sendable {
     /// The episodes `charts` would read without `since`.
     public func chartCount(_ actor: ActingUser, sites: Set<UUID>? = nil, deidentified: Bool = false) async throws -> Int {
         let scope = try await scope(actor, deidentified: deidentified)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return 0 }
             if let sites { query = query.filter(\.$site.$id ~~ Array(sites)) }
             return try await query.count()
@@ -180,7 +180,7 @@ public struct ExportRepository: Sendable {
     public func charts(_ actor: ActingUser, after: UUID?, since: Date?, limit: Int, sites: Set<UUID>? = nil,
                        deidentified: Bool = false) async throws -> ExportChartPage {
         let scope = try await scope(actor, deidentified: deidentified)
-        return try await database.transaction { db in
+        return try await database.bulkReadTransaction { db in
             guard var query = ClinicalScope.apply(EpisodeModel.query(on: db), actor, scope) else { return ExportChartPage(charts: [], next: nil) }
             if let after { query = query.filter(\.$id > after) }
             if let sites { query = query.filter(\.$site.$id ~~ Array(sites)) }
