@@ -42,9 +42,9 @@ extension FHIRMapping {
         case .research: ("research", "Research")
         case .registry: ("patient-privacy", "Privacy Consent")
         }
-        let patient = FHIRReference(reference: "Patient/\(c.patientID.uuidString.lowercased())")
+        let patient = FHIRReference(reference: "Patient/\(c.patientID.fhirID)")
         return FHIRConsent(
-            id: c.id.uuidString.lowercased(), meta: FHIRMeta.at(c.recordedAt), status: active ? "active" : "inactive",
+            id: c.id.fhirID, meta: FHIRMeta.at(c.recordedAt), status: active ? "active" : "inactive",
             scope: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.consentScope, code: scope.0, display: scope.1)]),
             category: [
                 FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.loinc, code: "59284-0", display: "Patient Consent")]),

@@ -54,10 +54,10 @@ extension FHIRMapping {
     /// suspected tumour or infection; always written, so a reading without lesions is carried too) and each focal
     /// cartilage lesion; for an x-ray, its grades as components.
     public static func imagingObservations(_ study: ImagingStudyRecord, patientID: UUID, side: Side) -> [FHIRObservation] {
-        let id = study.id.uuidString.lowercased()
-        let subject = FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())")
+        let id = study.id.fhirID
+        let subject = FHIRReference(reference: "Patient/\(patientID.fhirID)")
         let meta = FHIRMeta.at(study.createdAt)
-        let extensions = [FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(study.episodeID.uuidString.lowercased())")),
+        let extensions = [FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(study.episodeID.fhirID)")),
                           FHIRExtension(url: FHIRSystems.imagingTimingExtension, valueCode: study.timing.rawValue)]
         func site(_ subregion: BMLSubregion) -> FHIRCodeableConcept {
             let words = subregion.rawValue.replacingOccurrences(of: "-", with: " ")

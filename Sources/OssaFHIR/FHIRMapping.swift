@@ -31,7 +31,7 @@ public enum FHIRSystems {
     /// A bone bruise's months since the injury (when its day is not known), on the Condition.
     public static let monthsSinceInjuryExtension = "https://ossa-registry.org/fhir/StructureDefinition/months-since-injury"
     /// A site's medical record numbers: `<base>/site/<site id>/mrn` (one identifier system per site, as MRNs are).
-    public static func mrn(site: UUID) -> String { "https://ossa-registry.org/fhir/NamingSystem/site/\(site.uuidString.lowercased())/mrn" }
+    public static func mrn(site: UUID) -> String { "https://ossa-registry.org/fhir/NamingSystem/site/\(site.fhirID)/mrn" }
 }
 
 /// Standard codes for a diagnosis at a joint and side. Only codes whose meaning is exactly the registry's are
@@ -121,7 +121,7 @@ public enum FHIRMapping {
             FHIRIdentifier(use: "usual", type: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.identifierType, code: "MR", display: "Medical record number")]),
                            system: FHIRSystems.mrn(site: p.siteID), value: $0)
         }
-        return FHIRPatient(id: p.id.uuidString.lowercased(), meta: FHIRMeta.at(p.updatedAt),
+        return FHIRPatient(id: p.id.fhirID, meta: FHIRMeta.at(p.updatedAt),
                            identifier: mrn.map { [$0] }, name: [FHIRHumanName(use: "official", family: p.familyName, given: [p.givenName])],
                            telecom: telecom.isEmpty ? nil : telecom, gender: p.sex?.rawValue, birthDate: p.birthDate.iso,
                            managingOrganization: site.map { FHIRReference(identifier: FHIRIdentifier(system: FHIRSystems.site, value: $0.code), display: $0.name) })
@@ -142,12 +142,12 @@ public enum FHIRMapping {
         var injuryDay: CalendarDate?, injuryMonths: Int?
         if case .boneBruise(let day, let months) = e.diagnosis { (injuryDay, injuryMonths) = (day, months) }
         return FHIRCondition(
-            id: e.id.uuidString.lowercased(), meta: FHIRMeta.at(e.updatedAt),
+            id: e.id.fhirID, meta: FHIRMeta.at(e.updatedAt),
             extension: injuryMonths.map { [FHIRExtension(url: FHIRSystems.monthsSinceInjuryExtension, valueInteger: $0)] },
             clinicalStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionClinical, code: active ? "active" : "inactive")]),
             verificationStatus: FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionVerification, code: "confirmed")]),
             category: [FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.conditionCategory, code: "problem-list-item", display: "Problem List Item")])],
-            code: code, bodySite: [site], subject: FHIRReference(reference: "Patient/\(e.patientID.uuidString.lowercased())"),
+            code: code, bodySite: [site], subject: FHIRReference(reference: "Patient/\(e.patientID.fhirID)"),
             onsetDateTime: injuryDay?.iso, stage: stages(e.diagnosis), recordedDate: instant(e.createdAt))
     }
 
@@ -197,12 +197,12 @@ public enum FHIRMapping {
         details += r.complications.map { FHIRExtension(url: "complication", extension: FHIRParts.encode($0)) }
         if let text = r.dischargeInstructions, !text.isEmpty { details.append(FHIRExtension(url: "dischargeInstructions", valueString: text)) }
         return FHIRProcedure(
-            id: p.id.uuidString.lowercased(), meta: FHIRMeta.at(p.createdAt),
+            id: p.id.fhirID, meta: FHIRMeta.at(p.createdAt),
             extension: injections + [FHIRExtension(url: FHIRSystems.procedureDetailsExtension, extension: details)], status: "completed",
-            code: FHIRCodeableConcept(coding: [code], text: code.display), subject: FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())"),
+            code: FHIRCodeableConcept(coding: [code], text: code.display), subject: FHIRReference(reference: "Patient/\(patientID.fhirID)"),
             performedDateTime: r.date.iso,
             performer: r.operator_.isEmpty ? nil : [FHIRProcedurePerformer(actor: FHIRReference(display: r.operator_))],
-            reasonReference: [FHIRReference(reference: "Condition/\(p.episodeID.uuidString.lowercased())")],
+            reasonReference: [FHIRReference(reference: "Condition/\(p.episodeID.fhirID)")],
             bodySite: sites.isEmpty ? nil : sites,
             complication: r.complications.isEmpty ? nil : r.complications.map { FHIRCodeableConcept(text: $0.description) },
             usedCode: products.isEmpty ? nil : products)

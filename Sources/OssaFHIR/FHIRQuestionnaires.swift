@@ -69,11 +69,11 @@ extension FHIRMapping {
             items.append(.init(linkId: code, text: nil,
                                answer: [.init(valueCoding: FHIRCoding(system: FHIRSystems.answers(r.instrumentID, list: code), code: String(value)))]))
         }
-        let patient = "Patient/\(patientID.uuidString.lowercased())"
+        let patient = "Patient/\(patientID.fhirID)"
         return FHIRQuestionnaireResponse(
-            id: r.id.uuidString.lowercased(), meta: FHIRMeta.at(r.createdAt ?? r.completedAt),
+            id: r.id.fhirID, meta: FHIRMeta.at(r.createdAt ?? r.completedAt),
             extension: [FHIRExtension(url: FHIRSystems.responseSourceExtension, valueCode: r.source.rawValue),
-                        FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(r.episodeID.uuidString.lowercased())"))],
+                        FHIRExtension(url: FHIRSystems.episodeExtension, valueReference: FHIRReference(reference: "Condition/\(r.episodeID.fhirID)"))],
             questionnaire: FHIRSystems.questionnaire(r.instrumentID) + "|" + r.instrumentVersion, status: "completed",
             subject: FHIRReference(reference: patient), encounter: nil, authored: instant(r.completedAt) ?? "",
             source: r.source == .patientLink ? FHIRReference(reference: patient) : nil, item: items.isEmpty ? nil : items)
@@ -81,7 +81,7 @@ extension FHIRMapping {
 
     /// The id of a score's Observation: the response's id and the score's (`<uuid>-<score>`), so it is stable and
     /// names what it was derived from.
-    public static func observationID(response: UUID, score: String) -> String { response.uuidString.lowercased() + "-" + score }
+    public static func observationID(response: UUID, score: String) -> String { response.fhirID + "-" + score }
 
     /// `observationID`'s parts, or nil when `id` is not one.
     public static func scoreObservation(id: String) -> (response: UUID, score: String)? {
@@ -109,9 +109,9 @@ extension FHIRMapping {
                 status: "final",
                 category: [FHIRCodeableConcept(coding: [FHIRCoding(system: FHIRSystems.observationCategory, code: "survey", display: "Survey")])],
                 code: scoreCode(definition, instrument: r.instrumentID, score: score.id),
-                subject: FHIRReference(reference: "Patient/\(patientID.uuidString.lowercased())"),
+                subject: FHIRReference(reference: "Patient/\(patientID.fhirID)"),
                 effectiveDateTime: instant(r.completedAt), valueQuantity: .score(value),
-                derivedFrom: [FHIRReference(reference: "QuestionnaireResponse/\(r.id.uuidString.lowercased())")])
+                derivedFrom: [FHIRReference(reference: "QuestionnaireResponse/\(r.id.fhirID)")])
         }
     }
 }

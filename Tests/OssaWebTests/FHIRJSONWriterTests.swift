@@ -1,5 +1,5 @@
 import Foundation
-import OssaFHIR
+@testable import OssaFHIR
 import Testing
 
 // The bulk export's streaming JSON writer against Foundation's JSONEncoder (the reference): the same JSON values for
@@ -13,6 +13,15 @@ struct FHIRJSONWriterTests {
         #"{"resourceType":"Observation","id":"o1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"survey"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"72514-3"}],"text":"Pain\tline\nnext\u0001"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-01","valueQuantity":{"value":50,"unit":"{score}","system":"http://unitsofmeasure.org","code":"{score}"},"component":[{"code":{"text":"a"},"valueInteger":0},{"code":{"text":"b"},"valueInteger":1},{"code":{"text":"c"},"valueBoolean":false},{"code":{"text":"d"},"valueQuantity":{"value":12.5,"unit":"mL"}},{"code":{"text":"e"},"valueQuantity":{"value":-0.000125,"unit":"s"}},{"code":{"text":"f"},"valueQuantity":{"value":123456789012,"unit":"s"}}]}"#,
         #"{"resourceType":"QuestionnaireResponse","id":"q1","extension":[{"url":"https://example.org/a","extension":[{"url":"b","valueString":""},{"url":"c","valueDecimal":0.1},{"url":"d","valueInteger":-42}]}],"questionnaire":"https://example.org/Q|1","status":"completed","subject":{"reference":"Patient/p1"},"authored":"2026-01-01T00:00:00Z","item":[{"linkId":"P1","answer":[{"valueCoding":{"code":"2","display":"Moderate"}}]},{"linkId":"P2"}]}"#,
     ]
+
+    /// Resource ids and references are written with `UUID.fhirID`: it must be Foundation's form, lowercased.
+    @Test func idsAreFoundationsLowercaseForm() {
+        let fixed = [UUID(uuidString: "00000000-0000-0000-0000-000000000000")!, UUID(uuidString: "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF")!,
+                     UUID(uuidString: "0123ABCD-4567-89EF-FEDC-BA9876543210")!]
+        for id in fixed + (0..<1000).map({ _ in UUID() }) {
+            #expect(id.fhirID == id.uuidString.lowercased())
+        }
+    }
 
     @Test func sameJSONAsJSONEncoder() throws {
         for text in Self.resources {

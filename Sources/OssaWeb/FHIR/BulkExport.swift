@@ -137,31 +137,27 @@ struct BulkExportWriter: Sendable {
             var output = NDJSONOutput(directory: directory, type: type, limit: fileBytes)
             switch type {
             case "Patient":
-                try await pages(siteIDs, { try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.id) {
-                    for part in try await Self.encode($0, streams: 1, { patient, out in try out[0].add(FHIRMapping.patient(patient, site: sites[patient.siteID]), with: json) }) {
-                        try output.append(part[0])
-                    }
+                try await pages(siteIDs, { try await store.export.patients(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.id },
+                                encode: { try await Self.encode($0, streams: 1) { patient, out in try out[0].add(FHIRMapping.patient(patient, site: sites[patient.siteID]), with: json) } }) {
+                    for part in $0 { try output.append(part[0]) }
                     await progress("Patient: \(output.total) resources")
                 }
             case "Condition":
-                try await pages(siteIDs, { try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.id) {
-                    for part in try await Self.encode($0, streams: 1, { episode, out in try out[0].add(FHIRMapping.condition(episode), with: json) }) {
-                        try output.append(part[0])
-                    }
+                try await pages(siteIDs, { try await store.export.episodes(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.id },
+                                encode: { try await Self.encode($0, streams: 1) { episode, out in try out[0].add(FHIRMapping.condition(episode), with: json) } }) {
+                    for part in $0 { try output.append(part[0]) }
                     await progress("Condition: \(output.total) resources")
                 }
             case "Procedure":
-                try await pages(siteIDs, { try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
-                    for part in try await Self.encode($0, streams: 1, { row, out in try out[0].add(FHIRMapping.procedure(row.0, patientID: row.patientID), with: json) }) {
-                        try output.append(part[0])
-                    }
+                try await pages(siteIDs, { try await store.export.procedures(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.0.id },
+                                encode: { try await Self.encode($0, streams: 1) { row, out in try out[0].add(FHIRMapping.procedure(row.0, patientID: row.patientID), with: json) } }) {
+                    for part in $0 { try output.append(part[0]) }
                     await progress("Procedure: \(output.total) resources")
                 }
             case "QuestionnaireResponse":
                 var scores = scoresWithResponses ? NDJSONOutput(directory: directory, type: "Observation", limit: fileBytes) : nil
                 let withScores = scores != nil
-                try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
-                    let parts = try await Self.encode($0, streams: 2) { row, out in
+                try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.0.id }, encode: { try await Self.encode($0, streams: 2) { row, out in
                         let (response, patientID) = row
                         let definition = library.instrument(id: response.instrumentID)
                         try out[0].add(FHIRMapping.questionnaireResponse(response, patientID: patientID, definition: definition), with: json)
@@ -170,7 +166,7 @@ struct BulkExportWriter: Sendable {
                                 try out[1].add(observation, with: json)
                             }
                         }
-                    }
+                    } }) { parts in
                     for part in parts {
                         try output.append(part[0])
                         try scores?.append(part[1])
@@ -180,10 +176,9 @@ struct BulkExportWriter: Sendable {
                 observations = scores
             case "Consent":
                 try await pages(siteIDs, { try await store.export.consents(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) },
-                                id: \.0.id) {
-                    for part in try await Self.encode($0, streams: 1, { row, out in try out[0].add(FHIRMapping.consent(row.0, active: row.active), with: json) }) {
-                        try output.append(part[0])
-                    }
+                                id: { $0.0.id },
+                                encode: { try await Self.encode($0, streams: 1) { row, out in try out[0].add(FHIRMapping.consent(row.0, active: row.active), with: json) } }) {
+                    for part in $0 { try output.append(part[0]) }
                     await progress("Consent: \(output.total) resources")
                 }
             default:
@@ -191,20 +186,18 @@ struct BulkExportWriter: Sendable {
                 if let observations {
                     output = observations
                 } else {
-                    try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
-                        let parts = try await Self.encode($0, streams: 1) { row, out in
+                    try await pages(siteIDs, { try await store.export.responses(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.0.id }, encode: { try await Self.encode($0, streams: 1) { row, out in
                             for observation in FHIRMapping.scoreObservations(row.0, patientID: row.patientID, definition: library.instrument(id: row.0.instrumentID)) {
                                 try out[0].add(observation, with: json)
                             }
-                        }
+                        } }) { parts in
                         for part in parts { try output.append(part[0]) }
                         await progress("Observation: \(output.total) resources")
                     }
                 }
-                try await pages(siteIDs, { try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: \.0.id) {
-                    let parts = try await Self.encode($0, streams: 1) { row, out in
+                try await pages(siteIDs, { try await store.export.imaging(actor, after: $0, since: since, limit: pageSize, patients: patients, sites: [$1]) }, id: { $0.0.id }, encode: { try await Self.encode($0, streams: 1) { row, out in
                         for observation in FHIRMapping.imagingObservations(row.0, patientID: row.patientID, side: row.side) { try out[0].add(observation, with: json) }
-                    }
+                    } }) { parts in
                     for part in parts { try output.append(part[0]) }
                     await progress("Observation: \(output.total) resources")
                 }
@@ -219,7 +212,8 @@ struct BulkExportWriter: Sendable {
     /// Encoding is most of an export's time (perf: 89 % on the one task that wrote), so it is what is split.
     static func encode<T: Sendable>(_ items: [T], streams: Int,
                                     _ body: @escaping @Sendable (T, inout [EncodedLines]) throws -> Void) async throws -> [[EncodedLines]] {
-        let parts = max(1, min(items.count / 64, ProcessInfo.processInfo.activeProcessorCount))
+        // Four parts a core, so that one part taking longer leaves no core idle for long.
+        let parts = max(1, min(items.count / 64, 4 * ProcessInfo.processInfo.activeProcessorCount))
         guard parts > 1 else {
             var out = Array(repeating: EncodedLines(), count: streams)
             for item in items { try body(item, &out) }
@@ -241,31 +235,37 @@ struct BulkExportWriter: Sendable {
         }
     }
 
-    /// Reads page after page (keyset: each after the last id of the one before) and hands each to `body`. The next
-    /// page is read while `body` writes this one: the read runs on the database's thread, the writing here, so the
-    /// two cores work at once.
+    /// Reads page after page (keyset: each after the last id of the one before), encodes each (`encode`) and hands it
+    /// to `body`. The next page is read and encoded while `body` writes this one out: the read runs on the database's
+    /// thread and the encoding on every core, so no core waits for the writing.
     ///
     /// One site at a time (`siteIDs`, each read with `sites: [site]`): each page is then one range of the
     /// `(site_id, id)` index (M0037), where pages of several sites at once in id order would be sorted every time.
-    private func pages<T: Sendable>(_ siteIDs: [UUID], _ read: @escaping @Sendable (UUID?, UUID) async throws -> [T], id: (T) -> UUID,
-                                    _ body: ([T]) async throws -> Void) async throws {
+    private func pages<T: Sendable, U: Sendable>(_ siteIDs: [UUID], _ read: @escaping @Sendable (UUID?, UUID) async throws -> [T],
+                                                 id: @escaping @Sendable (T) -> UUID, encode: @escaping @Sendable ([T]) async throws -> U,
+                                                 _ body: (U) async throws -> Void) async throws {
+        let pageSize = pageSize
+        /// Reads a page and encodes it: the next page is read and encoded while `body` writes this one out.
+        @Sendable func fetch(_ after: UUID?, _ site: UUID) async throws -> (full: Bool, last: UUID?, encoded: U?) {
+            let page = try await read(after, site)
+            return (page.count == pageSize, page.last.map(id), page.isEmpty ? nil : try await encode(page))
+        }
         var remaining = siteIDs[...]
         guard var site = remaining.popFirst() else { return }
-        var pending: Task<[T], any Error>? = Task { [site] in try await read(nil, site) }
+        var pending: Task<(full: Bool, last: UUID?, encoded: U?), any Error>? = Task { [site] in try await fetch(nil, site) }
         do {
             while let reading = pending {
                 try Task.checkCancellation()
                 let page = try await reading.value
-                if page.count == pageSize, let last = page.last {
-                    let after = id(last)
-                    pending = Task { [site] in try await read(after, site) }
+                if page.full, let after = page.last {
+                    pending = Task { [site] in try await fetch(after, site) }
                 } else if let next = remaining.popFirst() {
                     site = next
-                    pending = Task { [site] in try await read(nil, site) }
+                    pending = Task { [site] in try await fetch(nil, site) }
                 } else {
                     pending = nil
                 }
-                if !page.isEmpty { try await body(page) }
+                if let encoded = page.encoded { try await body(encoded) }
             }
         } catch {
             // A read still running when this returns could outlive the database: the caller may shut it down next
