@@ -268,12 +268,12 @@ private struct SingleStream: SingleValueEncodingContainer {
 }
 
 extension UUID {
-    /// The lowercase 8-4-4-4-12 form, as `uuidString.lowercased()` gives it, written straight from the bytes: the
-    /// export writes several ids per resource, and Foundation formats each with snprintf and then lowercases a copy.
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
+    /// The lowercase 8-4-4-4-12 form, as `uuidString.lowercased()` gives it, written straight from the bytes: the
+    /// export writes several ids per resource, and Foundation formats each with snprintf and then lowercases a copy.
     var fhirID: String {
         withUnsafeBytes(of: uuid) { raw in
             String(unsafeUninitializedCapacity: 36) { out in

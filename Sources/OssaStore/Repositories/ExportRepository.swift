@@ -48,7 +48,7 @@ public struct ExportRepository: Sendable {
         let ids: [UUID]
         switch scope {
         case .all:
-            ids = try await database.transaction { db in
+            ids = try await database.bulkReadTransaction { db in
                 try await db.sqlDatabase().select().column("id").from("sites").all().map { try $0.decode(column: "id", as: UUID.self) }
             }
         case .grantedSites: ids = Array(actor.siteIDs)
