@@ -7,7 +7,17 @@ import Foundation
 /// escaped slashes; numbers are written as `JSONEncoder` writes them (a whole Double without `.0`). Non-finite
 /// numbers are refused, as FHIR and JSON refuse them.
 public struct FHIRJSONWriter: Sendable {
-    public init() {}
+    /// Whether the resources with a hand-written form (`FHIRJSONWritable`) are written by it; `false` writes every
+    /// value through `Encodable` (the tests compare the two).
+    let specialised: Bool
+
+    public init() {
+        specialised = true
+    }
+
+    init(specialised: Bool) {
+        self.specialised = specialised
+    }
 
     /// `value` as one line of JSON.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -21,12 +31,17 @@ public struct FHIRJSONWriter: Sendable {
         let sink = JSONSink()
         swap(&sink.bytes, &bytes)
         defer { swap(&sink.bytes, &bytes) }
-        try sink.value(value)
+        // One dynamic cast a resource; below it the hand-written forms call each other statically.
+        if specialised, let writable = value as? any FHIRJSONWritable {
+            try writable.writeJSON(sink)
+        } else {
+            try sink.value(value)
+        }
     }
 }
 
 /// The buffer and the stack of open containers; one per `append`, used by one thread.
-private final class JSONSink {
+final class JSONSink {
     var bytes: [UInt8] = []
     /// Per open container: whether it holds an element yet (the next one needs a comma), and its closing byte.
     var open: [(filled: Bool, close: UInt8)] = []

@@ -62,6 +62,58 @@ struct FHIRJSONWriterTests {
         #expect(throws: EncodingError.self) { try FHIRJSONWriter().encode(Bad()) }
     }
 
+    /// The hand-written forms of the exported resources (`FHIRJSONWritable`) against the same values written through
+    /// their synthesized `Encodable` conformances: byte for byte, with every member set (nested extensions, escapes,
+    /// decimals), with the optional ones left out, and with empty arrays.
+    @Test func handWrittenFormsAreTheEncodableBytes() throws {
+        let coding = #"{"system":"http://snomed.info/sct","code":"6757004","display":"Right \"knee\"\n"}"#
+        let concept = #"{"coding":[\#(coding),{"code":"x"}],"text":"Zoë / a"}"#
+        let identifier = #"{"use":"usual","type":\#(concept),"system":"urn:oid:2.999.1","value":"A-1"}"#
+        let reference = #"{"reference":"Patient/p1","identifier":\#(identifier),"display":"Anna"}"#
+        let meta = #"{"versionId":"1764720000123","lastUpdated":"2026-12-03T10:00:00.123Z"}"#
+        let quantity = #"{"value":12.25,"unit":"mL","system":"http://unitsofmeasure.org","code":"mL"}"#
+        let nested = #"{"url":"b","valueCode":"c","valueString":"s","valueInteger":-3,"valueDecimal":0.1,"valueQuantity":\#(quantity),"valueCodeableConcept":\#(concept),"valueReference":\#(reference)}"#
+        let extensions = #"[{"url":"https://example.org/a","extension":[\#(nested),{"url":"d","valueDecimal":50}]}]"#
+        let texts = [
+            #"{"resourceType":"Patient","id":"p1","meta":\#(meta),"identifier":[\#(identifier)],"name":[{"use":"official","family":"Müller","given":["Anna","Zoë"]}],"telecom":[{"system":"email","value":"a@example.org","use":"home"}],"gender":"female","birthDate":"1950-01-02","managingOrganization":\#(reference)}"#,
+            #"{"resourceType":"Patient","id":"p2","name":[],"birthDate":"1950-01-02"}"#,
+            #"{"resourceType":"Condition","id":"c1","meta":\#(meta),"extension":\#(extensions),"clinicalStatus":\#(concept),"verificationStatus":\#(concept),"category":[\#(concept)],"code":\#(concept),"bodySite":[\#(concept),{}],"subject":\#(reference),"onsetDateTime":"2026-01-02","stage":[{"summary":\#(concept),"type":\#(concept)},{}],"recordedDate":"2026-01-03"}"#,
+            #"{"resourceType":"Condition","id":"c2","clinicalStatus":{},"verificationStatus":{},"category":[],"code":{},"bodySite":[],"subject":{}}"#,
+            #"{"resourceType":"Procedure","id":"r1","meta":\#(meta),"extension":\#(extensions),"status":"completed","code":\#(concept),"subject":\#(reference),"performedDateTime":"2026-01-02T10:00:00Z","performer":[{"actor":\#(reference)}],"reasonReference":[\#(reference)],"bodySite":[\#(concept)],"complication":[{"text":"vasovagal"}],"usedCode":[\#(concept)]}"#,
+            #"{"resourceType":"Procedure","id":"r2","status":"completed","code":{},"subject":{},"performedDateTime":"2026-01-02","performer":[]}"#,
+            #"{"resourceType":"QuestionnaireResponse","id":"q1","meta":\#(meta),"extension":\#(extensions),"questionnaire":"https://example.org/Q|1","status":"completed","subject":\#(reference),"encounter":\#(reference),"authored":"2026-01-01T00:00:00Z","source":\#(reference),"item":[{"linkId":"P1","text":"Pain\tat night","answer":[{"valueCoding":\#(coding)}]},{"linkId":"P2","answer":[]},{"linkId":"P3"}]}"#,
+            #"{"resourceType":"QuestionnaireResponse","id":"q2","questionnaire":"Q","status":"completed","subject":{},"authored":"2026"}"#,
+            #"{"resourceType":"Observation","id":"o1","meta":\#(meta),"extension":\#(extensions),"status":"final","category":[\#(concept)],"code":\#(concept),"subject":\#(reference),"effectiveDateTime":"2026-01-01","valueQuantity":\#(quantity),"valueInteger":0,"valueCodeableConcept":\#(concept),"bodySite":\#(concept),"method":\#(concept),"derivedFrom":[\#(reference)],"component":[{"code":\#(concept),"valueQuantity":{"value":-0.000125,"unit":"s"},"valueInteger":1,"valueBoolean":false,"valueCodeableConcept":\#(concept)},{"code":{},"valueBoolean":true},{"code":{"text":"f"},"valueQuantity":{"value":123456789012,"unit":"s"}}]}"#,
+            #"{"resourceType":"Observation","id":"o2","status":"final","category":[],"code":{},"subject":{},"component":[]}"#,
+            #"{"resourceType":"Consent","id":"k1","meta":\#(meta),"status":"active","scope":\#(concept),"category":[\#(concept)],"patient":\#(reference),"dateTime":"2026-01-01T00:00:00Z","performer":[\#(reference)],"sourceAttachment":{"title":"Signed form, paper file 3"},"policyRule":\#(concept),"provision":{"type":"deny"}}"#,
+            #"{"resourceType":"Consent","id":"k2","status":"inactive","scope":{},"category":[],"patient":{},"dateTime":"2026","performer":[],"policyRule":{},"provision":{"type":"permit"}}"#,
+        ]
+        let generic = FHIRJSONWriter(specialised: false)
+        func check<T: Codable & Equatable>(_ type: T.Type, _ text: String) throws {
+            let value = try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            let written = try FHIRJSONWriter().encode(value)
+            #expect(written == (try generic.encode(value)), "\(T.self): \(String(decoding: written, as: UTF8.self))")
+            // The texts are written in declaration order: what comes out is what went in.
+            #expect(String(decoding: written, as: UTF8.self) == text)
+            #expect(try JSONDecoder().decode(T.self, from: Data(written)) == value)
+        }
+        for text in texts {
+            switch try JSONDecoder().decode(FHIRResource.self, from: Data(text.utf8)) {
+            case .patient: try check(FHIRPatient.self, text)
+            case .condition: try check(FHIRCondition.self, text)
+            case .procedure: try check(FHIRProcedure.self, text)
+            case .questionnaireResponse: try check(FHIRQuestionnaireResponse.self, text)
+            case .observation: try check(FHIRObservation.self, text)
+            case .consent: try check(FHIRConsent.self, text)
+            default: Issue.record("not an exported type: \(text)")
+            }
+        }
+        // A non-finite number is refused on this path too.
+        let bad = FHIRObservation(id: "o", status: "final", category: [], code: FHIRCodeableConcept(), subject: FHIRReference(),
+                                  valueQuantity: FHIRQuantity(value: .infinity, unit: "s"))
+        #expect(throws: EncodingError.self) { try FHIRJSONWriter().encode(bad) }
+    }
+
     /// FHIR instants are computed, not formatted: the same text as Foundation's ISO 8601 formatter (UTC, milliseconds)
     /// for instants across four centuries, at millisecond boundaries and before 1970.
     @Test func instantsAsTheISOFormatterWritesThem() {
