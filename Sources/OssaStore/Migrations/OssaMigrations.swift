@@ -44,6 +44,7 @@ public enum OssaMigrations {
         M0035_CreateConsents(),
         M0036_AddWriteRevisionIndex(),
         M0037_AddExportIndexes(),
+        M0038_CoverWorklistTimepoints(),
     ]
 }
 

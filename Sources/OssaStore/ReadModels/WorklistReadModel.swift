@@ -127,7 +127,8 @@ extension ReadModels {
             timepoints("due", "t.\(ident: "window_start") <= \(bind: day) AND t.\(ident: "window_end") >= \(bind: day) AND t.\(ident: "due_date") >= \(bind: day)"),
             timepoints("overdue", "t.\(ident: "window_start") <= \(bind: day) AND t.\(ident: "due_date") < \(bind: day) AND t.\(ident: "window_end") >= \(bind: day)"),
             // A closed window has started too; saying only `window_end` lets SQLite read the list in due-day order from
-            // M0027's index and stop after the first rows, instead of sorting every closed timepoint of the site.
+            // M0038's index (which holds every column the lists read, so no table row is fetched) and stop after the
+            // first rows, instead of sorting every closed timepoint of the site.
             timepoints("closed", "t.\(ident: "window_end") < \(bind: day)"),
         ].compactMap { $0 }
         // A row's episode and patient are joined under their own access rules (an episode the viewer may not see
