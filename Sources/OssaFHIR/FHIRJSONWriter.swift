@@ -5,7 +5,8 @@ import Foundation
 /// conformances, so `resourceType` comes first), without the intermediate tree and key sort of Foundation's
 /// `JSONEncoder` — measured at several times its speed on Ossa's resources. The output is compact JSON without
 /// escaped slashes; numbers are written as `JSONEncoder` writes them (a whole Double without `.0`). Non-finite
-/// numbers are refused, as FHIR and JSON refuse them.
+/// numbers are refused, as FHIR and JSON refuse them. The exported resources have hand-written forms
+/// (`FHIRJSONWritable`) that write the same bytes without going through `Encodable`.
 public struct FHIRJSONWriter: Sendable {
     /// Whether the resources with a hand-written form (`FHIRJSONWritable`) are written by it; `false` writes every
     /// value through `Encodable` (the tests compare the two).
