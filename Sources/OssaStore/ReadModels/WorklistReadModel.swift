@@ -84,6 +84,8 @@ extension ReadModels {
         /// The day and the detail columns of a row.
         var day: String
         var detail: SQLQueryString
+        /// On SQLite, the index the list is read from (`INDEXED BY`), where the planner would choose worse.
+        var sqliteIndex: String? = nil
     }
 
     public func worklist(_ actor: ActingUser, today: CalendarDate) async throws -> Worklist {
@@ -105,7 +107,8 @@ extension ReadModels {
         func timepoints(_ name: String, _ window: SQLQueryString) -> WorklistList? {
             SQLScope.record("t", actor, timepointScope).map {
                 WorklistList(name: name, table: FollowUpTimepointModel.schema, scope: $0, filter: pending + " AND " + window,
-                             order: ["due_date", "code", "id"], day: "due_date", detail: "t.\(ident: "code")")
+                             order: ["due_date", "code", "id"], day: "due_date", detail: "t.\(ident: "code")",
+                             sqliteIndex: "ix_follow_up_timepoints_pending_worklist")
             }
         }
         let lists: [WorklistList] = [
@@ -128,7 +131,9 @@ extension ReadModels {
             timepoints("overdue", "t.\(ident: "window_start") <= \(bind: day) AND t.\(ident: "due_date") < \(bind: day) AND t.\(ident: "window_end") >= \(bind: day)"),
             // A closed window has started too; saying only `window_end` lets SQLite read the list in due-day order from
             // M0038's index (which holds every column the lists read, so no table row is fetched) and stop after the
-            // first rows, instead of sorting every closed timepoint of the site.
+            // first rows, instead of sorting every closed timepoint of the site. The lists name that index: on the
+            // 100,000-patient registry SQLite read the closed list through `(site_id, status, window_end)` and a
+            // table row per closed timepoint instead (16.5 ms, 96 MB of the file touched; named: 4.1 ms, 1.9 MB).
             timepoints("closed", "t.\(ident: "window_end") < \(bind: day)"),
         ].compactMap { $0 }
         // A row's episode and patient are joined under their own access rules (an episode the viewer may not see
@@ -155,12 +160,14 @@ extension ReadModels {
                 // Each list is sorted and limited in its own subquery (so that its index gives the first rows and stops);
                 // its rows' positions are numbered outside it, over those few rows only (a window function inside would
                 // read every matching row before the limit).
+                let sqlite = sql.dialect.name == "sqlite"
                 let branches = lists.map { list -> SQLQueryString in
                     let keys = list.order.indices.map { SQLQueryString(stringLiteral: "k\($0)") }.joined(separator: ", ")
                     let sortColumns = list.order.enumerated().map { index, column -> SQLQueryString in
                         "t.\(ident: column) AS \(ident: "k\(index)")"
                     }.joined(separator: ", ")
                     let order = list.order.map { column -> SQLQueryString in "t.\(ident: column)" }.joined(separator: ", ")
+                    let index: SQLQueryString = sqlite ? list.sqliteIndex.map { " INDEXED BY \(ident: $0)" } ?? "" : ""
                     // The episode and patient are joined to the few limited rows, not to every matching one.
                     return """
                     SELECT \(literal: list.name) AS list, ROW_NUMBER() OVER (ORDER BY \(keys)) AS position, x.id AS id,
@@ -171,7 +178,7 @@ extension ReadModels {
                     e.\(ident: "created_at") AS episode_created_at, e.\(ident: "updated_at") AS episode_updated_at,
                     p.\(ident: "family_name") AS family_name, p.\(ident: "given_name") AS given_name
                     FROM (SELECT \(sortColumns), t.\(ident: "id") AS id, t.\(ident: "episode_id") AS episode_id, t.\(ident: list.day) AS day,
-                    \(list.detail) AS detail FROM \(ident: list.table) t
+                    \(list.detail) AS detail FROM \(ident: list.table) t\(index)
                     WHERE \(list.scope) AND \(list.filter) ORDER BY \(order) LIMIT \(literal: rows)) AS x
                     LEFT JOIN \(ident: EpisodeModel.schema) e ON e.\(ident: "id") = x.episode_id AND \(episodeJoin)
                     LEFT JOIN \(ident: PatientModel.schema) p ON p.\(ident: "id") = e.\(ident: "patient_id") AND \(patientJoin)
