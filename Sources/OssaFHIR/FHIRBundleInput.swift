@@ -172,7 +172,7 @@ public struct FHIRBundleInput: Sendable {
                 Entry(index: n, path: path, resourcePath: path, fullUrl: nil, sourceID: nil,
                       item: .failure(FHIRInputError(issues: [FHIRInputIssue(expression: path, message: message, structural: structural)])))
             }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(text))) as? [String: Any] else {
+            guard let object = FHIRJSONParser.object(Data(text)) else {
                 entries.append(failed("is not a JSON object (NDJSON holds one resource per line)"))
                 continue
             }

@@ -57,7 +57,7 @@ struct FHIRReader {
             return nil
         }
         // FHIR strings are never empty and carry no leading or trailing whitespace that matters.
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmedWhitespace
         guard !trimmed.isEmpty else {
             invalid("\(path).\(key)", "must not be empty")
             return nil
@@ -124,7 +124,7 @@ struct FHIRReader {
 
     /// The resource's JSON object, its type checked.
     static func resource(_ data: Data, type: String) throws(FHIRInputError) -> [String: Any] {
-        guard let any = try? JSONSerialization.jsonObject(with: data), let object = any as? [String: Any] else {
+        guard let object = FHIRJSONParser.object(data) else {
             throw FHIRInputError(issues: [FHIRInputIssue(expression: type, message: "the body is not a JSON object", structural: true)])
         }
         guard let kind = object["resourceType"] as? String else {

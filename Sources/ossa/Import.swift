@@ -108,10 +108,11 @@ struct Import: AsyncParsableCommand {
     private func read(_ file: String) throws -> FHIRBundleInput {
         let data = try readInput(file, option: "FILE")
         let first = data.first { ![UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t")].contains($0) }
-        if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], object["resourceType"] as? String == "Bundle" {
+        // Read once: a Bundle is one JSON object; NDJSON (several lines) is not one JSON value.
+        if let object = FHIRJSONParser.object(data), object["resourceType"] as? String == "Bundle" {
             let bundle: FHIRBundleInput
             do {
-                bundle = try FHIRBundleInput.decode(data)
+                bundle = try FHIRBundleInput.parse(object)
             } catch {
                 throw CommandLineError(message: "\(file):\n" + error.issues.map { "  \($0)" }.joined(separator: "\n"))
             }

@@ -104,24 +104,23 @@ public struct EpisodeRepository: Sendable {
         } else {
             throw StoreError.notFound(recordType: "patient", id: new.patientID.lowerString)
         }
-        let model = EpisodeModel()
-        model.$patient.id = new.patientID
-        model.$site.id = siteID
-        model.joint = new.joint.rawValue
-        model.side = new.side.rawValue
-        model.diagnosisType = new.diagnosis.kind.rawValue
-        model.diagnosisJSON = diagnosisJSON
-        model.status = status.rawValue
-        model.lastContactDate = lastContact?.iso
+        let (id, now, row) = Self.row(new, siteID: siteID, status: status, lastContact: lastContact, diagnosisJSON: diagnosisJSON)
         // Written through SQLKit, as patients are (Fluent's create reflects over the model).
-        let now = Date()
-        (model.id, model.createdAt, model.updatedAt) = (UUID(), now, now)
-        try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: Self.columns, rows: [[
-            model.id, new.patientID, siteID, model.joint, model.side, model.diagnosisType, model.diagnosisJSON, model.status,
-            model.lastContactDate, now, now,
-        ]], on: db.sqlDatabase())
-        try await Access.audit(actor, .create, .episode, model.id, on: db, into: audits)
-        return try EpisodeRecord(model)
+        try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: Self.columns, rows: [row], on: db.sqlDatabase())
+        try await Access.audit(actor, .create, .episode, id, on: db, into: audits)
+        return EpisodeRecord(id: id, patientID: new.patientID, siteID: siteID, joint: new.joint, side: new.side, diagnosis: new.diagnosis,
+                             status: status, lastContactDate: lastContact, createdAt: now, updatedAt: now)
+    }
+
+    /// A validated new episode's row of `columns`, with its new id and creation time (a batch inserts many at once).
+    static func row(_ new: NewEpisode, siteID: UUID, status: EpisodeStatus, lastContact: CalendarDate?,
+                    diagnosisJSON: String) -> (id: UUID, at: Date, row: [any Encodable & Sendable]) {
+        let id = UUID(), now = Date()
+        let row: [any Encodable & Sendable] = [
+            id, new.patientID, siteID, new.joint.rawValue, new.side.rawValue, new.diagnosis.kind.rawValue, diagnosisJSON, status.rawValue,
+            lastContact?.iso, now, now,
+        ]
+        return (id, now, row)
     }
 
     /// Reads one episode (part of the chart); audited as a read.

@@ -122,26 +122,22 @@ public struct PatientRepository: Sendable {
         if !siteChecked, try await SiteModel.find(new.siteID, on: db) == nil {
             throw StoreError.notFound(recordType: "site", id: new.siteID.lowerString)
         }
-        let model = PatientModel()
-        model.$site.id = new.siteID
-        model.mrn = new.mrn
-        model.mrnSearch = foldMRN(new.mrn)
-        model.familyName = new.familyName
-        model.givenName = new.givenName
-        model.nameSearch = foldForSearch(new.familyName + " " + new.givenName)
-        model.birthDate = new.birthDate.iso
-        model.sex = new.sex?.rawValue
-        model.email = new.email
-        model.phone = new.phone
+        let (id, now, row) = Self.row(new)
         // Written through SQLKit: Fluent's create reflects over the model's properties, half of an import's time.
-        let now = Date()
-        (model.id, model.createdAt, model.updatedAt) = (UUID(), now, now)
-        try await BulkInsert.insertRows(into: PatientModel.schema, columns: Self.columns, rows: [[
-            model.id, new.siteID, model.mrn, model.familyName, model.givenName, model.nameSearch, model.birthDate, model.sex, model.email,
-            model.phone, now, now, model.mrnSearch,
-        ]], on: db.sqlDatabase())
-        try await Access.audit(actor, .create, .patient, model.id, on: db, into: audits)
-        return try PatientRecord(model)
+        try await BulkInsert.insertRows(into: PatientModel.schema, columns: Self.columns, rows: [row], on: db.sqlDatabase())
+        try await Access.audit(actor, .create, .patient, id, on: db, into: audits)
+        return PatientRecord(id: id, siteID: new.siteID, mrn: new.mrn, familyName: new.familyName, givenName: new.givenName,
+                             birthDate: new.birthDate, sex: new.sex, email: new.email, phone: new.phone, createdAt: now, updatedAt: now)
+    }
+
+    /// A checked new patient's row of `columns`, with its new id and creation time (a batch inserts many at once).
+    static func row(_ new: NewPatient) -> (id: UUID, at: Date, row: [any Encodable & Sendable]) {
+        let id = UUID(), now = Date()
+        let row: [any Encodable & Sendable] = [
+            id, new.siteID, new.mrn, new.familyName, new.givenName, foldForSearch(new.familyName + " " + new.givenName), new.birthDate.iso,
+            new.sex?.rawValue, new.email, new.phone, now, now, foldMRN(new.mrn),
+        ]
+        return (id, now, row)
     }
 
     /// Reads one chart; audited as a read.

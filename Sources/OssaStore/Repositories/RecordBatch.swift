@@ -183,8 +183,23 @@ public struct RecordBatchRepository: Sendable {
         var start: Date
     }
 
+    /// `write` found a constraint failure in a multi-row insert, which does not say which operation broke it: the
+    /// batch is written again one row at a time, to name it.
+    private struct BulkRowFailed: Error {}
+
     private func write(_ actor: ActingUser, _ ready: [Operation], scopes: Scopes, scores: [Int: (InstrumentDefinition, ScoreResult)],
                        dryRun: Bool) async throws -> [Outcome] {
+        do {
+            return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun, bulk: true)
+        } catch is BulkRowFailed {
+            return try await write(actor, ready, scopes: scopes, scores: scores, dryRun: dryRun, bulk: false)
+        }
+    }
+
+    /// `bulk`: runs of patient and episode creates that need no read go in multi-row inserts (an import of thousands
+    /// of records spends most of its time on statements otherwise).
+    private func write(_ actor: ActingUser, _ ready: [Operation], scopes: Scopes, scores: [Int: (InstrumentDefinition, ScoreResult)],
+                       dryRun: Bool, bulk: Bool) async throws -> [Outcome] {
         let readScope = scopes.read, createEpisode = scopes.episode
         return try await database.transaction { db in
             var outcomes: [Outcome] = []
@@ -193,8 +208,42 @@ public struct RecordBatchRepository: Sendable {
             let audits = AuditBuffer()
             var sitesSeen: Set<UUID> = []
             var patientSites: [Int: UUID] = [:]
+            // Rows waiting for their multi-row inserts, written before any operation that reads or writes otherwise.
+            var patientRows: [[any Encodable & Sendable]] = [], episodeRows: [[any Encodable & Sendable]] = []
+            func flush() async throws {
+                guard !patientRows.isEmpty || !episodeRows.isEmpty else { return }
+                let sql = try db.sqlDatabase()
+                do {
+                    try await BulkInsert.insertRows(into: PatientModel.schema, columns: PatientRepository.columns, rows: patientRows, on: sql)
+                    try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: EpisodeRepository.columns, rows: episodeRows, on: sql)
+                } catch {
+                    throw BulkRowFailed()
+                }
+                (patientRows, episodeRows) = ([], [])
+            }
             for (index, operation) in ready.enumerated() {
                 do {
+                    switch operation {
+                    case .createPatient(let new, nil) where bulk && sitesSeen.contains(new.siteID):
+                        let (id, _, row) = PatientRepository.row(new)
+                        patientRows.append(row)
+                        try await Access.audit(actor, .create, .patient, id, on: db, into: audits)
+                        patientSites[index] = new.siteID
+                        outcomes.append(.created(id))
+                        continue
+                    case .createEpisode(.operation(let earlier), let joint, let side, let diagnosis, let status, let lastContact)
+                        where bulk && patientSites[earlier].map({ PatientRepository.visible(patient: outcomes[earlier].id, site: $0, actor, createEpisode ?? .denied) }) == true:
+                        let new = NewEpisode(patientID: outcomes[earlier].id, joint: joint, side: side, diagnosis: diagnosis)
+                        try EpisodeRepository.validate(diagnosis, joint: joint)
+                        let (id, _, row) = EpisodeRepository.row(new, siteID: patientSites[earlier]!, status: status, lastContact: lastContact,
+                                                                 diagnosisJSON: try EpisodeRepository.json(diagnosis))
+                        episodeRows.append(row)
+                        try await Access.audit(actor, .create, .episode, id, on: db, into: audits)
+                        outcomes.append(.created(id))
+                        continue
+                    default:
+                        try await flush()
+                    }
                     switch operation {
                     case .createPatient(let new, let condition):
                         if let condition, let readScope {
@@ -259,10 +308,13 @@ public struct RecordBatchRepository: Sendable {
                                                                         scope: scopes.consent ?? .denied, audits: audits, on: db)
                         outcomes.append(.created(record.id))
                     }
+                } catch let failed as BulkRowFailed {
+                    throw failed
                 } catch {
                     throw Failure(index: index, error: error)
                 }
             }
+            try await flush()
             try await audits.flush(on: db)
             if dryRun { throw DryRun(outcomes: outcomes) }
             return outcomes

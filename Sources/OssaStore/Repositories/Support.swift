@@ -158,7 +158,7 @@ func mapConstraint<T>(_ message: String, _ body: () async throws -> T) async thr
 /// exactly what its contract does), then trimmed; blank is refused.
 func requiredText(_ value: String, field: String, max: Int = 200) throws -> String {
     guard value.unicodeScalars.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = value.trimmedWhitespace
     guard !trimmed.isEmpty else { throw StoreError.invalid(field: field, message: "must not be empty") }
     return trimmed
 }
@@ -167,7 +167,7 @@ func requiredText(_ value: String, field: String, max: Int = 200) throws -> Stri
 func optionalText(_ value: String?, field: String, max: Int = 200) throws -> String? {
     guard let value else { return nil }
     guard value.unicodeScalars.count <= max else { throw StoreError.invalid(field: field, message: "longer than \(max) characters") }
-    let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmed = value.trimmedWhitespace
     return trimmed.isEmpty ? nil : trimmed
 }
 
