@@ -69,6 +69,42 @@ struct MigrationTests {
         }
     }
 
+    /// M0039 rewrites SQLite's closed-set triggers from `NOT IN (…)` to a chain of `<>`: every one of them, each still
+    /// refusing a value outside its set (inserts and updates) and letting its values and NULL through.
+    @Test func theClosedSetTriggersTestEachValueAndStillRefuse() async throws {
+        try await withStore(.sqlite) { store in
+            let sql = try store.database.sql()
+            let triggers = try await sql.raw("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ck\\_%' ESCAPE '\\'").all()
+                .map { (try $0.decode(column: "name", as: String.self), try $0.decode(column: "sql", as: String.self)) }
+            // One insert and one update trigger per closed set of every migration (M0022's 19 sets and those after).
+            #expect(triggers.count >= 2 * M0022_CheckClosedSets.rules.count)
+            for (name, text) in triggers {
+                #expect(!text.contains(" NOT IN ("), "\(name)")
+                let trigger = try #require(M0039_CheaperClosedSetTriggers.Trigger(text), "\(name)")
+                #expect(text == trigger.chainForm)
+                // The two forms read back as the same trigger.
+                #expect(M0039_CheaperClosedSetTriggers.Trigger(trigger.inForm) == trigger)
+            }
+            let episodes = try #require(triggers.first { $0.0 == "ck_episodes_diagnosis_type_insert" }?.1)
+            #expect(episodes.contains("WHEN NEW.diagnosis_type IS NOT NULL AND NEW.diagnosis_type <> 'osteoarthritis' AND NEW.diagnosis_type <> 'bone-marrow-lesion'"))
+
+            let f = try await Fixture.make(store)
+            await #expect(throws: (any Error).self) {
+                try await sql.raw("INSERT INTO episodes (id, patient_id, site_id, joint, side, diagnosis_type, diagnosis_json, status) VALUES (\(bind: UUID()), \(bind: f.patientA.id), \(bind: f.siteA.id), 'knee', 'left', 'gout', '{}', 'open')").run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await sql.update("episodes").set("side", to: SQLBind("both")).where("id", .equal, SQLBind(f.episodeA.id)).run()
+            }
+            try await sql.raw("INSERT INTO episodes (id, patient_id, site_id, joint, side, diagnosis_type, diagnosis_json, status) VALUES (\(bind: UUID()), \(bind: f.patientA.id), \(bind: f.siteA.id), 'hip', 'right', 'avascular-necrosis', '{}', 'closed')").run()
+
+            // Reverted, the IN form is back, trigger for trigger.
+            try await M0039_CheaperClosedSetTriggers().revert(on: store.database.fluent())
+            let reverted = try await sql.raw("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ck\\_%' ESCAPE '\\'").all()
+                .map { try $0.decode(column: "sql", as: String.self) }
+            #expect(reverted.count == triggers.count && reverted.allSatisfy { $0.contains(" NOT IN (") })
+        }
+    }
+
     @Test(arguments: Engine.available)
     func aMigrationRefusesStoredValuesOutsideTheSet(engine: Engine) async throws {
         try await withStore(engine, migrate: false) { store in

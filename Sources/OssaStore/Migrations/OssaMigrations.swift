@@ -45,6 +45,7 @@ public enum OssaMigrations {
         M0036_AddWriteRevisionIndex(),
         M0037_AddExportIndexes(),
         M0038_CoverWorklistTimepoints(),
+        M0039_CheaperClosedSetTriggers(),
     ]
 }
 
