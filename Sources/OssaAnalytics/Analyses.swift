@@ -168,7 +168,7 @@ public struct Cohort: Sendable {
         }
         switch grouping {
         case .none: return (0, "All")
-        case .site: return (0, extract.siteNames[e.siteID] ?? e.siteID.uuidString.lowercased())
+        case .site: return (0, extract.siteNames[e.siteID] ?? e.siteID.lowercasedString)
         case .joint: return (Joint.allCases.firstIndex(of: e.joint) ?? 0, e.joint.rawValue.capitalized)
         case .diagnosis:
             return (Diagnosis.Kind.allCases.firstIndex(of: e.diagnosis) ?? 0,

@@ -342,7 +342,7 @@ public enum CohortQuery {
     public static func items(_ d: CohortDefinition) -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []
         let f = d.filter
-        out += f.site.map { ("site", $0.uuidString.lowercased()) }
+        out += f.site.map { ("site", $0.lowercasedString) }
         out += f.joint.map { ("joint", $0.rawValue) }
         out += f.diagnosis.map { ("diagnosis", $0.rawValue) }
         out += f.product.map { ("product", $0.rawValue) }

@@ -94,13 +94,14 @@ public struct FHIRBundleInput: Sendable {
             var ifNoneExist: String?
             var url: String?
             if let request {
-                e.only(request, requestElements, at: "\(path).request")
-                let method = e.string(request, "method", at: "\(path).request")
+                let at = "\(path).request"
+                e.only(request, requestElements, at: at)
+                let method = e.string(request, "method", at: at)
                 if let method, method != "POST" {
                     e.refused("\(path).request.method", "is \(method); Ossa takes create entries (POST)")
                 }
-                url = e.string(request, "url", at: "\(path).request")
-                ifNoneExist = e.string(request, "ifNoneExist", at: "\(path).request")
+                url = e.string(request, "url", at: at)
+                ifNoneExist = e.string(request, "ifNoneExist", at: at)
             }
             let type = resource?["resourceType"] as? String
             if resource != nil {
@@ -117,10 +118,11 @@ public struct FHIRBundleInput: Sendable {
                     e.invalid("\(path).resource.resourceType", "is missing")
                 }
             }
+            let resourcePath = "\(path).resource"
             guard e.issues.isEmpty, let resource, let type else {
-                return Entry(index: index, path: path, resourcePath: "\(path).resource", fullUrl: fullUrl, sourceID: nil, item: .failure(FHIRInputError(issues: e.issues)))
+                return Entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, sourceID: nil, item: .failure(FHIRInputError(issues: e.issues)))
             }
-            return FHIRBundleInput.entry(index: index, path: path, resourcePath: "\(path).resource", fullUrl: fullUrl, type: type, resource: resource, ifNoneExist: ifNoneExist)
+            return FHIRBundleInput.entry(index: index, path: path, resourcePath: resourcePath, fullUrl: fullUrl, type: type, resource: resource, ifNoneExist: ifNoneExist)
         }
         return FHIRBundleInput(kind: kind, entries: entries)
     }

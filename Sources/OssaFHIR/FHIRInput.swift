@@ -40,6 +40,8 @@ struct FHIRReader {
     /// Refuses elements the resource type does not define (`_x` carries primitive extensions of `x`), and any
     /// `modifierExtension`: Ossa cannot know what such an extension changes, so it must not store the rest.
     mutating func only(_ object: [String: Any], _ elements: Set<String>, at path: String) {
+        // The usual case, every element known, without sorting the keys (they are sorted for the problems' order).
+        if object.keys.allSatisfy({ $0 != "modifierExtension" && elements.contains($0.hasPrefix("_") ? String($0.dropFirst()) : $0) }) { return }
         for key in object.keys.sorted() {
             let base = key.hasPrefix("_") ? String(key.dropFirst()) : key
             if key == "modifierExtension" {

@@ -155,7 +155,7 @@ struct User: AsyncParsableCommand {
                 }
                 return try await Accounts.addFirstAdmin(store: store, email: email, displayName: name, password: password)
             }
-            print("created \(user.role.rawValue) \(user.email) (id \(user.id.uuidString.lowercased()))")
+            print("created \(user.role.rawValue) \(user.email) (id \(user.id.lowercasedString))")
             if generated { print("password: \(password)") }
         }
     }

@@ -46,34 +46,20 @@ struct Import: AsyncParsableCommand {
             guard files.count == 1 else { throw CommandLineError(message: "\(csv): a wide CSV is imported on its own; give it as the only FILE") }
             return try await importWide(csv)
         }
+        // The files are read and checked two at a time (each on its own core), then put together in their order.
+        let named = files.count > 1
         var entries: [FHIRBundleInput.Entry] = []
         var skipped: [String] = []
-        for file in files {
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: file, isDirectory: &isFolder), isFolder.boolValue {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: file)) ?? []
-                let ndjson = names.filter { $0.hasSuffix(".ndjson") }.sorted()
-                if ndjson.isEmpty { throw CommandLineError(message: "\(file): the folder holds no .ndjson files") }
-                for name in ndjson {
-                    let type = String(name.dropLast(".ndjson".count).split(separator: "-").first ?? "")
-                    if let why = Self.skippedTypes[type] ?? (FHIRBundleInput.creatable.contains(type) ? nil : "Ossa does not import \(type)") {
-                        skipped.append("\(name) (\(why))")
-                        continue
-                    }
-                    let path = (file as NSString).appendingPathComponent(name)
-                    entries += FHIRBundleInput.ndjson(try readInput(path, option: "FILE"), source: path).entries
-                }
-            } else {
-                entries += try read(file).entries
-            }
+        for result in await Self.concurrently(files, { try Self.read($0, named: named) }) {
+            let (read, skips) = try result.get()
+            entries += read
+            skipped += skips
         }
-        let bundle = FHIRBundleInput(kind: .transaction, entries: entries.enumerated().map { n, entry in
-            var entry = entry
-            entry.index = n
-            return entry
-        })
+        for n in entries.indices { entries[n].index = n }
+        let bundle = FHIRBundleInput(kind: .transaction, entries: entries)
+        entries = []
         for note in skipped { progress("skipped \(note)") }
-        progress("read \(files.joined(separator: ", ")): \(bundle.entries.count) resources")
+        progress("read \(files.count > 3 ? "\(files.count) files" : files.joined(separator: ", ")): \(bundle.entries.count) resources")
         let email = user, dryRun = check, label = files.count == 1 ? files[0] : "the input"
         let done = try await withStore(databaseOptions, logger: try makeLogger(level: .warning)) { store -> FHIRImport.Done in
             guard let credentials = try await store.sessions.credentials(email: email) else {
@@ -104,8 +90,45 @@ struct Import: AsyncParsableCommand {
         print(dryRun ? "Check passed, nothing written: \(summary) on import." : "Imported \(label): \(summary).")
     }
 
+    /// `body` of each item, at most as many at once as there are cores, the results in the items' order.
+    static func concurrently<T: Sendable>(_ items: [String], _ body: @escaping @Sendable (String) throws -> T) async -> [Result<T, any Error>] {
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return await withTaskGroup(of: (Int, Result<T, any Error>).self) { group in
+            var results = [Result<T, any Error>?](repeating: nil, count: items.count)
+            for (n, item) in items.enumerated() {
+                if n >= width, let (done, result) = await group.next() { results[done] = result }
+                group.addTask { (n, Result { try body(item) }) }
+            }
+            for await (done, result) in group { results[done] = result }
+            return results.map { $0! }
+        }
+    }
+
+    /// One FILE: a transaction Bundle or NDJSON file, or a folder of NDJSON files (those of types an import does not
+    /// take are named in the second list). `named`: each entry's location starts with its file.
+    static func read(_ file: String, named: Bool) throws -> ([FHIRBundleInput.Entry], [String]) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder), isFolder.boolValue else {
+            return (try readFile(file, named: named).entries, [])
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: file)) ?? []
+        let ndjson = names.filter { $0.hasSuffix(".ndjson") }.sorted()
+        if ndjson.isEmpty { throw CommandLineError(message: "\(file): the folder holds no .ndjson files") }
+        var entries: [FHIRBundleInput.Entry] = [], skipped: [String] = []
+        for name in ndjson {
+            let type = String(name.dropLast(".ndjson".count).split(separator: "-").first ?? "")
+            if let why = Self.skippedTypes[type] ?? (FHIRBundleInput.creatable.contains(type) ? nil : "Ossa does not import \(type)") {
+                skipped.append("\(name) (\(why))")
+                continue
+            }
+            let path = (file as NSString).appendingPathComponent(name)
+            entries += FHIRBundleInput.ndjson(try readInput(path, option: "FILE"), source: path).entries
+        }
+        return (entries, skipped)
+    }
+
     /// One file: a transaction Bundle (JSON) or NDJSON.
-    private func read(_ file: String) throws -> FHIRBundleInput {
+    private static func readFile(_ file: String, named: Bool) throws -> FHIRBundleInput {
         let data = try readInput(file, option: "FILE")
         let first = data.first { ![UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t")].contains($0) }
         // Read once: a Bundle is one JSON object; NDJSON (several lines) is not one JSON value.
@@ -120,7 +143,7 @@ struct Import: AsyncParsableCommand {
                 throw CommandLineError(message: "\(file): a \(bundle.kind.rawValue) Bundle; ossa import takes a transaction Bundle (all or nothing)")
             }
             // Several files: each entry's location names its file.
-            guard files.count > 1 else { return bundle }
+            guard named else { return bundle }
             return FHIRBundleInput(kind: .transaction, entries: bundle.entries.map { entry in
                 var entry = entry
                 entry.path = "\(file) \(entry.path)"
@@ -128,7 +151,7 @@ struct Import: AsyncParsableCommand {
                 return entry
             })
         } else if first == UInt8(ascii: "{") {
-            return FHIRBundleInput.ndjson(data, source: files.count > 1 ? file : nil)
+            return FHIRBundleInput.ndjson(data, source: named ? file : nil)
         }
         throw CommandLineError(message: "\(file): not a FHIR transaction Bundle or NDJSON (a wide CSV's name ends in .csv)")
     }

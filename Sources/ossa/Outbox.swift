@@ -90,10 +90,10 @@ struct Outbox: AsyncParsableCommand {
                 return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
             }
             let fields: [(String, String)] = [
-                ("id", string(message.id.uuidString.lowercased())),
-                ("invitationId", string(message.invitationID?.uuidString.lowercased())),
-                ("timepointId", string(message.timepointID?.uuidString.lowercased())),
-                ("siteId", string(message.siteID?.uuidString.lowercased())),
+                ("id", string(message.id.lowercasedString)),
+                ("invitationId", string(message.invitationID?.lowercasedString)),
+                ("timepointId", string(message.timepointID?.lowercasedString)),
+                ("siteId", string(message.siteID?.lowercasedString)),
                 ("kind", string(message.kind)),
                 ("sequence", message.sequence.map(String.init) ?? "null"),
                 ("channel", string(message.channel.rawValue)),
@@ -118,7 +118,7 @@ struct Outbox: AsyncParsableCommand {
                 return line.count > max ? String(line.prefix(max - 1)) + "…" : line
             }
             let rows = messages.map { m in
-                [m.id.uuidString.lowercased(), m.kind, m.sequence.map(String.init) ?? "-", m.channel.rawValue, cell(m.recipient),
+                [m.id.lowercasedString, m.kind, m.sequence.map(String.init) ?? "-", m.channel.rawValue, cell(m.recipient),
                  m.status.rawValue, Outbox.timestamp(m.notBefore) ?? "-", String(m.attempts), cell(m.lastError),
                  Outbox.timestamp(m.sentAt) ?? "-"]
             }
@@ -180,12 +180,12 @@ struct Outbox: AsyncParsableCommand {
             var retried = 0, expired = 0, notRetried = 0
             var unknown: [UUID] = []
             for result in results {
-                let id = result.id.uuidString.lowercased()
+                let id = result.id.lowercasedString
                 switch result.outcome {
                 case .retried(let messageID, _, let queued, let superseded):
                     retried += 1
                     let cancelled = superseded > 0 ? "; \(superseded) queued message\(superseded == 1 ? "" : "s") of the old link cancelled" : ""
-                    print("\(id): retried as \(messageID.uuidString.lowercased()) (new link, \(queued) message\(queued == 1 ? "" : "s") queued\(cancelled))")
+                    print("\(id): retried as \(messageID.lowercasedString) (new link, \(queued) message\(queued == 1 ? "" : "s") queued\(cancelled))")
                 case .expired:
                     expired += 1
                     print("\(id): expired: not retried (its window has closed)")
@@ -201,7 +201,7 @@ struct Outbox: AsyncParsableCommand {
                 print("\(retried) retried, \(expired) expired, \(notRetried) not retried, \(unknown.count) unknown (of \(results.count))")
             }
             if !unknown.isEmpty {
-                throw CommandLineError(message: "no such message: \(unknown.map { $0.uuidString.lowercased() }.joined(separator: ", "))")
+                throw CommandLineError(message: "no such message: \(unknown.map { $0.lowercasedString }.joined(separator: ", "))")
             }
         }
     }

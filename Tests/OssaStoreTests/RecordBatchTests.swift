@@ -112,3 +112,37 @@ struct RecordBatchTests {
         }
     }
 }
+
+/// The ASCII path of `foldForSearch` (names are folded on every patient write) gives what Foundation's folding does.
+@Suite("Search folding")
+struct SearchFoldingTests {
+    static func foundation(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+            .lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    @Test func asciiNamesFoldAsFoundationFoldsThem() {
+        var state: UInt64 = 12
+        let alphabet = Array("aZ  \t\n\r\u{0B}\u{0C}\u{1F}-'.0Mq".unicodeScalars)
+        for _ in 0..<2_000 {
+            var text = ""
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            for k in 0..<Int(state >> 60) { text.unicodeScalars.append(alphabet[Int((state >> UInt64(k * 4)) & 0xF) % alphabet.count]) }
+            #expect(foldForSearch(text) == Self.foundation(text), "\(text.debugDescription)")
+        }
+        for text in ["O'Brien  Mary", " van der  Berg\tAnna ", "DOE JOHN", "", "   ", "Müller Anna", "Ｆｕｌｌ width"] {
+            #expect(foldForSearch(text) == Self.foundation(text), "\(text.debugDescription)")
+        }
+    }
+}
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test func theFastFormsAreFoundationsForms() {
+        for id in (0..<500).map({ _ in UUID() }) + [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+                                                    UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))] {
+            #expect(id.uppercasedString == id.uuidString)
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+        }
+    }
+}

@@ -50,12 +50,12 @@ public struct SavedCohortRepository: Sendable {
     }
 
     public func get(_ actor: ActingUser, _ id: UUID) async throws -> SavedCohortRecord {
-        _ = try await Access.require(actor, .read, .cohort, recordID: id.uuidString.lowercased(), database: database)
+        _ = try await Access.require(actor, .read, .cohort, recordID: id.lowercasedString, database: database)
         let found: SavedCohortRecord? = try await database.auditedRead { db in
             let row = try await db.sqlDatabase().raw("SELECT id, name, definition_json, created_by, created_at FROM saved_cohorts WHERE id = \(bind: id)").first()
-            return (try row.map(Self.record), [AuditEvent(actor: actor, action: .read, recordType: .cohort, recordID: id.uuidString.lowercased())])
+            return (try row.map(Self.record), [AuditEvent(actor: actor, action: .read, recordType: .cohort, recordID: id.lowercasedString)])
         }
-        guard let found else { throw StoreError.notFound(recordType: "cohort", id: id.uuidString.lowercased()) }
+        guard let found else { throw StoreError.notFound(recordType: "cohort", id: id.lowercasedString) }
         return found
     }
 

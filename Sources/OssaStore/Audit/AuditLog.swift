@@ -1,6 +1,7 @@
 import Crypto
 import FluentKit
 import Foundation
+import OssaCore
 import SQLKit
 
 /// What was done, as named in the audit log.
@@ -69,14 +70,17 @@ public struct AuditEntry: Sendable, Hashable {
     /// is written `NAME=-` LF, which differs from the empty string `NAME=0:` LF. Integers are written in decimal
     /// without leading zeros or `+`; UUIDs in lowercase with hyphens.
     public var canonicalBytes: [UInt8] {
-        var out = Array("ossa-audit-v1\n".utf8)
-        func field(_ name: String, _ value: String?) {
-            out.append(contentsOf: Array(name.utf8))
+        // Appended in place: an import hashes one entry per record written, and per-field arrays were most of it.
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out.append(contentsOf: "ossa-audit-v1\n".utf8)
+        func field(_ name: StaticString, _ value: String?) {
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             out.append(UInt8(ascii: "="))
             if let value {
-                let bytes = Array(value.utf8)
-                out.append(contentsOf: Array("\(bytes.count):".utf8))
-                out.append(contentsOf: bytes)
+                out.append(contentsOf: String(value.utf8.count).utf8)
+                out.append(UInt8(ascii: ":"))
+                out.append(contentsOf: value.utf8)
             } else {
                 out.append(UInt8(ascii: "-"))
             }
@@ -101,12 +105,17 @@ public struct AuditEntry: Sendable, Hashable {
 
     static func chainHash(previous: String, canonical: [UInt8]) -> String {
         var hasher = SHA256()
-        hasher.update(data: Array(previous.utf8))
+        var previous = previous
+        previous.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         hasher.update(data: canonical)
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The previous hash of the first entry: 64 zeros.
@@ -148,7 +157,7 @@ public struct AuditEntry: Sendable, Hashable {
     init(sequence: Int64, atMicroseconds: Int64, event: AuditEvent, previousHash: String) {
         self.sequence = sequence
         self.atMicroseconds = atMicroseconds
-        actorUserID = event.actorUserID.map { $0.uuidString.lowercased() }
+        actorUserID = event.actorUserID.map { $0.lowercasedString }
         actorRole = event.actorRole
         action = event.action.rawValue
         outcome = event.outcome.rawValue
@@ -217,9 +226,10 @@ public struct AuditLog: Sendable {
             entries.append(entry)
             (previousSequence, previousAt, previousHash) = (entry.sequence, entry.atMicroseconds, entry.hash)
         }
-        try await BulkInsert.insertRows(into: "audit_log", columns: AuditEntry.columns, rows: entries.map { entry in
-            [entry.sequence, entry.atMicroseconds, entry.actorUserID, entry.actorRole, entry.action, entry.outcome, entry.recordType,
-             entry.recordID, entry.fromAddress, entry.previousHash, entry.hash]
+        try await BulkInsert.insertRows(into: "audit_log", columns: AuditEntry.columns, values: entries.map { entry in
+            [.integer(entry.sequence), .integer(entry.atMicroseconds), .text(entry.actorUserID), .text(entry.actorRole), .text(entry.action),
+             .text(entry.outcome), .text(entry.recordType), .text(entry.recordID), .text(entry.fromAddress), .text(entry.previousHash),
+             .text(entry.hash)]
         }, on: sql)
         // Same transaction: the anchor always names the newest entry (see M0016_CreateAuditAnchor).
         let head = entries[entries.count - 1]

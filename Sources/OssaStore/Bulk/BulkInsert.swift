@@ -106,12 +106,68 @@ extension BulkInsert {
         switch value {
         case let v as String: .text(v)
         case let v as Int: .integer(v)
-        case let v as UUID: .text(v.uuidString)
+        case let v as UUID: .text(v.uppercasedString)
         case let v as Double: .float(v)
         case let v as Date: .float(v.timeIntervalSince1970)
         case let v as Bool: .integer(v ? 1 : 0)
         case let v as Int64: .integer(Int(v))
         default: try encoder.encode(value)
+        }
+    }
+}
+
+/// A value of a row written by `BulkInsert.insertRows(into:columns:values:on:)`: typed, so that SQLite binds it
+/// without the dynamic casts an `any Encodable` needs (an import's tens of thousands of rows spent a quarter of their
+/// binding time in them). Stored as `sqliteData` stores the same Swift value; nil is NULL.
+enum BulkValue: Sendable {
+    case text(String?)
+    case integer(Int64?)
+    case real(Double?)
+    case uuid(UUID?)
+    case date(Date?)
+
+    var sqlite: SQLiteData {
+        switch self {
+        case .text(let v): v.map { .text($0) } ?? .null
+        case .integer(let v): v.map { .integer(Int($0)) } ?? .null
+        case .real(let v): v.map { .float($0) } ?? .null
+        case .uuid(let v): v.map { .text($0.uppercasedString) } ?? .null
+        case .date(let v): v.map { .float($0.timeIntervalSince1970) } ?? .null
+        }
+    }
+
+    /// The Swift value, for SQLKit's binds (PostgreSQL).
+    var bind: any Encodable & Sendable {
+        switch self {
+        case .text(let v): v
+        case .integer(let v): v
+        case .real(let v): v
+        case .uuid(let v): v
+        case .date(let v): v
+        }
+    }
+}
+
+extension BulkInsert {
+    /// `insertRows(into:columns:rows:on:)` for typed rows.
+    static func insertRows(into table: String, columns: [String], values rows: [[BulkValue]], on sql: any SQLDatabase) async throws {
+        guard sql.dialect.name == "sqlite", let sqlite = sql as? any SQLiteDatabase else {
+            try await insertRows(into: table, columns: columns, rows: rows.map { $0.map(\.bind) }, on: sql)
+            return
+        }
+        let perStatement = max(1, 30_000 / max(1, columns.count))
+        let head = "INSERT INTO " + quoted(table) + " (" + columns.map(quoted).joined(separator: ", ") + ") VALUES "
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var offset = 0
+        while offset < rows.count {
+            let slice = rows[offset..<min(offset + perStatement, rows.count)]
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(slice.count * columns.count)
+            for row in slice {
+                for value in row { binds.append(value.sqlite) }
+            }
+            _ = try await sqlite.query(head + Array(repeating: tuple, count: slice.count).joined(separator: ", "), binds)
+            offset += perStatement
         }
     }
 }

@@ -106,7 +106,7 @@ public struct EpisodeRepository: Sendable {
         }
         let (id, now, row) = Self.row(new, siteID: siteID, status: status, lastContact: lastContact, diagnosisJSON: diagnosisJSON)
         // Written through SQLKit, as patients are (Fluent's create reflects over the model).
-        try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: Self.columns, rows: [row], on: db.sqlDatabase())
+        try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: Self.columns, values: [row], on: db.sqlDatabase())
         try await Access.audit(actor, .create, .episode, id, on: db, into: audits)
         return EpisodeRecord(id: id, patientID: new.patientID, siteID: siteID, joint: new.joint, side: new.side, diagnosis: new.diagnosis,
                              status: status, lastContactDate: lastContact, createdAt: now, updatedAt: now)
@@ -114,11 +114,11 @@ public struct EpisodeRepository: Sendable {
 
     /// A validated new episode's row of `columns`, with its new id and creation time (a batch inserts many at once).
     static func row(_ new: NewEpisode, siteID: UUID, status: EpisodeStatus, lastContact: CalendarDate?,
-                    diagnosisJSON: String) -> (id: UUID, at: Date, row: [any Encodable & Sendable]) {
+                    diagnosisJSON: String) -> (id: UUID, at: Date, row: [BulkValue]) {
         let id = UUID(), now = Date()
-        let row: [any Encodable & Sendable] = [
-            id, new.patientID, siteID, new.joint.rawValue, new.side.rawValue, new.diagnosis.kind.rawValue, diagnosisJSON, status.rawValue,
-            lastContact?.iso, now, now,
+        let row: [BulkValue] = [
+            .uuid(id), .uuid(new.patientID), .uuid(siteID), .text(new.joint.rawValue), .text(new.side.rawValue), .text(new.diagnosis.kind.rawValue),
+            .text(diagnosisJSON), .text(status.rawValue), .text(lastContact?.iso), .date(now), .date(now),
         ]
         return (id, now, row)
     }

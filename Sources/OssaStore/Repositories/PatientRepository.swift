@@ -124,18 +124,19 @@ public struct PatientRepository: Sendable {
         }
         let (id, now, row) = Self.row(new)
         // Written through SQLKit: Fluent's create reflects over the model's properties, half of an import's time.
-        try await BulkInsert.insertRows(into: PatientModel.schema, columns: Self.columns, rows: [row], on: db.sqlDatabase())
+        try await BulkInsert.insertRows(into: PatientModel.schema, columns: Self.columns, values: [row], on: db.sqlDatabase())
         try await Access.audit(actor, .create, .patient, id, on: db, into: audits)
         return PatientRecord(id: id, siteID: new.siteID, mrn: new.mrn, familyName: new.familyName, givenName: new.givenName,
                              birthDate: new.birthDate, sex: new.sex, email: new.email, phone: new.phone, createdAt: now, updatedAt: now)
     }
 
     /// A checked new patient's row of `columns`, with its new id and creation time (a batch inserts many at once).
-    static func row(_ new: NewPatient) -> (id: UUID, at: Date, row: [any Encodable & Sendable]) {
+    static func row(_ new: NewPatient) -> (id: UUID, at: Date, row: [BulkValue]) {
         let id = UUID(), now = Date()
-        let row: [any Encodable & Sendable] = [
-            id, new.siteID, new.mrn, new.familyName, new.givenName, foldForSearch(new.familyName + " " + new.givenName), new.birthDate.iso,
-            new.sex?.rawValue, new.email, new.phone, now, now, foldMRN(new.mrn),
+        let row: [BulkValue] = [
+            .uuid(id), .uuid(new.siteID), .text(new.mrn), .text(new.familyName), .text(new.givenName),
+            .text(foldForSearch(new.familyName + " " + new.givenName)), .text(new.birthDate.iso), .text(new.sex?.rawValue), .text(new.email),
+            .text(new.phone), .date(now), .date(now), .text(foldMRN(new.mrn)),
         ]
         return (id, now, row)
     }

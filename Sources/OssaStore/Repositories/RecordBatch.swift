@@ -209,13 +209,15 @@ public struct RecordBatchRepository: Sendable {
             var sitesSeen: Set<UUID> = []
             var patientSites: [Int: UUID] = [:]
             // Rows waiting for their multi-row inserts, written before any operation that reads or writes otherwise.
-            var patientRows: [[any Encodable & Sendable]] = [], episodeRows: [[any Encodable & Sendable]] = []
+            var patientRows: [[BulkValue]] = [], episodeRows: [[BulkValue]] = []
+            // The stored form of each diagnosis met (an import's episodes share a few).
+            var diagnosisJSON: [Diagnosis: String] = [:]
             func flush() async throws {
                 guard !patientRows.isEmpty || !episodeRows.isEmpty else { return }
                 let sql = try db.sqlDatabase()
                 do {
-                    try await BulkInsert.insertRows(into: PatientModel.schema, columns: PatientRepository.columns, rows: patientRows, on: sql)
-                    try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: EpisodeRepository.columns, rows: episodeRows, on: sql)
+                    try await BulkInsert.insertRows(into: PatientModel.schema, columns: PatientRepository.columns, values: patientRows, on: sql)
+                    try await BulkInsert.insertRows(into: EpisodeModel.schema, columns: EpisodeRepository.columns, values: episodeRows, on: sql)
                 } catch {
                     throw BulkRowFailed()
                 }
@@ -235,8 +237,10 @@ public struct RecordBatchRepository: Sendable {
                         where bulk && patientSites[earlier].map({ PatientRepository.visible(patient: outcomes[earlier].id, site: $0, actor, createEpisode ?? .denied) }) == true:
                         let new = NewEpisode(patientID: outcomes[earlier].id, joint: joint, side: side, diagnosis: diagnosis)
                         try EpisodeRepository.validate(diagnosis, joint: joint)
+                        let json = try diagnosisJSON[diagnosis] ?? EpisodeRepository.json(diagnosis)
+                        diagnosisJSON[diagnosis] = json
                         let (id, _, row) = EpisodeRepository.row(new, siteID: patientSites[earlier]!, status: status, lastContact: lastContact,
-                                                                 diagnosisJSON: try EpisodeRepository.json(diagnosis))
+                                                                 diagnosisJSON: json)
                         episodeRows.append(row)
                         try await Access.audit(actor, .create, .episode, id, on: db, into: audits)
                         outcomes.append(.created(id))

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import OssaCore
 import SQLKit
 import NIOConcurrencyHelpers
 
@@ -53,7 +54,24 @@ public typealias StorePage<Item: Sendable> = Page<Item>
 
 /// Lowercase, accents removed, whitespace collapsed: what name searches compare.
 func foldForSearch(_ text: String) -> String {
-    text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+    // ASCII (most names): folding changes nothing but case, so lowercase and collapse the blanks byte by byte,
+    // without Foundation's bridge (an import folds every patient's name).
+    if text.utf8.allSatisfy({ $0 < 0x80 }) {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        for byte in text.utf8 {
+            if byte == 0x20 || (0x09...0x0D).contains(byte) {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.append(0x20) }
+            pendingSpace = false
+            out.append((0x41...0x5A).contains(byte) ? byte + 0x20 : byte)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+    return text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
         .lowercased()
         .split(whereSeparator: { $0.isWhitespace })
         .joined(separator: " ")
@@ -122,14 +140,14 @@ enum Access {
         case .all: return
         case .grantedSites where actor.siteIDs.contains(siteID): return
         default:
-            try await deny(actor, action, recordType, recordID: nil, reason: "no grant for site \(siteID.uuidString.lowercased())",
+            try await deny(actor, action, recordType, recordID: nil, reason: "no grant for site \(siteID.lowercasedString)",
                            database: database)
         }
     }
 
     static func audit(_ actor: ActingUser, _ action: AuditAction, _ recordType: RecordType, _ recordID: UUID?,
                       on db: any Database, into buffer: AuditBuffer? = nil) async throws {
-        let event = AuditEvent(actor: actor, action: action, recordType: recordType, recordID: recordID.map { $0.uuidString.lowercased() })
+        let event = AuditEvent(actor: actor, action: action, recordType: recordType, recordID: recordID.map { $0.lowercasedString })
         if let buffer { buffer.add(event) } else { try await AuditLog.append(event, on: db) }
     }
 }
@@ -172,7 +190,7 @@ func optionalText(_ value: String?, field: String, max: Int = 200) throws -> Str
 }
 
 extension UUID {
-    var lowerString: String { uuidString.lowercased() }
+    var lowerString: String { lowercasedString }
 }
 
 /// The audit events of a batch write (an import), appended together by `flush` before its transaction commits: one

@@ -76,5 +76,5 @@ extension ScreeningCategory: WireEnum {}
 
 extension UUID {
     /// Ids on the wire are lowercase.
-    var lowercasedID: String { uuidString.lowercased() }
+    var lowercasedID: String { lowercasedString }
 }

@@ -38,7 +38,7 @@ public struct DeliveryWorker: Sendable {
     let logger: Logger
 
     public init(store: OssaStore, mailFrom: EmailAddress?, email: (any EmailTransport)?, sms: (any SMSTransport)?,
-                messageDomain: String, owner: String = "ossa-\(UUID().uuidString.lowercased())", lease: TimeInterval = 300,
+                messageDomain: String, owner: String = "ossa-\(UUID().lowercasedString)", lease: TimeInterval = 300,
                 batchSize: Int = 50, retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "ossa.delivery")) {
         (self.store, self.mailFrom, self.email, self.sms) = (store, mailFrom, email, sms)
         (self.messageDomain, self.owner, self.lease, self.batchSize, self.retry, self.logger) = (messageDomain, owner, lease, batchSize, retry, logger)

@@ -36,7 +36,7 @@ struct ResearchDownload: Sendable {
 
     /// Runs the export and answers with the archive (`ossa-<kind>-<day>.zip`). `what` names the request in the audit log.
     func response(_ kind: Kind, actor: ActingUser, sites: Set<UUID>?, since: Date?, what: String, today: CalendarDate) async throws -> Response {
-        let work = root.appendingPathComponent("ossa-download-\(UUID().uuidString.lowercased())")
+        let work = root.appendingPathComponent("ossa-download-\(UUID().lowercasedString)")
         let files = work.appendingPathComponent("files")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         do {

@@ -27,8 +27,8 @@ public enum ResearchIdentity: Sendable {
 
     /// `E`, `P` or `S` and 16 hex digits of HMAC-SHA256(key, kind:id).
     func researchID(_ prefix: String, _ id: UUID) -> String {
-        guard case .deidentified(let key) = self else { return id.uuidString.lowercased() }
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(prefix):\(id.uuidString.lowercased())".utf8), using: SymmetricKey(data: key))
+        guard case .deidentified(let key) = self else { return id.lowercasedString }
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(prefix):\(id.lowercasedString)".utf8), using: SymmetricKey(data: key))
         return prefix + mac.prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
@@ -374,7 +374,7 @@ enum ExportStage {
         if let clash = try manager.contentsOfDirectory(atPath: directory.path).sorted().first(where: clashes) {
             throw ResearchExportError.exists(directory.appendingPathComponent(clash).path)
         }
-        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().uuidString.lowercased())")
+        let stage = directory.appendingPathComponent(".ossa-export-\(UUID().lowercasedString)")
         try manager.createDirectory(at: stage, withIntermediateDirectories: false)
         defer { try? manager.removeItem(at: stage) }
         let result = try await body(stage)
@@ -447,7 +447,7 @@ struct ChartValues {
                 values["age_at_first_procedure"] = age > 89 ? "90+" : String(age)
             }
         } else {
-            values["patient_id"] = patient.id.uuidString.lowercased()
+            values["patient_id"] = patient.id.lowercasedString
             values["site"] = chart.siteCode
             values["mrn"] = patient.mrn ?? ""
             values["family_name"] = patient.familyName

@@ -53,7 +53,7 @@ actor BulkExportJobs {
     /// Starts a job for `actor` (already allowed and audited by the caller) and returns its id.
     func start(actor: ActingUser, request: String, types: [String], since: Date?, patients: Set<UUID>?) throws -> UUID {
         let id = UUID()
-        let directory = root.appendingPathComponent("ossa-export-\(id.uuidString.lowercased())")
+        let directory = root.appendingPathComponent("ossa-export-\(id.lowercasedString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let writer = BulkExportWriter(store: store, library: library, actor: actor, directory: directory, fileBytes: fileBytes, pageSize: pageSize,
                                       since: since, patients: patients)
@@ -65,7 +65,7 @@ actor BulkExportJobs {
             } catch is CancellationError {
                 // Cancelled: the job is already gone.
             } catch {
-                self.finish(id, .failed("the export failed; quote the job id \(id.uuidString.lowercased()) when reporting it"))
+                self.finish(id, .failed("the export failed; quote the job id \(id.lowercasedString) when reporting it"))
             }
         }
         jobs[id]?.task = task
@@ -412,7 +412,7 @@ extension FHIRRoutes {
         // caller's sites.
         let cohort = try await store.savedCohorts.get(actor, id)
         let extract = try await store.analytics(protocol: setup.followUp).extract(actor, minimumCellCount: setup.minimumCellCount,
-                                                                                  maxStaleness: 0, audit: "fhir:Group/\(id.uuidString.lowercased())/$export")
+                                                                                  maxStaleness: 0, audit: "fhir:Group/\(id.lowercasedString)/$export")
         // (A researcher's extract is de-identified; the kick-off refuses them before anything is written.)
         let members = Set(extract.extract.episodes.filter { cohort.definition.filter.matches($0) }.map(\.patientKey))
         return try await kickOff(request, context, patients: members)
@@ -465,7 +465,7 @@ extension FHIRRoutes {
         let actor = try context.requireUser()
         guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
         let id = try FHIRIO.id(context, "jobID", type: "export job")
-        guard let job = await jobs.job(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.uuidString.lowercased())") }
+        guard let job = await jobs.job(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.lowercasedString)") }
         switch job.state {
         case .running(let progress):
             var response = Response(status: .accepted)
@@ -479,7 +479,7 @@ extension FHIRRoutes {
                 "transactionTime": FHIRMapping.instant(job.transactionTime) ?? "",
                 "request": job.request,
                 "requiresAccessToken": true,
-                "output": files.map { ["type": $0.type, "url": baseURL + Paths.FHIR.exportFile.url(id.uuidString.lowercased(), $0.name), "count": $0.count] as [String: Any] },
+                "output": files.map { ["type": $0.type, "url": baseURL + Paths.FHIR.exportFile.url(id.lowercasedString, $0.name), "count": $0.count] as [String: Any] },
                 "error": [Any](),
             ]
             let data = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes])
@@ -492,7 +492,7 @@ extension FHIRRoutes {
         let actor = try context.requireUser()
         guard let jobs = exports else { throw Problem(.notFound, detail: "$export is not served") }
         let id = try FHIRIO.id(context, "jobID", type: "export job")
-        guard await jobs.cancel(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.uuidString.lowercased())") }
+        guard await jobs.cancel(id, owner: actor.userID) else { throw Problem(.notFound, detail: "no export job \(id.lowercasedString)") }
         return Response(status: .accepted)
     }
 

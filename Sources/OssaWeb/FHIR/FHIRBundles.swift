@@ -23,7 +23,7 @@ extension FHIRRoutes {
         do {
             episode = try await store.episodes.create(actor, NewEpisode(patientID: patientID, joint: input.joint, side: input.side, diagnosis: input.diagnosis))
         } catch StoreError.notFound(let type, _) where type == "patient" {
-            throw Problem.validation([FieldProblem(field: "Condition.subject.reference", message: "no patient \(patientID.uuidString.lowercased()) among yours")])
+            throw Problem.validation([FieldProblem(field: "Condition.subject.reference", message: "no patient \(patientID.lowercasedString) among yours")])
         } catch StoreError.invalid(_, let message) {
             throw Problem.validation([FieldProblem(field: "Condition.stage", message: message)])
         }
@@ -71,9 +71,9 @@ extension FHIRRoutes {
         do {
             episode = try await store.episodes.get(actor, episodeID)
         } catch StoreError.notFound {
-            throw Problem.validation([FieldProblem(field: "\(type).\(reference)", message: "no episode \(episodeID.uuidString.lowercased()) among yours")])
+            throw Problem.validation([FieldProblem(field: "\(type).\(reference)", message: "no episode \(episodeID.lowercasedString) among yours")])
         }
-        let patient = "Patient/\(episode.patientID.uuidString.lowercased())"
+        let patient = "Patient/\(episode.patientID.lowercasedString)"
         guard subject == patient else {
             throw Problem.validation([FieldProblem(field: "\(type).subject.reference", message: "\(subject) is not the patient of the episode (\(patient))")])
         }
@@ -158,7 +158,7 @@ extension FHIRRoutes {
         case .created: status = "201 Created"
         case .matched: status = "200 OK"
         }
-        return FHIRBundle.Entry(response: FHIRBundle.EntryResponse(status: status, location: "\(type)/\(id ?? outcome.id.uuidString.lowercased())"))
+        return FHIRBundle.Entry(response: FHIRBundle.EntryResponse(status: status, location: "\(type)/\(id ?? outcome.id.lowercasedString)"))
     }
 }
 
@@ -184,25 +184,32 @@ public struct FHIRImport: Sendable {
     public func run(_ bundle: FHIRBundleInput, actor: ActingUser, sites: [UUID: SiteRecord], dryRun: Bool = false,
                     skipDerived: Bool = false) async throws -> Done {
         var issues: [FHIRInputIssue] = []
-        var items: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)] = []
-        for entry in bundle.entries {
+        // Patients first, then episodes, then what is filed under them, so that an entry may name any Patient or
+        // Condition of the input, wherever it stands; superseded consents before standing ones, so that the standing
+        // one of a kind is recorded last. Sorted as indices into buckets, then copied once: an import holds thousands
+        // of entries, and copying them was most of its planning time.
+        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation"]
+        var buckets = [[Int]](repeating: [], count: order.count + 2)
+        for (n, entry) in bundle.entries.enumerated() {
             switch entry.item {
             case .failure(let error): issues += error.issues
             case .success(.derivedObservation) where skipDerived: continue
             case .success(.derivedObservation):
                 issues.append(FHIRInputIssue(expression: entry.resourcePath, message: "is not an imaging finding of Ossa's: scores are computed again from their QuestionnaireResponse, so leave score Observations out", structural: false))
-            case .success(let item): items.append((entry, item))
+            case .success(.consent(let consent)): buckets[consent.active ? order.count + 1 : order.count].append(n)
+            case .success(let item): buckets[order.firstIndex(of: item.resourceType) ?? order.count - 1].append(n)
             }
         }
         if !issues.isEmpty { throw FHIRIO.problem(FHIRInputError(issues: issues)) }
-        // Patients first, then episodes, then what is filed under them, so that an entry may name any Patient or
-        // Condition of the input, wherever it stands.
-        let order = ["Patient", "Condition", "Procedure", "QuestionnaireResponse", "Observation", "Consent"]
-        var ordered = order.flatMap { type in items.filter { $0.1.resourceType == type } }
-        // Superseded consents before standing ones, so that the standing one of a kind is recorded last.
-        func superseded(_ item: FHIRBundleInput.Item) -> Bool { if case .consent(let c) = item { !c.active } else { false } }
-        ordered = ordered.filter { $0.1.resourceType != "Consent" } + ordered.filter { superseded($0.1) }
-            + ordered.filter { $0.1.resourceType == "Consent" && !superseded($0.1) }
+        var ordered: [(FHIRBundleInput.Entry, FHIRBundleInput.Item)] = []
+        ordered.reserveCapacity(buckets.reduce(0) { $0 + $1.count })
+        for bucket in buckets {
+            for n in bucket {
+                let entry = bundle.entries[n]
+                guard case .success(let item) = entry.item else { continue }
+                ordered.append((entry, item))
+            }
+        }
         // A Patient or Condition is named by its fullUrl (`urn:uuid:…`) or, as another system's export names it,
         // `Patient/<its id>`.
         var names = InputNames()
@@ -221,8 +228,10 @@ public struct FHIRImport: Sendable {
             if case .condition(let condition) = item { names.conditionSubjects[index] = condition.subject }
         }
         var operations: [RecordBatchRepository.Operation] = []
+        operations.reserveCapacity(ordered.count)
         // Each entry's operation; the findings of one imaging study share theirs, made when its last one is read.
         var operationOf: [Int] = []
+        operationOf.reserveCapacity(ordered.count)
         var resourceSuffix: [Int: String] = [:]
         var studies: [String: (entries: [Int], findings: [FHIRImagingInput])] = [:], studyOrder: [String] = []
         for (index, (entry, item)) in ordered.enumerated() {
@@ -277,7 +286,7 @@ public struct FHIRImport: Sendable {
         }
         return ordered.enumerated().map { index, pair in
             let outcome = outcomes[operationOf[index]]
-            let id = outcome.id.uuidString.lowercased()
+            let id = outcome.id.lowercasedString
             return (pair.0, pair.1, outcome, resourceSuffix[index].map { "\(id)-\($0)" } ?? id)
         }
     }
@@ -309,10 +318,10 @@ public struct FHIRImport: Sendable {
             }
             let at = "\(entry.resourcePath).\(field)"
             guard let patient = patientOf[episode] ?? nil else {
-                problems.append(FieldProblem(field: at, message: "no episode \(episode.uuidString.lowercased()) among yours"))
+                problems.append(FieldProblem(field: at, message: "no episode \(episode.lowercasedString) among yours"))
                 continue
             }
-            let owner = "Patient/\(patient.uuidString.lowercased())"
+            let owner = "Patient/\(patient.lowercasedString)"
             if subject != owner {
                 problems.append(FieldProblem(field: at, message: "\(condition) is an episode of \(owner), not of \(subject)"))
             }

@@ -492,7 +492,9 @@ struct FHIRRoutes: Sendable {
         if let id = input.mrnSite, sites[id] != nil || input.siteCode == nil { named.append(("\(path).identifier", id)) }
         if let id = input.siteID { named.append(("\(path).managingOrganization.reference", id)) }
         if let code = input.siteCode {
-            guard let site = sites.values.first(where: { $0.code.caseInsensitiveCompare(code) == .orderedSame }) else {
+            // The code as the site has it first: Foundation's case-insensitive comparison costs much on an import.
+            guard let site = sites.values.first(where: { $0.code == code })
+                ?? sites.values.first(where: { $0.code.caseInsensitiveCompare(code) == .orderedSame }) else {
                 throw Problem.validation([FieldProblem(field: "\(path).managingOrganization.identifier.value", message: "\"\(code)\" is not one of your sites' codes")])
             }
             named.append(("\(path).managingOrganization.identifier", site.id))

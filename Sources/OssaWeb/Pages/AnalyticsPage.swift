@@ -82,7 +82,7 @@ struct AnalyticsPage: Page {
         func title(_ raw: String) -> String { raw.replacingOccurrences(of: "-", with: " ").capitalized }
         var filters: [FormField] = []
         if sites.count > 1 {
-            filters.append(.choices("site", "Site", values, errors, options: sites.map { ($0.0.uuidString.lowercased(), $0.1) }, multiple: true, inline: true))
+            filters.append(.choices("site", "Site", values, errors, options: sites.map { ($0.0.lowercasedString, $0.1) }, multiple: true, inline: true))
         }
         filters += [
             .choices("joint", "Joint", values, errors, options: [Joint.knee, .hip].map { ($0.rawValue, title($0.rawValue)) }, multiple: true, inline: true),

@@ -387,7 +387,7 @@ struct FormPage: Page {
         self.intro = intro
         self.action = action
         self.errors = errors.summary
-        let key = values[FormPage.submissionKey].isEmpty ? UUID().uuidString.lowercased() : values[FormPage.submissionKey]
+        let key = values[FormPage.submissionKey].isEmpty ? UUID().lowercasedString : values[FormPage.submissionKey]
         self.hidden = [FormField.hidden(FormPage.submissionKey, key)] + hidden
         self.sections = sections
         self.buttons = buttons
