@@ -284,27 +284,7 @@ private struct SingleStream: SingleValueEncodingContainer {
 }
 
 extension UUID {
-    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-    }
-
-    /// The lowercase 8-4-4-4-12 form, as `uuidString.lowercased()` gives it, written straight from the bytes: the
-    /// export writes several ids per resource, and Foundation formats each with snprintf and then lowercases a copy.
-    var fhirID: String {
-        withUnsafeBytes(of: uuid) { raw in
-            String(unsafeUninitializedCapacity: 36) { out in
-                var o = 0
-                for (i, byte) in raw.enumerated() {
-                    if i == 4 || i == 6 || i == 8 || i == 10 {
-                        out[o] = UInt8(ascii: "-")
-                        o += 1
-                    }
-                    out[o] = UUID.hexDigit(byte >> 4)
-                    out[o + 1] = UUID.hexDigit(byte & 0x0f)
-                    o += 2
-                }
-                return o
-            }
-        }
-    }
+    /// The lowercase 8-4-4-4-12 form, written straight from the bytes (`lowercasedString`): the export writes several
+    /// ids per resource, and Foundation formats each with snprintf and then lowercases a copy.
+    var fhirID: String { lowercasedString }
 }

@@ -80,19 +80,26 @@ extension BulkInsert {
     /// cost as much as SQLite itself on the demo load.
     static func insertRowsSQLite(into table: String, columns: [String], rows: [[any Encodable & Sendable]], on sqlite: any SQLiteDatabase,
                                  rowsPerStatement: Int) async throws {
-        let head = "INSERT INTO " + quoted(table) + " (" + columns.map(quoted).joined(separator: ", ") + ") VALUES "
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
         let encoder = SQLiteDataEncoder()
-        var offset = 0
-        while offset < rows.count {
-            let slice = rows[offset..<min(offset + rowsPerStatement, rows.count)]
-            var binds: [SQLiteData] = []
-            binds.reserveCapacity(slice.count * columns.count)
-            for row in slice {
+        try await insertStatements(into: table, columns: columns, rowCount: rows.count, rowsPerStatement: rowsPerStatement, on: sqlite) { range, binds in
+            for row in rows[range] {
                 for value in row { binds.append(try sqliteData(value, encoder)) }
             }
-            let statement = head + Array(repeating: tuple, count: slice.count).joined(separator: ", ")
-            _ = try await sqlite.query(statement, binds)
+        }
+    }
+
+    /// The multi-row statements for `rowCount` rows, `rowsPerStatement` at a time; `bind` appends a range's values.
+    static func insertStatements(into table: String, columns: [String], rowCount: Int, rowsPerStatement: Int, on sqlite: any SQLiteDatabase,
+                                 bind: (Range<Int>, inout [SQLiteData]) throws -> Void) async throws {
+        let head = "INSERT INTO " + quoted(table) + " (" + columns.map(quoted).joined(separator: ", ") + ") VALUES "
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var offset = 0
+        while offset < rowCount {
+            let range = offset..<min(offset + rowsPerStatement, rowCount)
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(range.count * columns.count)
+            try bind(range, &binds)
+            _ = try await sqlite.query(head + Array(repeating: tuple, count: range.count).joined(separator: ", "), binds)
             offset += rowsPerStatement
         }
     }
@@ -155,19 +162,11 @@ extension BulkInsert {
             try await insertRows(into: table, columns: columns, rows: rows.map { $0.map(\.bind) }, on: sql)
             return
         }
-        let perStatement = max(1, 30_000 / max(1, columns.count))
-        let head = "INSERT INTO " + quoted(table) + " (" + columns.map(quoted).joined(separator: ", ") + ") VALUES "
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        var offset = 0
-        while offset < rows.count {
-            let slice = rows[offset..<min(offset + perStatement, rows.count)]
-            var binds: [SQLiteData] = []
-            binds.reserveCapacity(slice.count * columns.count)
-            for row in slice {
+        try await insertStatements(into: table, columns: columns, rowCount: rows.count, rowsPerStatement: max(1, 30_000 / max(1, columns.count)),
+                                   on: sqlite) { range, binds in
+            for row in rows[range] {
                 for value in row { binds.append(value.sqlite) }
             }
-            _ = try await sqlite.query(head + Array(repeating: tuple, count: slice.count).joined(separator: ", "), binds)
-            offset += perStatement
         }
     }
 }
