@@ -235,8 +235,8 @@ public struct RecordBatchRepository: Sendable {
                         continue
                     case .createEpisode(.operation(let earlier), let joint, let side, let diagnosis, let status, let lastContact)
                         where bulk && patientSites[earlier].map({ PatientRepository.visible(patient: outcomes[earlier].id, site: $0, actor, createEpisode ?? .denied) }) == true:
+                        // The diagnosis was validated against the joint with the other checks, before the transaction.
                         let new = NewEpisode(patientID: outcomes[earlier].id, joint: joint, side: side, diagnosis: diagnosis)
-                        try EpisodeRepository.validate(diagnosis, joint: joint)
                         let json = try diagnosisJSON[diagnosis] ?? EpisodeRepository.json(diagnosis)
                         diagnosisJSON[diagnosis] = json
                         let (id, _, row) = EpisodeRepository.row(new, siteID: patientSites[earlier]!, status: status, lastContact: lastContact,
